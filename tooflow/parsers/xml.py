@@ -37,7 +37,8 @@ def parse_xml(payload: bytes, max_bytes: int = MAX_XML_BYTES) -> ET.Element:
         references) or not well-formed; the message says which.
     """
     if len(payload) > max_bytes:
-        raise NoticeRejected(f"XML notice of {len(payload)} bytes exceeds the {max_bytes}-byte limit")
+        raise NoticeRejected(
+            f"XML notice of {len(payload)} bytes exceeds the {max_bytes}-byte limit")
     try:
         return DET.fromstring(payload, forbid_dtd=False, forbid_entities=True,
                               forbid_external=True)

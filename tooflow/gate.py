@@ -1,0 +1,196 @@
+"""Science programs and the trigger-criteria gate.
+
+A science program is described in YAML (see ``tooflow/programs.yaml`` for the
+shipped examples)::
+
+    programs:
+      - name: GW kilonova search
+        kinds: [GW]
+        notice_types: [PRELIMINARY, INITIAL, UPDATE]
+        accept_mock: true
+        criteria: >
+          group == "CBC" and significant and (HasNS > 0.5 or p_BNS + p_NSBH > 0.5)
+          and area_90 < 1000 and distance_mean < 300
+
+``criteria`` is a readable expression over the event's fields (the parsed
+notice's properties plus the localization numbers ``area_50``, ``area_90``,
+``distance_mean``, ``distance_std``, ``ra``, ``dec``, ``error_radius`` and
+``kind``, ``source``, ``notice_type``, ``event_id``, ``is_mock``). It is evaluated
+with :mod:`simpleeval`, never :func:`eval`. Each top-level ``and`` clause is
+evaluated on its own so that a refusal names the clause that failed.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from simpleeval import EvalWithCompoundTypes, NameNotDefined
+
+__all__ = ["Program", "Decision", "load_programs", "evaluate", "gate"]
+
+_FUNCTIONS = {"abs": abs, "min": min, "max": max, "len": len, "any": any, "all": all}
+
+
+@dataclass(frozen=True)
+class Program:
+    """A science program: which notices it wants and what it does with them."""
+
+    name: str
+    criteria: str = "True"
+    kinds: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    notice_types: tuple[str, ...] = ()
+    accept_mock: bool = False
+    urgent: bool = False
+    description: str = ""
+    telescopes: tuple[str, ...] = ()
+    strategy: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gate's verdict for one program."""
+
+    program: str
+    triggered: bool
+    reason: str
+
+
+def _program_from_dict(data: dict[str, Any], origin: str) -> Program:
+    if not isinstance(data, dict) or "name" not in data:
+        raise ValueError(f"{origin}: every program needs a 'name'")
+    known = {"name", "criteria", "kinds", "sources", "notice_types", "accept_mock",
+             "urgent", "description", "telescopes", "strategy"}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"{origin}: program {data['name']!r} has unknown keys {sorted(unknown)}")
+    criteria = " ".join(str(data.get("criteria", "True")).split())
+    try:
+        ast.parse(criteria, mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"{origin}: program {data['name']!r}: bad criteria: {exc.msg}") from exc
+    return Program(
+        name=str(data["name"]),
+        criteria=criteria,
+        kinds=tuple(data.get("kinds") or ()),
+        sources=tuple(data.get("sources") or ()),
+        notice_types=tuple(t.upper() for t in data.get("notice_types") or ()),
+        accept_mock=bool(data.get("accept_mock", False)),
+        urgent=bool(data.get("urgent", False)),
+        description=str(data.get("description", "")).strip(),
+        telescopes=tuple(data.get("telescopes") or ()),
+        strategy=dict(data.get("strategy") or {}),
+    )
+
+
+def load_programs(path: str | Path) -> list[Program]:
+    """Read science programs from a YAML file.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a list of programs, a program lacks a name, has
+        unknown keys or criteria that do not parse.
+    """
+    data = yaml.safe_load(Path(path).read_text())
+    items = data.get("programs") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ValueError(f"{path}: expected a list under 'programs'")
+    programs = [_program_from_dict(item, str(path)) for item in items]
+    names = [p.name for p in programs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{path}: duplicate program names")
+    return programs
+
+
+def _describe(names: dict[str, Any], expr: str) -> str:
+    used = sorted({n.id for n in ast.walk(ast.parse(expr, mode="eval"))
+                   if isinstance(n, ast.Name) and n.id in names})
+    shown = []
+    for n in used:
+        v = names[n]
+        shown.append(f"{n}={v:.4g}" if isinstance(v, float) else f"{n}={v!r}")
+    return f" ({', '.join(shown)})" if shown else ""
+
+
+def evaluate(criteria: str, fields: dict[str, Any]) -> tuple[bool, str]:
+    """Evaluate criteria against event fields.
+
+    Parameters
+    ----------
+    criteria : str
+        A boolean expression; see the module docstring.
+    fields : dict
+        Field values by name.
+
+    Returns
+    -------
+    met : bool
+    reason : str
+        Which clause failed (with the values it saw), or that all were met.
+
+    Examples
+    --------
+    >>> evaluate("area_90 < 1000 and distance_mean < 300",
+    ...          {"area_90": 1523.0, "distance_mean": 40.0})
+    (False, 'area_90 < 1000 is false (area_90=1523)')
+    """
+    tree = ast.parse(criteria, mode="eval").body
+    clauses = tree.values if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And) \
+        else [tree]
+    evaluator = EvalWithCompoundTypes(names=fields, functions=_FUNCTIONS)
+    for clause in clauses:
+        text = ast.unparse(clause)
+        try:
+            ok = evaluator.eval(text)
+        except NameNotDefined as exc:
+            return False, f"{text}: field {exc.name!r} not available for this event"
+        except (TypeError, ValueError, ZeroDivisionError) as exc:
+            return False, f"{text}: cannot evaluate ({exc})"
+        if not ok:
+            return False, f"{text} is false{_describe(fields, text)}"
+    if criteria.strip() == "True":
+        return True, "no criteria: every matching notice triggers"
+    return True, f"criteria met: {criteria}{_describe(fields, criteria)}"
+
+
+def gate(fields: dict[str, Any], programs: list[Program]) -> list[Decision]:
+    """Decide, for each program, whether an event triggers it.
+
+    Parameters
+    ----------
+    fields : dict
+        The event's fields, including ``kind``, ``source``, ``notice_type``,
+        ``is_mock`` and ``is_retraction``.
+    programs : list of Program
+
+    Returns
+    -------
+    list of Decision
+        One per program, in order.
+    """
+    decisions = []
+    for p in programs:
+        if fields.get("is_retraction"):
+            decisions.append(Decision(p.name, False, "retraction: the event was withdrawn"))
+        elif p.kinds and fields.get("kind") not in p.kinds:
+            decisions.append(Decision(p.name, False,
+                                      f"kind {fields.get('kind')} not in {list(p.kinds)}"))
+        elif p.sources and fields.get("source") not in p.sources:
+            decisions.append(Decision(p.name, False,
+                                      f"source {fields.get('source')} not in {list(p.sources)}"))
+        elif p.notice_types and str(fields.get("notice_type", "")).upper() not in p.notice_types:
+            decisions.append(Decision(
+                p.name, False,
+                f"notice type {fields.get('notice_type')} not in {list(p.notice_types)}"))
+        elif fields.get("is_mock") and not p.accept_mock:
+            decisions.append(Decision(p.name, False,
+                                      "mock/test event and the program does not accept mocks"))
+        else:
+            met, reason = evaluate(p.criteria, fields)
+            decisions.append(Decision(p.name, met, reason))
+    return decisions
