@@ -1,0 +1,160 @@
+"""Test fixtures shared by the whole suite.
+
+* The network is off: any connection to a non-loopback address fails at once
+  (like gwcelery's ``disable_socket``); tests start real servers on 127.0.0.1.
+* ``TOOFLOW_HOME`` is a fresh temporary directory for every test.
+* ``engine`` runs a test on SQLite and on the PostgreSQL at 127.0.0.1:5432
+  (a fresh database for the test run, dropped at the end).
+* ``prefect`` gives one Prefect test harness for the whole session (~20 s).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+PG_ADMIN_URL = os.environ.get("TOOFLOW_TEST_POSTGRES",
+                              "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+# --- no network -----------------------------------------------------------------
+
+def _is_local(host) -> bool:
+    if host in (None, "", "localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+_real_getaddrinfo = socket.getaddrinfo
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guard(address) -> None:
+    if isinstance(address, tuple) and not _is_local(address[0]):
+        raise OSError(f"network disabled in tests: connection to {address[0]} refused")
+
+
+def _getaddrinfo(host, *args, **kwargs):
+    if not _is_local(host):
+        raise socket.gaierror(socket.EAI_NONAME, f"network disabled in tests: {host}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _connect(self, address):
+    _guard(address)
+    return _real_connect(self, address)
+
+
+def _connect_ex(self, address):
+    _guard(address)
+    return _real_connect_ex(self, address)
+
+
+socket.getaddrinfo = _getaddrinfo
+socket.socket.connect = _connect
+socket.socket.connect_ex = _connect_ex
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline_iers():
+    """astropy must never try to download IERS tables during tests."""
+    try:
+        from tooflow.iers import configure_iers
+    except ImportError:  # pragma: no cover - module not there yet
+        from astropy.utils import iers
+
+        iers.conf.auto_download = False
+        iers.conf.iers_degraded_accuracy = "warn"
+    else:
+        configure_iers(offline=True)
+
+
+# --- tooflow home ---------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def tooflow_home(tmp_path, monkeypatch) -> Path:
+    """A fresh TOOFLOW_HOME for every test; no config file, default programs."""
+    home = tmp_path / "tooflow-home"
+    home.mkdir()
+    monkeypatch.setenv("TOOFLOW_HOME", str(home))
+    for var in list(os.environ):
+        if var.startswith("TOOFLOW_") and var not in ("TOOFLOW_HOME", "TOOFLOW_TEST_POSTGRES"):
+            monkeypatch.delenv(var)
+    return home
+
+
+# --- databases ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for this test run (dropped at the end)."""
+    from sqlalchemy import create_engine, text
+
+    name = f"tooflow_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is not available: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    from tooflow.db import _engine_for
+
+    _engine_for(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path, monkeypatch):
+    """A migrated, empty database on SQLite and on PostgreSQL, also set as the default."""
+    from tooflow.db import create_schema, drop_schema, get_engine
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'tooflow.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("TOOFLOW_DATABASE_URL", url)
+    eng = get_engine(url=url)
+    drop_schema(eng)
+    create_schema(eng)
+    yield eng
+    if request.param == "postgresql":
+        drop_schema(eng)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path, monkeypatch):
+    """A migrated SQLite database only (for tests where the backend does not matter)."""
+    from tooflow.db import create_schema, get_engine
+
+    url = f"sqlite:///{tmp_path / 'tooflow.sqlite'}"
+    monkeypatch.setenv("TOOFLOW_DATABASE_URL", url)
+    eng = get_engine(url=url)
+    create_schema(eng)
+    return eng
+
+
+# --- Prefect --------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def prefect():
+    """One Prefect test harness (a temporary server) for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,56 @@
+"""``tooflow events`` and ``tooflow show``: what the database knows."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("events", help="list events, newest first",
+                       description="List events, newest first.")
+    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p.add_argument("--kind", help="only this kind (GW, GRB, neutrino, supernova, X-ray)")
+    p.set_defaults(func=_events)
+    s = sub.add_parser("show", help="show one event: notices, localization, gate",
+                       description="Show everything stored about one event.")
+    s.add_argument("event_id", metavar="EVENT_ID", help="e.g. S230518h, MS181101ab")
+    s.set_defaults(func=_show)
+
+
+def _events(args: argparse.Namespace) -> int:
+    from sqlmodel import Session, func, select
+
+    from ..db import get_engine
+    from ..models import Event, Notice
+
+    with Session(get_engine()) as session:
+        q = select(Event).order_by(Event.time.desc()).limit(args.limit)
+        if args.kind:
+            q = q.where(Event.kind == args.kind)
+        events = session.exec(q).all()
+        if not events:
+            print("no events yet: `tooflow ingest FILE` stores one")
+            return 0
+        print(f"{'EVENT':<24} {'KIND':<10} {'TIME (UTC)':<20} {'LATEST':<13} "
+              f"{'NOTICES':>7}  FLAGS")
+        for e in events:
+            n = session.exec(select(func.count()).select_from(Notice)
+                             .where(Notice.event_pk == e.id)).one()
+            flags = ",".join(f for f, on in (("mock", e.is_mock), ("retracted", e.retracted))
+                             if on)
+            print(f"{e.event_id:<24} {e.kind:<10} {e.time:%Y-%m-%d %H:%M:%S}  "
+                  f"{e.latest_notice_type or '?':<13} {n:>7}  {flags}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from ..db import get_engine
+    from ..summary import event_report
+
+    with Session(get_engine()) as session:
+        print(event_report(session, args.event_id))
+    return 0

@@ -1,0 +1,46 @@
+"""``tooflow server``: the embedded Prefect server (start once, reuse, stop)."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("server", help="start, stop or check the local Prefect server",
+                       description=__doc__)
+    ssub = p.add_subparsers(title="actions", metavar="ACTION", required=True)
+    ssub.add_parser("start", help="start it in the background (if not running)"
+                    ).set_defaults(func=_start)
+    ssub.add_parser("stop", help="stop it").set_defaults(func=_stop)
+    ssub.add_parser("status", help="is it running, and where").set_defaults(func=_status)
+
+
+def _start(args: argparse.Namespace) -> int:
+    from ..config import load_settings
+    from ..prefect_local import ensure_prefect_api
+
+    url = ensure_prefect_api(load_settings(), echo=print)
+    print(f"Prefect API: {url}")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from ..config import load_settings
+    from ..prefect_local import stop_local_server
+
+    print("stopped" if stop_local_server(load_settings()) else "no local server was running")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from ..config import load_settings
+    from ..prefect_local import local_server_status
+
+    state = local_server_status(load_settings())
+    if state is None:
+        print("not running (`tooflow server start`, or any `tooflow ingest`, starts it)")
+        return 1
+    print(f"running: pid {state['pid']}, API {state['api_url']}")
+    return 0

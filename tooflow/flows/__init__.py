@@ -1,0 +1,1 @@
+"""Prefect flows: the per-notice DAG and its sub-flows."""

@@ -1,0 +1,36 @@
+"""Real sample notices shipped with tooflow, for ``tooflow db create --sample``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib import resources
+
+from sqlalchemy.engine import Engine
+
+from ..config import Settings
+
+__all__ = ["sample_files", "load_samples"]
+
+
+def sample_files() -> list[resources.abc.Traversable]:
+    """The sample notice files, in a stable order."""
+    root = resources.files(__name__)
+    return sorted((f for f in root.iterdir() if f.name.endswith((".json", ".xml", ".avro"))),
+                  key=lambda f: f.name)
+
+
+def load_samples(engine: Engine, settings: Settings) -> Iterator[str]:
+    """Store, parse and gate every sample notice (no Prefect needed); yield a line each."""
+    from ..events import gate_notice, parse_stored_notice
+    from ..ingest import store_notice
+
+    for f in sample_files():
+        stored = store_notice(f.read_bytes(), f"sample:{f.name}", engine=engine)
+        outcome = parse_stored_notice(stored.notice_id, engine=engine, settings=settings)
+        if outcome.rejected:
+            yield f"sample {f.name}: rejected: {outcome.reason}"
+            continue
+        decisions = gate_notice(stored.notice_id, engine=engine, settings=settings)
+        hits = [d.program for d in decisions if d.triggered]
+        yield (f"sample {f.name}: {outcome.event_id} {outcome.notice_type} → "
+               f"{', '.join(hits) or 'no program triggered'}")

@@ -1,0 +1,79 @@
+"""Short, readable text summaries of events for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from .models import Event, GateDecision, Notice
+
+__all__ = ["format_fields", "format_decisions", "event_report"]
+
+
+def _num(value: Any, fmt: str) -> str:
+    return format(value, fmt) if isinstance(value, int | float) else "?"
+
+
+def format_fields(f: dict[str, Any]) -> list[str]:
+    """The essentials of an event's fields as a few lines."""
+    flags = []
+    if f.get("is_mock"):
+        flags.append("mock")
+    if f.get("is_retraction"):
+        flags.append("RETRACTED")
+    for key in ("group", "search", "pipeline"):
+        if f.get(key):
+            flags.append(str(f[key]))
+    lines = [f"{f.get('event_id')}  {f.get('kind')}  {f.get('notice_type')}  "
+             f"{f.get('time', '?')}  [{', '.join(flags)}]"]
+    if "area_90" in f:
+        loc = (f"localization: 90% area {_num(f.get('area_90'), '.0f')} deg² "
+               f"(50%: {_num(f.get('area_50'), '.0f')} deg²)")
+        if f.get("localization_state") == "circle":
+            loc = f"localization: circle of radius {_num(f.get('error_radius'), '.3g')}°"
+        if "ra" in f:
+            loc += f", most probable RA {_num(f['ra'], '.3f')}° Dec {_num(f['dec'], '+.3f')}°"
+        lines.append(loc)
+    elif f.get("localization_state"):
+        lines.append(f"localization: {f['localization_state']}")
+    if "distance_mean" in f:
+        lines.append(f"distance: {_num(f['distance_mean'], '.1f')} ± "
+                     f"{_num(f.get('distance_std'), '.1f')} Mpc")
+    extra = [f"{k}={_num(f[k], '.3g')}" for k in
+             ("far", "HasNS", "HasRemnant", "p_BNS", "p_NSBH", "p_BBH", "p_Terrestrial",
+              "signalness") if k in f]
+    if extra:
+        lines.append("properties: " + ", ".join(extra))
+    return lines
+
+
+def format_decisions(decisions: list[dict[str, Any]]) -> list[str]:
+    """One line per program: ✔ triggered / ✘ not, and why."""
+    return [f"  {'✔' if d['triggered'] else '✘'} {d['program']}: {d['reason']}"
+            for d in decisions]
+
+
+def event_report(session: Session, event_id: str) -> str:
+    """Everything stored about an event, for ``tooflow show``."""
+    from .events import event_fields, latest_localization
+
+    event = session.exec(select(Event).where(Event.event_id == event_id)).first()
+    if event is None:
+        raise LookupError(f"no event {event_id!r}; `tooflow events` lists them")
+    loc = latest_localization(session, event.id)
+    lines = format_fields(event_fields(event, loc))
+    notices = session.exec(select(Notice).where(Notice.event_pk == event.id)
+                           .order_by(Notice.id)).all()
+    lines.append(f"notices ({len(notices)}):")
+    for n in notices:
+        lines.append(f"  #{n.id:<5} {n.notice_type or '?':<13} {n.format or '?':<8} "
+                     f"{n.received:%Y-%m-%d %H:%M:%S} {n.status:<9} {n.source}")
+    if notices:
+        last = notices[-1]
+        decisions = session.exec(select(GateDecision)
+                                 .where(GateDecision.notice_id == last.id)).all()
+        if decisions:
+            lines.append(f"gate (notice #{last.id}):")
+            lines += format_decisions([d.model_dump() for d in decisions])
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers that call tested plain functions and store results."""

@@ -1,0 +1,40 @@
+"""Task: decide which science programs a notice triggers, and show why."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+
+from ..events import gate_notice
+from ..gate import Decision
+from .retry import retry_on_io
+
+__all__ = ["gate", "decisions_markdown"]
+
+
+def decisions_markdown(event_id: str, notice_type: str | None,
+                       decisions: list[Decision]) -> str:
+    """A markdown table of gate decisions for the Prefect UI."""
+    lines = [f"### Gate: {event_id} {notice_type or ''}".rstrip(), "",
+             "| program | triggered | why |", "| --- | --- | --- |"]
+    for d in decisions:
+        reason = d.reason.replace("|", "\\|")
+        lines.append(f"| {d.program} | {'**yes**' if d.triggered else 'no'} | {reason} |")
+    return "\n".join(lines)
+
+
+@task(name="gate", task_run_name="gate-notice-{notice_id}", retries=3,
+      retry_delay_seconds=[2, 10, 30], retry_condition_fn=retry_on_io)
+def gate(notice_id: int, event_id: str, notice_type: str | None) -> list[Decision]:
+    """Gate notice ``notice_id``; publish the decisions as a markdown artifact."""
+    decisions = gate_notice(notice_id)
+    create_markdown_artifact(
+        markdown=decisions_markdown(event_id, notice_type, decisions),
+        key=f"gate-{_artifact_key(event_id)}",
+        description=f"Gate decisions for {event_id}",
+    )
+    return decisions
+
+
+def _artifact_key(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")

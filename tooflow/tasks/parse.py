@@ -1,0 +1,17 @@
+"""Task: parse a stored notice and record its event and localization."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from ..events import ParseOutcome, parse_stored_notice
+from .retry import retry_on_io
+
+__all__ = ["parse"]
+
+
+@task(name="parse", task_run_name="parse-notice-{notice_id}", retries=3,
+      retry_delay_seconds=[2, 10, 30], retry_condition_fn=retry_on_io)
+def parse(notice_id: int) -> ParseOutcome:
+    """Parse notice ``notice_id`` (a corrupt notice is recorded as rejected, not retried)."""
+    return parse_stored_notice(notice_id)

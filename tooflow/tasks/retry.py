@@ -1,0 +1,31 @@
+"""Retry policy for tasks: retry what a retry can fix (I/O), nothing else."""
+
+from __future__ import annotations
+
+__all__ = ["retry_on_io", "is_transient"]
+
+_TRANSIENT_NAMES = {
+    "OperationalError",  # sqlalchemy: database restarting, connection dropped
+    "InterfaceError",
+    "ConnectError", "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout",
+    "RemoteProtocolError",  # httpx
+    "ConnectionError", "TimeoutError", "ConnectionResetError", "BrokenPipeError",
+}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an exception is a transient I/O failure worth retrying."""
+    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
+
+
+def retry_on_io(task, task_run, state) -> bool:
+    """Prefect ``retry_condition_fn``: retry only transient I/O failures.
+
+    A corrupt notice or a bug fails at once; a dropped database connection or an
+    HTTP timeout is retried.
+    """
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - we only classify it
+        return is_transient(exc)
+    return False
