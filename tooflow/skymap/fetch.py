@@ -1,0 +1,86 @@
+"""Fetch a sky map referenced by URL (legacy VOEvents), with timeouts and retries.
+
+Retry policy, next to the external system as STYLE.md asks: connection
+failures, timeouts and HTTP 408/429/500/502/503/504 are retried with
+exponential backoff; other HTTP errors (404, 403, ...) fail at once.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..errors import SkymapUnavailable
+from .read import MAX_SKYMAP_BYTES
+
+__all__ = ["RETRYABLE_STATUS", "fetch_skymap"]
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _get(client: httpx.Client, url: str, max_bytes: int) -> bytes:
+    with client.stream("GET", url) as response:
+        response.raise_for_status()
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise SkymapUnavailable(f"sky map at {url} is larger than {max_bytes} bytes")
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def fetch_skymap(url: str, *, timeout: float = 10, retries: int = 3, backoff: float = 0.5,
+                 max_bytes: int = MAX_SKYMAP_BYTES) -> bytes:
+    """Download a sky map.
+
+    Parameters
+    ----------
+    url : str
+        ``http`` or ``https`` URL (GraceDB's ``...,N`` version suffix is part of it).
+    timeout : float
+        Connect/read timeout per attempt (seconds).
+    retries : int
+        Number of attempts in all (at least 1).
+    backoff : float
+        Wait before the second attempt (seconds); doubled after each failure.
+    max_bytes : int
+        Refuse larger downloads (bytes).
+
+    Returns
+    -------
+    bytes
+        The file as served (often gzip-compressed FITS).
+
+    Raises
+    ------
+    SkymapUnavailable
+        If the URL is not http(s), the server answers with a non-retryable
+        error, the file is too large, or every attempt failed; the message
+        names the URL, the attempts and the last error.
+    """
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SkymapUnavailable(f"cannot fetch sky map: {url!r} is not an http(s) URL")
+    attempts = max(1, int(retries))
+    last: str = ""
+    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(backoff * 2 ** (attempt - 1))
+            try:
+                return _get(client, url, max_bytes)
+            except httpx.HTTPStatusError as exc:
+                status = exc.response.status_code
+                last = f"HTTP {status}"
+                if status not in RETRYABLE_STATUS:
+                    raise SkymapUnavailable(
+                        f"sky map at {url} unavailable: HTTP {status} (not retried)"
+                    ) from exc
+            except httpx.TransportError as exc:
+                last = f"{exc.__class__.__name__}: {exc}"
+    raise SkymapUnavailable(
+        f"sky map at {url} unavailable after {attempts} attempt(s): {last}"
+    )
