@@ -92,9 +92,9 @@ def _record_localization(session: Session, notice: Notice, event: Event,
                          parsed: ParsedNotice, settings: Settings) -> Localization | None:
     from .skymap import (
         SkymapStore,
+        circle_kind,
         circle_to_moc,
         fetch_skymap,
-        moc_to_bytes,
         read_skymap_bytes,
         summarize,
     )
@@ -114,7 +114,8 @@ def _record_localization(session: Session, notice: Notice, event: Event,
     if data is not None:
         moc = read_skymap_bytes(data)  # NoticeRejected on a corrupt map
     elif loc.is_circle:
-        moc = circle_to_moc(loc.ra, loc.dec, loc.error_radius, kind=loc.radius_kind)
+        moc = circle_to_moc(loc.ra, loc.dec, loc.error_radius,
+                            kind=circle_kind(loc.radius_kind))
         row.state = "circle"
         row.error_radius = loc.error_radius
     else:
@@ -130,6 +131,19 @@ def _record_localization(session: Session, notice: Notice, event: Event,
     session.add(row)
     session.flush()
     return row
+
+
+def moc_to_bytes(moc) -> bytes:
+    """A multi-order map as FITS bytes (ligo.skymap's writer, with its header)."""
+    import tempfile
+    from pathlib import Path
+
+    from ligo.skymap.io.fits import write_sky_map
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "skymap.multiorder.fits"
+        write_sky_map(str(path), moc, moc=True)
+        return path.read_bytes()
 
 
 def latest_localization(session: Session, event_pk: int) -> Localization | None:

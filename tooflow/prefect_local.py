@@ -58,6 +58,15 @@ def _free_port(preferred: int = 4200) -> int:
     raise RuntimeError("no free port for the Prefect server")
 
 
+def _configured_api_url() -> str | None:
+    """PREFECT_API_URL from the environment or the active Prefect profile/settings."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
 def local_server_status(settings: Settings) -> dict | None:
     """The recorded local server (``api_url``, ``pid``) if it answers, else None."""
     path = _state_file(settings)
@@ -76,8 +85,9 @@ def ensure_prefect_api(settings: Settings, *, timeout: float = 90.0,
     str
         The API URL (also set in ``os.environ["PREFECT_API_URL"]``).
     """
-    if os.environ.get("PREFECT_API_URL"):
-        return os.environ["PREFECT_API_URL"]
+    configured = _configured_api_url()
+    if configured:
+        return configured
     for key, value in prefect_env(settings).items():
         os.environ.setdefault(key, value)
     state = local_server_status(settings)

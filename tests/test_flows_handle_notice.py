@@ -1,0 +1,77 @@
+"""The handle-notice flow end to end under Prefect's test harness."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import Session, select
+
+from tooflow.ingest import store_notice
+from tooflow.models import Event, GateDecision, Localization, Notice
+
+from .conftest import DATA
+
+GBM = DATA / "gcn" / "Fermi_GBM_Flt_Pos_2022-07-31T16_32_57.36_680977982_45-172.xml"
+
+
+@pytest.fixture
+def flow(prefect, sqlite_engine):
+    from tooflow.flows.handle_notice import handle_notice
+
+    return handle_notice
+
+
+def test_fermi_gbm_notice_through_the_flow(flow, sqlite_engine):
+    stored = store_notice(GBM.read_bytes(), str(GBM), engine=sqlite_engine)
+    summary = flow(stored.notice_id)
+    assert not summary["rejected"]
+    assert summary["event_id"] == "Fermi-GBM-680977982"
+    assert summary["notice_type"] == "FERMI_GBM_FLT_POS"
+    decisions = {d["program"]: d for d in summary["decisions"]}
+    # The flight position has a 16.85 deg 1-sigma radius: too coarse for ZTF's GRB program.
+    assert not decisions["GRB afterglow"]["triggered"]
+    assert "error_radius < 10 is false (error_radius=16.85)" == decisions["GRB afterglow"]["reason"]
+    with Session(sqlite_engine) as s:
+        notice = s.get(Notice, stored.notice_id)
+        assert notice.status == "gated" and notice.format == "voevent"
+        event = s.exec(select(Event).where(Event.event_id == "Fermi-GBM-680977982")).one()
+        assert event.kind == "GRB" and event.source == "Fermi"
+        loc = s.exec(select(Localization).where(Localization.notice_id == notice.id)).one()
+        assert loc.state == "circle" and loc.skymap_sha256
+        assert loc.ra == pytest.approx(220.8667) and loc.dec == pytest.approx(68.5833)
+        assert loc.area_90 > 1000  # a 16.85 deg 1-sigma Gaussian covers thousands of deg2
+        rows = s.exec(select(GateDecision).where(GateDecision.notice_id == notice.id)).all()
+        assert len(rows) == len(summary["decisions"])
+
+
+def test_garbage_is_rejected_and_the_flow_completes(flow, sqlite_engine):
+    stored = store_notice(b"\x00\x01garbage that is no notice", "fuzz", engine=sqlite_engine)
+    summary = flow(stored.notice_id)
+    assert summary["rejected"]
+    assert summary["reason"].startswith("unknown notice format")
+    with Session(sqlite_engine) as s:
+        notice = s.get(Notice, stored.notice_id)
+        assert notice.status == "rejected" and notice.rejection_reason == summary["reason"]
+        assert s.exec(select(Event)).first() is None
+
+
+def test_ingest_twice_runs_one_flow(prefect, sqlite_engine):
+    from prefect.client.orchestration import get_client
+
+    from tooflow.cli.ingest import ingest_files
+
+    async def count_runs() -> int:
+        async with get_client() as client:
+            runs = await client.read_flow_runs()
+            return sum(1 for r in runs if r.name.startswith("Fermi-GBM-680977982"))
+
+    before = asyncio.run(count_runs())
+    lines: list[str] = []
+    first = ingest_files([GBM], echo=lines.append)
+    second = ingest_files([GBM], echo=lines.append)
+    assert first[0]["created"] and not second[0]["created"]
+    assert "summary" in first[0] and "summary" not in second[0]
+    assert asyncio.run(count_runs()) == before + 1
+    assert any("already stored as notice" in line for line in lines)
+    assert any("programs:" in line for line in lines)
