@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from simpleeval import EvalWithCompoundTypes, NameNotDefined
+from simpleeval import EvalWithCompoundTypes, InvalidExpression, NameNotDefined
 
 __all__ = ["Program", "Decision", "load_programs", "evaluate", "gate"]
 
@@ -149,7 +149,9 @@ def evaluate(criteria: str, fields: dict[str, Any]) -> tuple[bool, str]:
             ok = evaluator.eval(text)
         except NameNotDefined as exc:
             return False, f"{text}: field {exc.name!r} not available for this event"
-        except (TypeError, ValueError, ZeroDivisionError) as exc:
+        except InvalidExpression as exc:
+            return False, f"{text}: refused ({exc.__class__.__name__}: {exc})"
+        except (TypeError, ValueError, ZeroDivisionError, AttributeError) as exc:
             return False, f"{text}: cannot evaluate ({exc})"
         if not ok:
             return False, f"{text} is false{_describe(fields, text)}"
