@@ -1,7 +1,19 @@
 """Database models (SQLModel), one module per concern, re-exported here."""
 
 from .events import Event, Localization
+from .listeners import ListenerStatus
 from .notices import Notice, NoticeStatus
+from .plans import (
+    CircularDraft,
+    ExecutedObservationRow,
+    FacilityTransaction,
+    NotificationRecord,
+    Plan,
+    PlannedObservationRow,
+    QueueRequestRow,
+)
 from .programs import GateDecision
 
-__all__ = ["Event", "GateDecision", "Localization", "Notice", "NoticeStatus"]
+__all__ = ["CircularDraft", "Event", "ExecutedObservationRow", "FacilityTransaction",
+           "GateDecision", "Localization", "Notice", "NoticeStatus", "NotificationRecord",
+           "Plan", "PlannedObservationRow", "QueueRequestRow"]
