@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "ingest",
     "events",
     "server",
+    "simulator",
 ]
 
 

@@ -1,0 +1,95 @@
+"""DECam (Blanco 4-m, CTIO): observing scripts in SISPI's JSON format.
+
+DECam has no public queue API: observers load JSON observing scripts into
+SISPI, each a list of exposures ``{"object", "RA", "dec", "expType",
+"exptime", "filter", "count", "program", "propid", "seqid", "seqnum",
+"seqtot", "wait", "comment"}`` (the format of the DESGW/KNTraP script
+writers). :func:`sispi_script` builds that list; the adapter sends it, with
+the generic JSON queue fields, to a script-queue service at ``config.url``
+that speaks :mod:`tooflow.facilities.queue`'s protocol (the simulator does).
+Site and depth from the GROWTH ToO marshal's ``DECam.config``: r ≈ 24.0 mag
+in 90 s, 30 s overhead per exposure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from tooflow.facilities.base import Site
+from tooflow.facilities.http import FacilityError
+from tooflow.facilities.queue import JsonQueueFacility
+from tooflow.observations import PlannedObservation
+
+__all__ = ["DECamFacility", "CTIO", "DECAM_FILTERS", "sispi_script"]
+
+#: Cerro Tololo Inter-American Observatory.
+CTIO = Site("CTIO", lat=-30.1691, lon=-70.8062, elevation=2241.4, airmass_limit=2.0)
+
+#: DECam filter names.
+DECAM_FILTERS = frozenset({"u", "g", "r", "i", "z", "Y", "VR", "N964"})
+
+
+def sispi_script(observations: Sequence[PlannedObservation], *, propid: str, program: str,
+                 seqid: str, comment: str = "") -> list[dict[str, str]]:
+    """A SISPI JSON observing script, one exposure per planned observation.
+
+    Parameters
+    ----------
+    observations : sequence of PlannedObservation
+        In observing order.
+    propid : str
+        NOIRLab proposal id (e.g. ``2019A-0205``).
+    program : str
+        Program name shown in the SISPI log.
+    seqid : str
+        Sequence name (the event id is a good one).
+    comment : str
+        Free text; the tooflow request key is appended so a exposure can be
+        traced back to its request.
+
+    Returns
+    -------
+    list of dict
+        SISPI exposures; numbers as strings as the script writers produce them.
+    """
+    total = len(observations)
+    out = []
+    for n, obs in enumerate(observations, start=1):
+        if obs.filter not in DECAM_FILTERS:
+            raise FacilityError(f"DECam has no filter {obs.filter!r}: {obs.request_key}")
+        name = obs.target or (f"{seqid}_field{obs.field_id}" if obs.field_id is not None
+                              else f"{seqid}_{n}")
+        out.append({"object": name, "RA": f"{obs.ra:.6f}", "dec": f"{obs.dec:.6f}",
+                    "expType": "object", "exptime": f"{obs.exposure_time:g}",
+                    "filter": obs.filter, "count": "1", "program": program,
+                    "propid": propid, "seqid": seqid, "seqnum": str(n), "seqtot": str(total),
+                    "wait": "False",
+                    "comment": f"{comment} tooflow:{obs.request_key}".strip()})
+    return out
+
+
+class DECamFacility(JsonQueueFacility):
+    """DECam script queue. ``config.extra['propid']`` is the proposal id."""
+
+    name = "DECam"
+    default_site = CTIO
+    filters = DECAM_FILTERS
+    overhead = 30.0
+    depth = {"u": 23.0, "g": 24.2, "r": 24.0, "i": 23.6, "z": 23.0, "Y": 21.8}
+    reference_exposure = 90.0
+
+    def build_request(self, observations: Sequence[PlannedObservation], *, event_id: str,
+                      program: str = "", window: tuple[dt.datetime, dt.datetime] | None = None,
+                      ) -> dict[str, Any]:
+        """Generic queue payload plus ``script``: the SISPI exposures, in order."""
+        payload = super().build_request(observations, event_id=event_id, program=program,
+                                        window=window)
+        propid = str(self.config.extra.get("propid", ""))
+        if not propid:
+            raise FacilityError("DECam: no proposal id (config.extra['propid'])")
+        payload["script"] = sispi_script(observations, propid=propid,
+                                         program=payload["program"] or "tooflow",
+                                         seqid=event_id)
+        return payload

@@ -1,0 +1,254 @@
+"""HTTP transport shared by the facility adapters: timeouts, retries, records.
+
+Retry policy (like gwcelery's ``catch_retryable_http_errors``): retry only on
+connection-level failures (refused, reset, timed out) and on HTTP 408, 429,
+502, 503 and 504, with exponential back-off; every other answer is final and
+becomes a :class:`FacilityHTTPError` carrying the status and the start of the
+body. Every attempt is recorded as a :class:`Transaction` (method, URL, status,
+elapsed time, error) that the caller can store; headers, and so tokens, are
+never recorded or logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+import httpx
+
+__all__ = [
+    "RETRYABLE_STATUS",
+    "FacilityError",
+    "FacilityHTTPError",
+    "FacilityUnavailable",
+    "Transaction",
+    "HttpClient",
+    "is_retryable",
+    "retry_transient",
+]
+
+log = logging.getLogger(__name__)
+
+#: HTTP statuses worth retrying: the server or a proxy says "try again later".
+RETRYABLE_STATUS = frozenset({408, 429, 502, 503, 504})
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class FacilityError(RuntimeError):
+    """A facility refused a request or answered something the adapter cannot use."""
+
+
+class FacilityHTTPError(FacilityError):
+    """A final (non-retryable, or retries exhausted) HTTP error answer.
+
+    Attributes
+    ----------
+    status : int
+        HTTP status code.
+    """
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class FacilityUnavailable(FacilityError):
+    """The facility could not be reached, even after the allowed retries."""
+
+
+@dataclass
+class Transaction:
+    """One HTTP exchange with a facility, safe to store and log.
+
+    Attributes
+    ----------
+    facility : str
+        Adapter name.
+    method, url : str
+        Request line (query string included; never headers).
+    status : int or None
+        HTTP status, None when no answer came back.
+    elapsed : float
+        Seconds from sending to the end of the answer (or the failure).
+    started : datetime
+        UTC time the attempt started.
+    attempt : int
+        1 for the first try, 2 for the first retry...
+    error : str
+        Why the attempt failed, empty on success.
+    """
+
+    facility: str
+    method: str
+    url: str
+    status: int | None
+    elapsed: float
+    started: datetime
+    attempt: int = 1
+    error: str = ""
+    request_bytes: int = 0
+    response_bytes: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict (``started`` as ISO text)."""
+        d = asdict(self)
+        d["started"] = self.started.isoformat()
+        return d
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for transient failures: connection errors and 408/429/502/503/504."""
+    if isinstance(exc, httpx.TransportError):
+        return True
+    if isinstance(exc, FacilityHTTPError):
+        return exc.status in RETRYABLE_STATUS
+    return False
+
+
+def retry_transient(retries: int = 3, backoff: float = 0.5, *, max_delay: float = 30.0,
+                    sleep: Callable[[float], None] = time.sleep,
+                    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: retry a call on transient HTTP failures with exponential back-off.
+
+    Parameters
+    ----------
+    retries : int
+        Extra attempts after the first one.
+    backoff : float
+        Delay before the first retry, seconds; doubled each time up to ``max_delay``.
+    max_delay : float
+        Longest single delay, seconds.
+    sleep : callable
+        Sleep function (tests may pass a recorder).
+
+    The wrapped function gets an ``attempt`` keyword (1, 2, ...). When the
+    retries are used up the last error is re-raised; a connection error
+    becomes :class:`FacilityUnavailable` saying how many attempts were made.
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            delay = backoff
+            for attempt in range(1, retries + 2):
+                try:
+                    return func(*args, attempt=attempt, **kwargs)  # type: ignore[call-arg]
+                except Exception as exc:
+                    if not is_retryable(exc):
+                        raise
+                    if attempt > retries:
+                        if isinstance(exc, httpx.TransportError):
+                            raise FacilityUnavailable(
+                                f"{exc.__class__.__name__} after {attempt} attempt(s): {exc}"
+                            ) from exc
+                        raise
+                    log.warning("transient failure (attempt %d of %d), retrying in %.2f s: %s",
+                                attempt, retries + 1, delay, exc)
+                    sleep(delay)
+                    delay = min(delay * 2, max_delay)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return wrapper
+
+    return decorate
+
+
+class HttpClient:
+    """A small httpx wrapper: base URL, bearer token, timeouts, retries, records.
+
+    Parameters
+    ----------
+    base_url : str
+        Prefix of every request path.
+    token : str or None
+        Bearer token sent as ``Authorization`` (never recorded).
+    timeout : float
+        Connect and read timeout, seconds.
+    retries, backoff : int, float
+        See :func:`retry_transient`.
+    facility : str
+        Name stored in each :class:`Transaction`.
+    """
+
+    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0,
+                 retries: int = 3, backoff: float = 0.5, facility: str = "",
+                 sleep: Callable[[float], None] = time.sleep):
+        headers = {"User-Agent": "tooflow"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.base_url = base_url.rstrip("/")
+        self.facility = facility
+        self.retries = retries
+        self.backoff = backoff
+        self.transactions: list[Transaction] = []
+        self._sleep = sleep
+        self._client = httpx.Client(base_url=self.base_url, headers=headers,
+                                    timeout=httpx.Timeout(timeout), follow_redirects=False)
+
+    def request(self, method: str, path: str, *, json: Any = None,
+                params: dict[str, Any] | None = None, content: bytes | None = None,
+                ok: tuple[int, ...] = (200, 201, 202, 204)) -> httpx.Response:
+        """Send one request with the retry policy; return the response if its status is ``ok``.
+
+        Raises
+        ------
+        FacilityHTTPError
+            For a status outside ``ok`` (after retries if it was retryable).
+        FacilityUnavailable
+            When no answer came back after all attempts.
+        """
+        if not self.base_url:
+            raise FacilityError(f"{self.facility or 'facility'}: no URL configured")
+
+        @retry_transient(self.retries, self.backoff, sleep=self._sleep)
+        def once(*, attempt: int) -> httpx.Response:
+            return self._send(method, path, json=json, params=params, content=content,
+                              ok=ok, attempt=attempt)
+
+        return once()
+
+    def _send(self, method: str, path: str, *, json: Any, params: dict[str, Any] | None,
+              content: bytes | None, ok: tuple[int, ...], attempt: int) -> httpx.Response:
+        request = self._client.build_request(method, path, json=json, params=params,
+                                             content=content)
+        started = datetime.now(UTC)
+        t0 = time.perf_counter()
+        record = Transaction(facility=self.facility, method=method, url=str(request.url),
+                             status=None, elapsed=0.0, started=started, attempt=attempt,
+                             request_bytes=len(request.content or b""))
+        try:
+            response = self._client.send(request)
+        except httpx.TransportError as exc:
+            record.elapsed = time.perf_counter() - t0
+            record.error = f"{exc.__class__.__name__}: {exc}"
+            self._record(record)
+            raise
+        record.elapsed = time.perf_counter() - t0
+        record.status = response.status_code
+        record.response_bytes = len(response.content)
+        if response.status_code not in ok:
+            body = response.text[:300].strip()
+            record.error = body
+            self._record(record)
+            raise FacilityHTTPError(
+                f"{self.facility}: {method} {record.url} answered {response.status_code} "
+                f"{response.reason_phrase}: {body}", response.status_code)
+        self._record(record)
+        return response
+
+    def _record(self, record: Transaction) -> None:
+        self.transactions.append(record)
+        log.info("%s %s %s -> %s in %.3f s%s", record.facility, record.method, record.url,
+                 record.status, record.elapsed, f" ({record.error[:80]})" if record.error else "")
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()

@@ -1,0 +1,398 @@
+"""The simulated observatory: queues, an accelerated clock, a greedy scheduler.
+
+The simulated clock runs ``speedup`` times faster than the wall clock from a
+chosen start (``sim = start + speedup × wall elapsed``). Each queue name is one
+telescope that observes one request at a time. The state is advanced lazily,
+whenever the service is asked anything, up to the current simulated time, so a
+run is reproducible for a given seed and sequence of calls:
+
+1. a running exposure finishes at start + exposure time + overhead; it is then
+   either *completed* (an executed observation with a limiting magnitude) or
+   *failed* ("weather"), with probability ``weather_loss`` drawn from a
+   generator seeded by (seed, request key);
+2. the telescope then takes, among the queued requests observable now (Sun
+   below −12°, airmass under the queue's limit, inside the validity window),
+   the one planned earliest (then the first submitted);
+3. when none is observable it waits for the next grid time one is; a request
+   that can no longer be observed before its window closes is *failed*
+   ("unobservable" if it was never observable, "expired" otherwise).
+
+Submission is idempotent by request key: a key already known is not queued
+again (a cancelled key is re-queued, since it never ran).
+
+Request payload (``POST /queues/{name}/requests``; built by
+:class:`tooflow.facilities.queue.JsonQueueFacility`)::
+
+    {"queue_name": "...", "event_id": "...", "program": "...", "user": "...",
+     "telescope": "ZTF",
+     "validity_window": {"start": ISO, "end": ISO},
+     "site": {"name", "lat", "lon", "elevation", "airmass_limit"},
+     "instrument": {"overhead": s, "depth": {"r": mag}, "reference_exposure": s},
+     "targets": [{"request_key", "ra", "dec", "filter", "exposure_time",
+                  "field_id", "target", "start_time", "probability", "visit"}]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tooflow.simulator.sky import VisibilityGrid, limiting_magnitude, visibility_grids
+
+__all__ = ["Simulator", "SimRequest", "parse_time", "DEFAULT_DEPTH"]
+
+#: Depth (mag, 5 sigma) used when a request names no depth for its filter.
+DEFAULT_DEPTH = 20.5
+
+
+def parse_time(value: str | dt.datetime) -> dt.datetime:
+    """ISO 8601 text or datetime → timezone-aware UTC datetime (naive means UTC)."""
+    if isinstance(value, dt.datetime):
+        t = value
+    else:
+        try:
+            t = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(f"not an ISO 8601 time: {value!r}") from exc
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC)
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return None if t is None else t.astimezone(dt.UTC).isoformat()
+
+
+@dataclass
+class SimRequest:
+    """One queued observation inside the simulator."""
+
+    key: str
+    queue: str
+    queue_id: str
+    seq: int
+    ra: float
+    dec: float
+    filter: str
+    exposure_time: float
+    overhead: float
+    depth: float
+    reference_exposure: float
+    window_start: dt.datetime
+    window_end: dt.datetime
+    submitted: dt.datetime
+    planned_start: dt.datetime
+    telescope: str = ""
+    event_id: str = ""
+    program: str = ""
+    field_id: int | None = None
+    target: str | None = None
+    status: str = "queued"
+    detail: str = ""
+    grid: VisibilityGrid | None = None
+    obs_start: dt.datetime | None = None
+    obs_end: dt.datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON a client sees for this request."""
+        return {"request_key": self.key, "queue_name": self.queue, "queue_id": self.queue_id,
+                "status": self.status, "detail": self.detail, "telescope": self.telescope,
+                "event_id": self.event_id, "field_id": self.field_id, "target": self.target,
+                "ra": self.ra, "dec": self.dec, "filter": self.filter,
+                "exposure_time": self.exposure_time, "submitted": _iso(self.submitted),
+                "obs_start": _iso(self.obs_start), "obs_end": _iso(self.obs_end)}
+
+
+@dataclass
+class _Queue:
+    name: str
+    cursor: dt.datetime
+    requests: list[SimRequest] = field(default_factory=list)
+    current: SimRequest | None = None
+
+
+class Simulator:
+    """An in-memory telescope network observing in accelerated time.
+
+    Parameters
+    ----------
+    speedup : float
+        Simulated seconds per wall-clock second.
+    weather_loss : float
+        Probability (0–1) that an exposure is lost to weather or a fault.
+    seed : int
+        Seed of the loss and depth-scatter draws.
+    start : datetime.datetime, optional
+        Simulated time at creation; default: the current UTC time.
+    grid_step : float
+        Visibility grid spacing, simulated seconds.
+    default_window : float
+        Validity window when a request gives none, simulated seconds.
+    clock : callable
+        Wall clock in seconds (``time.monotonic``); tests may pass their own.
+    """
+
+    def __init__(self, *, speedup: float = 60.0, weather_loss: float = 0.1, seed: int = 0,
+                 start: dt.datetime | None = None, grid_step: float = 300.0,
+                 default_window: float = 86400.0,
+                 clock: Callable[[], float] = time.monotonic):
+        if speedup <= 0:
+            raise ValueError(f"speedup must be positive, got {speedup}")
+        if not 0.0 <= weather_loss <= 1.0:
+            raise ValueError(f"weather_loss must be within [0, 1], got {weather_loss}")
+        self.speedup = float(speedup)
+        self.weather_loss = float(weather_loss)
+        self.seed = int(seed)
+        self.start = parse_time(start) if start is not None else dt.datetime.now(dt.UTC)
+        self.grid_step = float(grid_step)
+        self.default_window = float(default_window)
+        self._clock = clock
+        self._wall0 = clock()
+        self._lock = threading.RLock()
+        self._queues: dict[str, _Queue] = {}
+        self._by_key: dict[str, SimRequest] = {}
+        self._executed: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._seq = itertools.count(1)
+        self._expids = itertools.count(1)
+
+    # -- clock ---------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        """Current simulated time, UTC."""
+        elapsed = (self._clock() - self._wall0) * self.speedup
+        return self.start + dt.timedelta(seconds=elapsed)
+
+    # -- public operations (each advances the simulation first) --------------
+    def submit(self, queue_name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """Queue the targets of one request; known keys are not queued twice.
+
+        Returns
+        -------
+        list of dict
+            Per target: the request's state plus ``created`` (bool).
+
+        Raises
+        ------
+        ValueError
+            For a malformed payload, naming the problem.
+        """
+        with self._lock:
+            now = self.now()
+            self._advance(now)
+            queue = self._queues.get(queue_name)
+            if queue is None:
+                queue = self._queues[queue_name] = _Queue(queue_name, cursor=now)
+            new = self._parse(queue_name, payload, now)
+            fresh = [r for r in new if r.key not in self._by_key
+                     or self._by_key[r.key].status == "cancelled"]
+            self._compute_grids(fresh, payload["site"])
+            created: set[str] = set()
+            for req in fresh:
+                old = self._by_key.get(req.key)
+                if old is not None:  # re-queue a cancelled request: it never ran
+                    self._queues[old.queue].requests.remove(old)
+                    req.detail = "re-queued after cancellation"
+                self._by_key[req.key] = req
+                queue.requests.append(req)
+                created.add(req.key)
+            self._advance(now)
+            return [{**self._by_key[r.key].as_dict(), "created": r.key in created}
+                    for r in new]
+
+    def status(self, keys: Iterable[str]) -> list[dict[str, Any]]:
+        """State of each key (``status: "unknown"`` for a key never submitted)."""
+        with self._lock:
+            self._advance(self.now())
+            return [self._by_key[k].as_dict() if k in self._by_key
+                    else {"request_key": k, "status": "unknown", "detail": "no such request"}
+                    for k in keys]
+
+    def cancel(self, key: str) -> dict[str, Any] | None:
+        """Cancel a queued request; running or finished requests are left as they are.
+
+        Returns None for an unknown key.
+        """
+        with self._lock:
+            self._advance(self.now())
+            req = self._by_key.get(key)
+            if req is None:
+                return None
+            if req.status == "queued":
+                req.status, req.detail = "cancelled", f"cancelled at {_iso(self.now())}"
+            elif req.status == "executing":
+                req.detail = "exposure already running; not cancelled"
+            return req.as_dict()
+
+    def executed(self, since: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """Executed observations with ``obs_time`` after ``since``, in completion order."""
+        with self._lock:
+            self._advance(self.now())
+            since = parse_time(since) if since is not None else None
+            return [{k: v for k, v in e.items() if k != "_obs_time"} for e in self._executed
+                    if since is None or e["_obs_time"] > since]
+
+    def health(self) -> dict[str, Any]:
+        """Clock, settings and per-queue counts by status."""
+        with self._lock:
+            now = self.now()
+            self._advance(now)
+            queues = {}
+            for name, q in self._queues.items():
+                counts: dict[str, int] = {}
+                for r in q.requests:
+                    counts[r.status] = counts.get(r.status, 0) + 1
+                queues[name] = counts
+            return {"ok": True, "clock": _iso(now), "speedup": self.speedup,
+                    "weather_loss": self.weather_loss, "seed": self.seed, "queues": queues,
+                    "executed": len(self._executed)}
+
+    # -- internals -----------------------------------------------------------
+    def _parse(self, queue_name: str, payload: dict[str, Any], now: dt.datetime,
+               ) -> list[SimRequest]:
+        if not isinstance(payload, dict):
+            raise ValueError("request body must be a JSON object")
+        targets = payload.get("targets")
+        if not isinstance(targets, list) or not targets:
+            raise ValueError("'targets' must be a non-empty list")
+        site = payload.get("site")
+        if not isinstance(site, dict) or "lat" not in site or "lon" not in site:
+            raise ValueError("'site' with 'lat' and 'lon' (degrees) is required")
+        if not -90 <= float(site["lat"]) <= 90:
+            raise ValueError(f"site latitude out of range: {site['lat']}")
+        instrument = payload.get("instrument") or {}
+        depths = instrument.get("depth") or {}
+        window = payload.get("validity_window") or {}
+        w_start = parse_time(window["start"]) if window.get("start") else now
+        w_end = (parse_time(window["end"]) if window.get("end")
+                 else max(now, w_start) + dt.timedelta(seconds=self.default_window))
+        if w_end <= w_start:
+            raise ValueError(f"validity window ends ({w_end}) before it starts ({w_start})")
+        out = []
+        seen: set[str] = set()
+        for i, t in enumerate(targets):
+            try:
+                key = str(t["request_key"])
+                ra, dec = float(t["ra"]), float(t["dec"])
+                filt = str(t["filter"])
+                exptime = float(t["exposure_time"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"target {i}: missing or invalid {exc}") from None
+            if not key or key in seen:
+                raise ValueError(f"target {i}: empty or repeated request_key {key!r}")
+            seen.add(key)
+            if not (0 <= ra < 360 and -90 <= dec <= 90):
+                raise ValueError(f"target {key}: position out of range ({ra}, {dec})")
+            if exptime <= 0:
+                raise ValueError(f"target {key}: exposure_time must be positive")
+            planned = parse_time(t["start_time"]) if t.get("start_time") else w_start
+            out.append(SimRequest(
+                key=key, queue=queue_name, queue_id=f"{queue_name}-{next(self._ids)}",
+                seq=next(self._seq), ra=ra, dec=dec, filter=filt, exposure_time=exptime,
+                overhead=float(instrument.get("overhead", 30.0)),
+                depth=float(depths.get(filt, instrument.get("default_depth", DEFAULT_DEPTH))),
+                reference_exposure=float(instrument.get("reference_exposure", exptime)),
+                window_start=w_start, window_end=w_end, submitted=now, planned_start=planned,
+                telescope=str(payload.get("telescope") or queue_name),
+                event_id=str(payload.get("event_id") or ""),
+                program=str(payload.get("program") or ""),
+                field_id=None if t.get("field_id") is None else int(t["field_id"]),
+                target=t.get("target"),
+                extra={"site": dict(site)}))
+        return out
+
+    def _compute_grids(self, reqs: list[SimRequest], site: dict[str, Any]) -> None:
+        if not reqs:
+            return
+        # Requests of one payload share the window: one vectorised astropy call.
+        start = max(reqs[0].window_start, reqs[0].submitted)
+        end = reqs[0].window_end
+        if end <= start:
+            for r in reqs:
+                r.status, r.detail = "failed", "expired: validity window already over"
+            return
+        grids = visibility_grids(
+            np.array([r.ra for r in reqs]), np.array([r.dec for r in reqs]),
+            lat=float(site["lat"]), lon=float(site["lon"]),
+            elevation=float(site.get("elevation", 0.0)), start=start, end=end,
+            airmass_limit=float(site.get("airmass_limit", 2.5)), step=self.grid_step)
+        for r, g in zip(reqs, grids, strict=True):
+            r.grid = g
+
+    def _advance(self, now: dt.datetime) -> None:
+        for queue in self._queues.values():
+            self._advance_queue(queue, now)
+
+    def _advance_queue(self, q: _Queue, now: dt.datetime) -> None:
+        while True:
+            if q.current is not None:
+                if q.current.obs_end > now:
+                    return
+                self._finish(q.current)
+                q.cursor = q.current.obs_end
+                q.current = None
+            t = q.cursor
+            if t >= now:
+                return
+            pending = [r for r in q.requests if r.status == "queued" and r.submitted <= t]
+            for r in pending:
+                self._expire_if_hopeless(r, t)
+            pending = [r for r in pending if r.status == "queued"]
+            ready = [r for r in pending if r.window_start <= t and r.grid.visible_at(t)]
+            if ready:
+                r = min(ready, key=lambda r: (r.planned_start, r.seq))
+                r.status, r.detail = "executing", ""
+                r.obs_start = t
+                r.obs_end = t + dt.timedelta(seconds=r.exposure_time + r.overhead)
+                q.current = r
+                continue
+            nexts = [r.grid.next_visible(max(t, r.window_start)) for r in pending]
+            nexts = [n for n in nexts if n is not None and n > t]
+            q.cursor = min([*nexts, now])
+
+    def _expire_if_hopeless(self, r: SimRequest, t: dt.datetime) -> None:
+        nxt = r.grid.next_visible(max(t, r.window_start)) if r.grid else None
+        if nxt is not None and nxt < r.window_end:
+            return
+        r.status = "failed"
+        if r.grid is not None and not r.grid.visible.any():
+            site = r.extra["site"]
+            best = r.grid.best_airmass
+            why = ("never above the horizon at night" if best == float("inf")
+                   else f"best night-time airmass {best:.2f}")
+            r.detail = (f"unobservable: from {site.get('name') or 'the site'} before "
+                        f"{_iso(r.window_end)} (airmass limit {site.get('airmass_limit', 2.5)},"
+                        f" Sun below -12 deg): {why}")
+        else:
+            r.detail = f"expired: not observed before the window closed at {_iso(r.window_end)}"
+
+    def _finish(self, r: SimRequest) -> None:
+        rng = random.Random(f"{self.seed}:{r.key}")
+        lost = rng.random() < self.weather_loss
+        jitter = rng.gauss(0.0, 0.15)
+        if lost:
+            r.status = "failed"
+            r.detail = f"weather: exposure at {_iso(r.obs_start)} lost to clouds/fault"
+            return
+        airmass, sun_alt = r.grid.conditions_at(r.obs_start)
+        maglim = limiting_magnitude(r.depth, r.filter, r.exposure_time, r.reference_exposure,
+                                    airmass, sun_alt, jitter)
+        r.status, r.detail = "completed", ""
+        from astropy.time import Time
+
+        self._executed.append({
+            "request_key": r.key, "queue_name": r.queue, "queue_id": r.queue_id,
+            "telescope": r.telescope, "event_id": r.event_id, "program": r.program,
+            "field_id": r.field_id, "target": r.target, "ra": r.ra, "dec": r.dec,
+            "filter": r.filter, "exposure_time": r.exposure_time,
+            "obs_time": _iso(r.obs_start), "obsjd": float(Time(r.obs_start).jd),
+            "airmass": round(airmass, 4), "limiting_magnitude": maglim,
+            "expid": next(self._expids), "_obs_time": r.obs_start})

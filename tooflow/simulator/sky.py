@@ -1,0 +1,191 @@
+"""What the simulated telescope can see and how deep it goes.
+
+Visibility is computed with astropy (``AltAz`` for the site of the request) on
+a regular time grid: a target is observable at a grid time when the Sun is
+below −12° (nautical twilight) and the target's airmass is below the queue's
+limit. The limiting magnitude is a deliberately simple model: a base depth per
+filter for a reference exposure, scaled with exposure time, degraded with
+airmass (extinction) and in twilight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = [
+    "SUN_ALTITUDE_LIMIT",
+    "EXTINCTION",
+    "VisibilityGrid",
+    "configure_astropy_offline",
+    "visibility_grids",
+    "limiting_magnitude",
+]
+
+#: The Sun must be below this altitude (degrees) for observing: nautical twilight.
+SUN_ALTITUDE_LIMIT = -12.0
+
+#: Atmospheric extinction per unit airmass (mag/airmass), typical values.
+EXTINCTION = {"u": 0.50, "g": 0.20, "r": 0.12, "i": 0.08, "z": 0.06, "y": 0.06,
+              "J": 0.10, "H": 0.08, "K": 0.07, "Ks": 0.07}
+
+
+def configure_astropy_offline() -> None:
+    """Never download IERS tables; accept degraded accuracy for recent dates.
+
+    A simulated observatory needs no sub-second Earth orientation, so this is
+    always offline (``tooflow.iers.configure_iers(offline=True)`` when present).
+    """
+    try:
+        from tooflow.iers import configure_iers
+    except ImportError:
+        from astropy.utils import iers
+
+        iers.conf.auto_download = False
+        iers.conf.iers_degraded_accuracy = "warn"
+    else:
+        configure_iers(offline=True)
+
+
+@dataclass
+class VisibilityGrid:
+    """Observability of one target on a regular time grid.
+
+    Attributes
+    ----------
+    start : datetime.datetime
+        Time of the first grid point, UTC.
+    step : float
+        Grid spacing, seconds.
+    airmass : numpy.ndarray
+        Airmass at each grid point (``inf`` below the horizon).
+    sun_altitude : numpy.ndarray
+        Sun altitude at each grid point, degrees.
+    visible : numpy.ndarray of bool
+        Observable at each grid point.
+    """
+
+    start: dt.datetime
+    step: float
+    airmass: np.ndarray
+    sun_altitude: np.ndarray
+    visible: np.ndarray
+
+    def _index(self, t: dt.datetime) -> float:
+        return (t - self.start).total_seconds() / self.step
+
+    def visible_at(self, t: dt.datetime) -> bool:
+        """Observable at time ``t`` (value of the grid point at or before ``t``)."""
+        i = math.floor(self._index(t) + 1e-9)
+        return 0 <= i < len(self.visible) and bool(self.visible[i])
+
+    def next_visible(self, t: dt.datetime) -> dt.datetime | None:
+        """First grid time at or after ``t`` when observable, None if never on the grid."""
+        i = max(0, math.ceil(self._index(t) - 1e-9))
+        hits = np.flatnonzero(self.visible[i:])
+        if hits.size == 0:
+            return None
+        return self.start + dt.timedelta(seconds=float((i + hits[0]) * self.step))
+
+    def conditions_at(self, t: dt.datetime) -> tuple[float, float]:
+        """(airmass, Sun altitude in degrees) at the grid point at or before ``t``."""
+        i = min(max(math.floor(self._index(t) + 1e-9), 0), len(self.visible) - 1)
+        return float(self.airmass[i]), float(self.sun_altitude[i])
+
+    @property
+    def best_airmass(self) -> float:
+        """Lowest airmass reached at night on the grid (``inf`` if never up at night)."""
+        night = self.sun_altitude < SUN_ALTITUDE_LIMIT
+        return float(self.airmass[night].min()) if night.any() else math.inf
+
+
+@lru_cache(maxsize=64)
+def _sun_altitude(lat: float, lon: float, elevation: float, start_iso: str, step: float,
+                  n: int) -> np.ndarray:
+    from astropy import units as u
+    from astropy.coordinates import AltAz, EarthLocation, get_body
+    from astropy.time import Time
+
+    location = EarthLocation.from_geodetic(lon * u.deg, lat * u.deg, elevation * u.m)
+    times = Time(start_iso, scale="utc") + np.arange(n) * step * u.s
+    sun = get_body("sun", times, location)
+    alt = sun.transform_to(AltAz(obstime=times, location=location)).alt.deg
+    alt.flags.writeable = False
+    return alt
+
+
+def visibility_grids(ra: np.ndarray, dec: np.ndarray, *, lat: float, lon: float,
+                     elevation: float, start: dt.datetime, end: dt.datetime,
+                     airmass_limit: float, step: float = 300.0) -> list[VisibilityGrid]:
+    """Visibility of several targets from one site over one window.
+
+    Parameters
+    ----------
+    ra, dec : array_like
+        Target positions, degrees ICRS.
+    lat, lon, elevation : float
+        Site: degrees, degrees east, metres.
+    start, end : datetime.datetime
+        Window, UTC, timezone-aware.
+    airmass_limit : float
+        Largest acceptable airmass.
+    step : float
+        Grid spacing, seconds.
+
+    Returns
+    -------
+    list of VisibilityGrid
+        One per target, in input order.
+    """
+    from astropy import units as u
+    from astropy.coordinates import AltAz, EarthLocation, SkyCoord
+    from astropy.time import Time
+
+    configure_astropy_offline()
+    ra = np.atleast_1d(np.asarray(ra, dtype=float))
+    dec = np.atleast_1d(np.asarray(dec, dtype=float))
+    n = max(1, math.ceil((end - start).total_seconds() / step))
+    start_iso = start.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
+    sun_alt = _sun_altitude(lat, lon, elevation, start_iso, step, n)
+    location = EarthLocation.from_geodetic(lon * u.deg, lat * u.deg, elevation * u.m)
+    times = Time(start_iso, scale="utc") + np.arange(n) * step * u.s
+    coords = SkyCoord(ra[:, None] * u.deg, dec[:, None] * u.deg)
+    alt = coords.transform_to(AltAz(obstime=times[None, :], location=location)).alt.deg
+    with np.errstate(divide="ignore", invalid="ignore"):
+        airmass = np.where(alt > 0, 1.0 / np.sin(np.radians(np.maximum(alt, 1e-6))), np.inf)
+    night = sun_alt < SUN_ALTITUDE_LIMIT
+    return [VisibilityGrid(start=start, step=step, airmass=airmass[k],
+                           sun_altitude=np.asarray(sun_alt),
+                           visible=night & (airmass[k] <= airmass_limit))
+            for k in range(len(ra))]
+
+
+def limiting_magnitude(base_depth: float, filter_name: str, exposure_time: float,
+                       reference_exposure: float, airmass: float, sun_altitude: float,
+                       jitter: float = 0.0) -> float:
+    """5-sigma limiting magnitude of one exposure (AB mag).
+
+    Parameters
+    ----------
+    base_depth : float
+        Depth at zenith, dark sky, for ``reference_exposure`` (mag).
+    filter_name : str
+        Filter (selects the extinction coefficient, 0.12 mag/airmass if unknown).
+    exposure_time, reference_exposure : float
+        Seconds. Background-limited: depth grows by 1.25 log10 of their ratio.
+    airmass : float
+        Airmass of the exposure.
+    sun_altitude : float
+        Degrees; between −18° and −12° the twilight sky costs up to 0.75 mag.
+    jitter : float
+        Added as is (seeing/transparency scatter drawn by the caller).
+    """
+    depth = base_depth + 1.25 * math.log10(exposure_time / reference_exposure)
+    depth -= EXTINCTION.get(filter_name, 0.12) * (airmass - 1.0)
+    if sun_altitude > -18.0:
+        depth -= 0.75 * min(1.0, (sun_altitude + 18.0) / 6.0)
+    return round(depth + jitter, 3)
