@@ -9,7 +9,9 @@ Event ids, shared by every notice (and revision) of one trigger:
 * other AMON streams (coincidences): ``AMON-<TrigID or AMON_ID>``; HAWC ``HAWC-<TrigID>``;
 * ANTARES: ``ANTARES-<TrigID>``;
 * SNEWS 1.0: ``SNEWS-<TrigID>``;
-* SVOM: ``SVOM-<Burst_Id>`` (``SVOM-sb25082402``) for ECLAIRs, GRM and MXT.
+* SVOM: ``SVOM-<Burst_Id>`` (``SVOM-sb25082402``) for ECLAIRs, GRM and MXT;
+  kind ``GRB``, or ``X-ray`` when ECLAIRs matched a source of its on-board
+  catalogue (``eclairs-catalog`` notices carry ``Source_Name``).
 
 IceCube ``FAR`` is given per year in the notice; ``properties["far"]`` is in
 Hz as everywhere in tooflow, ``far_per_year`` keeps the notice's value.
@@ -145,10 +147,13 @@ def svom(fields: VOEventFields) -> Described:
         "energy_range": [low, high] if low is not None and high is not None else None,  # keV
         "quality_flag": int(quality.group(1)) if quality else None,
         "mean_flux": as_float(p.get("Mean_Flux")),  # erg cm-2 s-1
+        "source_name": p.get("Source_Name"),
+        "catalog_id": as_int(p.get("Onboard_Catalog_Id")),
     }))
     retraction = fields.packet_type == 219 or any(
         cite == "retraction" for cite, _ in fields.citations)
-    kind: EventKind = "GRB"
+    # a trigger matching ECLAIRs' on-board catalogue is a known X-ray source
+    kind: EventKind = "X-ray" if "catalog_id" in props or "source_name" in props else "GRB"
     return Described(
         source="SVOM", kind=kind, event_id=f"SVOM-{burst}", notice_type=notice_type,
         is_mock=is_test(fields), is_retraction=retraction, properties=props,

@@ -1,0 +1,111 @@
+"""GCN unified-schema JSON notices (Einstein Probe, Swift BAT-GUANO, IceCube, SVOM, SNEWS...).
+
+:func:`parse_gcn_json` identifies the schema from ``$schema`` (the URL path,
+any version: ``.../schema/v4.1.0/gcn/notices/einstein_probe/wxt/alert.schema.json``),
+validates the notice with :mod:`jsonschema` against the copy shipped in
+``tooflow/schemas/gcn/`` (:mod:`.gcn_schemas`) and maps it through
+:mod:`.gcn_json_fields`.
+
+Three kinds of schema are recognised:
+
+* **published** — in nasa-gcn/gcn-schema and shipped: validated, a failure is
+  a :class:`~tooflow.errors.NoticeRejected` naming the field;
+* **drafts and legacy** — the SNEWS drafts ``snews2/coincidence`` and
+  ``classic/snews/alert`` (unmerged gcn-schema PRs), and the pre-release names
+  gwcelery's Kafka fixtures carry (``svom/eclairs/wakeup``,
+  ``fermi/gbm/TargetedSearch``, and Swift BAT-GUANO without ``$schema``).
+  They are parsed without schema validation (``properties["schema_validated"]
+  = False``): the drafts' own examples do not validate against the published
+  ``core/`` schemas (integer ``id``\\ s, detector status ``normal``), so only
+  the fields used here are checked;
+* anything else is refused: ``unknown JSON notice schema: ...``.
+
+SNEWS 2.0 detector observation messages (``detector_name``,
+``neutrino_time_utc``/``machine_time``, ``p_val``..., as in SNEWS_Publishing_Tools)
+are refused too: they are inputs to the SNEWS coincidence service, which
+publishes the ``snews2/coincidence`` alert this pipeline acts on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import NoticeRejected
+from ..notice import ParsedNotice
+from .gcn_json_fields import FAMILIES, LEGACY_FAMILIES, Family, build_notice
+from .gcn_schemas import schema_key, shipped_schema_keys, validate
+
+__all__ = ["identify_schema", "parse_gcn_json"]
+
+_SNEWS_DETECTOR_KEYS = frozenset({
+    "neutrino_time_utc", "neutrino_time", "machine_time", "p_val", "p_values",
+    "timing_series", "detector_status", "is_test",
+})
+
+
+def identify_schema(obj: dict[str, Any]) -> tuple[str, Family, bool]:
+    """Which schema a JSON notice follows.
+
+    Returns
+    -------
+    key : str
+        Schema key (``einstein_probe/wxt/alert``), or ``legacy/...``.
+    family : Family
+        How to map it.
+    validated : bool
+        Whether the notice is validated against a shipped schema.
+
+    Raises
+    ------
+    NoticeRejected
+        For SNEWS detector messages and unknown schemas.
+    """
+    url = obj.get("$schema")
+    if url is None:
+        if "detector_name" in obj and _SNEWS_DETECTOR_KEYS & obj.keys():
+            raise NoticeRejected(
+                "SNEWS detector observation message: handled by the coincidence service, "
+                f"not a notice (detector {obj.get('detector_name')!r})"
+            )
+        if obj.get("mission") == "Swift" and obj.get("instrument") == "BAT-GUANO":
+            return "legacy/swift/bat/Guano", LEGACY_FAMILIES["swift/bat/Guano"], False
+        keys = ", ".join(sorted(str(k) for k in obj)[:8])
+        raise NoticeRejected(f"unknown JSON notice schema: no $schema (keys: {keys})")
+    if not isinstance(url, str):
+        raise NoticeRejected(f"unknown JSON notice schema: $schema is a {type(url).__name__}")
+    key = schema_key(url)
+    if key is not None and key in FAMILIES and key in shipped_schema_keys():
+        return key, FAMILIES[key], True
+    if key is not None and key in LEGACY_FAMILIES:
+        return key, LEGACY_FAMILIES[key], False
+    raise NoticeRejected(f"unknown JSON notice schema: {url[:200]}")
+
+
+def parse_gcn_json(obj: dict[str, Any]) -> ParsedNotice:
+    """Parse a GCN unified-schema JSON notice (not an LVK igwn.gwalert).
+
+    Parameters
+    ----------
+    obj : dict
+        The decoded JSON object.
+
+    Returns
+    -------
+    ParsedNotice
+        ``format="gcn-json"``; times UTC; positions in degrees (ICRS); ``far``
+        in Hz; the localization is a base64 ``healpix_file`` (as
+        ``skymap_bytes``), else the ``ra``/``dec``/``ra_dec_error`` circle
+        (``healpix_url``, if any, then goes to ``properties["skymap_url"]``),
+        else the ``healpix_url`` alone.
+
+    Raises
+    ------
+    NoticeRejected
+        Unknown schema, schema validation failure, or no usable event time.
+    """
+    if not isinstance(obj, dict):
+        raise NoticeRejected(f"JSON notice is a {type(obj).__name__}, not an object")
+    key, family, validated = identify_schema(obj)
+    if validated:
+        validate(obj, key)
+    return build_notice(obj, key, family, validated)
