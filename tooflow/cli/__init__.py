@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "events",
     "server",
     "simulator",
+    "listen", "send", "reconcile", "rerun", "health",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ._types import UTCDateTime, utcnow
@@ -28,9 +28,9 @@ class ListenerStatus(SQLModel, table=True):
     topic: str = Field(description="Kafka topic, or host:port for VOEvent TCP")
     partition: int = Field(default=0, description="Kafka partition (0 for VOEvent TCP)")
     host: str = Field(default="", description="hostname:pid of the listener process")
-    last_offset: int | None = Field(default=None,
+    last_offset: int | None = Field(default=None, sa_type=BigInteger,
                                     description="offset of the last stored message")
-    lag: int | None = Field(default=None,
+    lag: int | None = Field(default=None, sa_type=BigInteger,
                             description="messages on the broker not yet stored")
     last_message_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime,
                                                 description="when the last message arrived")

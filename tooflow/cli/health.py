@@ -1,0 +1,67 @@
+"""``tooflow health``: each listener stream's last message, lag and heartbeat.
+
+Exits with status 1 when a listener has not reported for ``--stale`` seconds or
+notices are waiting for a flow run, so it can serve as a monitoring check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+__all__ = ["add_parser", "health_rows"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("health", help="listener lag, last message and heartbeat",
+                       description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--stale", type=float, default=60.0,
+                   help="heartbeat age (s) counted as a dead listener (default: %(default)s)")
+    p.set_defaults(func=_health)
+
+
+def _age(when: dt.datetime | None, now: dt.datetime) -> str:
+    if when is None:
+        return "never"
+    s = (now - when).total_seconds()
+    return f"{s:.0f} s ago" if s < 120 else f"{s / 60:.0f} min ago" if s < 7200 else \
+        f"{s / 3600:.1f} h ago"
+
+
+def health_rows(engine, now: dt.datetime | None = None) -> tuple[list, int]:
+    """Listener status rows (oldest heartbeat first) and the number of pending notices."""
+    from sqlmodel import Session, func, select
+
+    from ..models import ListenerStatus, Notice, NoticeStatus
+
+    with Session(engine) as session:
+        rows = list(session.exec(select(ListenerStatus).order_by(
+            ListenerStatus.source, ListenerStatus.topic, ListenerStatus.partition)))
+        pending = session.exec(select(func.count()).select_from(Notice).where(
+            Notice.status == NoticeStatus.received.value)).one()
+    return rows, pending
+
+
+def _health(args: argparse.Namespace) -> int:
+    from ..config import load_settings
+    from ..db import get_engine
+    from ..models._types import utcnow
+
+    engine = get_engine(load_settings())
+    now = utcnow()
+    rows, pending = health_rows(engine)
+    if not rows:
+        print("no listener has reported yet (`tooflow listen`)")
+    stale = 0
+    for r in rows:
+        dead = (now - r.heartbeat_at).total_seconds() > args.stale
+        stale += dead
+        lag = "?" if r.lag is None else str(r.lag)
+        print(f"{'STALE' if dead else 'ok':5} {r.source}:{r.topic}[{r.partition}] "
+              f"lag {lag}, last message {_age(r.last_message_at, now)}, "
+              f"heartbeat {_age(r.heartbeat_at, now)} from {r.host}, "
+              f"{r.messages} messages ({r.created} new), {r.errors} errors"
+              + (f"; last error: {r.last_error}" if r.last_error else ""))
+    print(f"{pending} notice(s) waiting for a flow run")
+    return 1 if stale or pending else 0

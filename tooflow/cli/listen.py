@@ -1,0 +1,126 @@
+"""``tooflow listen``: run the alert listeners configured in tooflow.yaml.
+
+Each source (hop, gcn, igwn, voevent) runs in its own thread: every message is
+stored in the database, then acknowledged (Kafka offset commit), then the
+``handle-notice`` deployment is triggered. Notices that could not be triggered
+(Prefect API down) stay pending and are retried every ``reconcile_interval``
+seconds. SIGTERM or SIGINT stop the listener cleanly after the current message.
+Refuses to start when a configured source lacks credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+__all__ = ["add_parser", "listen"]
+
+log = logging.getLogger("tooflow.listen")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("listen", help="listen to alert streams, store notices, trigger flows",
+                       description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--source", action="append", choices=["hop", "gcn", "igwn", "voevent"],
+                   help="listen to this source only (repeatable; default: all configured)")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="tooflow.yaml to use (default: $TOOFLOW_CONFIG or "
+                        "$TOOFLOW_HOME/tooflow.yaml)")
+    p.add_argument("--check", action="store_true",
+                   help="check configuration and credentials, then exit")
+    p.add_argument("-l", "--log", default="info",
+                   choices=["critical", "error", "warning", "info", "debug"], help="log level")
+    p.set_defaults(func=_listen)
+
+
+def listen(settings, names: list[str] | None = None, *, stop: threading.Event | None = None,
+           trigger=None) -> None:
+    """Run the listeners ``names`` until ``stop`` is set.
+
+    Parameters
+    ----------
+    settings : Settings
+        tooflow settings (the ``listeners:`` section and the database).
+    names : list of str, optional
+        Sources to run (default: every configured one).
+    stop : threading.Event, optional
+        Set it to stop every source.
+    trigger : callable, optional
+        ``trigger(notice_id)``; default :func:`tooflow.trigger.trigger_notice`.
+    """
+    from ..db import create_schema, get_engine
+    from ..listeners import build_sources, listeners_config, run_source
+    from ..trigger import DEFAULT_DEPLOYMENT, reconcile, trigger_notice
+
+    section = listeners_config(settings)
+    sources = build_sources(settings, names)
+    engine = get_engine(settings)
+    create_schema(engine)
+    stop = stop or threading.Event()
+    if trigger is None:
+        deployment = section.get("deployment", DEFAULT_DEPLOYMENT)
+        _connect_prefect(settings)
+
+        def trigger(notice_id: int) -> str:
+            return trigger_notice(notice_id, deployment=deployment, engine=engine)
+
+    threads = [threading.Thread(
+        target=run_source, name=f"listen-{s.name}", daemon=True,
+        kwargs=dict(source=s, engine=engine, trigger=trigger, stop=stop,
+                    max_bytes=settings.max_notice_bytes,
+                    status_interval=float(section.get("status_interval", 5))))
+        for s in sources]
+    for t in threads:
+        t.start()
+    interval = float(section.get("reconcile_interval", 30))
+    while not stop.wait(interval if interval > 0 else 3600):
+        if interval > 0:
+            n = reconcile(engine, trigger=trigger)
+            if n:
+                log.info("reconciler: triggered %d pending notice(s)", n)
+    for t in threads:
+        t.join(timeout=30)
+
+
+def _connect_prefect(settings) -> None:
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    from ..prefect_local import ensure_prefect_api
+
+    try:
+        ensure_prefect_api(settings, echo=log.info)
+    except Exception as exc:  # noqa: BLE001 - notices stay pending; the reconciler retries
+        log.error("no Prefect API (%s): notices will be stored and triggered later", exc)
+
+
+def _listen(args: argparse.Namespace) -> int:
+    from ..config import load_settings
+    from ..listeners import build_sources
+
+    if args.config:
+        if not args.config.is_file():
+            raise FileNotFoundError(f"no such configuration file: {args.config}")
+        os.environ["TOOFLOW_CONFIG"] = str(args.config)
+    logging.basicConfig(level=args.log.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    if args.check:
+        for source in build_sources(settings, args.source):
+            print(f"{source.name}: configuration and credentials OK")
+            source.close()
+        return 0
+    stop = threading.Event()
+
+    def _stop(signum, _frame):
+        log.info("signal %s: stopping after the current message", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    listen(settings, args.source, stop=stop)
+    return 0

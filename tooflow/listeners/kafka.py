@@ -1,0 +1,137 @@
+"""A Kafka source with explicit offset commits, shared by the hop, GCN and igwn-alert listeners.
+
+Each of those clients (hop-client, gcn-kafka, igwn-alert) builds a librdkafka
+configuration its own way (SASL/SCRAM from ``auth.toml``, OIDC client
+credentials, netrc); the listeners reuse that and then consume with
+``enable.auto.commit = false``, committing each offset synchronously *after*
+the notice is in the database. The clients' own loops commit on a timer or
+before the callback returns, which would lose a notice on a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import confluent_kafka
+
+from .loop import Message
+
+__all__ = ["KafkaSource", "base_consumer_config", "parse_kafka_url"]
+
+log = logging.getLogger(__name__)
+
+
+def parse_kafka_url(url: str) -> tuple[str, list[str]]:
+    """Split a hop-style URL ``kafka://host[:port][,host2...]/topic1,topic2``.
+
+    Returns
+    -------
+    (str, list of str)
+        ``bootstrap.servers`` (default port 9092) and the topics.
+    """
+    if not url.startswith("kafka://"):
+        raise ValueError(f"not a kafka:// URL: {url!r}")
+    rest = url.removeprefix("kafka://")
+    hosts, _, topics = rest.partition("/")
+    servers = ",".join(h if ":" in h else f"{h}:9092" for h in hosts.split(",") if h)
+    return servers, [t for t in topics.split(",") if t]
+
+
+def base_consumer_config(group_id: str, *, start_at: str = "latest",
+                         extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """librdkafka consumer settings common to every tooflow Kafka listener.
+
+    Parameters
+    ----------
+    group_id : str
+        Consumer group: keep it fixed so that a restart resumes at the committed offset.
+    start_at : str
+        ``earliest`` or ``latest``: where a *new* consumer group starts.
+    extra : mapping, optional
+        librdkafka settings that override these (e.g. ``session.timeout.ms``).
+    """
+    config: dict[str, Any] = {
+        "group.id": group_id,
+        "enable.auto.commit": False,
+        "auto.offset.reset": start_at,
+        "enable.partition.eof": False,
+        # a 50 MB notice must not wedge the partition: fetch it, store it as rejected
+        "fetch.max.bytes": 64 << 20,
+        "receive.message.max.bytes": 80 << 20,
+    }
+    config.update(extra or {})
+    return config
+
+
+class KafkaSource:
+    """Consume ``topics`` with ``config``; commit only what :meth:`commit` is given.
+
+    Parameters
+    ----------
+    name : str
+        Source name (``hop``, ``gcn``, ``igwn``).
+    config : dict
+        Complete librdkafka consumer configuration.
+    topics : list of str
+        Topics to subscribe to.
+    batch_size : int
+        Messages fetched per poll (igwn-alert's ``batch_size``).
+    batch_timeout : float, optional
+        Seconds to wait to gather a batch (igwn-alert's ``batch_timeout``); default:
+        the loop's poll timeout.
+    consumer_factory : callable, optional
+        Builds the consumer from ``config`` (default :class:`confluent_kafka.Consumer`;
+        the GCN listener passes :class:`gcn_kafka.Consumer`).
+    """
+
+    def __init__(self, name: str, config: dict[str, Any], topics: list[str], *,
+                 batch_size: int = 100, batch_timeout: float | None = None,
+                 consumer_factory=confluent_kafka.Consumer):
+        if not topics:
+            raise ValueError(f"{name}: no topics to listen to")
+        self.name = name
+        self.topics = list(topics)
+        self.batch_size = max(1, int(batch_size))
+        self.batch_timeout = batch_timeout
+        self._consumer = consumer_factory(config)
+        self._consumer.subscribe(self.topics)
+
+    def poll(self, timeout: float) -> list[Message]:
+        out = []
+        for msg in self._consumer.consume(num_messages=self.batch_size,
+                                          timeout=self.batch_timeout or timeout):
+            err = msg.error()
+            if err is not None:
+                if err.fatal():
+                    raise RuntimeError(f"{self.name}: fatal Kafka error: {err}")
+                log.warning("%s: %s", self.name, err)
+                continue
+            ts_type, ts_ms = msg.timestamp()
+            when = (dt.datetime.fromtimestamp(ts_ms / 1000, dt.UTC)
+                    if ts_type != confluent_kafka.TIMESTAMP_NOT_AVAILABLE and ts_ms > 0
+                    else None)
+            out.append(Message(payload=msg.value() or b"", topic=msg.topic(),
+                               partition=msg.partition(), offset=msg.offset(),
+                               timestamp=when, raw=msg))
+        return out
+
+    def commit(self, message: Message) -> None:
+        self._consumer.commit(message=message.raw, asynchronous=False)
+
+    def lag(self) -> dict[tuple[str, int], int | None]:
+        parts = self._consumer.assignment()
+        if not parts:
+            return {}
+        out: dict[tuple[str, int], int | None] = {}
+        for tp in self._consumer.committed(parts, timeout=2.0):
+            _low, high = self._consumer.get_watermark_offsets(tp, timeout=2.0, cached=False)
+            committed = tp.offset if tp.offset >= 0 else None
+            out[(tp.topic, tp.partition)] = (max(0, high - committed)
+                                             if committed is not None else None)
+        return out
+
+    def close(self) -> None:
+        self._consumer.close()
