@@ -75,7 +75,7 @@ class ZTFFacility(Facility):
     name = "ZTF"
     default_site = PALOMAR
     overhead = 15.0
-    depth = {"g": 20.8, "r": 20.6, "i": 20.2}
+    depth = {"g": 21.0, "r": 20.8, "i": 20.3}  # dark-sky 30 s; S190425z ZTF median r 20.9
     reference_exposure = 30.0
 
     def _program_id(self) -> int:
