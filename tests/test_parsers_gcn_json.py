@@ -282,3 +282,26 @@ def test_bad_embedded_map_is_reported_not_fatal():
     bad = parse_notice(json.dumps(obj).encode())
     assert bad.event_id == n.event_id and bad.localization is None
     assert bad.properties["skymap_error"] == "healpix_file is not a FITS (or gzipped FITS) file"
+
+
+@pytest.mark.parametrize("path", [
+    GCN / "json" / "einstein_probe" / "alert_247.json",
+    NOTICES / "icecube" / "lvk_nu_track_search.example.json",
+    NOTICES / "fermi" / "gbm" / "trigger.ground1.example.json",
+    SNEWS / "gcn-schema-pr" / "coincidence.real_alert_triangulation.example.json",
+    GCN / "json" / "gwcelery" / "kafka_alert_swift.json",
+], ids=lambda p: p.name)
+def test_missing_or_mistyped_fields_never_crash(path):
+    obj = json.loads(path.read_text())
+    outcomes = set()
+    for key in obj:
+        for value in (..., None, "x", 1.5, [], {}, [None], True):
+            mutated = {k: v for k, v in obj.items() if k != key}
+            if value is not ...:
+                mutated[key] = value
+            try:
+                parse_notice(json.dumps(mutated).encode())
+                outcomes.add("parsed")
+            except NoticeRejected:
+                outcomes.add("rejected")
+    assert outcomes == {"parsed", "rejected"}

@@ -329,3 +329,29 @@ def test_oversize_voevent_is_refused():
     assert len(padded) > 2 << 20
     with pytest.raises(NoticeRejected, match="exceeds the"):
         parse_notice(padded)
+
+
+@pytest.mark.parametrize("path", [
+    GBM_797497441 / "fermi_gbm_gnd_pos_1828.xml",
+    VOE / "fink-mm" / "AMON_ICECUBE_GOLD_Event2022-12-23T07_43_00.52_24_137467_064735045_0.xml",
+    VOE / "gcn-notice-parser" / "svom" / "mxt" / "mxt_42.xml",
+    GCN / "snews" / "voevent" / "snews_gcn.xml",
+], ids=lambda p: p.name)
+def test_damaged_params_and_elements_never_crash(path):
+    text = path.read_text()
+    variants = []
+    for param in re.findall(r'<Param name="[^"]*"\s+value="[^"]*"', text):
+        name = param.split(" value=")[0]
+        variants += [text.replace(param, f'{name} value=""'),
+                     text.replace(param, f'{name} value="abc"'), text.replace(param, name)]
+    for tag in ("C1", "C2", "Error2Radius", "ISOTime", "Date", "Position2D", "What", "Citations"):
+        variants.append(re.sub(rf"<{tag}[ >].*?</{tag}>", "", text, flags=re.S))
+        variants.append(re.sub(rf"(<{tag}>)[^<]*(</{tag}>)", r"\1zz\2", text))
+    outcomes = set()
+    for variant in variants:
+        try:
+            parse_notice(variant.encode())
+            outcomes.add("parsed")
+        except NoticeRejected:
+            outcomes.add("rejected")
+    assert outcomes == {"parsed", "rejected"}
