@@ -4,7 +4,7 @@
 any version: ``.../schema/v4.1.0/gcn/notices/einstein_probe/wxt/alert.schema.json``),
 validates the notice with :mod:`jsonschema` against the copy shipped in
 ``tooflow/schemas/gcn/`` (:mod:`.gcn_schemas`) and maps it through
-:mod:`.gcn_json_fields`.
+:mod:`.gcn_json_families` and :mod:`.gcn_json_fields`.
 
 Three kinds of schema are recognised:
 
@@ -32,7 +32,8 @@ from typing import Any
 
 from ..errors import NoticeRejected
 from ..notice import ParsedNotice
-from .gcn_json_fields import FAMILIES, LEGACY_FAMILIES, Family, build_notice
+from .gcn_json_families import FAMILIES, LEGACY_FAMILIES, Family
+from .gcn_json_fields import build_notice
 from .gcn_schemas import schema_key, shipped_schema_keys, validate
 
 __all__ = ["identify_schema", "parse_gcn_json"]
