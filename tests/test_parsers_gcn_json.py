@@ -64,6 +64,7 @@ def test_einstein_probe_real_alert():
     assert circle(n) == (184.664, -6.146, 0.05174976, "stat 90%")
     assert n.properties["significance"] == 7.0 and n.properties["net_count_rate"] == 0.07
     assert n.properties["schema"] == "einstein_probe/wxt/alert"
+    assert n.properties["instruments"] == ["WXT"]
     assert n.properties["schema_validated"] is True
     assert not n.is_mock and not n.is_retraction
 

@@ -129,7 +129,7 @@ def test_swift_bat_and_xrt_of_one_trigger():
     assert bat.time == dt.datetime(2022, 9, 30, 11, 11, 52, 120000, tzinfo=UTC)
     assert circle(bat) == (64.7373, 13.3517, 0.05)
     assert circle(xrt) == (64.7149, 13.35, 0.0013)
-    assert bat.properties["instrument"] == "BAT" and xrt.properties["instrument"] == "XRT"
+    assert bat.properties["instruments"] == ["BAT"] and xrt.properties["instruments"] == ["XRT"]
     assert bat.properties["grb_identified"] is True
     assert not bat.is_mock and not bat.is_retraction
 
@@ -355,3 +355,35 @@ def test_damaged_params_and_elements_never_crash(path):
         except NoticeRejected:
             outcomes.add("rejected")
     assert outcomes == {"parsed", "rejected"}
+
+
+# --- retraction flags (real notices with one flag set) ----------------------------
+
+def _flagged(path: Path, name: str) -> bytes:
+    text = path.read_text()
+    flag = re.compile(rf'(<Param name="{name}"\s+value=")false(")')
+    assert flag.search(text), f"{name} not in {path.name}"
+    return flag.sub(r"\1true\2", text).encode()
+
+
+@pytest.mark.parametrize("path, flag, retraction", [
+    (GBM_797497441 / "fermi_gbm_gnd_pos_1828.xml", "Def_NOT_a_GRB", True),
+    (GBM_797497441 / "fermi_gbm_fin_pos_1031.xml", "Def_NOT_a_GRB", True),
+    # on a flight notice it is the on-board classifier's opinion, not a retraction
+    (GBM_797497441 / "fermi_gbm_flt_pos_8474.xml", "Def_NOT_a_GRB", False),
+    (VOE / "skyportal" / "SWIFT_1125809-092.xml", "Def_NOT_a_GRB", True),
+    (VOE / "fink-mm" / "AMON_ICECUBE_GOLD_Event2022-12-23T07_43_00.52_24_137467_064735045_0.xml",
+     "Retraction", True),
+    (GCN / "snews" / "voevent" / "snews_gcn.xml", "Retraction", True),
+], ids=lambda v: v.name if isinstance(v, Path) else str(v))
+def test_retraction_flags(path, flag, retraction):
+    assert not parse(path).is_retraction
+    n = parse_notice(_flagged(path, flag))
+    assert n.is_retraction is retraction
+    if flag == "Def_NOT_a_GRB":
+        assert n.properties["def_not_a_grb"] is True
+
+
+def test_test_submission_flag_makes_a_mock():
+    n = parse_notice(_flagged(GBM_797497441 / "fermi_gbm_gnd_pos_1828.xml", "Test_Submission"))
+    assert n.is_mock and n.event_id == "Fermi-GBM-797497441"

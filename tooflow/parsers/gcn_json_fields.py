@@ -110,6 +110,8 @@ def build_notice(obj: dict[str, Any], key: str, family: Family, validated: bool)
     props.update(prune({"significance": significance, "energy": as_float(obj.get("nu_energy"))}))
     if family.extra is not None:
         props.update(family.extra(obj))
+    if isinstance(props.get("instrument"), str):
+        props["instruments"] = [props["instrument"]]
     issued = parse_utc_or_none(obj.get("alert_datetime"))
     if issued is None and obj.get("alert_datetime") is not None:
         props["alert_datetime"] = obj["alert_datetime"]

@@ -235,6 +235,8 @@ def parse_gcn_voevent(root: ET.Element) -> ParsedNotice:
 
     fields = read_voevent_fields(root)
     described = describe(fields)
+    if described.properties.get("instrument"):
+        described.properties.setdefault("instruments", [described.properties["instrument"]])
     return ParsedNotice(
         source=described.source,
         format="voevent",
