@@ -73,7 +73,8 @@ def real_circulars() -> dict[int, dict]:
 
 
 def s230518h_notice() -> dict:
-    return json.loads((DATA / "S230518h-initial.json").read_text())
+    # Shared with the LVK parser tests.
+    return json.loads((DATA.parent / "lvk" / "json" / "S230518h-initial.json").read_text())
 
 
 def area90_deg2(skymap_b64: str) -> float:
