@@ -243,3 +243,15 @@ def test_urgency_and_repeated_retractions():
     assert not should_notify(dataclasses.replace(calm, urgent=True), calm)
     retracted = dataclasses.replace(calm, is_retraction=True, notice_type="RETRACTION")
     assert not should_notify(retracted, retracted)
+
+
+def test_deliveries_map_to_notification_records(roster, services):
+    http, _, config = services
+    http.fail["/Calls.json"] = (401, {"code": 20003, "status": 401, "message": "Authenticate"})
+    deliveries = notify(s230518h_summary(), "program_triggered", roster, config, now=NOW,
+                        environ=SECRETS)
+    rows = {(r["channel"], r["recipient"]): r for r in (d.record_fields() for d in deliveries)}
+    assert rows[("sms", "Alice")] == {"reason": "program_triggered", "channel": "sms",
+                                      "recipient": "Alice", "ok": True, "error": None}
+    assert not rows[("call", "Alice")]["ok"]
+    assert "Authenticate" in rows[("call", "Alice")]["error"]

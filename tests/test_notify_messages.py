@@ -96,3 +96,13 @@ def test_bad_input_is_refused_clearly():
     naive = dataclasses.replace(naive, time=naive.time.replace(tzinfo=None))
     with pytest.raises(ValueError, match="timezone-aware"):
         render_messages(naive, "program_triggered")
+
+
+def test_summary_round_trips_through_json_and_fingerprints():
+    s = s230518h_summary(distance=204.0)
+    again = EventSummary.from_dict(json.loads(json.dumps(s.to_dict())))
+    assert again == s
+    assert again.fingerprint() == s.fingerprint()
+    assert dataclasses.replace(s, flow_run_url=None, detail="x").fingerprint() == s.fingerprint()
+    assert dataclasses.replace(s, notice_type="UPDATE").fingerprint() != s.fingerprint()
+    assert dataclasses.replace(s, area90=700.0).fingerprint() != s.fingerprint()

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tooflow.notify import console, email, slack, twilio
+from tooflow.notify import console
 from tooflow.notify.config import (
     SLACK_TOKEN_ENV,
     SMTP_PASSWORD_ENV,
@@ -66,6 +66,16 @@ class Delivery:
     detail: str = ""
     skipped: bool = False
     reason: str = ""
+
+    def record_fields(self) -> dict[str, object]:
+        """Fields of a ``NotificationRecord`` row: reason, channel, recipient, ok, error."""
+        return {
+            "reason": self.reason,
+            "channel": self.channel,
+            "recipient": self.recipient,
+            "ok": self.ok,
+            "error": None if self.ok else self.detail,
+        }
 
 
 class _Secrets:
@@ -188,6 +198,9 @@ def _send_all(
     secrets: _Secrets,
     unavailable: Mapping[str, str],
 ) -> None:
+    # The SDKs are imported only when a notification is sent.
+    from tooflow.notify import email, slack, twilio
+
     reason = messages.reason
     blocks = slack_blocks(summary, messages)
     timeout = config.timeout

@@ -13,6 +13,8 @@ turns it, for one reason, into the texts every channel sends, from the templates
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,6 +138,36 @@ class EventSummary:
             is_mock=bool(fields.get("is_mock")),
             detail=detail,
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe mapping (time as ISO 8601), e.g. to store what was last notified."""
+        data = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        data["time"] = self.time.isoformat()
+        data["programs"] = list(self.programs)
+        data["classification"] = dict(self.classification)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EventSummary:
+        """Inverse of :meth:`to_dict`."""
+        values = dict(data)
+        values["time"] = dt.datetime.fromisoformat(values["time"])
+        values["programs"] = tuple(values.get("programs", ()))
+        values["classification"] = dict(values.get("classification", {}))
+        return cls(**values)
+
+    def fingerprint(self) -> str:
+        """A short hash of what a notification says about the event.
+
+        Equal fingerprints mean the same alert type, retraction state, programs,
+        urgency, 90% area (to 3 significant digits) and classification (to 0.01);
+        :func:`~tooflow.notify.dispatch.should_notify` applies tolerances on top.
+        """
+        area = None if self.area90 is None else float(f"{self.area90:.3g}")
+        said = [self.event_id, self.notice_type, self.is_retraction, sorted(self.programs),
+                self.urgent, area, sorted((k, round(v, 2)) for k, v in
+                                          self.classification.items())]
+        return hashlib.sha256(json.dumps(said).encode()).hexdigest()[:16]
 
     @property
     def top_class(self) -> tuple[str, float] | None:
