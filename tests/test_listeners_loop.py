@@ -1,0 +1,160 @@
+"""The store → commit → trigger loop against a real Kafka broker (tansu) on loopback."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, func, select
+
+from tests import kafka_fixtures
+from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
+from tooflow.listeners.hop import hop_source
+from tooflow.models import ListenerStatus, Notice, NoticeStatus
+
+DATA = Path(__file__).parent / "data" / "listeners"
+kafka_broker = kafka_fixtures.kafka_broker
+NOTICES = sorted(p for p in DATA.iterdir() if p.suffix in {".json", ".xml", ".avro"})
+
+
+def _source(broker, topic, group=None):
+    return hop_source({"url": broker.url + topic, "group_id": group or f"g-{topic}",
+                       "auth": False, "start_at": "earliest", "kafka": consumer_settings()})
+
+
+def _count(engine, *where) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(Notice).where(*where)).one()
+
+
+def test_burst_of_real_notices_stored_once_and_triggered_once(kafka_broker, engine):
+    topic = kafka_broker.create_topic()
+    payloads = [p.read_bytes() for p in NOTICES]
+    # every notice once, then five of them delivered again (a producer retry)
+    kafka_broker.produce(topic, payloads + payloads[:5])
+    trigger = RecordingTrigger(engine)
+    run_source_until(_source(kafka_broker, topic), engine, trigger,
+                     lambda: _count(engine) == len(payloads)
+                     and len(trigger.calls) == len(payloads))
+
+    with Session(engine) as s:
+        rows = s.exec(select(Notice).order_by(Notice.id)).all()
+        status = s.exec(select(ListenerStatus)).one()
+    assert sorted(r.payload for r in rows) == sorted(payloads)
+    assert all(r.source == f"hop:{topic}" for r in rows)
+    assert sorted(trigger.calls) == [r.id for r in rows]  # once each, duplicates start nothing
+    assert {r.status for r in rows} == {NoticeStatus.triggered.value}
+    assert all(r.flow_run_id == f"fake-{r.id}" for r in rows)
+    assert (status.source, status.topic, status.partition) == ("hop", topic, 0)
+    assert status.messages == len(payloads) + 5 and status.created == len(payloads)
+    assert status.last_offset == len(payloads) + 4 and status.errors == 0
+
+
+def test_restart_resumes_at_committed_offset(kafka_broker, sqlite_engine):
+    topic = kafka_broker.create_topic()
+    payloads = [p.read_bytes() for p in NOTICES]
+    kafka_broker.produce(topic, payloads[:8])
+    trigger = RecordingTrigger(sqlite_engine)
+    run_source_until(_source(kafka_broker, topic), sqlite_engine, trigger,
+                     lambda: len(trigger.calls) == 8)
+    kafka_broker.produce(topic, payloads[8:])
+    # a new process in the same consumer group sees only the rest
+    seen = []
+    source = _source(kafka_broker, topic)
+    real_commit = source.commit
+    source.commit = lambda m: (seen.append(m.offset), real_commit(m))[1]
+    run_source_until(source, sqlite_engine, trigger,
+                     lambda: len(trigger.calls) == len(payloads))
+    assert seen == list(range(8, len(payloads)))
+    assert sorted(trigger.calls) == list(range(1, len(payloads) + 1))
+
+
+def test_bad_payloads_keep_the_listener_up_and_are_rejected_at_parse(kafka_broker,
+                                                                     sqlite_engine):
+    from tooflow.events import parse_stored_notice
+
+    topic = kafka_broker.create_topic()
+    avro = (DATA / "MS181101ab-retraction.avro").read_bytes()
+    random_bytes = random.Random(5).randbytes(2000)
+    truncated = avro[: len(avro) // 2]
+    huge = os.urandom(50 << 20)  # a 50 MB message
+    good = (DATA / "alert_247.json").read_bytes()
+    kafka_broker.produce(topic, [random_bytes, truncated, huge, good, avro])
+    outcomes = {}
+    trigger = RecordingTrigger(
+        sqlite_engine,
+        then=lambda nid: outcomes.setdefault(nid, parse_stored_notice(nid, engine=sqlite_engine)))
+    run_source_until(_source(kafka_broker, topic), sqlite_engine, trigger,
+                     lambda: _count(sqlite_engine) == 5 and len(outcomes) == 4, timeout=90)
+
+    with Session(sqlite_engine) as s:
+        rows = {r.id: r for r in s.exec(select(Notice))}
+    by_size = {r.size: r for r in rows.values()}
+    oversize = by_size[len(huge)]
+    assert oversize.status == NoticeStatus.rejected.value
+    assert "exceeds" in oversize.rejection_reason and len(oversize.payload) == 4096
+    assert oversize.id not in trigger.calls  # rejected on arrival: no flow run
+    for bad in (random_bytes, truncated):
+        row = by_size[len(bad)]
+        assert row.status == NoticeStatus.rejected.value, row.rejection_reason
+        assert row.rejection_reason
+    for ok in (good, avro):
+        assert by_size[len(ok)].status not in (NoticeStatus.rejected.value,
+                                               NoticeStatus.received.value)
+
+
+def test_prefect_down_leaves_notices_pending_until_reconcile(kafka_broker, sqlite_engine):
+    from tooflow.trigger import reconcile
+
+    topic = kafka_broker.create_topic()
+    payloads = [p.read_bytes() for p in NOTICES[:6]]
+    kafka_broker.produce(topic, payloads)
+    down = RecordingTrigger(sqlite_engine, fail=True)
+    run_source_until(_source(kafka_broker, topic), sqlite_engine, down,
+                     lambda: _count(sqlite_engine) == 6)
+    assert _count(sqlite_engine, Notice.status == NoticeStatus.received.value) == 6
+    with Session(sqlite_engine) as s:
+        status = s.exec(select(ListenerStatus)).one()
+    assert status.errors == 6 and "Prefect API unreachable" in status.last_error
+
+    assert reconcile(sqlite_engine, trigger=down) == 0  # still down: stops at once
+    back = RecordingTrigger(sqlite_engine)
+    assert reconcile(sqlite_engine, trigger=back) == 6
+    assert back.calls == sorted(back.calls) and len(set(back.calls)) == 6
+    assert _count(sqlite_engine, Notice.status == NoticeStatus.triggered.value) == 6
+    assert reconcile(sqlite_engine, trigger=back) == 0
+
+
+@pytest.mark.parametrize("outage", [3])
+def test_database_outage_blocks_the_commit_until_the_row_is_stored(kafka_broker, sqlite_engine,
+                                                                   monkeypatch, outage):
+    """While the database refuses writes, nothing is acknowledged; then all is stored."""
+    from sqlalchemy.exc import OperationalError
+
+    import tooflow.listeners.loop as loop
+
+    topic = kafka_broker.create_topic()
+    payloads = [p.read_bytes() for p in NOTICES[:4]]
+    kafka_broker.produce(topic, payloads)
+    failures = {"left": outage}
+    real_store = loop.store_notice
+
+    def flaky_store(*args, **kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "store_notice", flaky_store)
+    source = _source(kafka_broker, topic)
+    committed = []
+    real_commit = source.commit
+    source.commit = lambda m: (committed.append((m.offset, _count(sqlite_engine))),
+                               real_commit(m))[1]
+    trigger = RecordingTrigger(sqlite_engine)
+    run_source_until(source, sqlite_engine, trigger, lambda: len(trigger.calls) == 4,
+                     timeout=60)
+    # each offset was committed only once its row existed (count at commit time = offset + 1)
+    assert committed == [(i, i + 1) for i in range(4)]
