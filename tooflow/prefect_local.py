@@ -17,13 +17,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from .config import Settings
 
-__all__ = ["ensure_prefect_api", "stop_local_server", "local_server_status", "prefect_env"]
+__all__ = ["ensure_prefect_api", "stop_local_server", "local_server_status", "prefect_env",
+           "use_prefect_api"]
 
 
 def _state_file(settings: Settings) -> Path:
@@ -123,6 +126,20 @@ def ensure_prefect_api(settings: Settings, *, timeout: float = 90.0,
         _state_file(settings).write_text(json.dumps(state))
     os.environ["PREFECT_API_URL"] = state["api_url"]
     return state["api_url"]
+
+
+@contextmanager
+def use_prefect_api(settings: Settings, *, echo=None) -> Iterator[str]:
+    """Run the body against a reachable Prefect API (see :func:`ensure_prefect_api`).
+
+    Prefect reads its settings once per process, so the URL is applied with
+    :func:`prefect.settings.temporary_settings` rather than the environment.
+    """
+    url = ensure_prefect_api(settings, echo=echo)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        yield url
 
 
 def stop_local_server(settings: Settings) -> bool:

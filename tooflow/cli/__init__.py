@@ -49,9 +49,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _prefect_defaults() -> None:
+    """Before Prefect is imported: its home under TOOFLOW_HOME, no analytics."""
+    import os
+
+    from ..config import default_home
+
+    os.environ.setdefault("PREFECT_HOME", str(default_home() / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tooflow`` command line; errors print as one line unless ``--debug``."""
     args = parser().parse_args(argv)
+    _prefect_defaults()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

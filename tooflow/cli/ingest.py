@@ -59,15 +59,15 @@ def ingest_files(files: list[Path], *, run_flow: bool = True, echo=print) -> lis
 
 
 def _run_flow(notice_id: int, settings, echo) -> dict:
-    from ..prefect_local import ensure_prefect_api
+    from ..prefect_local import use_prefect_api
     from ..summary import format_decisions, format_fields
 
-    ensure_prefect_api(settings, echo=echo)
-    from ..flows.handle_notice import handle_notice
+    with use_prefect_api(settings, echo=echo):
+        from ..flows.handle_notice import handle_notice
 
-    t0 = time.perf_counter()
-    summary = handle_notice(notice_id)
-    elapsed = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        summary = handle_notice(notice_id)
+        elapsed = time.perf_counter() - t0
     if summary.get("rejected"):
         echo(f"  REJECTED: {summary['reason']}")
         return summary
