@@ -120,6 +120,11 @@ def check_fits_bytes(data: bytes, *, what: str = "sky map",
         raise NoticeRejected(
             f"{what} is not a FITS file: starts with {data[:16]!r}, expected 'SIMPLE  ='"
         )
+    if len(data) % FITS_BLOCK:
+        raise NoticeRejected(
+            f"{what} is truncated: {len(data)} bytes is not a whole number of "
+            f"{FITS_BLOCK}-byte FITS blocks"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
