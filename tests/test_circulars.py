@@ -13,6 +13,7 @@ import base64
 import dataclasses
 import datetime as dt
 import doctest
+import functools
 import io
 import json
 import os
@@ -26,6 +27,7 @@ import pytest
 import tooflow.circulars
 from tooflow.circulars import (
     Author,
+    Candidate,
     CircularContext,
     Coverage,
     authors_from_config,
@@ -67,16 +69,19 @@ def ztf_fields() -> dict[int, tuple[float, float]]:
     return {int(row[0]): (float(row[1]), float(row[2])) for row in table}
 
 
+@functools.cache
 def real_circulars() -> dict[int, dict]:
     data = json.loads((DATA / "gcn_circulars_seed_508_followup.json").read_text())
     return {c["circularId"]: c for c in data["circulars"]}
 
 
+@functools.cache
 def s230518h_notice() -> dict:
     # Shared with the LVK parser tests.
     return json.loads((DATA.parent / "lvk" / "json" / "S230518h-initial.json").read_text())
 
 
+@functools.cache
 def area90_deg2(skymap_b64: str) -> float:
     """90% credible area of a multi-order sky map, deg² (computed independently of tooflow)."""
     import astropy_healpix as ah
@@ -199,6 +204,27 @@ def grb230812b_context() -> CircularContext:
         notice_type="FERMI_GBM_FIN_POS",
         discovery_gcn=34386,
         program="ZTF GRB afterglows",
+        candidates=[at2023pel()],
+    )
+
+
+def at2023pel() -> Candidate:
+    """The ZTF afterglow candidate of GRB 230812B, from the real circulars."""
+    from astropy.coordinates import SkyCoord
+
+    real = real_circulars()
+    where = re.search(r"ZTF23aaxeacr candidate afterglow \((\S+ \S+)\)", real[34425]["body"])
+    position = SkyCoord(where[1], unit=("hourangle", "deg"))
+    first = re.search(r"ZTF23aaxeacr , AT 2023pel , (\S+ \S+) , [\d.]+ , (\w) , ([\d.]+)",
+                      real[34397]["body"])
+    return Candidate(
+        name="AT 2023pel",
+        alias="ZTF23aaxeacr",
+        ra=float(position.ra.deg),
+        dec=float(position.dec.deg),
+        discovery_time=dt.datetime.fromisoformat(first[1] + "+00:00"),
+        magnitude=float(first[3]),
+        filter=first[2],
     )
 
 
@@ -225,6 +251,7 @@ def icecube230727a_context() -> CircularContext:
         source="IceCube",
         discovery_gcn=34276,
         program="ZTF neutrino follow-up",
+        candidates=[],  # as GCN 34294 reports
     )
 
 
@@ -405,6 +432,22 @@ def test_observation_table_rows_match_the_inputs(name):
         assert float(columns[-1]) == obs.limiting_magnitude
         assert obs.filter in columns
         assert str(obs.field_id if obs.field_id is not None else obs.target) in row
+
+
+def test_candidates_table_and_statements():
+    pel = at2023pel()
+    assert (round(pel.ra, 4), round(pel.dec, 4)) == (249.1312, 47.859)
+    grb = render_circular(grb230812b_context()).body
+    assert "1 candidate passed our filtering criteria" in flat(grb)
+    [row] = [line for line in grb.splitlines() if line.startswith("AT 2023pel")]
+    columns = row.split()
+    assert columns[2:4] == ["ZTF23aaxeacr", f"{pel.ra:.4f}"]
+    assert float(columns[4]) == round(pel.dec, 4)
+    assert " ".join(columns[5:]) == "2023-08-13 03:34:56 18.85 r"
+    neutrino = render_circular(icecube230727a_context()).body
+    assert "No candidate counterparts passed our filtering criteria." in neutrino
+    gw = render_circular(s230518h_context()).body
+    assert "candidate" not in gw.replace("gravitational-wave candidate", "")
 
 
 def test_localization_area_is_the_real_s230518h_area():

@@ -36,6 +36,7 @@ from tooflow.observations import ExecutedObservation
 __all__ = [
     "Author",
     "Coverage",
+    "Candidate",
     "CircularContext",
     "Circular",
     "TelescopeSummary",
@@ -94,6 +95,35 @@ class Coverage:
     area: float | None = None
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate counterpart, for the candidates table.
+
+    Attributes
+    ----------
+    name : str
+        IAU/TNS name (``AT2023rkw``) or the survey's name.
+    ra, dec : float
+        Position, degrees ICRS.
+    alias : str or None
+        Survey name (``ZTF23abawyxp``).
+    discovery_time : datetime.datetime or None
+        First detection, UTC.
+    magnitude : float or None
+        Discovery magnitude (AB).
+    filter : str or None
+        Filter of the discovery magnitude.
+    """
+
+    name: str
+    ra: float
+    dec: float
+    alias: str | None = None
+    discovery_time: dt.datetime | None = None
+    magnitude: float | None = None
+    filter: str | None = None
+
+
 @dataclass
 class CircularContext:
     """Everything a circular draft says, as plain data.
@@ -132,6 +162,9 @@ class CircularContext:
         Sky map the plan used (``bayestar.multiorder.fits,1``).
     program : str or None
         Science program that triggered the observations.
+    candidates : sequence of Candidate or None
+        Candidates that passed vetting; None when no search was reported (no
+        sentence), empty for "no candidates".
     """
 
     event_id: str
@@ -149,6 +182,7 @@ class CircularContext:
     localization_area: float | None = None
     skymap: str | None = None
     program: str | None = None
+    candidates: Sequence[Candidate] | None = None
 
     @classmethod
     def from_notice(cls, notice: ParsedNotice, **kwargs: Any) -> CircularContext:
@@ -515,6 +549,7 @@ def render_circular(ctx: CircularContext) -> Circular:
         summaries=summaries,
         telescopes=[s.telescope for s in summaries],
     )
+    text = "\n".join(line.rstrip() for line in text.splitlines())
     text = re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
     first, _, rest = text.partition("\n")
     if not first.startswith("SUBJECT: "):
