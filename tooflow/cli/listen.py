@@ -78,11 +78,13 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
     for t in threads:
         t.start()
     interval = float(section.get("reconcile_interval", 30))
-    while not stop.wait(interval if interval > 0 else 3600):
-        if interval > 0:
+    while True:
+        if interval > 0:  # at start (a crash may have left notices pending), then periodically
             n = reconcile(engine, trigger=trigger)
             if n:
                 log.info("reconciler: triggered %d pending notice(s)", n)
+        if stop.wait(interval if interval > 0 else 3600):
+            break
     for t in threads:
         t.join(timeout=30)
 
