@@ -169,7 +169,7 @@ def test_executed_exposures_read_by_tap_with_ztf_column_names():
             from_queue = sim.executed(START)
         with get_facility("ZTF", {"tap_url": srv.tap_url}) as ztf:
             from_tap = ztf.executed(START - dt.timedelta(minutes=1))
-            later = ztf.executed(max(e.obs_time for e in from_queue))
+            later = ztf.executed(max(e.obs_time for e in from_queue) + dt.timedelta(seconds=1))
             assert [t.url.endswith("/tap/sync") for t in ztf.transactions] == [True, True]
     assert [(e.field_id, e.filter) for e in from_tap] == [(819, "r"), (790, "r"), (756, "r"),
                                                           (716, "r"), (717, "r")]

@@ -83,9 +83,9 @@ def ztf_executed_query(since: dt.datetime, until: dt.datetime | None = None) -> 
     """The ADQL for ZTF exposures taken after ``since`` (before ``until``)."""
     from astropy.time import Time
 
-    where = f"obsjd > {Time(since).jd:.6f}"
+    where = f"obsjd > {Time(since).jd:.8f}"
     if until is not None:
-        where += f" AND obsjd < {Time(until).jd:.6f}"
+        where += f" AND obsjd < {Time(until).jd:.8f}"
     return ("SELECT field, rcid, fid, expid, obsjd, exptime, maglimit, ipac_gid, ra, dec "
             f"FROM ztf.ztf_current_meta_sci WHERE {where}")
 

@@ -346,7 +346,7 @@ class Simulator:
             for r in pending:
                 self._expire_if_hopeless(r, t)
             pending = [r for r in pending if r.status == "queued"]
-            ready = [r for r in pending if r.window_start <= t and r.grid.visible_at(t)]
+            ready = [r for r in pending if self._can_start(r, t)]
             if ready:
                 r = min(ready, key=lambda r: (r.planned_start, r.seq))
                 r.status, r.detail = "executing", ""
@@ -358,10 +358,17 @@ class Simulator:
             nexts = [n for n in nexts if n is not None and n > t]
             q.cursor = min([*nexts, now])
 
+    @staticmethod
+    def _can_start(r: SimRequest, t: dt.datetime) -> bool:
+        return r.window_start <= t < r.window_end and r.grid.visible_at(t)
+
     def _expire_if_hopeless(self, r: SimRequest, t: dt.datetime) -> None:
-        nxt = r.grid.next_visible(max(t, r.window_start)) if r.grid else None
-        if nxt is not None and nxt < r.window_end:
-            return
+        if t < r.window_end:
+            if self._can_start(r, t):
+                return
+            nxt = r.grid.next_visible(max(t, r.window_start))
+            if nxt is not None and nxt < r.window_end:
+                return
         r.status = "failed"
         if r.grid is not None and not r.grid.visible.any():
             site = r.extra["site"]

@@ -1,0 +1,109 @@
+"""The simulator engine with a hand-driven clock (no HTTP)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from astropy import units as u
+from astropy.coordinates import AltAz, EarthLocation, SkyCoord, get_body
+from astropy.time import Time
+
+from tests.test_facilities_simulator import START, plan, s190425z_ztf_log
+from tooflow.facilities import get_facility
+from tooflow.facilities.gattini import PALOMAR
+from tooflow.simulator.engine import Simulator, parse_time
+
+
+def ztf_payload(n: int, **window) -> dict:
+    facility = get_facility("Simulator")
+    return facility.build_request(plan(s190425z_ztf_log(n)), event_id="S190425z",
+                                  window=window.get("window"))
+
+
+def driven(**kwargs) -> tuple[Simulator, list[float]]:
+    wall = [0.0]
+    sim = Simulator(speedup=1.0, start=kwargs.pop("start", START), clock=lambda: wall[0],
+                    **kwargs)
+    return sim, wall
+
+
+def test_states_move_with_the_simulated_clock():
+    sim, wall = driven(weather_loss=0.0)
+    keys = [r["request_key"] for r in sim.submit("ZTF", ztf_payload(2))]
+    assert [s["status"] for s in sim.status(keys)] == ["queued", "queued"]
+    wall[0] = 10.0  # first exposure running (30 s + 15 s overhead)
+    assert [s["status"] for s in sim.status(keys)] == ["executing", "queued"]
+    wall[0] = 50.0
+    assert [s["status"] for s in sim.status(keys)] == ["completed", "executing"]
+    assert sim.cancel(keys[1])["detail"] == "exposure already running; not cancelled"
+    wall[0] = 90.0
+    assert [s["status"] for s in sim.status(keys)] == ["completed", "completed"]
+    first, second = sim.executed()
+    assert parse_time(first["obs_time"]) == START
+    assert parse_time(second["obs_time"]) == START + dt.timedelta(seconds=45)
+    assert sim.executed(since=START) == [second]
+    assert sim.health()["queues"] == {"ZTF": {"completed": 2}}
+
+
+def test_daytime_submission_waits_for_night_and_honours_visibility():
+    noon = dt.datetime(2019, 4, 25, 20, 0, tzinfo=dt.UTC)  # 13:00 at Palomar
+    sim, wall = driven(weather_loss=0.0, start=noon)
+    payload = ztf_payload(3, window=(noon, noon + dt.timedelta(days=1)))
+    sim.submit("ZTF", payload)
+    wall[0] = 86400.0
+    executed = sim.executed()
+    assert len(executed) == 3
+    site = EarthLocation.from_geodetic(PALOMAR.lon * u.deg, PALOMAR.lat * u.deg,
+                                       PALOMAR.elevation * u.m)
+    for e in executed:
+        t = Time(parse_time(e["obs_time"]))
+        frame = AltAz(obstime=t, location=site)
+        sun_alt = get_body("sun", t, site).transform_to(frame).alt.deg
+        alt = SkyCoord(e["ra"] * u.deg, e["dec"] * u.deg).transform_to(frame).alt.deg
+        assert sun_alt < -12.0
+        assert 1.0 / math.sin(math.radians(alt)) <= 2.5
+        assert t > Time(noon) + 6 * u.hour  # not before dusk
+        assert e["airmass"] == pytest.approx(1 / math.sin(
+            math.radians(alt)), abs=0.1)  # grid is 5 min
+
+
+def test_requests_that_cannot_run_before_their_window_ends_expire():
+    sim, wall = driven(weather_loss=0.0)
+    window = (START, START + dt.timedelta(minutes=2))  # room for about 3 exposures
+    results = sim.submit("ZTF", ztf_payload(6, window=window))
+    wall[0] = 3600.0
+    states = sim.status([r["request_key"] for r in results])
+    done = [s for s in states if s["status"] == "completed"]
+    expired = [s for s in states if s["status"] == "failed"]
+    assert 2 <= len(done) <= 3 and len(done) + len(expired) == 6
+    assert all(s["detail"].startswith("expired") for s in expired)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda p: p.pop("targets"), "'targets' must be a non-empty list"),
+    (lambda p: p.pop("site"), "'site' with 'lat' and 'lon'"),
+    (lambda p: p["targets"][0].pop("ra"), "target 0: missing or invalid 'ra'"),
+    (lambda p: p["targets"][1].update(dec=95.0), "position out of range"),
+    (lambda p: p["targets"][0].update(exposure_time=0), "exposure_time must be positive"),
+    (lambda p: p["targets"][1].update(request_key=p["targets"][0]["request_key"]),
+     "repeated request_key"),
+    (lambda p: p["validity_window"].update(end=p["validity_window"]["start"]),
+     "validity window ends"),
+    (lambda p: p["validity_window"].update(start="yesterday"), "not an ISO 8601 time"),
+])
+def test_malformed_payloads_are_rejected_with_the_reason(mutate, message):
+    sim, _ = driven()
+    payload = ztf_payload(2)
+    mutate(payload)
+    with pytest.raises(ValueError, match=message):
+        sim.submit("ZTF", payload)
+    assert sim.health()["queues"] == {"ZTF": {}}
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="speedup must be positive"):
+        Simulator(speedup=0)
+    with pytest.raises(ValueError, match="weather_loss must be within"):
+        Simulator(weather_loss=1.5)
