@@ -1,0 +1,152 @@
+"""Triggering the handle-notice deployment on a real Prefect server (the session harness)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from tests import kafka_fixtures
+from tests.kafka_fixtures import consumer_settings, run_source_until
+from tooflow.ingest import store_notice
+from tooflow.models import Notice, NoticeStatus
+
+kafka_broker = kafka_fixtures.kafka_broker
+ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parent / "data" / "listeners"
+# a module path: the script path form breaks the package's relative imports
+ENTRYPOINT = "tooflow.flows.handle_notice:handle_notice"
+
+
+@pytest.fixture(scope="module")
+def deployment(prefect):
+    """``handle-notice/handle-notice`` on a process work pool of its own."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.utilities.callables import parameter_schema
+
+    from tooflow.flows.handle_notice import handle_notice
+
+    pool = f"tooflow-test-{uuid.uuid4().hex[:6]}"
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        flow_id = client.create_flow_from_name("handle-notice")
+        client.create_deployment(
+            flow_id=flow_id, name="handle-notice", work_pool_name=pool,
+            entrypoint=ENTRYPOINT,
+            pull_steps=[{"prefect.deployments.steps.set_working_directory":
+                         {"directory": str(ROOT)}}],
+            parameter_openapi_schema=parameter_schema(handle_notice).model_dump_for_openapi(),
+            enforce_parameter_schema=True)
+    return pool
+
+
+def _flow_run(run_id: str):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(uuid.UUID(run_id))
+
+
+def _row(engine, notice_id) -> Notice:
+    with Session(engine) as s:
+        return s.get(Notice, notice_id)
+
+
+def test_trigger_creates_one_run_per_notice_and_reruns_make_new_ones(deployment,
+                                                                     sqlite_engine):
+    from tooflow.trigger import trigger_notice
+
+    stored = store_notice((DATA / "alert_248.json").read_bytes(), "test", engine=sqlite_engine)
+    run_id = trigger_notice(stored.notice_id, engine=sqlite_engine)
+    run = _flow_run(run_id)
+    assert run.parameters == {"notice_id": stored.notice_id}
+    assert run.state.type.value == "SCHEDULED"
+    row = _row(sqlite_engine, stored.notice_id)
+    assert (row.status, row.flow_run_id, row.flow_run_name) == (
+        NoticeStatus.triggered.value, run_id, run.name)
+    assert row.triggered_at is not None
+
+    # the listener died before recording it: asking again gives the same run
+    assert trigger_notice(stored.notice_id, engine=sqlite_engine) == run_id
+    # a deliberate re-run is a new run, tagged as such
+    again = trigger_notice(stored.notice_id, engine=sqlite_engine, rerun=True)
+    assert again != run_id and "rerun" in _flow_run(again).tags
+
+
+def test_unreachable_api_leaves_the_notice_received(sqlite_engine):
+    import socket
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tooflow.trigger import TriggerError, reconcile, trigger_notice
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here
+    stored = store_notice((DATA / "alert_249.json").read_bytes(), "test", engine=sqlite_engine)
+    with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}):
+        with pytest.raises(TriggerError, match=f"notice #{stored.notice_id}"):
+            trigger_notice(stored.notice_id, engine=sqlite_engine)
+        assert reconcile(sqlite_engine) == 0
+    row = _row(sqlite_engine, stored.notice_id)
+    assert (row.status, row.flow_run_id) == (NoticeStatus.received.value, None)
+
+
+def test_unknown_deployment_is_a_clear_error(prefect, sqlite_engine):
+    from tooflow.trigger import TriggerError, trigger_notice
+
+    stored = store_notice((DATA / "alert_250.json").read_bytes(), "test", engine=sqlite_engine)
+    with pytest.raises(TriggerError, match="no-such/deployment"):
+        trigger_notice(stored.notice_id, deployment="no-such/deployment", engine=sqlite_engine)
+    assert _row(sqlite_engine, stored.notice_id).status == NoticeStatus.received.value
+
+
+def test_listener_to_worker_end_to_end(deployment, kafka_broker, sqlite_engine, tmp_path):
+    """Broker → listener → run_deployment → a real process worker runs the flow."""
+    from prefect.settings import PREFECT_API_URL
+
+    from tooflow.listeners.hop import hop_source
+    from tooflow.trigger import trigger_notice
+
+    topic = kafka_broker.create_topic()
+    files = ["GRB180116A_Fermi_GBM_Flt_Pos.xml", "MS181101ab-retraction.avro"]
+    kafka_broker.produce(topic, [(DATA / f).read_bytes() for f in files])
+    source = hop_source({"url": kafka_broker.url + topic, "group_id": f"g-{topic}",
+                         "auth": False, "start_at": "earliest", "kafka": consumer_settings()})
+    runs: list[str] = []
+    run_source_until(source, sqlite_engine,
+                     lambda nid: runs.append(trigger_notice(nid, engine=sqlite_engine)),
+                     lambda: len(runs) == 2)
+
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(),
+           "TOOFLOW_DATABASE_URL": str(sqlite_engine.url),
+           "PREFECT_HOME": str(tmp_path / "prefect-worker")}
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).with_name("prefect")), "worker", "start", "--pool",
+         deployment, "--type", "process", "--run-once"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        t0 = time.monotonic()
+        while {_flow_run(r).state.type.value for r in runs} - {"COMPLETED", "FAILED",
+                                                                "CRASHED"}:
+            assert time.monotonic() - t0 < 180, "flow runs did not finish"
+            if worker.poll() is not None:  # --run-once returns after one poll
+                worker = subprocess.Popen(worker.args, cwd=ROOT, env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0].decode(errors="replace")
+    states = [_flow_run(r).state.type.value for r in runs]
+    assert states == ["COMPLETED", "COMPLETED"], output[-3000:]
+    with Session(sqlite_engine) as s:
+        rows = [s.get(Notice, i) for i in (1, 2)]
+    assert all(r.status not in (NoticeStatus.received.value, NoticeStatus.triggered.value)
+               for r in rows), [r.status for r in rows]
