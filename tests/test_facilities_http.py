@@ -126,3 +126,15 @@ def test_health_reports_an_unreachable_facility_instead_of_raising():
     with get_facility("KPED", config) as facility:
         report = facility.health()
     assert report["ok"] is False and "ConnectError" in report["error"]
+
+
+def test_transactions_map_to_stored_rows_and_can_be_popped(scripted):
+    scripted.script = [502, 200]
+    with get_facility("GROWTH-India", {"url": url_of(scripted), "backoff": 0.001}) as facility:
+        facility.health()
+        rows = [t.row() for t in facility.pop_transactions()]
+        assert facility.transactions == []
+    assert [(r["telescope"], r["method"], r["status_code"]) for r in rows] == \
+        [("GROWTH-India", "GET", 502), ("GROWTH-India", "GET", 200)]
+    assert rows[0]["detail"].startswith("attempt 1: ") and rows[1]["detail"] == "attempt 2"
+    assert rows[0]["url"].endswith("/health") and rows[0]["elapsed"] >= 0

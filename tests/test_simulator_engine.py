@@ -107,3 +107,14 @@ def test_settings_are_checked():
         Simulator(speedup=0)
     with pytest.raises(ValueError, match="weather_loss must be within"):
         Simulator(weather_loss=1.5)
+
+
+def test_warm_up_restarts_the_clock_only_before_the_first_submission():
+    sim, wall = driven(weather_loss=0.0)
+    wall[0] = 50.0  # wall time spent loading astropy before serving
+    sim.warm_up()
+    assert sim.now() == START
+    sim.submit("ZTF", ztf_payload(1))
+    wall[0] = 60.0
+    sim.warm_up()
+    assert sim.now() == START + dt.timedelta(seconds=10)

@@ -198,6 +198,12 @@ class Facility(abc.ABC):
         """Every HTTP exchange so far (method, url, status, elapsed; no secrets)."""
         return self.client.transactions
 
+    def pop_transactions(self) -> list[Transaction]:
+        """Return the exchanges recorded so far and forget them (store, then pop)."""
+        out = list(self.client.transactions)
+        self.client.transactions.clear()
+        return out
+
     def check_observations(self, observations: Iterable[PlannedObservation]) -> None:
         """Raise :class:`FacilityError` if an observation is for another telescope."""
         for obs in observations:

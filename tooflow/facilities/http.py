@@ -103,6 +103,13 @@ class Transaction:
         d["started"] = self.started.isoformat()
         return d
 
+    def row(self) -> dict[str, Any]:
+        """The fields of a ``tooflow.models.FacilityTransaction`` row (no event key)."""
+        detail = f"attempt {self.attempt}" + (f": {self.error}" if self.error else "")
+        return {"telescope": self.facility, "method": self.method, "url": self.url,
+                "status_code": self.status, "elapsed": self.elapsed, "detail": detail[:1000],
+                "created": self.started}
+
 
 def is_retryable(exc: BaseException) -> bool:
     """True for transient failures: connection errors and 408/429/502/503/504."""

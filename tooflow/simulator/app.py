@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from tooflow.simulator import tap
 from tooflow.simulator.engine import Simulator, parse_time
@@ -46,7 +47,8 @@ def create_app(simulator: Simulator) -> FastAPI:
         except ValueError:
             raise HTTPException(400, "request body is not valid JSON") from None
         try:
-            results = simulator.submit(name, payload)
+            # astropy work takes a while: keep the event loop free for other clients
+            results = await run_in_threadpool(simulator.submit, name, payload)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         return {"queue_name": name, "results": results}
@@ -97,7 +99,7 @@ def create_app(simulator: Simulator) -> FastAPI:
             if "QUERY" not in params:
                 raise tap.AdqlError("missing QUERY parameter")
             query = tap.parse_adql(params["QUERY"])
-            rows = tap.run_query(query, simulator.executed())
+            rows = tap.run_query(query, await run_in_threadpool(simulator.executed))
             if params.get("MAXREC", "").isdigit():
                 rows = rows[:int(params["MAXREC"])]
         except tap.AdqlError as exc:

@@ -28,6 +28,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, speedup: float = 60.0,
           log_level: str = "info") -> None:
     """Serve the simulator until interrupted (blocking)."""
     sim = Simulator(speedup=speedup, weather_loss=weather_loss, seed=seed, start=start)
+    sim.warm_up()
     uvicorn.run(create_app(sim), host=host, port=port, log_level=log_level)
 
 
@@ -72,7 +73,12 @@ class SimulatorServer:
         return f"{self.url}/tap"
 
     def start(self, timeout: float = 10.0) -> SimulatorServer:
-        """Start serving; returns once the port accepts connections."""
+        """Start serving; returns once the port accepts connections.
+
+        The simulator is warmed up first (:meth:`Simulator.warm_up`), so its
+        clock starts when the service does.
+        """
+        self.simulator.warm_up()
         self._thread = threading.Thread(target=self._server.run, name="tooflow-simulator",
                                         daemon=True)
         self._thread.start()
