@@ -19,6 +19,7 @@ YAML file, never logged).
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -60,6 +61,7 @@ def gcn_source(conf: dict[str, Any], environ: dict[str, str] | None = None) -> K
                 "(client credentials from https://gcn.nasa.gov/quickstart)")
     else:
         config.setdefault("security.protocol", "plaintext")
-    config = gcn_kafka.get_config("consumer", config, client_id=client_id,
-                                  client_secret=client_secret, domain=conf.get("domain"))
-    return KafkaSource("gcn", config, topics, batch_size=int(conf.get("batch_size", 100)))
+    factory = functools.partial(gcn_kafka.Consumer, client_id=client_id,
+                                client_secret=client_secret, domain=conf.get("domain"))
+    return KafkaSource("gcn", config, topics, batch_size=int(conf.get("batch_size", 100)),
+                       consumer_factory=factory)
