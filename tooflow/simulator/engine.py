@@ -406,9 +406,11 @@ class Simulator:
             r.status = "failed"
             r.detail = f"weather: exposure at {_iso(r.obs_start)} lost to clouds/fault"
             return
-        airmass, sun_alt = r.grid.conditions_at(r.obs_start)
+        sky = r.grid.conditions_at(r.obs_start)
+        airmass = sky["airmass"]
         maglim = limiting_magnitude(r.depth, r.filter, r.exposure_time, r.reference_exposure,
-                                    airmass, sun_alt, jitter)
+                                    airmass, sky["sun_altitude"], sky["moon_altitude"],
+                                    sky["moon_illumination"], jitter)
         r.status, r.detail = "completed", ""
         from astropy.time import Time
 
