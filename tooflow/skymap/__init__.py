@@ -23,7 +23,8 @@ from astropy.table import Table
 from ..notice import Localization
 from .circle import circle_kind, circle_to_moc
 from .fetch import fetch_skymap
-from .read import check_fits_bytes, flat_to_moc, moc_to_bytes, read_skymap_bytes
+from .flat import flat_to_moc
+from .read import check_fits_bytes, moc_to_bytes, read_skymap_bytes
 from .store import SkymapStore
 from .summary import SkymapSummary, pixel_area, summarize
 

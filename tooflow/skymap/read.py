@@ -9,10 +9,7 @@ layers, ``DISTMU``, ``DISTSIGMA`` (Mpc) and ``DISTNORM`` (Mpc⁻²). Header card
 become ``meta`` entries with ligo.skymap's names (``objid``, ``distmean``,
 ``diststd``, ``instruments``, ...).
 
-Flat maps are converted by :func:`flat_to_moc`: pixels that make up the top
-99.9% of the probability keep their resolution, and groups of four sibling
-pixels that all lie outside it are merged, level after level. The result is
-exact for every credible region up to 99.9% and small enough for the planner.
+Flat maps are converted by :func:`tooflow.skymap.flat.flat_to_moc`.
 
 Everything is read from memory: no temporary files.
 """
@@ -22,20 +19,18 @@ from __future__ import annotations
 import io
 import warnings
 import zlib
-from typing import Any
 
-import astropy_healpix as ah
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
 from ..errors import NoticeRejected
+from .flat import DIST_COLUMNS, flat_to_moc
 
 __all__ = [
     "MAX_SKYMAP_BYTES",
     "DIST_COLUMNS",
     "check_fits_bytes",
-    "flat_to_moc",
     "moc_to_bytes",
     "read_skymap_bytes",
 ]
@@ -46,16 +41,9 @@ __all__ = [
 #: decompression bombs.
 MAX_SKYMAP_BYTES = 1 << 30
 
-#: Distance layers of a LVK sky map, in the order ligo.skymap writes them.
-DIST_COLUMNS = ("DISTMU", "DISTSIGMA", "DISTNORM")
-
 FITS_BLOCK = 2880
 GZIP_MAGIC = b"\x1f\x8b"
 FITS_MAGIC = b"SIMPLE  ="
-
-#: Credible level kept at full resolution when a flat map is made multi-order.
-KEEP_CREDIBLE_LEVEL = 0.999
-
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
     """Decompress gzip bytes, refusing truncated streams and bombs."""
@@ -148,88 +136,6 @@ def _moc_levels(uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = (np.floor(np.log2(uniq)).astype(np.int64) - 2) // 2
     ipix = uniq - 4 * (np.int64(1) << (2 * order))
     return order, ipix
-
-
-def flat_to_moc(prob: np.ndarray, *, dist: dict[str, np.ndarray] | None = None,
-                keep: float = KEEP_CREDIBLE_LEVEL, meta: dict[str, Any] | None = None) -> Table:
-    """Convert a flat NESTED HEALPix probability map into a multi-order table.
-
-    Pixels of the smallest region holding ``keep`` of the probability keep their
-    resolution. Outside it, groups of four sibling pixels that are all outside
-    are merged into their parent, recursively (probability summed, distance
-    layers averaged with probability weights: an approximation that only touches
-    the low-probability tail).
-
-    Parameters
-    ----------
-    prob : numpy.ndarray
-        Probability per pixel (sums to 1), NESTED ordering; length ``12 nside²``.
-    dist : dict of numpy.ndarray, optional
-        ``DISTMU``, ``DISTSIGMA`` (Mpc) and ``DISTNORM`` (Mpc⁻²) per pixel.
-    keep : float
-        Credible level kept at full resolution (0–1).
-    meta : dict, optional
-        Table metadata.
-
-    Returns
-    -------
-    astropy.table.Table
-        ``UNIQ``, ``PROBDENSITY`` (sr⁻¹) and the distance columns, sorted by UNIQ.
-    """
-    prob = np.asarray(prob, dtype=np.float64)
-    nside = int(ah.npix_to_nside(len(prob)))
-    max_order = int(ah.nside_to_level(nside))
-    dist = {k: np.asarray(v, dtype=np.float64) for k, v in (dist or {}).items()}
-
-    # Greedy credible region: the pixels needed to reach `keep`.
-    positive = np.flatnonzero(prob > 0)
-    order_desc = positive[np.argsort(prob[positive])[::-1]]
-    cum = np.cumsum(prob[order_desc])
-    n_core = int(np.searchsorted(cum, keep * cum[-1])) + 1 if len(cum) else 0
-    mergeable = np.ones(len(prob), dtype=bool)
-    mergeable[order_desc[:n_core]] = False
-    alive = np.ones(len(prob), dtype=bool)
-
-    out_uniq: list[np.ndarray] = []
-    out_prob: list[np.ndarray] = []
-    out_dist: dict[str, list[np.ndarray]] = {k: [] for k in dist}
-    level_prob, level_dist = prob, dist
-    for order in range(max_order, -1, -1):
-        if order > 0:
-            groups = (alive & mergeable).reshape(-1, 4).all(axis=1)
-            emit = alive & ~np.repeat(groups, 4)
-        else:
-            emit = alive
-        ipix = np.flatnonzero(emit)
-        out_uniq.append(ipix + 4 * (np.int64(1) << (2 * order)))
-        out_prob.append(level_prob[ipix] * (12 << (2 * order)) / (4 * np.pi))
-        for k, v in level_dist.items():
-            out_dist[k].append(v[ipix])
-        if order == 0:
-            break
-        child_prob = level_prob.reshape(-1, 4)
-        parent_prob = child_prob.sum(axis=1)
-        parent_dist = {}
-        for k, v in level_dist.items():
-            w = np.where(child_prob > 0, child_prob, 0.0)
-            wsum = w.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                weighted = np.where(w > 0, w * v.reshape(-1, 4), 0.0).sum(axis=1) / wsum
-            parent_dist[k] = np.where(wsum > 0, weighted, v.reshape(-1, 4).mean(axis=1))
-        alive = groups
-        mergeable = groups
-        level_prob, level_dist = parent_prob, parent_dist
-
-    # Levels were emitted finest first; within a level pixels are ascending, and
-    # UNIQ grows with the order, so reversing the levels gives ascending UNIQ.
-    table = Table(meta=dict(meta or {}))
-    table["UNIQ"] = np.concatenate(out_uniq[::-1])
-    table["PROBDENSITY"] = np.concatenate(out_prob[::-1])
-    table["PROBDENSITY"].unit = "sr-1"
-    for k in DIST_COLUMNS:
-        if k in out_dist:
-            table[k] = np.concatenate(out_dist[k][::-1])
-    return table
 
 
 def read_skymap_bytes(data: bytes, *, max_bytes: int = MAX_SKYMAP_BYTES) -> Table:
