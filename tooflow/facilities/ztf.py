@@ -74,8 +74,10 @@ class ZTFFacility(Facility):
 
     name = "ZTF"
     default_site = PALOMAR
-    overhead = 15.0
-    depth = {"g": 21.0, "r": 20.8, "i": 20.3}  # dark-sky 30 s; S190425z ZTF median r 20.9
+    overhead = 10.0  # s per exposure (readout + slew), as ZTF.config; S190425z: ~39 s cadence
+    # 5-sigma, 30 s, dark sky at zenith: calibrated so that the simulator's sky model gives
+    # the median r depth ZTF reached on its first 60 S190425z exposures (20.9).
+    depth = {"g": 21.25, "r": 21.05, "i": 20.55}
     reference_exposure = 30.0
 
     def _program_id(self) -> int:
