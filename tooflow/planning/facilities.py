@@ -1,0 +1,229 @@
+"""Telescopes as data: load ``tooflow/facilities/data/<name>.yaml``.
+
+Each YAML file describes one telescope/instrument (site, field grid, footprint,
+filters, exposure times, overheads, observing limits) and cites the public
+configuration it was taken from. :func:`load_telescope` turns it into a
+:class:`Telescope`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+__all__ = [
+    "DATA_DIR",
+    "Footprint",
+    "Telescope",
+    "available_telescopes",
+    "load_telescope",
+    "load_telescopes",
+]
+
+#: Where the facility descriptions and field grids live.
+DATA_DIR = Path(__file__).resolve().parent.parent / "facilities" / "data"
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Shape of an instrument's field of view around its pointing centre.
+
+    Attributes
+    ----------
+    polygons : tuple of numpy.ndarray
+        Each an (n, 2) array of vertices (x, y) in degrees in the field's local
+        frame: the sky rotated so that the pointing centre is at (0, 0) with north
+        up; x is the local longitude (towards east), y the local latitude.
+    radius : float or None
+        For a circular field, its radius (deg); ``polygons`` is then empty.
+    """
+
+    polygons: tuple[np.ndarray, ...] = ()
+    radius: float | None = None
+
+    @property
+    def circumradius(self) -> float:
+        """Largest distance of the footprint from the centre (deg)."""
+        if self.radius is not None:
+            return float(self.radius)
+        return float(max(np.hypot(p[:, 0], p[:, 1]).max() for p in self.polygons))
+
+    @property
+    def area(self) -> float:
+        """Approximate solid angle (deg²), flat-sky."""
+        if self.radius is not None:
+            return float(np.pi * self.radius**2)
+        total = 0.0
+        for p in self.polygons:
+            x, y = p[:, 0], p[:, 1]
+            total += 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+        return total
+
+    @classmethod
+    def square(cls, side: float) -> Footprint:
+        """Square field of ``side`` degrees, aligned with RA/Dec."""
+        h = side / 2
+        return cls(polygons=(np.array([[-h, -h], [h, -h], [h, h], [-h, h]]),))
+
+    @classmethod
+    def circle(cls, radius: float) -> Footprint:
+        """Circular field of ``radius`` degrees."""
+        return cls(radius=float(radius))
+
+    @classmethod
+    def from_region_file(cls, path: Path) -> Footprint:
+        """Read ``polygon(...)`` lines of a DS9 region file centred at RA=0, Dec=0."""
+        polys = []
+        for line in Path(path).read_text().splitlines():
+            m = re.match(r"\s*polygon\(([^)]*)\)", line)
+            if not m:
+                continue
+            xy = np.array([float(v) for v in m.group(1).split(",")]).reshape(-1, 2)
+            xy[:, 0] = (xy[:, 0] + 180.0) % 360.0 - 180.0
+            polys.append(xy)
+        if not polys:
+            raise ValueError(f"{path}: no polygon() regions found")
+        return cls(polygons=tuple(polys))
+
+
+@dataclass
+class Telescope:
+    """One telescope + instrument, as the planner sees it.
+
+    Times are in seconds, angles in degrees, distances on the sky in degrees.
+    """
+
+    name: str
+    latitude: float
+    longitude: float
+    elevation: float
+    footprint: Footprint
+    filters: list[str]
+    exposure_time: dict[str, float]
+    readout: float = 0.0
+    overhead_per_exposure: float = 0.0
+    slew_rate: float = 1.0
+    filter_change_time: float = 0.0
+    limiting_magnitude: float | None = None
+    airmass_limit: float = 2.5
+    sun_altitude: float = -12.0
+    moon_distance: float = 10.0
+    hour_angle_limits: tuple[float, float] | None = None
+    grid_spec: dict = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def has_grid(self) -> bool:
+        """True when the telescope tiles the sky with a fixed field grid."""
+        return self.grid_spec.get("format", "none") != "none"
+
+    @cached_property
+    def fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Field grid as arrays ``(field_id, ra, dec)`` (ints, degrees)."""
+        return _load_grid(self.grid_spec)
+
+    @property
+    def location(self):
+        """The site as an :class:`astropy.coordinates.EarthLocation`."""
+        from astropy import units as u
+        from astropy.coordinates import EarthLocation
+
+        return EarthLocation.from_geodetic(
+            self.longitude * u.deg, self.latitude * u.deg, self.elevation * u.m
+        )
+
+
+def _load_grid(spec: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    fmt = spec.get("format", "none")
+    if fmt == "none":
+        empty = np.zeros(0)
+        return empty.astype(int), empty, empty
+    if fmt == "list":
+        rows = np.asarray(spec["fields"], float).reshape(-1, 3)
+        return rows[:, 0].astype(int), rows[:, 1], rows[:, 2]
+    if fmt == "healpix":
+        import healpy as hp
+
+        nside = int(spec["nside"])
+        ipix = np.arange(hp.nside2npix(nside))
+        ra, dec = hp.pix2ang(nside, ipix, lonlat=True)
+        return ipix, ra, dec
+    if fmt in {"ztf_fields", "tess"}:
+        data = np.loadtxt(DATA_DIR / spec["file"], comments="%", usecols=(0, 1, 2), ndmin=2)
+        ids = data[:, 0].astype(int)
+        keep = np.ones(len(ids), bool)
+        if "max_id" in spec:
+            keep &= ids <= int(spec["max_id"])
+        return ids[keep], data[keep, 1], data[keep, 2]
+    raise ValueError(f"unknown field grid format {fmt!r}")
+
+
+def _footprint(spec: dict) -> Footprint:
+    kind = spec.get("type")
+    if kind == "circle":
+        return Footprint.circle(spec["radius"])
+    if kind == "square":
+        return Footprint.square(spec["side"])
+    if kind == "rectangle":
+        w, h = spec["width"] / 2, spec["height"] / 2
+        return Footprint(polygons=(np.array([[-w, -h], [w, -h], [w, h], [-w, h]]),))
+    if kind == "region":
+        return Footprint.from_region_file(DATA_DIR / spec["file"])
+    raise ValueError(f"unknown footprint type {kind!r}")
+
+
+def available_telescopes() -> list[str]:
+    """Names of the telescopes described in :data:`DATA_DIR`."""
+    return sorted(p.stem for p in DATA_DIR.glob("*.yaml"))
+
+
+def load_telescope(name: str) -> Telescope:
+    """Load one telescope description by name (case-insensitive).
+
+    Parameters
+    ----------
+    name : str
+        ``ZTF``, ``DECam``, ``Gattini``, ``GROWTH-India``, ``KPED``, ...
+
+    Raises
+    ------
+    KeyError
+        If no such telescope is described; the message lists the known ones.
+    """
+    names = {n.lower(): n for n in available_telescopes()}
+    if name.lower() not in names:
+        raise KeyError(f"unknown telescope {name!r}; known: {', '.join(sorted(names.values()))}")
+    path = DATA_DIR / f"{names[name.lower()]}.yaml"
+    d = yaml.safe_load(path.read_text())
+    site = d["site"]
+    ha = d.get("hour_angle_limits")
+    return Telescope(
+        name=d["name"],
+        latitude=float(site["latitude"]),
+        longitude=float(site["longitude"]),
+        elevation=float(site["elevation"]),
+        footprint=_footprint(d["footprint"]),
+        filters=list(d["filters"]),
+        exposure_time={k: float(v) for k, v in d["exposure_time"].items()},
+        readout=float(d.get("readout", 0.0)),
+        overhead_per_exposure=float(d.get("overhead_per_exposure", 0.0)),
+        slew_rate=float(d.get("slew_rate", 1.0)),
+        filter_change_time=float(d.get("filter_change_time", 0.0)),
+        limiting_magnitude=d.get("limiting_magnitude"),
+        airmass_limit=float(d.get("airmass_limit", 2.5)),
+        sun_altitude=float(d.get("sun_altitude", -12.0)),
+        moon_distance=float(d.get("moon_distance", 10.0)),
+        hour_angle_limits=tuple(float(v) for v in ha) if ha else None,
+        grid_spec=dict(d.get("grid") or {"format": "none"}),
+        source=str(path),
+    )
+
+
+def load_telescopes(names: list[str] | None = None) -> list[Telescope]:
+    """Load several telescopes (default: all described ones)."""
+    return [load_telescope(n) for n in (names or available_telescopes())]

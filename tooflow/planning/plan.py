@@ -1,0 +1,266 @@
+"""Plan a network of telescopes on a sky map: :func:`plan_skymap` → :class:`Plan`."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from tooflow.observations import PlannedObservation
+
+from . import coverage as cv
+from .facilities import Telescope, load_telescope
+from .greedy import greedy_plan
+from .problem import Problem, Target, build_problem
+from .sequence import Exposure, completed_candidates, sequence_plan
+from .solver import fill_idle, solve
+from .strategy import Strategy, default_strategy
+
+__all__ = ["Plan", "plan_skymap", "plan_from_exposures", "resolve_strategies"]
+
+
+@dataclass
+class Plan:
+    """An observation plan for a network of telescopes.
+
+    Attributes
+    ----------
+    observations : list of PlannedObservation
+        Timed exposures, sorted by telescope then start time.
+    objective : float
+        Sky probability covered by the union of all completed fields of all
+        telescopes (each point of the sky counted once; a field counts when all
+        the visits its strategy asks for are planned).
+    bound : float
+        Solver's upper bound on the objective (same counting).
+    gap : float
+        ``(bound - objective) / bound``.
+    solve_time : float
+        Seconds spent in the solver.
+    wall_time : float
+        Seconds for the whole planning call (map rasterisation, visibility, solve).
+    status : str
+        Solver status (``OPTIMAL``, ``FEASIBLE`` at the time limit, ``GREEDY``...).
+    per_telescope : dict of str to float
+        Union probability covered by each telescope's completed fields alone.
+    start, end : datetime.datetime
+        Planning window (UTC).
+    """
+
+    observations: list[PlannedObservation]
+    objective: float
+    bound: float
+    gap: float
+    solve_time: float
+    status: str
+    per_telescope: dict[str, float]
+    start: dt.datetime
+    end: dt.datetime
+    wall_time: float = 0.0
+    telescopes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary (times as ISO strings)."""
+        d = asdict(self)
+        d["start"] = self.start.isoformat()
+        d["end"] = self.end.isoformat()
+        d["observations"] = [
+            {**asdict(o), "start_time": o.start_time.isoformat(), "request_key": o.request_key}
+            for o in self.observations
+        ]
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_csv(self) -> str:
+        """Planned observations as CSV (one row per exposure)."""
+        buf = io.StringIO()
+        cols = ["telescope", "field_id", "target", "ra", "dec", "filter", "exposure_time",
+                "start_time", "probability", "visit"]
+        w = csv.writer(buf)
+        w.writerow(cols)
+        for o in self.observations:
+            w.writerow([getattr(o, c).isoformat() if c == "start_time" else getattr(o, c)
+                        for c in cols])
+        return buf.getvalue()
+
+    def summary(self) -> str:
+        """Human-readable summary: probability per telescope and total, bound, gap."""
+        lines = [f"Plan {self.start:%Y-%m-%d %H:%M} - {self.end:%Y-%m-%d %H:%M} UTC "
+                 f"({len(self.observations)} exposures)"]
+        for name in self.telescopes:
+            n = sum(1 for o in self.observations if o.telescope == name)
+            lines.append(f"  {name:<14} {100 * self.per_telescope.get(name, 0.0):6.2f} %"
+                         f"  ({n} exposures)")
+        lines.append(f"  {'network':<14} {100 * self.objective:6.2f} %  (union, counted once)")
+        lines.append(f"  bound {100 * self.bound:.2f} %, gap {100 * self.gap:.2f} %, "
+                     f"status {self.status}, solve {self.solve_time:.2f} s, "
+                     f"total {self.wall_time:.2f} s")
+        return "\n".join(lines)
+
+
+def resolve_strategies(
+    telescopes: list[Telescope], strategy: Strategy | dict | None
+) -> dict[str, Strategy]:
+    """One :class:`Strategy` per telescope from a shared one, a mapping or defaults."""
+    out = {}
+    for tel in telescopes:
+        if isinstance(strategy, Strategy):
+            s = strategy
+        elif isinstance(strategy, dict) and tel.name in strategy:
+            s = strategy[tel.name]
+            if isinstance(s, dict):
+                s = Strategy(**s)
+        else:
+            s = default_strategy(tel)
+        for f in s.filters:
+            s.exposure(tel, f)  # raises a clear error for an unknown filter
+        out[tel.name] = s
+    return out
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
+def plan_from_exposures(
+    problem: Problem, exposures: list[Exposure], *, bound: float, solve_time: float,
+    status: str, wall_time: float = 0.0, notes: list[str] | None = None,
+) -> Plan:
+    """Turn timed exposures into a :class:`Plan`, computing coverage from them."""
+    done = completed_candidates(problem, exposures)
+    exposures = [e for e in exposures if e.candidate in done]
+    objective = problem.union_probability(done)
+    per_tel = {}
+    obs = []
+    for part in problem.parts:
+        mine = [i for i in done if part.offset <= i < part.offset + len(part)]
+        per_tel[part.telescope.name] = problem.union_probability(mine)
+    part_of = {}
+    for part in problem.parts:
+        for k in range(len(part)):
+            part_of[part.offset + k] = (part, k)
+    for e in sorted(exposures, key=lambda e: (part_of[e.candidate][0].telescope.name, e.start)):
+        part, k = part_of[e.candidate]
+        fid = int(part.field_ids[k])
+        obs.append(PlannedObservation(
+            telescope=part.telescope.name,
+            ra=float(part.ra[k]), dec=float(part.dec[k]),
+            filter=part.filters[e.visit], exposure_time=float(e.duration),
+            start_time=dt.datetime.fromtimestamp(e.start, dt.UTC),
+            probability=float(part.prob[k]), visit=e.visit + 1,
+            field_id=fid if fid >= 0 else None,
+            target=part.names[k] if part.names else None,
+        ))
+    bound = max(bound, objective)
+    gap = (bound - objective) / bound if bound > 0 else 0.0
+    return Plan(observations=obs, objective=objective, bound=bound, gap=gap,
+                solve_time=solve_time, status=status, per_telescope=per_tel,
+                start=problem.start, end=problem.end, wall_time=wall_time,
+                telescopes=[p.telescope.name for p in problem.parts],
+                notes=list(problem.notes) + list(notes or []))
+
+
+def plan_skymap(
+    moc,
+    telescopes: list[Telescope | str],
+    start: dt.datetime,
+    end: dt.datetime,
+    strategy: Strategy | dict | None = None,
+    *,
+    time_limit: float = 20.0,
+    order: int = 9,
+    targets: dict[str, list[Target]] | None = None,
+    solver: str = "SCIP",
+    method: str = "optimal",
+    return_problem: bool = False,
+):
+    """Plan observations of a sky map for a network of telescopes.
+
+    Parameters
+    ----------
+    moc : astropy.table.Table
+        Multi-order sky map (UNIQ, PROBDENSITY [sr⁻¹], ...), as from
+        ``ligo.skymap.io.read_sky_map(path, moc=True)`` or a stored event's map.
+    telescopes : list of Telescope or str
+        Telescopes (or names, loaded with :func:`load_telescope`).
+    start, end : datetime.datetime
+        Planning window, UTC.
+    strategy : Strategy or dict, optional
+        One strategy for all telescopes, or a mapping name → Strategy (or dict of
+        Strategy fields); telescopes without an entry use their defaults
+        (ZTF: g then r ≥ 30 min apart; others one visit).
+    time_limit : float
+        Solver time limit (s).
+    order : int
+        HEALPix order of the working grid (9: 0.013 deg² pixels).
+    targets : dict, optional
+        Pointed targets per telescope name (galaxy/pointed mode).
+    solver : str
+        OR-Tools MIP backend (``SCIP``, ``SAT``, ``HIGHS``, ``CBC``).
+    method : str
+        ``optimal`` (MIP, default) or ``greedy`` (the baseline).
+    return_problem : bool
+        Also return the internal :class:`Problem` (for checks and pictures).
+
+    Returns
+    -------
+    Plan, or (Plan, Problem) when ``return_problem``.
+    """
+    from tooflow.iers import configure_iers
+
+    configure_iers()
+    t0 = time.perf_counter()
+    tels = [load_telescope(t) if isinstance(t, str) else t for t in telescopes]
+    if not tels:
+        raise ValueError("no telescopes to plan for")
+    start, end = _utc(start), _utc(end)
+    strategies = resolve_strategies(tels, strategy)
+    grid = cv.probability_grid(moc, order=order)
+    problem = build_problem(grid, tels, strategies, start, end, targets=targets)
+    greedy = greedy_plan(problem)
+    notes: list[str] = []
+    if method == "greedy":
+        plan = plan_from_exposures(problem, greedy, bound=float("nan"), solve_time=0.0,
+                                   status="GREEDY")
+        plan.bound, plan.gap = float("nan"), float("nan")
+    elif method == "optimal":
+        hint = {(e.candidate, e.visit): e.block for e in greedy}
+        sol = solve(problem, time_limit=time_limit, solver=solver, hint=hint)
+        protected = {i for i, _ in sol.assignment}
+        exposures, dropped = sequence_plan(problem, fill_idle(problem, sol.assignment),
+                                           protected)
+        for part in problem.parts:
+            n = sum(1 for i in dropped if part.offset <= i < part.offset + len(part))
+            if n:
+                notes.append(f"{part.telescope.name}: {n} fields dropped when timing "
+                             "exposures (block overflow)")
+        notes.append(f"model: {sol.n_variables} variables, {sol.n_constraints} constraints, "
+                     f"{len(problem.regions.weight)} sky regions")
+        plan = plan_from_exposures(problem, exposures, bound=sol.bound,
+                                   solve_time=sol.solve_time, status=sol.status, notes=notes)
+        greedy_plan_ = plan_from_exposures(problem, greedy, bound=0.0, solve_time=0.0,
+                                           status="GREEDY")
+        if greedy_plan_.objective > plan.objective:
+            # never worse than the baseline: keep the greedy plan, report the bound
+            greedy_plan_.bound = max(sol.bound, greedy_plan_.objective)
+            greedy_plan_.gap = ((greedy_plan_.bound - greedy_plan_.objective)
+                                / greedy_plan_.bound if greedy_plan_.bound > 0 else 0.0)
+            greedy_plan_.solve_time = sol.solve_time
+            greedy_plan_.status = f"{sol.status}+GREEDY"
+            greedy_plan_.notes.append("the greedy plan covered more than the solver's "
+                                      "incumbent; kept it")
+            plan = greedy_plan_
+    else:
+        raise ValueError(f"unknown planning method {method!r}")
+    plan.wall_time = time.perf_counter() - t0
+    if not np.isfinite(plan.objective):
+        raise RuntimeError("planning produced a non-finite objective")
+    return (plan, problem) if return_problem else plan

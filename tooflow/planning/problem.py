@@ -1,0 +1,249 @@
+"""The planning problem: candidate fields, their blocks, costs and sky regions.
+
+Built once per plan and shared by the optimiser (:mod:`.solver`), the greedy
+baseline (:mod:`.greedy`) and the sequencer (:mod:`.sequence`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import coverage as cv
+from .facilities import Telescope
+from .strategy import Strategy
+from .visibility import Blocks, field_visibility, observing_blocks
+
+__all__ = ["TelescopeProblem", "Problem", "build_problem", "Target"]
+
+
+@dataclass
+class Target:
+    """A pointed target (galaxy, source position) instead of a grid field."""
+
+    name: str
+    ra: float
+    dec: float
+    weight: float = 0.0
+
+
+@dataclass
+class TelescopeProblem:
+    """Candidates of one telescope.
+
+    Attributes
+    ----------
+    field_ids : numpy.ndarray
+        Grid field ids (or -1 for pointed targets).
+    names : list of str or None
+        Target names (pointed mode).
+    ra, dec : numpy.ndarray
+        Pointing centres (deg).
+    prob : numpy.ndarray
+        Probability inside each candidate's footprint (not de-duplicated).
+    offset : int
+        Index of this telescope's first candidate in the global numbering.
+    blocks : Blocks
+    visible : numpy.ndarray
+        (n_candidates × n_blocks) bool: observable during the whole block.
+    filters, exposures : list
+        Visits: filter and exposure (s) of each.
+    cost : numpy.ndarray
+        Time a visit takes in a block, exposure + overheads + typical slew (s).
+    capacity : numpy.ndarray
+        Usable seconds in each block (filter changes and a long slew removed).
+    """
+
+    telescope: Telescope
+    strategy: Strategy
+    field_ids: np.ndarray
+    ra: np.ndarray
+    dec: np.ndarray
+    prob: np.ndarray
+    offset: int
+    blocks: Blocks
+    visible: np.ndarray
+    filters: list[str]
+    exposures: list[float]
+    cost: np.ndarray
+    capacity: np.ndarray
+    names: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ra)
+
+    def predecessors(self, v: int) -> np.ndarray:
+        """For visit ``v`` ≥ 1: last block index allowed for visit v-1, per block.
+
+        ``pred[b] = k`` means visit v may be in block b only if visit v-1 is in a
+        block ≤ k (−1: none): block starts at least ``min_gap`` apart. With blocks
+        of equal length the sequencer can then keep every pair at least
+        ``min_gap`` apart (it releases visit v at the time of visit v-1 plus the
+        gap, and drops what does not fit).
+        """
+        start = self.blocks.start
+        need = start - self.strategy.min_gap + 1e-6
+        return np.searchsorted(start, need, side="right") - 1
+
+
+@dataclass
+class Problem:
+    """All telescopes' candidates and the shared sky regions."""
+
+    grid: cv.ProbabilityGrid
+    parts: list[TelescopeProblem]
+    regions: cv.Regions
+    incidence: tuple[np.ndarray, np.ndarray]  # (global candidate index, pixel)
+    start: dt.datetime
+    end: dt.datetime
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_candidates(self) -> int:
+        return sum(len(p) for p in self.parts)
+
+    def union_probability(self, chosen) -> float:
+        """Sky probability covered by the union of chosen global candidates."""
+        return cv.covered_probability(*self.incidence, self.grid.prob, chosen)
+
+
+def _visit_setup(tel: Telescope, strat: Strategy):
+    filters = list(strat.filters)
+    exposures = [strat.exposure(tel, f) for f in filters]
+    # fields observed in one block are seldom all adjacent: budget a slew of two
+    # field widths per exposure
+    spacing = 2.0 * np.sqrt(max(tel.footprint.area, 1e-6))
+    per = tel.overhead_per_exposure + max(tel.readout, spacing / max(tel.slew_rate, 1e-6))
+    cost = np.array(exposures) + per
+    return filters, exposures, cost
+
+
+def _capacity(tel: Telescope, strat: Strategy, blocks: Blocks) -> np.ndarray:
+    n_filters = len(set(strat.filters))
+    # the sequencer starts a block with the filter the previous block ended with,
+    # so a block needs at most (n_filters - 1) filter changes
+    lost = tel.filter_change_time * (n_filters - 1)
+    lost += 15.0 / max(tel.slew_rate, 1e-6)  # allowance for one longer slew per block
+    return np.maximum(blocks.duration - lost, 0.0)
+
+
+def build_problem(
+    grid: cv.ProbabilityGrid,
+    telescopes: list[Telescope],
+    strategies: dict[str, Strategy],
+    start: dt.datetime,
+    end: dt.datetime,
+    targets: dict[str, list[Target]] | None = None,
+    prob_floor: float = 1e-5,
+    candidate_factor: float = 2.0,
+    max_candidates: int = 2000,
+) -> Problem:
+    """Select candidates per telescope and compute blocks, visibility and regions.
+
+    Parameters
+    ----------
+    grid : ProbabilityGrid
+    telescopes : list of Telescope
+    strategies : dict
+        Strategy per telescope name.
+    start, end : datetime.datetime
+        Planning window (UTC).
+    targets : dict, optional
+        Pointed targets per telescope name (galaxy or pointed mode); telescopes
+        without an entry tile their field grid.
+    prob_floor : float
+        Fields with less probability than this are not candidates.
+    candidate_factor : float
+        Keep at most this many times the number of fields the telescope could
+        observe in the window (by probability), which bounds the model size.
+    max_candidates : int
+        Hard cap of candidates per telescope.
+    """
+    parts: list[TelescopeProblem] = []
+    all_fidx, all_pix = [], []
+    notes: list[str] = []
+    offset = 0
+    targets = targets or {}
+    for tel in telescopes:
+        strat = strategies[tel.name]
+        blocks = observing_blocks(tel, start, end, strat.block_length, strat.unavailable)
+        filters, exposures, cost = _visit_setup(tel, strat)
+        capacity = _capacity(tel, strat, blocks)
+        max_obs = int(capacity.sum() // cost.sum()) if len(blocks) else 0
+        if strat.max_fields is not None:
+            max_obs = min(max_obs, strat.max_fields)
+        names = None
+        if tel.name in targets:
+            tg = targets[tel.name]
+            ids = np.full(len(tg), -1)
+            ra = np.array([t.ra for t in tg], float)
+            dec = np.array([t.dec for t in tg], float)
+            names = [t.name for t in tg]
+        else:
+            ids, ra, dec = tel.fields
+        edges = np.union1d(blocks.start, blocks.end)
+        i0 = np.searchsorted(edges, blocks.start)
+        i1 = np.searchsorted(edges, blocks.end)
+
+        def block_visibility(ix, tel=tel, ra=ra, dec=dec, edges=edges, i0=i0, i1=i1):
+            if len(ix) == 0 or len(edges) == 0:
+                return np.zeros((len(ix), len(i0)), bool)
+            vis_t = field_visibility(tel, ra[ix], dec[ix], edges)
+            return vis_t[:, i0] & vis_t[:, i1]
+
+        if len(ra) and max_obs > 0 and tel.name not in targets:
+            idx = cv.prefilter_fields(grid, tel.footprint, ra, dec)
+            idx = idx[block_visibility(idx).any(axis=1)]
+            keep_n = int(min(max_candidates, max(50, candidate_factor * max_obs)))
+            if len(idx) > 3 * keep_n:
+                # cheap estimate for very fine grids: density at centre x area
+                import healpy as hp
+
+                pix = hp.ang2pix(grid.nside, ra[idx], dec[idx], lonlat=True, nest=True)
+                est = grid.prob[pix]
+                idx = idx[np.argsort(est)[::-1][: 3 * keep_n]]
+            fi, ip = cv.footprint_pixels(tel.footprint, ra[idx], dec[idx], grid.order)
+            prob = np.bincount(fi, weights=grid.prob[ip], minlength=len(idx))
+            order = np.argsort(prob)[::-1]
+            order = order[prob[order] >= prob_floor][:keep_n]
+            sel = idx[order]
+            # keep the incidence of the selected fields (renumbered) for below
+            pos = np.full(len(idx), -1)
+            pos[order] = np.arange(len(order))
+            m = pos[fi] >= 0
+            cached = (pos[fi[m]], ip[m])
+        elif len(ra) and max_obs > 0:
+            sel = np.arange(len(ra))
+            cached = None
+        else:
+            sel = np.zeros(0, int)
+            cached = None
+        visible = block_visibility(sel)
+        ok = visible.any(axis=1)
+        sel, visible = sel[ok], visible[ok]
+        if cached is not None and ok.all():
+            fi, ip = cached
+        else:
+            fi, ip = cv.footprint_pixels(tel.footprint, ra[sel], dec[sel], grid.order)
+        prob = np.bincount(fi, weights=grid.prob[ip], minlength=len(sel))
+        all_fidx.append(fi + offset)
+        all_pix.append(ip)
+        part = TelescopeProblem(
+            telescope=tel, strategy=strat, field_ids=np.asarray(ids)[sel], ra=ra[sel],
+            dec=dec[sel], prob=prob, offset=offset, blocks=blocks, visible=visible,
+            filters=filters, exposures=exposures, cost=cost, capacity=capacity,
+            names=[names[i] for i in sel] if names else None,
+        )
+        notes.append(
+            f"{tel.name}: {len(blocks)} blocks, {blocks.duration.sum() / 3600:.2f} h of night, "
+            f"{len(sel)} visible candidates, up to {max_obs} fields"
+        )
+        parts.append(part)
+        offset += len(sel)
+    fidx = np.concatenate(all_fidx) if all_fidx else np.zeros(0, int)
+    pix = np.concatenate(all_pix) if all_pix else np.zeros(0, int)
+    regions = cv.build_regions(fidx, pix, grid.prob, offset)
+    return Problem(grid=grid, parts=parts, regions=regions, incidence=(fidx, pix),
+                   start=start, end=end, notes=notes)

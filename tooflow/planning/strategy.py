@@ -1,0 +1,73 @@
+"""Per-program observing strategy for one telescope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .facilities import Telescope
+
+__all__ = ["Strategy", "default_strategy", "DEFAULT_VISITS"]
+
+#: Default visit filters per telescope (a field counts when all its visits are done).
+DEFAULT_VISITS = {
+    "ZTF": ["g", "r"],
+    "DECam": ["i"],
+    "Gattini": ["J"],
+    "GROWTH-India": ["r"],
+    "KPED": ["r"],
+}
+
+
+@dataclass
+class Strategy:
+    """How a telescope observes for a program.
+
+    Attributes
+    ----------
+    filters : list of str
+        One visit per entry, in order (``["g", "r"]``: g first, then r).
+    exposure_time : dict of str to float
+        Exposure per filter (s); missing filters use the telescope's default.
+    min_gap : float
+        Minimum time between the starts of consecutive visits of a field (s).
+    max_fields : int or None
+        Maximum number of fields (or targets) per plan.
+    block_minutes : float or None
+        Length of the planner's time blocks (min). None: 15 min when a field has
+        several visits (so that gaps are respected finely), 30 min otherwise.
+    mode : str
+        ``tiling`` (field grid), ``galaxies`` (pointed galaxy targets) or
+        ``pointed`` (one pointing on a source position).
+    unavailable : list of (datetime, datetime)
+        Periods when the telescope cannot observe for this program.
+    """
+
+    filters: list[str] = field(default_factory=lambda: ["r"])
+    exposure_time: dict[str, float] = field(default_factory=dict)
+    min_gap: float = 1800.0
+    max_fields: int | None = None
+    block_minutes: float | None = None
+    mode: str = "tiling"
+    unavailable: list = field(default_factory=list)
+
+    @property
+    def block_length(self) -> float:
+        """Block length in minutes (see ``block_minutes``)."""
+        if self.block_minutes is not None:
+            return float(self.block_minutes)
+        return 15.0 if len(self.filters) > 1 else 30.0
+
+    def exposure(self, tel: Telescope, filt: str) -> float:
+        """Exposure time (s) of a visit in ``filt`` on ``tel``."""
+        if filt in self.exposure_time:
+            return float(self.exposure_time[filt])
+        if filt in tel.exposure_time:
+            return float(tel.exposure_time[filt])
+        raise ValueError(f"{tel.name}: no exposure time for filter {filt!r}")
+
+
+def default_strategy(tel: Telescope) -> Strategy:
+    """The strategy used when a program says nothing about this telescope."""
+    visits = DEFAULT_VISITS.get(tel.name, tel.filters[:1])
+    mode = "tiling" if tel.has_grid else "galaxies"
+    return Strategy(filters=list(visits), mode=mode)
