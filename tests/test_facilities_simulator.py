@@ -13,9 +13,10 @@ import statistics
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tooflow.facilities import FacilityError, get_facility
+from tooflow.facilities import FacilityError, FacilityHTTPError, get_facility
 from tooflow.observations import PlannedObservation
 from tooflow.simulator import SimulatorServer
 
@@ -202,3 +203,16 @@ def test_observations_for_two_telescopes_in_one_call_are_refused(server):
     with get_facility("Simulator", {"url": server.url}) as sim, \
             pytest.raises(FacilityError, match="one telescope per request"):
         sim.submit([a, b], event_id="S190425z")
+
+
+def test_bad_requests_get_a_400_with_the_reason(server):
+    bad = PlannedObservation("ZTF", 10.0, 95.0, "r", 30.0, START, field_id=1)
+    with get_facility("Simulator", {"url": server.url}) as sim:
+        with pytest.raises(FacilityHTTPError, match="answered 400.*position out of range") as e:
+            sim.submit([bad], event_id="S190425z")
+        assert e.value.status == 400 and len(sim.transactions) == 1  # not retried
+    r = httpx.post(f"{server.url}/queues/ZTF/requests", content=b"{not json")
+    assert (r.status_code, r.json()["detail"]) == (400, "request body is not valid JSON")
+    r = httpx.get(f"{server.url}/executed", params={"since": "last tuesday"})
+    assert r.status_code == 400 and "not an ISO 8601 time" in r.json()["detail"]
+    assert httpx.delete(f"{server.url}/requests/ZTF:f1:r:1").status_code == 404

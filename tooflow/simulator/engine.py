@@ -205,13 +205,13 @@ class Simulator:
         with self._lock:
             now = self.now()
             self._advance(now)
-            queue = self._queues.get(queue_name)
-            if queue is None:
-                queue = self._queues[queue_name] = _Queue(queue_name, cursor=now)
             new = self._parse(queue_name, payload, now)
             fresh = [r for r in new if r.key not in self._by_key
                      or self._by_key[r.key].status == "cancelled"]
             self._compute_grids(fresh, payload["site"])
+            queue = self._queues.get(queue_name)
+            if queue is None:
+                queue = self._queues[queue_name] = _Queue(queue_name, cursor=now)
             created: set[str] = set()
             for req in fresh:
                 old = self._by_key.get(req.key)
