@@ -149,6 +149,10 @@ def test_cancel_withdraws_queued_requests_and_they_never_run(server):
         assert again[0].status == "queued"
         assert {q.status for q in sim.status(keys[1:])} == {"cancelled"}
         assert sim.status(["never-submitted"])[0].status == "unknown"
+        # keys it does not know (e.g. after a restart) still name their telescope
+        [unknown] = sim.status(["S190425z:Gattini:f790:J:2"])
+        assert (unknown.telescope, unknown.status) == ("Gattini", "unknown")
+        assert sim.cancel(["S190425z:KPED:M101:r:1"])[0].telescope == "KPED"
 
 
 def test_weather_loss_fails_some_exposures_reproducibly():

@@ -105,9 +105,14 @@ class JsonQueueFacility(Facility):
             "targets": [self.target(o) for o in observations],
         }
 
+    def telescope_of(self, request_key: str) -> str:
+        """Telescope of a request the queue cannot describe (an unknown key)."""
+        return self.name
+
     def _queue_request(self, state: dict[str, Any], payload: dict[str, Any] | None = None,
                        ) -> QueueRequest:
-        return QueueRequest(telescope=state.get("telescope") or self.name,
+        return QueueRequest(telescope=state.get("telescope")
+                            or self.telescope_of(state["request_key"]),
                             request_key=state["request_key"],
                             queue_id=state.get("queue_id"), status=state["status"],
                             detail=state.get("detail", ""), payload=payload or {})
@@ -145,7 +150,8 @@ class JsonQueueFacility(Facility):
             except FacilityHTTPError as exc:
                 if exc.status != 404:
                     raise
-                out.append(QueueRequest(self.name, key, None, "unknown", "no such request"))
+                out.append(QueueRequest(self.telescope_of(key), key, None, "unknown",
+                                        "no such request"))
                 continue
             out.append(self._queue_request(response.json()))
         return out

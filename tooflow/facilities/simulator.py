@@ -39,6 +39,12 @@ class SimulatorFacility(JsonQueueFacility):
                 return cls
         return None
 
+    def telescope_of(self, request_key: str) -> str:
+        """The telescope named in a request key (``[event:]telescope:where:filter:visit``),
+        for keys the simulator does not know (e.g. after a restart)."""
+        parts = request_key.split(":")
+        return parts[-4] if len(parts) >= 4 and parts[-4] else self.name
+
     def site_for(self, telescope: str) -> Site:
         """``config.site``, else the site of the simulated facility."""
         site = self.config.site or getattr(self._model(telescope), "default_site", None)
