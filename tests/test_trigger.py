@@ -6,52 +6,23 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
-from tests import kafka_fixtures
+from tests import kafka_fixtures, prefect_fixtures
 from tests.kafka_fixtures import consumer_settings, run_source_until
 from tooflow.ingest import store_notice
 from tooflow.models import Notice, NoticeStatus
 
 kafka_broker = kafka_fixtures.kafka_broker
+deployment = prefect_fixtures.deployment
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data" / "listeners"
-# a module path: the script path form breaks the package's relative imports
-ENTRYPOINT = "tooflow.flows.handle_notice:handle_notice"
 
 
-@pytest.fixture(scope="module")
-def deployment(prefect):
-    """``handle-notice/handle-notice`` on a process work pool of its own."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.utilities.callables import parameter_schema
-
-    from tooflow.flows.handle_notice import handle_notice
-
-    pool = f"tooflow-test-{uuid.uuid4().hex[:6]}"
-    with get_client(sync_client=True) as client:
-        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-        flow_id = client.create_flow_from_name("handle-notice")
-        client.create_deployment(
-            flow_id=flow_id, name="handle-notice", work_pool_name=pool,
-            entrypoint=ENTRYPOINT,
-            pull_steps=[{"prefect.deployments.steps.set_working_directory":
-                         {"directory": str(ROOT)}}],
-            parameter_openapi_schema=parameter_schema(handle_notice).model_dump_for_openapi(),
-            enforce_parameter_schema=True)
-    return pool
-
-
-def _flow_run(run_id: str):
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        return client.read_flow_run(uuid.UUID(run_id))
+_flow_run = prefect_fixtures.flow_run
 
 
 def _row(engine, notice_id) -> Notice:
