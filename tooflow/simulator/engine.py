@@ -371,9 +371,18 @@ class Simulator:
                 r.obs_end = t + dt.timedelta(seconds=r.exposure_time + r.overhead)
                 q.current = r
                 continue
-            nexts = [r.grid.next_visible(max(t, r.window_start)) for r in pending]
+            nexts = [self._next_visible(r, t) for r in pending]
             nexts = [n for n in nexts if n is not None and n > t]
             q.cursor = min([*nexts, now])
+
+    @staticmethod
+    def _next_visible(r: SimRequest, t: dt.datetime) -> dt.datetime | None:
+        # Queue time only moves forward, so the answer stays valid until t passes it.
+        cached = r.extra.get("next_visible", False)
+        if cached is None or (cached is not False and cached >= t):
+            return cached
+        r.extra["next_visible"] = r.grid.next_visible(max(t, r.window_start))
+        return r.extra["next_visible"]
 
     @staticmethod
     def _can_start(r: SimRequest, t: dt.datetime) -> bool:
@@ -383,7 +392,7 @@ class Simulator:
         if t < r.window_end:
             if self._can_start(r, t):
                 return
-            nxt = r.grid.next_visible(max(t, r.window_start))
+            nxt = self._next_visible(r, t)
             if nxt is not None and nxt < r.window_end:
                 return
         r.status = "failed"
