@@ -73,8 +73,8 @@ class FacilityConfig:
     """How to reach one facility's queue.
 
     Credentials are never stored here: ``token_env`` names the environment
-    variable that holds the token (e.g. ``TOOFLOW_ZTF_TOKEN``), read when a
-    request is sent.
+    variable that holds the token (e.g. ``TOOFLOW_ZTF_TOKEN``), read when the
+    adapter is built.
 
     Attributes
     ----------
