@@ -40,6 +40,9 @@ class PlannedObservation:
         Sky-map probability inside the footprint (not de-duplicated).
     visit : int
         Visit number of this field in the plan, from 1.
+    event_id : str or None
+        The event the exposure is for; part of the request key, so that two
+        events observing the same field never share a queue request.
     """
 
     telescope: str
@@ -52,13 +55,19 @@ class PlannedObservation:
     visit: int = 1
     field_id: int | None = None
     target: str | None = None
+    event_id: str | None = None
 
     @property
     def request_key(self) -> str:
-        """Stable idempotency key: the same planned exposure always has the same key."""
-        where = f"f{self.field_id}" if self.field_id is not None else (self.target or
-                                                                        f"{self.ra:.5f},{self.dec:.5f}")
-        return f"{self.telescope}:{where}:{self.filter}:{self.visit}"
+        """Stable idempotency key: the same planned exposure always has the same key.
+
+        ``[event:]telescope:field-or-target:filter:visit`` — a re-plan of the same
+        field, filter and visit for the same event gives the same key.
+        """
+        where = (f"f{self.field_id}" if self.field_id is not None
+                 else self.target or f"{self.ra:.5f},{self.dec:.5f}")
+        key = f"{self.telescope}:{where}:{self.filter}:{self.visit}"
+        return f"{self.event_id}:{key}" if self.event_id else key
 
 
 @dataclass

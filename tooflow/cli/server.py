@@ -42,5 +42,5 @@ def _status(args: argparse.Namespace) -> int:
     if state is None:
         print("not running (`tooflow server start`, or any `tooflow ingest`, starts it)")
         return 1
-    print(f"running: pid {state['pid']}, API {state['api_url']}")
+    print(f"running: pid {state['pid']}, API {state['url']}")
     return 0

@@ -1,7 +1,10 @@
 """The ``handle-notice`` flow: one run per incoming notice.
 
-parse → gate → (notify → plan → submit → monitor → circular for triggered programs).
-Each step is a thin task over a plain, tested function; ids pass between them.
+parse → gate → notify → plan → submit → monitor → circular. Each step is a thin
+task over a plain, tested function (:mod:`tooflow.events`, :mod:`tooflow.stages`);
+ids pass between them. A retraction cancels what is queued for the event; an
+update re-plans (what already ran or is queued with the same key is not sent
+again).
 """
 
 from __future__ import annotations
@@ -11,8 +14,13 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from ..tasks.circular import circular
 from ..tasks.gate import gate
+from ..tasks.notify import notify
 from ..tasks.parse import parse
+from ..tasks.plan import plan
+from ..tasks.submit import cancel, submit
+from .monitor import monitor_event
 
 __all__ = ["handle_notice"]
 
@@ -28,8 +36,8 @@ def _rename_run(name: str) -> None:
         pass
 
 
-@flow(name="handle-notice", flow_run_name="notice-{notice_id}", log_prints=False)
-def handle_notice(notice_id: int) -> dict[str, Any]:
+@flow(name="handle-notice", flow_run_name="notice-{notice_id}")
+def handle_notice(notice_id: int, follow_up: bool = True) -> dict[str, Any]:
     """Handle one stored notice, from parsing to the circular draft.
 
     Parameters
@@ -37,12 +45,15 @@ def handle_notice(notice_id: int) -> dict[str, Any]:
     notice_id : int
         Id of the row in the ``notice`` table (stored by a listener or
         ``tooflow ingest``).
+    follow_up : bool
+        Plan, submit, monitor and draft for triggered programs (False: stop
+        after the gate and the first notification).
 
     Returns
     -------
     dict
-        A short summary: event id, notice type, rejection reason or the
-        gate decisions.
+        A short summary: event id, notice type, rejection reason, gate
+        decisions, plans, submissions, progress and circular draft ids.
     """
     logger = get_run_logger()
     parsed = parse(notice_id)
@@ -51,18 +62,34 @@ def handle_notice(notice_id: int) -> dict[str, Any]:
         return {"notice_id": notice_id, "rejected": True, "reason": parsed.reason}
     run_name = f"{parsed.event_id}-{(parsed.notice_type or 'notice').lower()}-n{notice_id}"
     _rename_run(run_name)
+    out: dict[str, Any] = {"notice_id": notice_id, "rejected": False,
+                           "event_id": parsed.event_id, "notice_type": parsed.notice_type,
+                           "fields": parsed.summary, "flow_run_name": run_name}
 
     decisions = gate(notice_id, parsed.event_id, parsed.notice_type)
-    triggered = [d.program for d in decisions if d.triggered]
+    out["decisions"] = [d.__dict__ for d in decisions]
+    if parsed.summary.get("is_retraction"):
+        out["cancelled"] = cancel(parsed.event_pk)
+        notify(parsed.event_pk, "retraction", [])
+        return out
+    triggered = out["triggered"] = [d.program for d in decisions if d.triggered]
     logger.info("%s %s: triggered %s", parsed.event_id, parsed.notice_type,
                 ", ".join(triggered) or "no program")
-    return {
-        "notice_id": notice_id,
-        "rejected": False,
-        "event_id": parsed.event_id,
-        "notice_type": parsed.notice_type,
-        "fields": parsed.summary,
-        "decisions": [d.__dict__ for d in decisions],
-        "triggered": triggered,
-        "flow_run_name": run_name,
-    }
+    if not triggered:
+        return out
+    notify(parsed.event_pk, "program_triggered", triggered)
+    if not follow_up:
+        return out
+
+    plans = {p: plan(notice_id, parsed.event_id, p) for p in triggered}
+    out["plans"] = plans
+    out["submitted"] = {p: submit(pid) for p, pid in plans.items() if pid is not None}
+    if not out["submitted"]:
+        return out
+    notify(parsed.event_pk, "plan_submitted", triggered)
+    progress = out["progress"] = monitor_event(parsed.event_pk, parsed.event_id)
+    out["circulars"] = {p: circular(parsed.event_pk, parsed.event_id, p,
+                                    progress["coverage"], progress["area"])
+                        for p in out["submitted"]}
+    notify(parsed.event_pk, "circular_ready", triggered)
+    return out

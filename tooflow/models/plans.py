@@ -144,4 +144,6 @@ class NotificationRecord(SQLModel, table=True):
     error: str | None = None
     fingerprint: str | None = Field(default=None, index=True,
                                     description="what was said; same → no re-notification")
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON),
+                                    description="the EventSummary that was sent")
     created: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

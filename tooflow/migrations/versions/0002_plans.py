@@ -76,6 +76,7 @@ def upgrade() -> None:
     sa.Column('ok', sa.Boolean(), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('summary', sa.JSON(), nullable=True),
     sa.Column('created', tooflow.models._types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['event_pk'], ['event.id'], ),
     sa.PrimaryKeyConstraint('id')

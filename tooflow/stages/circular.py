@@ -1,0 +1,76 @@
+"""Draft the GCN Circular of an event's observations and store it."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ..config import Settings
+from ..events import latest_localization
+from ..models import CircularDraft, Event, ExecutedObservationRow, Plan
+from ..observations import ExecutedObservation
+
+__all__ = ["draft_circular", "SOURCE_NAMES"]
+
+#: How circulars name the senders.
+SOURCE_NAMES = {"LVK": "LIGO/Virgo/KAGRA", "EinsteinProbe": "Einstein Probe"}
+
+
+def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Settings,
+                   coverage: dict[str, float] | None = None,
+                   area: dict[str, float] | None = None) -> int:
+    """Render the circular draft of what was observed for an event; store it.
+
+    Parameters
+    ----------
+    event_pk : int
+        The event.
+    program : str
+        The program whose observations it reports.
+    coverage, area : dict, optional
+        Probability (0–1) and area (deg²) covered per telescope, from the monitor.
+
+    Returns
+    -------
+    int
+        Id of the stored :class:`~tooflow.models.CircularDraft`.
+    """
+    from ..circulars import CircularContext, Coverage, authors_from_config, render_circular
+
+    conf = settings.extra.get("circulars") or {}
+    coverage, area = coverage or {}, area or {}
+    with Session(engine, expire_on_commit=False) as session:
+        event = session.get(Event, event_pk)
+        loc = latest_localization(session, event_pk)
+        rows = session.exec(select(ExecutedObservationRow)
+                            .where(ExecutedObservationRow.event_pk == event_pk)
+                            .order_by(ExecutedObservationRow.obs_time)).all()
+        plan = session.exec(select(Plan).where(Plan.event_pk == event_pk,
+                                               Plan.program == program)
+                            .order_by(Plan.id.desc())).first()
+        telescopes = sorted({r.telescope for r in rows})
+        ctx = CircularContext(
+            event_id=event.event_id,
+            kind=event.kind if event.kind != "other" else "GRB",
+            trigger_time=event.time,
+            observations=[ExecutedObservation(
+                telescope=r.telescope, ra=r.ra, dec=r.dec, filter=r.filter,
+                exposure_time=r.exposure_time, obs_time=r.obs_time,
+                limiting_magnitude=r.limiting_magnitude, field_id=r.field_id,
+                request_key=r.request_key, target=r.target) for r in rows],
+            coverage={t: Coverage(probability=coverage.get(t), area=area.get(t))
+                      for t in telescopes},
+            authors=authors_from_config(conf.get("authors") or []),
+            collaboration=conf.get("collaboration", ""),
+            acknowledgements=conf.get("acknowledgements", ""),
+            source=SOURCE_NAMES.get(event.source, event.source),
+            notice_type=event.latest_notice_type,
+            localization_area=loc.area_90 if loc else None,
+            program=plan.program if plan else program,
+        )
+        circular = render_circular(ctx)
+        row = CircularDraft(event_pk=event_pk, program=program, subject=circular.subject,
+                            body=circular.body)
+        session.add(row)
+        session.commit()
+        return row.id

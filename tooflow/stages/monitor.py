@@ -1,0 +1,189 @@
+"""Poll the queues of an event: request states, executed observations, coverage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..config import Settings
+from ..facilities import FacilityError
+from ..facilities.base import TERMINAL_STATUSES
+from ..models import ExecutedObservationRow, Plan, QueueRequestRow
+from .submit import _update, store_transactions
+
+__all__ = ["Progress", "poll_event", "achieved_coverage", "monitor_budget"]
+
+
+@dataclass
+class Progress:
+    """Where an event's observations stand after one poll."""
+
+    open: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    executed: int = 0
+    new_executed: int = 0
+    coverage: dict[str, float] = field(default_factory=dict)
+    area: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        """No request is waiting in a queue any more."""
+        return self.open == 0
+
+
+def achieved_coverage(moc, pointings: list[tuple[str, float, float]],
+                      order: int = 9) -> tuple[dict[str, float], dict[str, float]]:
+    """Probability and area covered by executed pointings, per telescope and in total.
+
+    Each point of the sky counts once, however many exposures covered it.
+
+    Parameters
+    ----------
+    moc : astropy.table.Table
+        Multi-order sky map.
+    pointings : list of (telescope, ra, dec)
+        Executed exposures (deg).
+    order : int
+        HEALPix order of the working grid.
+
+    Returns
+    -------
+    probability, area : dict
+        Per telescope name and ``"total"``: probability (0–1) and area (deg²).
+    """
+    from ..planning import load_telescope
+    from ..planning.coverage import footprint_pixels, probability_grid
+
+    grid = probability_grid(moc, order=order)
+    pix_area = 4 * 180**2 / np.pi / (12 * 4**order)
+    by_tel: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for tel, ra, dec in pointings:
+        by_tel[tel].append((ra, dec))
+    union = np.zeros(grid.prob.size, bool)
+    prob, area = {}, {}
+    for tel, radec in by_tel.items():
+        ra, dec = np.array(radec).T
+        _, ipix = footprint_pixels(load_telescope(tel).footprint, ra, dec, order)
+        mine = np.zeros(grid.prob.size, bool)
+        mine[ipix] = True
+        union |= mine
+        prob[tel], area[tel] = float(grid.prob[mine].sum()), float(mine.sum() * pix_area)
+    prob["total"], area["total"] = float(grid.prob[union].sum()), float(union.sum() * pix_area)
+    return prob, area
+
+
+def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
+               facility_for=None) -> Progress:
+    """Ask each queue about the event's open requests and store what was executed.
+
+    A facility that does not answer is recorded in ``errors`` and the others
+    are still polled.
+    """
+    if facility_for is None:
+        from ..facility_config import facility_for
+    progress = Progress()
+    with Session(engine, expire_on_commit=False) as session:
+        requests = session.exec(select(QueueRequestRow)
+                                .where(QueueRequestRow.event_pk == event_pk)).all()
+        by_tel = defaultdict(list)
+        for q in requests:
+            by_tel[q.telescope].append(q)
+        for tel, rows in by_tel.items():
+            keys = {q.request_key for q in rows}
+            open_keys = [q.request_key for q in rows if q.status not in TERMINAL_STATUSES]
+            since = min(q.submitted for q in rows) - dt.timedelta(days=1)
+            try:
+                facility = facility_for(tel, settings)
+            except Exception as exc:  # noqa: BLE001 - recorded per telescope
+                progress.errors[tel] = f"{type(exc).__name__}: {exc}"
+                continue
+            with facility:
+                try:
+                    for state in facility.status(open_keys) if open_keys else []:
+                        _update(session, event_pk, state)
+                    for obs in facility.executed(since):
+                        if obs.request_key in keys:
+                            progress.new_executed += _store_executed(session, event_pk, obs)
+                except FacilityError as exc:
+                    progress.errors[tel] = str(exc)
+                finally:
+                    store_transactions(session, facility, event_pk)
+            session.commit()
+        for q in session.exec(select(QueueRequestRow)
+                              .where(QueueRequestRow.event_pk == event_pk)).all():
+            if q.status == "completed":
+                progress.completed += 1
+            elif q.status in ("failed", "rejected"):
+                progress.failed += 1
+            elif q.status == "cancelled":
+                progress.cancelled += 1
+            else:
+                progress.open += 1
+        executed = session.exec(select(ExecutedObservationRow)
+                                .where(ExecutedObservationRow.event_pk == event_pk)).all()
+        progress.executed = len(executed)
+        if executed:
+            progress.coverage, progress.area = _coverage(session, event_pk, executed, settings)
+    return progress
+
+
+def _store_executed(session: Session, event_pk: int, obs) -> int:
+    row = ExecutedObservationRow(event_pk=event_pk, telescope=obs.telescope,
+                                 field_id=obs.field_id, target=obs.target, ra=obs.ra,
+                                 dec=obs.dec, filter=obs.filter,
+                                 exposure_time=obs.exposure_time, obs_time=obs.obs_time,
+                                 limiting_magnitude=obs.limiting_magnitude,
+                                 request_key=obs.request_key)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # seen at an earlier poll
+        return 0
+    return 1
+
+
+def _coverage(session: Session, event_pk: int, executed, settings: Settings):
+    from .plan import load_event_moc
+
+    latest = session.exec(select(Plan).where(Plan.event_pk == event_pk)
+                          .order_by(Plan.id.desc())).first()
+    moc, _ = load_event_moc(session, event_pk, settings,
+                            latest.notice_id if latest else None)
+    if moc is None:
+        return {}, {}
+    return achieved_coverage(moc, [(e.telescope, e.ra, e.dec) for e in executed])
+
+
+
+def monitor_budget(event_pk: int, *, engine: Engine, settings: Settings,
+                   now: dt.datetime | None = None) -> float:
+    """Wall-clock seconds the monitor may poll: until the latest plan window closes.
+
+    For telescopes observed by the accelerated simulator, the window passes
+    ``speedup`` times faster. ``monitor.max_wall_seconds`` caps it.
+    """
+    from ..facility_config import DEFAULT_SPEEDUP, simulator_settings
+
+    now = now or dt.datetime.now(dt.UTC)
+    with Session(engine) as session:
+        plans = session.exec(select(Plan).where(Plan.event_pk == event_pk,
+                                                Plan.status == "submitted")).all()
+    if not plans:
+        return 0.0
+    remaining = max(0.0, max((p.end - now).total_seconds() for p in plans))
+    configured = settings.extra.get("facilities") or {}
+    telescopes = {t for p in plans for t in p.telescopes}
+    if all((configured.get(t) or {}).get("adapter", "simulator").lower() == "simulator"
+           for t in telescopes):
+        remaining /= float(simulator_settings(settings).get("speedup", DEFAULT_SPEEDUP))
+    cap = (settings.extra.get("monitor") or {}).get("max_wall_seconds")
+    return min(remaining + 5.0, float(cap)) if cap else remaining + 5.0

@@ -1,0 +1,123 @@
+"""Plan observations for a triggered program and store the plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ..config import Settings
+from ..events import latest_localization
+from ..gate import Program, load_programs
+from ..models import Event, Localization, Plan, PlannedObservationRow
+
+__all__ = ["load_event_moc", "plan_for_program", "program_by_name", "strategy_for"]
+
+
+def program_by_name(settings: Settings, name: str) -> Program:
+    """The configured program called ``name``."""
+    for program in load_programs(settings.resolved_programs_file):
+        if program.name == name:
+            return program
+    raise LookupError(f"no science program named {name!r}")
+
+
+def load_event_moc(session: Session, event_pk: int, settings: Settings,
+                   notice_id: int | None = None):
+    """The multi-order map of an event (of ``notice_id`` if it has one), and its row."""
+    from ..skymap import SkymapStore, read_skymap_bytes
+
+    loc = None
+    if notice_id is not None:
+        loc = session.exec(select(Localization).where(Localization.notice_id == notice_id,
+                                                      Localization.skymap_sha256.is_not(None))
+                           ).first()
+    loc = loc or latest_localization(session, event_pk)
+    if loc is None or not loc.skymap_sha256:
+        return None, loc
+    data = SkymapStore(settings.resolved_skymap_dir).get(loc.skymap_sha256)
+    return read_skymap_bytes(data), loc
+
+
+def strategy_for(program: Program) -> dict[str, Any]:
+    """Per-telescope strategies from a program's ``strategy.telescopes`` section."""
+    from ..planning import Strategy
+
+    per = program.strategy.get("telescopes") or {}
+    return {name: Strategy(**spec) for name, spec in per.items()}
+
+
+def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
+                     settings: Settings, start: dt.datetime | None = None,
+                     now: dt.datetime | None = None, time_limit: float | None = None,
+                     picture: bool = True) -> int | None:
+    """Plan a program's observations of an event's latest map; store the plan.
+
+    The window starts at ``start`` (default: now, or the event time if later)
+    and lasts the program's ``strategy.window_hours`` (default 24). Earlier
+    plans of the same program for the event are marked ``superseded``.
+
+    Returns
+    -------
+    int or None
+        The new plan's id, or None when the event has no map to plan on or the
+        program names no telescope tooflow knows.
+    """
+    from ..planning import available_telescopes, plan_skymap
+
+    program = program_by_name(settings, program_name)
+    known = set(available_telescopes())
+    telescopes = [t for t in program.telescopes if t in known]
+    with Session(engine, expire_on_commit=False) as session:
+        from ..models import Notice
+
+        notice = session.get(Notice, notice_id)
+        event = session.get(Event, notice.event_pk)
+        moc, loc = load_event_moc(session, event.id, settings, notice_id)
+        if moc is None or not telescopes:
+            return None
+        now = now or dt.datetime.now(dt.UTC)
+        start = start or max(now, event.time)
+        end = start + dt.timedelta(hours=float(program.strategy.get("window_hours", 24)))
+        limit = time_limit or float(program.strategy.get("time_limit", 20))
+        plan = plan_skymap(moc, telescopes, start, end, strategy_for(program) or None,
+                           time_limit=limit)
+        for old in session.exec(select(Plan).where(Plan.event_pk == event.id,
+                                                   Plan.program == program.name,
+                                                   Plan.status.in_(["planned", "submitted"]))
+                                ).all():
+            old.status = "superseded"
+            session.add(old)
+        row = Plan(event_pk=event.id, notice_id=notice_id, localization_id=loc.id,
+                   program=program.name, start=plan.start, end=plan.end,
+                   telescopes=plan.telescopes, objective=plan.objective,
+                   upper_bound=plan.bound, gap=plan.gap, solve_time=plan.solve_time,
+                   solver_status=plan.status,
+                   per_telescope={k: float(v) for k, v in plan.per_telescope.items()})
+        session.add(row)
+        session.flush()
+        session.add_all(PlannedObservationRow(
+            plan_id=row.id, telescope=o.telescope, field_id=o.field_id, target=o.target,
+            ra=o.ra, dec=o.dec, filter=o.filter, exposure_time=o.exposure_time,
+            start_time=o.start_time, probability=o.probability, visit=o.visit,
+            request_key=replace(o, event_id=event.event_id).request_key)
+            for o in plan.observations)
+        if picture:
+            row.png_path = _draw(plan, moc, settings, event.event_id, row.id)
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def _draw(plan, moc, settings: Settings, event_id: str, plan_id: int) -> str | None:
+    try:
+        from ..planning.plot import plot_plan
+    except ImportError:
+        return None
+    path = settings.home / "plans" / f"{event_id}-plan{plan_id}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plot_plan(plan, moc, path, title=f"{event_id}: plan {plan_id}")
+    return str(path)

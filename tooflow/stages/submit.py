@@ -1,0 +1,184 @@
+"""Submit a plan to the facility queues, cancel an event's requests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..config import Settings
+from ..facilities import FacilityError
+from ..facilities.base import TERMINAL_STATUSES
+from ..models import (
+    Event,
+    ExecutedObservationRow,
+    FacilityTransaction,
+    Plan,
+    PlannedObservationRow,
+    QueueRequestRow,
+)
+from ..models._types import utcnow
+from ..observations import PlannedObservation
+
+__all__ = ["SubmitResult", "submit_plan", "cancel_event_requests", "store_transactions"]
+
+
+@dataclass
+class SubmitResult:
+    """What :func:`submit_plan` did, per telescope."""
+
+    submitted: dict[str, int] = field(default_factory=dict)
+    already_queued: dict[str, int] = field(default_factory=dict)
+    cancelled: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def store_transactions(session: Session, facility, event_pk: int | None) -> None:
+    """Record a facility's HTTP exchanges (no credentials) and forget them."""
+    for t in facility.pop_transactions():
+        session.add(FacilityTransaction(
+            event_pk=event_pk, telescope=facility.name, method=t.method, url=t.url,
+            status_code=t.status, elapsed=t.elapsed, detail=getattr(t, "error", "") or ""))
+
+
+def _planned(row: PlannedObservationRow, event_id: str) -> PlannedObservation:
+    obs = PlannedObservation(telescope=row.telescope, ra=row.ra, dec=row.dec,
+                             filter=row.filter, exposure_time=row.exposure_time,
+                             start_time=row.start_time, probability=row.probability,
+                             visit=row.visit, field_id=row.field_id, target=row.target,
+                             event_id=event_id)
+    if obs.request_key != row.request_key:
+        raise ValueError(f"planned observation {row.id}: stored key {row.request_key!r} "
+                         f"is not {obs.request_key!r}")
+    return obs
+
+
+def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
+                facility_for=None) -> SubmitResult:
+    """Queue a plan's observations; never the same observation twice.
+
+    A planned exposure whose request key the event already has in a queue (from
+    this plan, an earlier plan or an earlier run) is not sent again; requests of
+    superseded plans that the new plan no longer wants, and that have not run,
+    are cancelled. One telescope's failure is recorded and does not stop the
+    others.
+    """
+    if facility_for is None:
+        from ..facility_config import facility_for
+    result = SubmitResult()
+    with Session(engine, expire_on_commit=False) as session:
+        plan = session.get(Plan, plan_id)
+        event = session.get(Event, plan.event_pk)
+        rows = session.exec(select(PlannedObservationRow)
+                            .where(PlannedObservationRow.plan_id == plan_id)).all()
+        existing = session.exec(select(QueueRequestRow)
+                                .where(QueueRequestRow.event_pk == event.id)).all()
+        live = {(q.telescope, q.request_key): q for q in existing
+                if q.status not in ("cancelled", "rejected")}
+        wanted = {(r.telescope, r.request_key) for r in rows}
+        by_tel: dict[str, list[PlannedObservation]] = defaultdict(list)
+        for r in rows:
+            if (r.telescope, r.request_key) in live:
+                result.already_queued[r.telescope] = result.already_queued.get(r.telescope,
+                                                                               0) + 1
+            else:
+                by_tel[r.telescope].append(_planned(r, event.event_id))
+        stale = defaultdict(list)
+        for (tel, key), q in live.items():
+            if (tel, key) not in wanted and q.status not in TERMINAL_STATUSES \
+                    and q.plan_id != plan_id:
+                stale[tel].append(q)
+        for tel in sorted(set(by_tel) | set(stale)):
+            try:
+                facility = facility_for(tel, settings)
+            except Exception as exc:  # noqa: BLE001 - recorded per telescope
+                result.errors[tel] = f"{type(exc).__name__}: {exc}"
+                continue
+            with facility:
+                try:
+                    if stale.get(tel):
+                        for state in facility.cancel([q.request_key for q in stale[tel]]):
+                            _update(session, event.id, state)
+                        result.cancelled[tel] = len(stale[tel])
+                    obs = by_tel.get(tel, [])
+                    if obs:
+                        states = facility.submit(obs, event_id=event.event_id,
+                                                 program=plan.program,
+                                                 window=(plan.start, plan.end))
+                        for state in states:
+                            _insert(session, event.id, plan_id, state)
+                        result.submitted[tel] = len(states)
+                except FacilityError as exc:
+                    result.errors[tel] = str(exc)
+                finally:
+                    store_transactions(session, facility, event.id)
+                    session.commit()
+        if result.submitted:
+            plan.status = "submitted"
+            session.add(plan)
+        session.commit()
+    return result
+
+
+def _insert(session: Session, event_pk: int, plan_id: int, state) -> None:
+    row = QueueRequestRow(event_pk=event_pk, plan_id=plan_id, telescope=state.telescope,
+                          request_key=state.request_key, queue_id=state.queue_id,
+                          status=state.status, detail=state.detail)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # already there (a concurrent run): keep the first
+        _update(session, event_pk, state)
+
+
+def _update(session: Session, event_pk: int, state) -> None:
+    row = session.exec(select(QueueRequestRow).where(
+        QueueRequestRow.event_pk == event_pk, QueueRequestRow.telescope == state.telescope,
+        QueueRequestRow.request_key == state.request_key)).first()
+    if row is None:
+        return
+    row.status, row.detail, row.updated = state.status, state.detail, utcnow()
+    row.queue_id = state.queue_id or row.queue_id
+    session.add(row)
+
+
+def cancel_event_requests(event_pk: int, *, engine: Engine, settings: Settings,
+                          facility_for=None) -> dict[str, int]:
+    """Cancel every request of an event that has not run (a retraction).
+
+    Returns
+    -------
+    dict
+        Number of requests cancelled per telescope.
+    """
+    if facility_for is None:
+        from ..facility_config import facility_for
+    cancelled: dict[str, int] = {}
+    with Session(engine, expire_on_commit=False) as session:
+        open_rows = [q for q in session.exec(select(QueueRequestRow)
+                                             .where(QueueRequestRow.event_pk == event_pk))
+                     if q.status not in TERMINAL_STATUSES]
+        executed = {(e.telescope, e.request_key) for e in session.exec(
+            select(ExecutedObservationRow).where(ExecutedObservationRow.event_pk == event_pk))}
+        by_tel = defaultdict(list)
+        for q in open_rows:
+            if (q.telescope, q.request_key) not in executed:
+                by_tel[q.telescope].append(q.request_key)
+        for tel, keys in by_tel.items():
+            with facility_for(tel, settings) as facility:
+                try:
+                    states = facility.cancel(keys)
+                finally:
+                    store_transactions(session, facility, event_pk)
+                for state in states:
+                    _update(session, event_pk, state)
+                cancelled[tel] = sum(s.status == "cancelled" for s in states)
+        for plan in session.exec(select(Plan).where(Plan.event_pk == event_pk,
+                                                    Plan.status.in_(["planned", "submitted"]))):
+            plan.status = "cancelled"
+            session.add(plan)
+        session.commit()
+    return cancelled

@@ -1,0 +1,56 @@
+"""Task: plan a triggered program's observations; publish the picture and table."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from sqlmodel import Session, select
+
+from ..models import Plan, PlannedObservationRow
+from ..stages.plan import plan_for_program
+from ._context import artifact_key, context
+from .retry import retry_on_io
+
+__all__ = ["plan", "plan_markdown"]
+
+
+def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id: str) -> str:
+    """A markdown summary and table of a stored plan."""
+    lines = [f"### Plan {row.id} for {event_id}: {row.program}", "",
+             f"Window {row.start:%Y-%m-%d %H:%M} – {row.end:%Y-%m-%d %H:%M} UTC; "
+             f"probability covered **{100 * row.objective:.1f} %** (bound "
+             f"{100 * (row.upper_bound or 0):.1f} %, gap {100 * (row.gap or 0):.2f} %, "
+             f"{row.solver_status}, solved in {row.solve_time or 0:.1f} s)", ""]
+    for tel, p in sorted(row.per_telescope.items()):
+        n = sum(1 for o in observations if o.telescope == tel)
+        lines.append(f"* {tel}: {100 * p:.1f} % in {n} exposures")
+    if row.png_path:
+        lines += ["", f"Picture: `{row.png_path}`"]
+    lines += ["", "| telescope | field/target | RA | Dec | filter | exp (s) | start (UTC) "
+              "| prob | visit |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for o in observations[:200]:
+        where = o.field_id if o.field_id is not None else o.target
+        lines.append(f"| {o.telescope} | {where} | {o.ra:.3f} | {o.dec:+.3f} | {o.filter} | "
+                     f"{o.exposure_time:.0f} | {o.start_time:%m-%d %H:%M} | "
+                     f"{o.probability:.4f} | {o.visit} |")
+    if len(observations) > 200:
+        lines.append(f"| … {len(observations) - 200} more | | | | | | | | |")
+    return "\n".join(lines)
+
+
+@task(name="plan", task_run_name="plan-{program}", retries=2, retry_delay_seconds=5,
+      retry_condition_fn=retry_on_io)
+def plan(notice_id: int, event_id: str, program: str) -> int | None:
+    """Plan ``program`` for the notice's event; returns the plan id (None: nothing to plan)."""
+    settings, engine = context()
+    plan_id = plan_for_program(notice_id, program, engine=engine, settings=settings)
+    if plan_id is not None:
+        with Session(engine) as session:
+            row = session.get(Plan, plan_id)
+            obs = session.exec(select(PlannedObservationRow)
+                               .where(PlannedObservationRow.plan_id == plan_id)
+                               .order_by(PlannedObservationRow.start_time)).all()
+            create_markdown_artifact(markdown=plan_markdown(row, obs, event_id),
+                                     key=artifact_key("plan", event_id, program),
+                                     description=f"Observation plan for {event_id}")
+    return plan_id
