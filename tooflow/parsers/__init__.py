@@ -86,7 +86,8 @@ def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES) -> ParsedNot
         if local_name(root.tag) != "VOEvent":
             raise NoticeRejected(f"XML root element is <{local_name(root.tag)}>, not <VOEvent>")
         ivorn = root.get("ivorn", "")
-        if "gwnet/LVC" in ivorn or "gwnet/LVK" in ivorn:
+        # O3/O4 LVK streams (gwnet/LVC#..., gwnet/LVK#...) and O2's gcn_sender.
+        if any(stream in ivorn for stream in ("gwnet/LVC", "gwnet/LVK", "gwnet/gcn_sender")):
             from .lvk import parse_lvk_voevent
 
             return parse_lvk_voevent(root)
