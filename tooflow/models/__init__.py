@@ -1,5 +1,6 @@
 """Database models (SQLModel), one module per concern, re-exported here."""
 
+from .coincidence import MultimessengerCoincidence, SnewsAlert, SnewsCoincidence, SnewsMessage  # noqa: F401
 from .events import Event, Localization
 from .listeners import ListenerStatus
 from .notices import Notice, NoticeStatus
