@@ -23,6 +23,8 @@ COMMAND_MODULES = [
     "server",
     "simulator",
     "listen", "send", "reconcile", "rerun", "health",
+    "coincidence",
+    "plan", "iers",
 ]
 
 

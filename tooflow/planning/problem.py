@@ -207,7 +207,8 @@ def build_problem(
             fi, ip = cv.footprint_pixels(tel.footprint, ra[idx], dec[idx], grid.order)
             prob = np.bincount(fi, weights=grid.prob[ip], minlength=len(idx))
             order = np.argsort(prob)[::-1]
-            order = order[prob[order] >= prob_floor][:keep_n]
+            floor = max(prob_floor, strat.min_probability)
+            order = order[prob[order] >= floor][:keep_n]
             sel = idx[order]
             # keep the incidence of the selected fields (renumbered) for below
             pos = np.full(len(idx), -1)

@@ -35,6 +35,8 @@ class Strategy:
     block_minutes : float or None
         Length of the planner's time blocks (min). None: 15 min when a field has
         several visits (so that gaps are respected finely), 30 min otherwise.
+    min_probability : float
+        Fields (targets) with less probability inside them are never planned.
     mode : str
         ``tiling`` (field grid), ``galaxies`` (pointed galaxy targets) or
         ``pointed`` (one pointing on a source position).
@@ -47,6 +49,7 @@ class Strategy:
     min_gap: float = 1800.0
     max_fields: int | None = None
     block_minutes: float | None = None
+    min_probability: float = 1e-4
     mode: str = "tiling"
     unavailable: list = field(default_factory=list)
 

@@ -1,0 +1,49 @@
+"""``tooflow plan --skymap`` on a real map: summary, CSV/JSON, PNG, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tooflow.cli import main
+
+SKYMAP = Path(__file__).parent / "data" / "skymaps" / "rrt_small_area.fits"
+
+
+def test_plan_cli_writes_json_csv_and_png(tmp_path, capsys):
+    out_json = tmp_path / "plan.json"
+    png = tmp_path / "plan.png"
+    rc = main(["plan", "--skymap", str(SKYMAP), "-t", "ZTF", "-t", "Gattini",
+               "--out", str(out_json), "--png", str(png), "--time-limit", "5"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "ZTF" in text and "Gattini" in text and "network" in text and "gap" in text
+    plan = json.loads(out_json.read_text())
+    assert plan["observations"] and 0 < plan["objective"] <= 1
+    assert plan["start"].startswith("2023-04-27T20:10")  # the map's event time
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    out_csv = tmp_path / "plan.csv"
+    assert main(["plan", "--skymap", str(SKYMAP), "--start", "2023-04-28T00:00:00",
+                 "--duration", "14", "--out", str(out_csv), "--greedy"]) == 0
+    rows = list(csv.DictReader(out_csv.open()))
+    assert rows and {r["telescope"] for r in rows} == {"ZTF"}
+    assert all(r["start_time"] >= "2023-04-28" for r in rows)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--telescope", "Hubble"], "unknown telescope 'Hubble'"),
+    (["--start", "yesterday"], "not an ISO time"),
+    (["--out", "plan.txt"], ".json or .csv"),
+])
+def test_plan_cli_bad_input_is_one_line(argv, message, capsys):
+    assert main(["plan", "--skymap", str(SKYMAP), *argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_plan_cli_missing_file(tmp_path, capsys):
+    assert main(["plan", "--skymap", str(tmp_path / "none.fits")]) == 1
+    assert "no such file" in capsys.readouterr().err
