@@ -184,6 +184,9 @@ def _decode(payload: bytes | str | dict[str, Any]) -> dict[str, Any]:
         raise MessageRejected(f"SNEWS message is not JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise MessageRejected(f"SNEWS message is a JSON {type(obj).__name__}, not an object")
+    if set(obj) == {"format", "content"}:  # hop-client < 0.8 envelope
+        return _decode(obj["content"] if isinstance(obj["content"], dict | str)
+                       else json.dumps(obj["content"]))
     return obj
 
 

@@ -1,0 +1,206 @@
+"""``tooflow coincidence``: the SNEWS 2.0 coincidence service.
+
+``run`` consumes the SNEWS detector messages of the Kafka topic in the
+``coincidence:`` section of tooflow.yaml, finds coincidences (10 s window by
+default), stores them, publishes alerts to ``alert_url`` in the SNEWS alert format,
+injects each alert into the ToO pipeline as a SNEWS GCN JSON notice and tells the
+people on duty. SIGTERM or SIGINT stop it after the current message.
+
+``feed`` runs files of detector messages through the same service without Kafka:
+a JSON message, a list of messages, or a ``snews_pt`` scenarios file (``--scenario``).
+
+``status`` lists the stored coincidences and their alerts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+__all__ = ["add_parser", "build_service"]
+
+log = logging.getLogger("tooflow.coincidence")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("coincidence", help="SNEWS coincidence service (run, feed, status)",
+                       description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="tooflow.yaml to use (default: $TOOFLOW_CONFIG or "
+                        "$TOOFLOW_HOME/tooflow.yaml)")
+    p.add_argument("-l", "--log", default="info",
+                   choices=["critical", "error", "warning", "info", "debug"], help="log level")
+    actions = p.add_subparsers(title="actions", metavar="ACTION", required=True)
+    run = actions.add_parser("run", help="consume the Kafka topic of detector messages")
+    run.add_argument("--check", action="store_true",
+                     help="check configuration and credentials, then exit")
+    run.set_defaults(func=_run)
+    feed = actions.add_parser("feed", help="run files of detector messages through the service")
+    feed.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    feed.add_argument("--scenario", help="name of a scenario in a snews_pt scenarios file")
+    feed.add_argument("--no-inject", action="store_true",
+                      help="do not put alerts into the ToO pipeline")
+    feed.set_defaults(func=_feed)
+    status = actions.add_parser("status", help="list stored coincidences and alerts")
+    status.add_argument("--mode", choices=["observation", "test", "firedrill"])
+    status.set_defaults(func=_status)
+
+
+def _setup(args: argparse.Namespace):
+    from ..config import load_settings
+
+    if args.config:
+        if not args.config.is_file():
+            raise FileNotFoundError(f"no such configuration file: {args.config}")
+        os.environ["TOOFLOW_CONFIG"] = str(args.config)
+    logging.basicConfig(level=args.log.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return load_settings()
+
+
+def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=None):
+    """The :class:`~tooflow.coincidence.service.CoincidenceService` the configuration describes.
+
+    Parameters
+    ----------
+    settings : Settings
+        The ``coincidence:`` section (window, lifetime, server_tag, alert_url,
+        inject, notify) and the database.
+    kafka : bool
+        Publish alerts to ``alert_url`` when it is set.
+    inject : bool
+        Put alerts into the ToO pipeline (unless ``inject: false`` in the section).
+    trigger : callable, optional
+        ``trigger(notice_id)``; default :func:`tooflow.trigger.trigger_notice`.
+    """
+    from ..coincidence.kafka import alert_publisher
+    from ..coincidence.notifications import duty_notifier
+    from ..coincidence.service import CoincidenceService
+    from ..db import create_schema, get_engine
+    from ..trigger import trigger_notice
+
+    conf = settings.extra.get("coincidence") or {}
+    engine = get_engine(settings)
+    create_schema(engine)
+    publish = alert_publisher(conf) if kafka and conf.get("alert_url") else None
+    inject = inject and bool(conf.get("inject", True))
+    if trigger is None and inject:
+        def trigger(notice_id: int) -> str:
+            return trigger_notice(notice_id, engine=engine)
+    return CoincidenceService(
+        engine, window=float(conf.get("window", 10.0)),
+        lifetime=float(conf.get("lifetime", 86400.0)),
+        server_tag=str(conf.get("server_tag", "tooflow")), publish=publish, inject=inject,
+        trigger=trigger, notify=duty_notifier(settings) if conf.get("notify", True) else None)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..coincidence.kafka import observation_source
+    from ..coincidence.service import run_service
+
+    settings = _setup(args)
+    conf = settings.extra.get("coincidence") or {}
+    source = observation_source(conf)
+    if args.check:
+        print(f"coincidence: consuming {', '.join(source.topics)}; alerts to "
+              f"{conf.get('alert_url') or '(no Kafka output)'}: configuration OK")
+        source.close()
+        return 0
+    _connect_prefect(settings)
+    service = build_service(settings)
+    stop = threading.Event()
+
+    def _stop(signum, _frame):
+        log.info("signal %s: stopping after the current message", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    run_service(service, source, stop=stop)
+    return 0
+
+
+def _connect_prefect(settings) -> None:
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    from ..prefect_local import ensure_prefect_api
+
+    try:
+        ensure_prefect_api(settings, echo=log.info)
+    except Exception as exc:  # noqa: BLE001 - notices stay pending; `tooflow reconcile` retries
+        log.error("no Prefect API (%s): alert notices will be stored and triggered later", exc)
+
+
+def _messages(path: Path, scenario: str | None) -> list[bytes]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if scenario is not None:
+        if isinstance(data, dict) and scenario in data:
+            data = data[scenario]
+        elif isinstance(data, list):  # snews-data-formats: [{"id", "label", "events"}]
+            found = [s for s in data if isinstance(s, dict)
+                     and scenario in (s.get("id"), s.get("label"))]
+            if not found:
+                raise KeyError(f"no scenario {scenario!r} in {path}")
+            data = found[0]["events"]
+        else:
+            raise KeyError(f"no scenario {scenario!r} in {path}")
+    items = data if isinstance(data, list) else [data]
+    return [json.dumps(item).encode() for item in items]
+
+
+def _feed(args: argparse.Namespace) -> int:
+    settings = _setup(args)
+    service = build_service(settings, kafka=False, inject=not args.no_inject,
+                            trigger=(lambda notice_id: None) if args.no_inject else None)
+    if not args.no_inject:
+        _connect_prefect(settings)
+    service.restore()
+    rejected = 0
+    for path in args.files:
+        for payload in _messages(path, args.scenario):
+            result = service.handle(payload)
+            rejected += result.status == "rejected"
+            line = f"{path.name}: {result.status}"
+            if result.reason:
+                line += f" ({result.reason})"
+            print(line)
+            for alert in result.alerts:
+                print(f"  {alert.alert_type} #{alert.record_number}: "
+                      f"{', '.join(alert.detectors) or '-'}")
+    service.deliver()
+    return 1 if rejected else 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from sqlmodel import Session, select
+
+    from ..db import create_schema, get_engine
+    from ..models import SnewsAlert, SnewsCoincidence
+
+    settings = _setup(args)
+    engine = get_engine(settings)
+    create_schema(engine)
+    with Session(engine) as session:
+        query = select(SnewsCoincidence).order_by(SnewsCoincidence.first_neutrino_time)
+        if args.mode:
+            query = query.where(SnewsCoincidence.mode == args.mode)
+        coincidences = list(session.exec(query))
+        for c in coincidences:
+            print(f"{c.event_id} [{c.mode}] {c.state}: {', '.join(c.detectors) or '-'} "
+                  f"({c.n_alerts} alert(s))")
+            for a in session.exec(select(SnewsAlert).where(SnewsAlert.coincidence_id == c.id)
+                                  .order_by(SnewsAlert.record_number)):
+                where = [w for w, done in (("kafka", a.kafka_published_at),
+                                           (f"notice #{a.notice_id}", a.notice_id),
+                                           ("notified", a.notified_at)) if done]
+                print(f"  #{a.record_number} {a.alert_type}: {', '.join(a.detectors) or '-'}"
+                      f" -> {', '.join(where) or 'not delivered'}")
+    if not coincidences:
+        print("no coincidence stored")
+    return 0
