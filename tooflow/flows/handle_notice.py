@@ -9,6 +9,7 @@ again).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -37,7 +38,8 @@ def _rename_run(name: str) -> None:
 
 
 @flow(name="handle-notice", flow_run_name="notice-{notice_id}")
-def handle_notice(notice_id: int, follow_up: bool = True) -> dict[str, Any]:
+def handle_notice(notice_id: int, follow_up: bool = True,
+                  plan_start: dt.datetime | None = None) -> dict[str, Any]:
     """Handle one stored notice, from parsing to the circular draft.
 
     Parameters
@@ -48,6 +50,9 @@ def handle_notice(notice_id: int, follow_up: bool = True) -> dict[str, Any]:
     follow_up : bool
         Plan, submit, monitor and draft for triggered programs (False: stop
         after the gate and the first notification).
+    plan_start : datetime, optional
+        Start of the planning window (default: now, or the event time if later),
+        e.g. to plan for a coming night.
 
     Returns
     -------
@@ -81,7 +86,7 @@ def handle_notice(notice_id: int, follow_up: bool = True) -> dict[str, Any]:
     if not follow_up:
         return out
 
-    plans = {p: plan(notice_id, parsed.event_id, p) for p in triggered}
+    plans = {p: plan(notice_id, parsed.event_id, p, plan_start) for p in triggered}
     out["plans"] = plans
     out["submitted"] = {p: submit(pid) for p, pid in plans.items() if pid is not None}
     if not out["submitted"]:

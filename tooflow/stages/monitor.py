@@ -97,10 +97,13 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
         by_tel = defaultdict(list)
         for q in requests:
             by_tel[q.telescope].append(q)
+        # Exposures are asked for from the start of the earliest plan window (the
+        # facility's clock, which for the simulator is its accelerated one).
+        starts = session.exec(select(Plan.start).where(Plan.event_pk == event_pk)).all()
+        since = min(starts) - dt.timedelta(hours=1) if starts else None
         for tel, rows in by_tel.items():
             keys = {q.request_key for q in rows}
             open_keys = [q.request_key for q in rows if q.status not in TERMINAL_STATUSES]
-            since = min(q.submitted for q in rows) - dt.timedelta(days=1)
             try:
                 facility = facility_for(tel, settings)
             except Exception as exc:  # noqa: BLE001 - recorded per telescope
@@ -110,7 +113,7 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
                 try:
                     for state in facility.status(open_keys) if open_keys else []:
                         _update(session, event_pk, state)
-                    for obs in facility.executed(since):
+                    for obs in facility.executed(since) if since else []:
                         if obs.request_key in keys:
                             progress.new_executed += _store_executed(session, event_pk, obs)
                 except FacilityError as exc:

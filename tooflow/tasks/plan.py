@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from sqlmodel import Session, select
@@ -40,10 +42,12 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
 
 @task(name="plan", task_run_name="plan-{program}", retries=2, retry_delay_seconds=5,
       retry_condition_fn=retry_on_io)
-def plan(notice_id: int, event_id: str, program: str) -> int | None:
+def plan(notice_id: int, event_id: str, program: str,
+         start: dt.datetime | None = None) -> int | None:
     """Plan ``program`` for the notice's event; returns the plan id (None: nothing to plan)."""
     settings, engine = context()
-    plan_id = plan_for_program(notice_id, program, engine=engine, settings=settings)
+    plan_id = plan_for_program(notice_id, program, engine=engine, settings=settings,
+                               start=start)
     if plan_id is not None:
         with Session(engine) as session:
             row = session.get(Plan, plan_id)

@@ -1,0 +1,210 @@
+"""The follow-up stages on a real notice: plan → submit → poll → circular, notify, cancel.
+
+MS181101ab (the LVK user-guide mock, Avro with its BAYESTAR map) is planned for
+ZTF on the night of 2019-04-01 (Palomar), when its RA 194°, Dec −18° position
+transits near local midnight, and observed by the real simulator service on
+loopback with an accelerated clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from sqlmodel import Session, select
+
+from tooflow.config import load_settings
+from tooflow.events import gate_notice, parse_stored_notice
+from tooflow.ingest import store_notice
+from tooflow.models import (
+    CircularDraft,
+    ExecutedObservationRow,
+    FacilityTransaction,
+    NotificationRecord,
+    Plan,
+    PlannedObservationRow,
+    QueueRequestRow,
+)
+from tooflow.simulator.server import SimulatorServer
+from tooflow.stages.circular import draft_circular
+from tooflow.stages.monitor import achieved_coverage, poll_event
+from tooflow.stages.notify import notify_event
+from tooflow.stages.plan import load_event_moc, plan_for_program
+from tooflow.stages.submit import cancel_event_requests, submit_plan
+
+from .conftest import DATA
+
+PRELIMINARY = DATA / "lvk" / "MS181101ab-preliminary.avro"
+NIGHT = dt.datetime(2019, 4, 1, 4, 0, tzinfo=dt.UTC)
+
+PROGRAMS = """
+programs:
+  - name: ZTF kilonova
+    kinds: [GW]
+    accept_mock: true
+    criteria: group == "CBC" and area_90 < 1000
+    telescopes: [ZTF]
+    strategy:
+      window_hours: 10
+      time_limit: 10
+      telescopes:
+        ZTF: {filters: [g, r], min_gap: 1800}
+"""
+
+
+def _configure(tmp_path, monkeypatch, simulator_url: str) -> None:
+    programs = tmp_path / "programs.yaml"
+    programs.write_text(PROGRAMS)
+    config = tmp_path / "tooflow.yaml"
+    config.write_text(f"programs_file: {programs}\n"
+                      f"facilities:\n  simulator:\n    url: {simulator_url}\n"
+                      "circulars:\n  authors: [A. Astronomer, {name: B. Observer, "
+                      "affiliation: Caltech}]\n  collaboration: the ZTF collaboration\n")
+    monkeypatch.setenv("TOOFLOW_CONFIG", str(config))
+
+
+@pytest.fixture
+def simulator(tmp_path, monkeypatch):
+    """Start the simulator when called: its accelerated clock starts at NIGHT then."""
+    servers = []
+
+    def start(speedup: float = 5000.0) -> SimulatorServer:
+        server = SimulatorServer(speedup=speedup, weather_loss=0.0, seed=1,
+                                 start=NIGHT).start()
+        servers.append(server)
+        _configure(tmp_path, monkeypatch, server.url)
+        return server
+
+    _configure(tmp_path, monkeypatch, "http://127.0.0.1:9")  # nothing listens yet
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def gated(engine, simulator):
+    """MS181101ab preliminary stored, parsed and gated; returns (notice id, event pk)."""
+    stored = store_notice(PRELIMINARY.read_bytes(), str(PRELIMINARY), engine=engine)
+    settings = load_settings()
+    outcome = parse_stored_notice(stored.notice_id, engine=engine, settings=settings)
+    decisions = gate_notice(stored.notice_id, engine=engine, settings=settings)
+    assert [d.program for d in decisions if d.triggered] == ["ZTF kilonova"]
+    return stored.notice_id, outcome.event_pk
+
+
+def _wait_until_done(event_pk, engine, settings, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        progress = poll_event(event_pk, engine=engine, settings=settings)
+        if progress.done or time.monotonic() > deadline:
+            return progress
+        time.sleep(0.3)
+
+
+def test_plan_submit_poll_circular(gated, engine, simulator):
+    notice_id, event_pk = gated
+    settings = load_settings()
+    plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                               start=NIGHT, picture=False)
+    with Session(engine) as s:
+        plan = s.get(Plan, plan_id)
+        rows = s.exec(select(PlannedObservationRow)
+                      .where(PlannedObservationRow.plan_id == plan_id)).all()
+    assert plan.telescopes == ["ZTF"] and plan.objective > 0.3
+    assert plan.upper_bound >= plan.objective and plan.gap <= 0.02
+    assert rows and {r.filter for r in rows} == {"g", "r"}
+    assert all(r.request_key.startswith("MS181101ab:ZTF:f") for r in rows)
+    assert all(NIGHT <= r.start_time <= NIGHT + dt.timedelta(hours=10) for r in rows)
+
+    simulator()  # the night starts now, 5000 times faster than real time
+    settings = load_settings()
+    first = submit_plan(plan_id, engine=engine, settings=settings)
+    assert first.submitted == {"ZTF": len(rows)} and not first.errors
+    again = submit_plan(plan_id, engine=engine, settings=settings)
+    assert again.submitted == {} and again.already_queued == {"ZTF": len(rows)}
+    with Session(engine) as s:
+        assert len(s.exec(select(QueueRequestRow)).all()) == len(rows)
+        assert s.exec(select(FacilityTransaction)).first() is not None
+
+    progress = _wait_until_done(event_pk, engine, settings)
+    assert progress.done and progress.failed == 0
+    assert progress.executed == progress.completed == len(rows)
+    # Covered probability recomputed from what executed equals what the plan promised.
+    assert progress.coverage["total"] == pytest.approx(plan.objective, rel=0.02)
+    with Session(engine) as s:
+        executed = s.exec(select(ExecutedObservationRow)).all()
+    assert all(e.limiting_magnitude and 17 < e.limiting_magnitude < 23 for e in executed)
+    assert poll_event(event_pk, engine=engine, settings=settings).new_executed == 0
+
+    draft_id = draft_circular(event_pk, "ZTF kilonova", engine=engine, settings=settings,
+                              coverage=progress.coverage, area=progress.area)
+    with Session(engine) as s:
+        draft = s.get(CircularDraft, draft_id)
+    assert draft.subject.startswith("LIGO/Virgo/KAGRA MS181101ab")
+    assert "A. Astronomer and B. Observer (Caltech)" in draft.body
+    text = " ".join(draft.body.split())
+    assert f"~{100 * progress.coverage['ZTF']:.1f}% of the probability" in text
+
+
+def test_replan_never_queues_twice(gated, engine, simulator):
+    notice_id, event_pk = gated
+    simulator(speedup=1)  # real time: nothing runs during the test
+    settings = load_settings()
+    first = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                             start=NIGHT, picture=False)
+    first_result = submit_plan(first, engine=engine, settings=settings)
+    # An update arrives: the same map is planned again (same fields, same keys).
+    second = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                              start=NIGHT, picture=False)
+    result = submit_plan(second, engine=engine, settings=settings)
+    assert sum(first_result.submitted.values()) > 0
+    with Session(engine) as s:
+        assert s.get(Plan, first).status == "superseded"
+        keys = [q.request_key for q in s.exec(select(QueueRequestRow)).all()]
+    assert len(keys) == len(set(keys))
+    assert sum(result.already_queued.values()) > 0
+
+
+def test_retraction_cancels_what_has_not_run(gated, engine, simulator):
+    notice_id, event_pk = gated
+    settings = load_settings()
+    plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                               start=NIGHT, picture=False)
+    simulator(speedup=1)  # a real-time clock: nothing finishes before the cancellation
+    settings = load_settings()
+    n = submit_plan(plan_id, engine=engine, settings=settings).submitted["ZTF"]
+    cancelled = cancel_event_requests(event_pk, engine=engine, settings=settings)
+    assert cancelled["ZTF"] >= n - 1  # at most the exposure already running
+    with Session(engine) as s:
+        assert s.get(Plan, plan_id).status == "cancelled"
+        statuses = [q.status for q in s.exec(select(QueueRequestRow)).all()]
+    assert statuses.count("cancelled") == cancelled["ZTF"]
+
+
+def test_notify_once_per_change(gated, engine, capsys):
+    _, event_pk = gated
+    settings = load_settings()
+    sent = notify_event(event_pk, "program_triggered", programs=["ZTF kilonova"],
+                        flow_run_url="http://127.0.0.1:4200/runs/x", engine=engine,
+                        settings=settings, environ={})
+    assert sent  # nobody on duty: the console gets it
+    assert "MS181101ab" in capsys.readouterr().err
+    again = notify_event(event_pk, "program_triggered", programs=["ZTF kilonova"],
+                         flow_run_url="http://127.0.0.1:4200/runs/x", engine=engine,
+                         settings=settings, environ={})
+    assert again == []
+    with Session(engine) as s:
+        rows = s.exec(select(NotificationRecord)).all()
+    assert len(rows) == len(sent) and rows[0].summary["event_id"] == "MS181101ab"
+
+
+def test_achieved_coverage_counts_overlaps_once(gated, engine):
+    notice_id, event_pk = gated
+    with Session(engine) as s:
+        moc, _ = load_event_moc(s, event_pk, load_settings(), notice_id)
+    one, area_one = achieved_coverage(moc, [("ZTF", 194.3, -17.9)])
+    twice, area_twice = achieved_coverage(moc, [("ZTF", 194.3, -17.9), ("ZTF", 194.3, -17.9)])
+    assert 0 < one["total"] < 1
+    assert twice == one and area_twice == area_one
+    assert 40 < area_one["ZTF"] < 50  # ZTF's 47 deg2 field of view, chip gaps excluded
