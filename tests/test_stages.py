@@ -208,3 +208,25 @@ def test_achieved_coverage_counts_overlaps_once(gated, engine):
     assert 0 < one["total"] < 1
     assert twice == one and area_twice == area_one
     assert 40 < area_one["ZTF"] < 50  # ZTF's 47 deg2 field of view, chip gaps excluded
+
+
+def test_exposures_without_our_keys_are_matched_by_field(gated, engine, simulator):
+    """ZTF publishes its exposures (IRSA TAP) without our request keys."""
+    from tooflow.observations import ExecutedObservation
+    from tooflow.stages.monitor import _keys_by_field, _match_by_field
+
+    notice_id, event_pk = gated
+    settings = load_settings()
+    plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                               start=NIGHT, picture=False)
+    with Session(engine) as s:
+        row = s.exec(select(PlannedObservationRow)
+                     .where(PlannedObservationRow.plan_id == plan_id,
+                            PlannedObservationRow.filter == "g")).first()
+        unkeyed = _keys_by_field(s, event_pk)
+    seen = ExecutedObservation(telescope="ZTF", ra=row.ra, dec=row.dec, filter="g",
+                               exposure_time=30, obs_time=row.start_time, field_id=row.field_id)
+    assert _match_by_field(seen, unkeyed).request_key == row.request_key
+    other = ExecutedObservation(telescope="ZTF", ra=0.0, dec=0.0, filter="g",
+                                exposure_time=30, obs_time=row.start_time, field_id=1)
+    assert _match_by_field(other, unkeyed).request_key is None

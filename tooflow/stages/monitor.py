@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from ..config import Settings
 from ..facilities import FacilityError
 from ..facilities.base import TERMINAL_STATUSES
-from ..models import ExecutedObservationRow, Plan, QueueRequestRow
+from ..models import ExecutedObservationRow, Plan, PlannedObservationRow, QueueRequestRow
 from .submit import _update, store_transactions
 
 __all__ = ["Progress", "poll_event", "achieved_coverage", "monitor_budget"]
@@ -101,6 +101,7 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
         # facility's clock, which for the simulator is its accelerated one).
         starts = session.exec(select(Plan.start).where(Plan.event_pk == event_pk)).all()
         since = min(starts) - dt.timedelta(hours=1) if starts else None
+        unkeyed = _keys_by_field(session, event_pk)
         for tel, rows in by_tel.items():
             keys = {q.request_key for q in rows}
             open_keys = [q.request_key for q in rows if q.status not in TERMINAL_STATUSES]
@@ -114,6 +115,8 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
                     for state in facility.status(open_keys) if open_keys else []:
                         _update(session, event_pk, state)
                     for obs in facility.executed(since) if since else []:
+                        if obs.request_key is None:  # e.g. ZTF exposures read over TAP
+                            obs = _match_by_field(obs, unkeyed)
                         if obs.request_key in keys:
                             progress.new_executed += _store_executed(session, event_pk, obs)
                 except FacilityError as exc:
@@ -137,6 +140,33 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
         if executed:
             progress.coverage, progress.area = _coverage(session, event_pk, executed, settings)
     return progress
+
+
+def _keys_by_field(session: Session, event_pk: int) -> dict[tuple, list[str]]:
+    """Keys of the event's planned exposures not yet executed, by (telescope, field, filter)."""
+    rows = session.exec(select(PlannedObservationRow).join(Plan)
+                        .where(Plan.event_pk == event_pk)
+                        .order_by(PlannedObservationRow.visit)).all()
+    done = set(session.exec(select(ExecutedObservationRow.request_key)
+                            .where(ExecutedObservationRow.event_pk == event_pk)).all())
+    out: dict[tuple, list[str]] = defaultdict(list)
+    for r in rows:
+        if r.field_id is not None and r.request_key not in done and \
+                r.request_key not in out[(r.telescope, r.field_id, r.filter)]:
+            out[(r.telescope, r.field_id, r.filter)].append(r.request_key)
+    return out
+
+
+def _match_by_field(obs, unkeyed: dict[tuple, list[str]]):
+    """Give an exposure without a request key the first planned key of its field/filter.
+
+    Facilities that publish exposures without our keys (ZTF at IRSA) are matched
+    on (telescope, field, filter), visit by visit.
+    """
+    keys = unkeyed.get((obs.telescope, obs.field_id, obs.filter))
+    if not keys:
+        return obs
+    return replace(obs, request_key=keys.pop(0))
 
 
 def _store_executed(session: Session, event_pk: int, obs) -> int:

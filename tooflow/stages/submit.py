@@ -39,9 +39,7 @@ class SubmitResult:
 def store_transactions(session: Session, facility, event_pk: int | None) -> None:
     """Record a facility's HTTP exchanges (no credentials) and forget them."""
     for t in facility.pop_transactions():
-        session.add(FacilityTransaction(
-            event_pk=event_pk, telescope=facility.name, method=t.method, url=t.url,
-            status_code=t.status, elapsed=t.elapsed, detail=getattr(t, "error", "") or ""))
+        session.add(FacilityTransaction(event_pk=event_pk, **t.row()))
 
 
 def _planned(row: PlannedObservationRow, event_id: str) -> PlannedObservation:
