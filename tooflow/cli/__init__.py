@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "db",
     "ingest",
     "events",
+    "circular",
     "server",
     "simulator",
     "listen", "send", "reconcile", "rerun", "health",

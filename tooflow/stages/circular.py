@@ -28,7 +28,8 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
     program : str
         The program whose observations it reports.
     coverage, area : dict, optional
-        Probability (0–1) and area (deg²) covered per telescope, from the monitor.
+        Probability (0–1) and area (deg²) covered per telescope, from the monitor;
+        recomputed from the executed observations and the event's map when omitted.
 
     Returns
     -------
@@ -38,13 +39,17 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
     from ..circulars import CircularContext, Coverage, authors_from_config, render_circular
 
     conf = settings.extra.get("circulars") or {}
-    coverage, area = coverage or {}, area or {}
     with Session(engine, expire_on_commit=False) as session:
         event = session.get(Event, event_pk)
         loc = latest_localization(session, event_pk)
         rows = session.exec(select(ExecutedObservationRow)
                             .where(ExecutedObservationRow.event_pk == event_pk)
                             .order_by(ExecutedObservationRow.obs_time)).all()
+        if coverage is None and rows:
+            from .monitor import _coverage
+
+            coverage, area = _coverage(session, event_pk, rows, settings)
+        coverage, area = coverage or {}, area or {}
         plan = session.exec(select(Plan).where(Plan.event_pk == event_pk,
                                                Plan.program == program)
                             .order_by(Plan.id.desc())).first()

@@ -50,6 +50,21 @@ def strategy_for(program: Program) -> dict[str, Any]:
     return {name: Strategy(**spec) for name, spec in per.items()}
 
 
+def pointed_targets(strategies: dict, loc, event_id: str) -> dict[str, list]:
+    """Targets of telescopes in ``pointed`` mode: one pointing on the source position.
+
+    Telescopes in ``galaxies`` mode get targets from :func:`galaxy_targets` when a
+    galaxy catalog is configured; others tile their field grid.
+    """
+    from ..planning import Target
+
+    out = {}
+    for name, strategy in strategies.items():
+        if strategy.mode == "pointed" and loc is not None and loc.ra is not None:
+            out[name] = [Target(name=event_id, ra=float(loc.ra), dec=float(loc.dec))]
+    return out
+
+
 def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
                      settings: Settings, start: dt.datetime | None = None,
                      now: dt.datetime | None = None, time_limit: float | None = None,
@@ -83,8 +98,11 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
         start = start or max(now, event.time)
         end = start + dt.timedelta(hours=float(program.strategy.get("window_hours", 24)))
         limit = time_limit or float(program.strategy.get("time_limit", 20))
-        plan = plan_skymap(moc, telescopes, start, end, strategy_for(program) or None,
-                           time_limit=limit)
+        strategies = strategy_for(program)
+        targets = pointed_targets(strategies, loc, event.event_id)
+        targets.update(_galaxy_targets(strategies, moc, settings, exclude=targets))
+        plan = plan_skymap(moc, telescopes, start, end, strategies or None,
+                           time_limit=limit, targets=targets or None)
         for old in session.exec(select(Plan).where(Plan.event_pk == event.id,
                                                    Plan.program == program.name,
                                                    Plan.status.in_(["planned", "submitted"]))
@@ -110,6 +128,18 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
         session.add(row)
         session.commit()
         return row.id
+
+
+def _galaxy_targets(strategies: dict, moc, settings: Settings, exclude) -> dict[str, list]:
+    """Galaxy targets for telescopes in ``galaxies`` mode, if the planner provides them."""
+    wanted = [n for n, s in strategies.items() if s.mode == "galaxies" and n not in exclude]
+    if not wanted:
+        return {}
+    try:
+        from ..planning.galaxies import targets_for_skymap
+    except ImportError:
+        return {}
+    return {name: targets_for_skymap(moc, settings=settings, telescope=name) for name in wanted}
 
 
 def _draw(plan, moc, settings: Settings, event_id: str, plan_id: int) -> str | None:
