@@ -75,3 +75,39 @@ def test_ingest_twice_runs_one_flow(prefect, sqlite_engine):
     assert asyncio.run(count_runs()) == before + 1
     assert any("already stored as notice" in line for line in lines)
     assert any("programs:" in line for line in lines)
+
+
+def test_ms181101ab_whole_dag_and_rerun(prefect, sqlite_engine, tmp_path, monkeypatch):
+    """parse → gate → notify → plan → submit → monitor → circular, then a re-run."""
+    import datetime as dt
+
+    from tooflow.flows.handle_notice import handle_notice
+    from tooflow.models import CircularDraft, NotificationRecord, QueueRequestRow
+    from tooflow.simulator.server import SimulatorServer
+
+    from .test_stages import NIGHT, PRELIMINARY, _configure
+
+    stored = store_notice(PRELIMINARY.read_bytes(), str(PRELIMINARY), engine=sqlite_engine)
+    # The simulated night starts an hour before the plan window: planning takes a few
+    # seconds of wall time, i.e. up to hours of the accelerated clock.
+    with SimulatorServer(speedup=2000, weather_loss=0.0,
+                         start=NIGHT - dt.timedelta(hours=1)) as server:
+        _configure(tmp_path, monkeypatch, server.url)
+        summary = handle_notice(stored.notice_id, plan_start=NIGHT)
+        rerun = handle_notice(stored.notice_id, plan_start=NIGHT)
+    assert summary["triggered"] == ["ZTF kilonova"]
+    plan_id = summary["plans"]["ZTF kilonova"]
+    n = summary["submitted"]["ZTF kilonova"]["submitted"]["ZTF"]
+    assert n > 0
+    progress = summary["progress"]
+    assert progress["executed"] > 0 and progress["coverage"]["total"] > 0.1
+    with Session(sqlite_engine) as s:
+        draft = s.get(CircularDraft, summary["circulars"]["ZTF kilonova"])
+        reasons = {r.reason for r in s.exec(select(NotificationRecord)).all()}
+        keys = [q.request_key for q in s.exec(select(QueueRequestRow)).all()]
+    assert "MS181101ab" in draft.subject and "ZTF" in draft.body
+    assert {"program_triggered", "plan_submitted", "circular_ready"} <= reasons
+    # The re-run plans again but queues nothing twice.
+    assert rerun["plans"]["ZTF kilonova"] != plan_id
+    assert sum(rerun["submitted"]["ZTF kilonova"]["submitted"].values()) <= n
+    assert len(keys) == len(set(keys))

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from .models import Event, GateDecision, Notice
 
-__all__ = ["format_fields", "format_decisions", "event_report"]
+__all__ = ["format_fields", "format_decisions", "format_followup", "event_report"]
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -77,3 +77,42 @@ def event_report(session: Session, event_id: str) -> str:
             lines.append(f"gate (notice #{last.id}):")
             lines += format_decisions([d.model_dump() for d in decisions])
     return "\n".join(lines)
+
+
+def format_followup(flow_summary: dict[str, Any], session: Session) -> list[str]:
+    """Plans, submissions, observations and circular drafts of a flow run, a line each."""
+    from .models import CircularDraft, Plan
+
+    lines = []
+    for program, plan_id in (flow_summary.get("plans") or {}).items():
+        if plan_id is None:
+            lines.append(f"plan ({program}): nothing to plan (no sky map or no telescope)")
+            continue
+        plan = session.get(Plan, plan_id)
+        per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(plan.per_telescope.items()))
+        lines.append(f"plan #{plan.id} ({program}): {100 * plan.objective:.1f} % of the "
+                     f"probability [{per}], bound {100 * (plan.upper_bound or 0):.1f} %, "
+                     f"gap {100 * (plan.gap or 0):.2f} %, solved in {plan.solve_time or 0:.1f} s")
+        if plan.png_path:
+            lines.append(f"  picture: {plan.png_path}")
+    for program, sub in (flow_summary.get("submitted") or {}).items():
+        queued = ", ".join(f"{t} {n}" for t, n in sorted(sub["submitted"].items())) or "nothing"
+        again = sum(sub["already_queued"].values())
+        errors = "; ".join(f"{t}: {e}" for t, e in sub["errors"].items())
+        lines.append(f"submitted ({program}): {queued}"
+                     + (f" ({again} already queued)" if again else "")
+                     + (f"; errors: {errors}" if errors else ""))
+    progress = flow_summary.get("progress")
+    if progress:
+        per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(progress["coverage"].items())
+                        if t != "total")
+        lines.append(f"observed: {progress['executed']} exposures, {progress['failed']} failed, "
+                     f"{progress['open']} still queued; "
+                     f"{100 * progress['coverage'].get('total', 0.0):.1f} % of the probability "
+                     f"covered" + (f" [{per}]" if per else ""))
+    for _program, draft_id in (flow_summary.get("circulars") or {}).items():
+        draft = session.get(CircularDraft, draft_id)
+        event_id = flow_summary.get("event_id")
+        lines.append(f"circular draft #{draft.id}: \"{draft.subject}\" "
+                     f"(`tooflow circular {event_id}`)")
+    return lines

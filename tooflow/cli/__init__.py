@@ -46,26 +46,29 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"tooflow {_version()}")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show Prefect's log of every task run")
     sub = p.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").add_parser(sub)
     return p
 
 
-def _prefect_defaults() -> None:
-    """Before Prefect is imported: its home under TOOFLOW_HOME, no analytics."""
+def _prefect_defaults(verbose: bool = False) -> None:
+    """Before Prefect is imported: its home under TOOFLOW_HOME, no analytics, quiet logs."""
     import os
 
     from ..config import default_home
 
     os.environ.setdefault("PREFECT_HOME", str(default_home() / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tooflow`` command line; errors print as one line unless ``--debug``."""
     args = parser().parse_args(argv)
-    _prefect_defaults()
+    _prefect_defaults(verbose=args.verbose)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

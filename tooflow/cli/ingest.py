@@ -71,12 +71,21 @@ def _run_flow(notice_id: int, settings, echo) -> dict:
     if summary.get("rejected"):
         echo(f"  REJECTED: {summary['reason']}")
         return summary
-    echo(f"  flow run {summary['flow_run_name']!r} (handle-notice) finished in {elapsed:.1f} s")
+    echo(f"  flow run {summary['flow_run_name']!r} (handle-notice) finished in {elapsed:.1f} s: "
+         f"{summary.get('flow_run_url') or ''}")
     for line in format_fields(summary["fields"]):
         echo(f"  {line}")
     echo("  programs:")
     for line in format_decisions(summary["decisions"]):
         echo(f"  {line}")
+    from sqlmodel import Session
+
+    from ..db import get_engine
+    from ..summary import format_followup
+
+    with Session(get_engine(settings)) as session:
+        for line in format_followup(summary, session):
+            echo(f"  {line}")
     return summary
 
 

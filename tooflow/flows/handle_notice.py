@@ -69,7 +69,8 @@ def handle_notice(notice_id: int, follow_up: bool = True,
     _rename_run(run_name)
     out: dict[str, Any] = {"notice_id": notice_id, "rejected": False,
                            "event_id": parsed.event_id, "notice_type": parsed.notice_type,
-                           "fields": parsed.summary, "flow_run_name": run_name}
+                           "fields": parsed.summary, "flow_run_name": run_name,
+                           "flow_run_url": flow_run.ui_url}
 
     decisions = gate(notice_id, parsed.event_id, parsed.notice_type)
     out["decisions"] = [d.__dict__ for d in decisions]

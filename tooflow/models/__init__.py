@@ -1,6 +1,11 @@
 """Database models (SQLModel), one module per concern, re-exported here."""
 
-from .coincidence import MultimessengerCoincidence, SnewsAlert, SnewsCoincidence, SnewsMessage  # noqa: F401
+from .coincidence import (
+    MultimessengerCoincidence,
+    SnewsAlert,
+    SnewsCoincidence,
+    SnewsMessage,
+)
 from .events import Event, Localization
 from .listeners import ListenerStatus
 from .notices import Notice, NoticeStatus
@@ -16,5 +21,6 @@ from .plans import (
 from .programs import GateDecision
 
 __all__ = ["CircularDraft", "Event", "ExecutedObservationRow", "FacilityTransaction",
-           "GateDecision", "Localization", "Notice", "NoticeStatus", "NotificationRecord",
-           "Plan", "PlannedObservationRow", "QueueRequestRow"]
+           "GateDecision", "ListenerStatus", "Localization", "MultimessengerCoincidence",
+           "Notice", "NoticeStatus", "NotificationRecord", "Plan", "PlannedObservationRow",
+           "QueueRequestRow", "SnewsAlert", "SnewsCoincidence", "SnewsMessage"]

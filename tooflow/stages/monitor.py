@@ -198,25 +198,30 @@ def _coverage(session: Session, event_pk: int, executed, settings: Settings):
 
 
 def monitor_budget(event_pk: int, *, engine: Engine, settings: Settings,
-                   now: dt.datetime | None = None) -> float:
+                   now: dt.datetime | None = None, facility_for=None) -> float:
     """Wall-clock seconds the monitor may poll: until the latest plan window closes.
 
-    For telescopes observed by the accelerated simulator, the window passes
-    ``speedup`` times faster. ``monitor.max_wall_seconds`` caps it.
+    A facility whose health report gives its own ``clock`` and ``speedup`` (the
+    accelerated simulator) is timed by them; others by the wall clock.
+    ``monitor.max_wall_seconds`` caps the budget.
     """
-    from ..facility_config import DEFAULT_SPEEDUP, simulator_settings
-
+    if facility_for is None:
+        from ..facility_config import facility_for
     now = now or dt.datetime.now(dt.UTC)
     with Session(engine) as session:
         plans = session.exec(select(Plan).where(Plan.event_pk == event_pk,
                                                 Plan.status == "submitted")).all()
-    if not plans:
-        return 0.0
-    remaining = max(0.0, max((p.end - now).total_seconds() for p in plans))
-    configured = settings.extra.get("facilities") or {}
-    telescopes = {t for p in plans for t in p.telescopes}
-    if all((configured.get(t) or {}).get("adapter", "simulator").lower() == "simulator"
-           for t in telescopes):
-        remaining /= float(simulator_settings(settings).get("speedup", DEFAULT_SPEEDUP))
+    budget = 0.0
+    for tel in sorted({t for p in plans for t in p.telescopes}):
+        end = max(p.end for p in plans if tel in p.telescopes)
+        try:
+            with facility_for(tel, settings) as facility:
+                report = facility.health()
+        except Exception:  # noqa: BLE001 - an unreachable queue: use the wall clock
+            report = {}
+        clock, speedup = report.get("clock"), float(report.get("speedup") or 1.0)
+        t0 = dt.datetime.fromisoformat(clock.replace("Z", "+00:00")) if clock else now
+        budget = max(budget, (end - t0).total_seconds() / speedup)
     cap = (settings.extra.get("monitor") or {}).get("max_wall_seconds")
-    return min(remaining + 5.0, float(cap)) if cap else remaining + 5.0
+    budget = max(0.0, budget) + 5.0 if plans else 0.0
+    return min(budget, float(cap)) if cap else budget
