@@ -147,7 +147,12 @@ def _draw(plan, moc, settings: Settings, event_id: str, plan_id: int) -> str | N
         from ..planning.plot import plot_plan
     except ImportError:
         return None
+    import warnings
+
     path = settings.home / "plans" / f"{event_id}-plan{plan_id}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    plot_plan(plan, moc, path, title=f"{event_id}: plan {plan_id}")
+    with warnings.catch_warnings():
+        # ligo.skymap imports reproject's private healpix utilities (harmless here).
+        warnings.filterwarnings("ignore", message=".*reproject.healpix.utils.*")
+        plot_plan(plan, moc, path, title=f"{event_id}: plan {plan_id}")
     return str(path)
