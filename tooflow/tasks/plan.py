@@ -27,7 +27,7 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
         n = sum(1 for o in observations if o.telescope == tel)
         lines.append(f"* {tel}: {100 * p:.1f} % in {n} exposures")
     if row.png_path:
-        lines += ["", f"Picture: `{row.png_path}`"]
+        lines += ["", _embedded_png(row.png_path), "", f"Picture: `{row.png_path}`"]
     lines += ["", "| telescope | field/target | RA | Dec | filter | exp (s) | start (UTC) "
               "| prob | visit |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for o in observations[:200]:
@@ -38,6 +38,17 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
     if len(observations) > 200:
         lines.append(f"| … {len(observations) - 200} more | | | | | | | | |")
     return "\n".join(lines)
+
+
+def _embedded_png(path: str, max_bytes: int = 1 << 20) -> str:
+    """The picture inline (a data URI), so the Prefect UI shows it without a file server."""
+    import base64
+    from pathlib import Path
+
+    data = Path(path).read_bytes()
+    if len(data) > max_bytes:
+        return ""
+    return f"![plan](data:image/png;base64,{base64.b64encode(data).decode()})"
 
 
 @task(name="plan", task_run_name="plan-{program}", retries=2, retry_delay_seconds=5,
