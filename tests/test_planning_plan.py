@@ -135,3 +135,5 @@ def test_outputs_json_and_csv(planned):
     assert len(rows) == len(plan.observations)
     assert {r["telescope"] for r in rows} <= set(NAMES)
     dt.datetime.fromisoformat(rows[0]["start_time"])
+    md = plan.to_markdown(limit=3).splitlines()
+    assert md[0].startswith("**Coverage**") and len(md) == 4 + 3 + 1

@@ -31,6 +31,7 @@ __all__ = [
     "prefilter_fields",
     "build_regions",
     "covered_probability",
+    "points_in_fields",
 ]
 
 #: Resolution (deg) of the raster used to test points against polygon footprints.
@@ -169,20 +170,56 @@ def footprint_pixels(
     for s in range(0, len(ipix), step):
         sl = slice(s, s + step)
         pv = np.column_stack(hp.pix2vec(nside, ipix[sl], nest=True))
-        lon, lat, cosd = _local_coords(pv, ra[fidx[sl]], dec[fidx[sl]])
-        if footprint.radius is not None:
-            keep[sl] = cosd >= np.cos(np.radians(footprint.radius))
-        else:
-            key = tuple(tuple(map(float, p.ravel())) for p in footprint.polygons)
-            mask, half = _polygon_mask(key)
-            n = mask.shape[0]
-            i = np.floor((lon + half) / _MASK_RES).astype(int)
-            j = np.floor((lat + half) / _MASK_RES).astype(int)
-            ok = (i >= 0) & (i < n) & (j >= 0) & (j < n) & (cosd > 0)
-            res = np.zeros(len(i), bool)
-            res[ok] = mask[i[ok], j[ok]]
-            keep[sl] = res
+        keep[sl] = _inside(footprint, pv, ra[fidx[sl]], dec[fidx[sl]])
     return fidx[keep], ipix[keep]
+
+
+def _inside(footprint: Footprint, vec: np.ndarray, ra: np.ndarray, dec: np.ndarray):
+    """Whether unit vectors fall inside footprints centred at (ra, dec), pairwise."""
+    lon, lat, cosd = _local_coords(vec, ra, dec)
+    if footprint.radius is not None:
+        return cosd >= np.cos(np.radians(footprint.radius))
+    key = tuple(tuple(map(float, p.ravel())) for p in footprint.polygons)
+    mask, half = _polygon_mask(key)
+    n = mask.shape[0]
+    i = np.floor((lon + half) / _MASK_RES).astype(int)
+    j = np.floor((lat + half) / _MASK_RES).astype(int)
+    ok = (i >= 0) & (i < n) & (j >= 0) & (j < n) & (cosd > 0)
+    res = np.zeros(len(i), bool)
+    res[ok] = mask[i[ok], j[ok]]
+    return res
+
+
+def points_in_fields(footprint: Footprint, ra, dec, pra, pdec) -> tuple[np.ndarray, np.ndarray]:
+    """Incidence of points (e.g. galaxies) in fields, like :func:`footprint_pixels`.
+
+    Parameters
+    ----------
+    footprint : Footprint
+    ra, dec : array_like
+        Field centres (deg).
+    pra, pdec : array_like
+        Points (deg).
+
+    Returns
+    -------
+    field_index, point_index : numpy.ndarray
+    """
+    ra = np.atleast_1d(np.asarray(ra, float))
+    dec = np.atleast_1d(np.asarray(dec, float))
+    pvec = hp.ang2vec(np.asarray(pra, float), np.asarray(pdec, float), lonlat=True).reshape(-1, 3)
+    if len(ra) == 0 or len(pvec) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    tree = cKDTree(pvec)
+    chord = 2 * np.sin(min(np.radians(footprint.circumradius) * 1.01, np.pi) / 2)
+    fvec = hp.ang2vec(ra, dec, lonlat=True).reshape(-1, 3)
+    lists = tree.query_ball_point(fvec, chord)
+    counts = np.array([len(x) for x in lists])
+    fidx = np.repeat(np.arange(len(ra)), counts)
+    pidx = np.concatenate([np.asarray(x, np.int64) for x in lists]) if counts.sum() else \
+        np.zeros(0, np.int64)
+    keep = _inside(footprint, pvec[pidx], ra[fidx], dec[fidx])
+    return fidx[keep], pidx[keep]
 
 
 def field_probabilities(grid: ProbabilityGrid, footprint: Footprint, ra, dec) -> np.ndarray:

@@ -21,7 +21,7 @@ from .sequence import Exposure, completed_candidates, sequence_plan
 from .solver import fill_idle, solve
 from .strategy import Strategy, default_strategy
 
-__all__ = ["Plan", "plan_skymap", "plan_from_exposures", "resolve_strategies"]
+__all__ = ["Plan", "plan_skymap", "plan_from_exposures", "resolve_strategies", "solve_problem"]
 
 
 @dataclass
@@ -90,6 +90,24 @@ class Plan:
             w.writerow([getattr(o, c).isoformat() if c == "start_time" else getattr(o, c)
                         for c in cols])
         return buf.getvalue()
+
+    def to_markdown(self, limit: int = 200) -> str:
+        """Markdown table of the planned observations (e.g. for a Prefect artifact)."""
+        lines = [
+            f"**Coverage** {100 * self.objective:.2f} % (bound {100 * self.bound:.2f} %, "
+            f"gap {100 * self.gap:.2f} %, {self.status})", "",
+            "| telescope | field / target | RA | Dec | filter | exp (s) | start (UTC) "
+            "| probability | visit |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for o in self.observations[:limit]:
+            where = o.field_id if o.field_id is not None else o.target
+            lines.append(f"| {o.telescope} | {where} | {o.ra:.4f} | {o.dec:.4f} | {o.filter} "
+                         f"| {o.exposure_time:g} | {o.start_time:%Y-%m-%d %H:%M:%S} "
+                         f"| {o.probability:.4f} | {o.visit} |")
+        if len(self.observations) > limit:
+            lines.append(f"| ... {len(self.observations) - limit} more | | | | | | | | |")
+        return "\n".join(lines)
 
     def summary(self) -> str:
         """Human-readable summary: probability per telescope and total, bound, gap."""
@@ -225,6 +243,22 @@ def plan_skymap(
     strategies = resolve_strategies(tels, strategy)
     grid = cv.probability_grid(moc, order=order)
     problem = build_problem(grid, tels, strategies, start, end, targets=targets)
+    plan = solve_problem(problem, time_limit=time_limit, solver=solver, method=method)
+    plan.wall_time = time.perf_counter() - t0
+    if not np.isfinite(plan.objective):
+        raise RuntimeError("planning produced a non-finite objective")
+    return (plan, problem) if return_problem else plan
+
+
+def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "SCIP",
+                  method: str = "optimal") -> Plan:
+    """Optimise (or run the greedy baseline on) a built problem; returns the Plan.
+
+    The optimiser's block assignment is completed with idle-time fields
+    (:func:`~.solver.fill_idle`), timed (:func:`~.sequence.sequence_plan`) and
+    scored on the sky; if the greedy baseline covers more, its plan is returned
+    (with the solver's bound), so a plan is never worse than the baseline.
+    """
     greedy = greedy_plan(problem)
     notes: list[str] = []
     if method == "greedy":
@@ -260,7 +294,4 @@ def plan_skymap(
             plan = greedy_plan_
     else:
         raise ValueError(f"unknown planning method {method!r}")
-    plan.wall_time = time.perf_counter() - t0
-    if not np.isfinite(plan.objective):
-        raise RuntimeError("planning produced a non-finite objective")
-    return (plan, problem) if return_problem else plan
+    return plan

@@ -139,6 +139,7 @@ def build_problem(
     prob_floor: float = 1e-5,
     candidate_factor: float = 2.0,
     max_candidates: int = 2000,
+    members=None,
 ) -> Problem:
     """Select candidates per telescope and compute blocks, visibility and regions.
 
@@ -160,6 +161,10 @@ def build_problem(
         observe in the window (by probability), which bounds the model size.
     max_candidates : int
         Hard cap of candidates per telescope.
+    members : callable, optional
+        ``members(footprint, ra, dec) -> (field_index, atom)``: what each candidate
+        covers, when the atoms are not the grid's sky pixels (e.g. galaxies, with
+        ``grid.prob`` holding their weights). Default: sky pixels.
     """
     parts: list[TelescopeProblem] = []
     all_fidx, all_pix = [], []
@@ -226,6 +231,8 @@ def build_problem(
         sel, visible = sel[ok], visible[ok]
         if cached is not None and ok.all():
             fi, ip = cached
+        elif members is not None:
+            fi, ip = members(tel.footprint, ra[sel], dec[sel])
         else:
             fi, ip = cv.footprint_pixels(tel.footprint, ra[sel], dec[sel], grid.order)
         prob = np.bincount(fi, weights=grid.prob[ip], minlength=len(sel))
