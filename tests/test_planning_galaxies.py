@@ -21,6 +21,7 @@ from tooflow.planning.galaxies import (
     read_galaxy_catalog,
     score_galaxies,
     source_target,
+    targets_for_skymap,
 )
 from tooflow.skymap import circle_to_moc
 
@@ -58,6 +59,11 @@ def test_scores_are_3d_density_times_luminosity(moc):
     ref /= ref.sum()
     assert s == pytest.approx(ref, rel=1e-6, abs=1e-12)
     targets, scored = rank_galaxies(moc, g, top=5)
+    from types import SimpleNamespace
+
+    settings = SimpleNamespace(extra={"galaxies": {"catalog": str(CATALOG), "top": 5}})
+    assert targets_for_skymap(moc, settings=settings, telescope="KPED") == targets
+    assert targets_for_skymap(moc, settings=SimpleNamespace(extra={})) == []
     assert [t.name for t in targets] == list(scored["name"][:5])
     assert targets[0].weight == pytest.approx(s.max())
 

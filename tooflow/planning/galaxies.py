@@ -34,6 +34,7 @@ __all__ = [
     "rank_galaxies",
     "query_galaxies_tap",
     "plan_galaxies",
+    "targets_for_skymap",
     "source_target",
 ]
 
@@ -239,6 +240,48 @@ def plan_galaxies(
     plan.notes.append(f"galaxy-weighted probability over {len(galaxies)} galaxies; "
                       f"top {len(targets)} targeted")
     return plan
+
+
+def targets_for_skymap(moc, *, settings=None, telescope: str | None = None,
+                       catalog: str | Path | None = None, top: int = 100) -> list[Target]:
+    """Galaxy targets for a map, from the configured catalogue.
+
+    The catalogue is, in order: ``catalog``; ``galaxies.catalog`` (a CSV path) in the
+    settings file; ``galaxies.tap_url`` (+ ``table``, ``columns``, ``max_distance``)
+    queried around the 90 % credible region with :func:`query_galaxies_tap`.
+    Without any, there are no targets (an empty list).
+    """
+    conf = dict((getattr(settings, "extra", None) or {}).get("galaxies") or {})
+    if telescope and isinstance(conf.get(telescope), dict):
+        conf.update(conf[telescope])
+    path = catalog or conf.get("catalog")
+    if path:
+        galaxies = read_galaxy_catalog(path)
+    elif conf.get("tap_url"):
+        ra, dec, radius = _credible_cone(moc, 0.9)
+        galaxies = query_galaxies_tap(conf["tap_url"], ra, dec, radius,
+                                      max_distance=conf.get("max_distance"),
+                                      table=conf.get("table", "glade.glade_plus"),
+                                      columns=conf.get("columns"))
+    else:
+        return []
+    targets, _ = rank_galaxies(moc, galaxies, top=int(conf.get("top", top)))
+    return targets
+
+
+def _credible_cone(moc, level: float) -> tuple[float, float, float]:
+    """A cone (ra, dec, radius in deg) around the ``level`` credible region."""
+    import healpy as hp
+
+    grid = cv.probability_grid(moc, order=7)
+    order = np.argsort(grid.prob)[::-1]
+    n = int(np.searchsorted(np.cumsum(grid.prob[order]), level * grid.prob.sum())) + 1
+    vec = np.column_stack(hp.pix2vec(128, order[:n], nest=True))
+    c = vec.mean(axis=0)
+    c /= np.linalg.norm(c)
+    radius = float(np.degrees(np.arccos(np.clip(vec @ c, -1, 1))).max()) + 1.0
+    ra, dec = hp.vec2ang(c, lonlat=True)
+    return float(ra[0]), float(dec[0]), min(radius, 180.0)
 
 
 def source_target(ra: float, dec: float, name: str = "source",
