@@ -228,6 +228,21 @@ def event_fields(event: Event, loc: Localization | None,
     return fields
 
 
+def _coincidences(session: Session, event: Event, settings: Settings) -> dict[str, Any]:
+    """Record the event's multi-messenger coincidences; their fields for the gate.
+
+    ``coincident_with`` (partner event ids), ``coincident_kinds``, ``overlap``
+    (the largest overlap integral), ``joint_area_90`` (deg²).
+    """
+    from .coincidence.multimessenger import coincidence_fields, find_coincidences
+    from .skymap import SkymapStore
+
+    if event.kind in ("GW", "GRB", "neutrino") and not event.retracted:
+        find_coincidences(session, event.id, store=SkymapStore(settings.resolved_skymap_dir))
+        session.flush()
+    return coincidence_fields(session, event.id)
+
+
 def gate_notice(notice_id: int, *, engine: Engine | None = None,
                 settings: Settings | None = None) -> list[Decision]:
     """Gate a parsed notice against the configured science programs and store the decisions.
@@ -245,6 +260,7 @@ def gate_notice(notice_id: int, *, engine: Engine | None = None,
         loc = session.exec(select(Localization).where(Localization.notice_id == notice_id)
                            ).first() or latest_localization(session, event.id)
         fields = event_fields(event, loc, notice.notice_type)
+        fields.update(_coincidences(session, event, settings))
         decisions = gate(fields, programs)
         for old in session.exec(select(GateDecision)
                                 .where(GateDecision.notice_id == notice_id)).all():

@@ -27,19 +27,27 @@ def program_by_name(settings: Settings, name: str) -> Program:
 
 def load_event_moc(session: Session, event_pk: int, settings: Settings,
                    notice_id: int | None = None):
-    """The multi-order map of an event (of ``notice_id`` if it has one), and its row."""
+    """The map to plan on, and the localization row it comes from.
+
+    The joint map of the event's best multi-messenger coincidence when there is
+    one, else the map of ``notice_id`` if it has one, else the event's latest.
+    """
+    from ..coincidence.multimessenger import joint_skymap_sha256
     from ..skymap import SkymapStore, read_skymap_bytes
 
+    store = SkymapStore(settings.resolved_skymap_dir)
+    joint = joint_skymap_sha256(session, event_pk)
     loc = None
     if notice_id is not None:
         loc = session.exec(select(Localization).where(Localization.notice_id == notice_id,
                                                       Localization.skymap_sha256.is_not(None))
                            ).first()
     loc = loc or latest_localization(session, event_pk)
+    if joint:  # a coincidence with a GRB or neutrino: plan on the joint map
+        return read_skymap_bytes(store.get(joint)), loc
     if loc is None or not loc.skymap_sha256:
         return None, loc
-    data = SkymapStore(settings.resolved_skymap_dir).get(loc.skymap_sha256)
-    return read_skymap_bytes(data), loc
+    return read_skymap_bytes(store.get(loc.skymap_sha256)), loc
 
 
 def strategy_for(program: Program) -> dict[str, Any]:
