@@ -93,7 +93,7 @@ def test_single_pointing_on_einstein_probe_source():
     moc = circle_to_moc(ra, dec, err, kind="90%")
     ztf = load_telescope("ZTF")
     start = dt.datetime.fromisoformat(alert["trigger_time"].replace("Z", "+00:00"))
-    targets = {"ZTF": source_target(ra, dec, "EP" + alert["id"][0], telescope=ztf)}
+    targets = {"ZTF": source_target(ra, dec, "EP" + alert["id"][0])}
     plan = plan_skymap(moc, [ztf], start, start + dt.timedelta(hours=24), targets=targets,
                        time_limit=5)
     assert {o.target for o in plan.observations} == {"EP01709259773"}

@@ -54,6 +54,30 @@ class Footprint:
         return float(max(np.hypot(p[:, 0], p[:, 1]).max() for p in self.polygons))
 
     @property
+    def aim_offset(self) -> tuple[float, float]:
+        """Where to put a point source in the local frame (deg): (0, 0) when the
+        centre is on a detector, else the centre of the nearest polygon (ZTF's
+        camera centre falls in the chip-gap cross)."""
+        if self.radius is not None:
+            return (0.0, 0.0)
+        from matplotlib.path import Path as MplPath
+
+        if any(MplPath(p).contains_point((0.0, 0.0)) for p in self.polygons):
+            return (0.0, 0.0)
+        centres = np.array([p.mean(axis=0) for p in self.polygons])
+        cx, cy = centres[np.argmin(np.hypot(centres[:, 0], centres[:, 1]))]
+        return (float(cx), float(cy))
+
+    def pointing_for(self, ra: float, dec: float) -> tuple[float, float]:
+        """Pointing centre (deg) that puts a source at (ra, dec) on :attr:`aim_offset`."""
+        cx, cy = self.aim_offset
+        if cx == 0.0 and cy == 0.0:
+            return float(ra), float(dec)
+        dec_p = float(np.clip(dec - cy, -90.0, 90.0))
+        ra_p = float((ra - cx / max(np.cos(np.radians(dec_p)), 1e-6)) % 360.0)
+        return ra_p, dec_p
+
+    @property
     def area(self) -> float:
         """Approximate solid angle (deg²), flat-sky."""
         if self.radius is not None:

@@ -284,30 +284,13 @@ def _credible_cone(moc, level: float) -> tuple[float, float, float]:
     return float(ra[0]), float(dec[0]), min(radius, 180.0)
 
 
-def source_target(ra: float, dec: float, name: str = "source",
-                  telescope: Telescope | None = None) -> list[Target]:
+def source_target(ra: float, dec: float, name: str = "source") -> list[Target]:
     """Targets for a well-localized event: one pointing on the source position.
 
     Use with ``plan_skymap(moc, [tel], ..., targets={tel.name: source_target(...)})``
     when the error radius is much smaller than the field (Swift, Einstein Probe).
-    When the telescope's footprint has a gap at its centre (ZTF's chip gaps), the
-    pointing is offset so that the source falls at the centre of the nearest
-    detector (CCD quadrant) instead.
+    The planner aims so that the source falls on a detector: for ZTF, whose camera
+    centre is in the chip-gap cross, at the centre of the nearest CCD quadrant
+    (:meth:`Footprint.pointing_for`).
     """
-    ra_p, dec_p = float(ra), float(dec)
-    fp = telescope.footprint if telescope is not None else None
-    if fp is not None and fp.radius is None:
-        inside = any(_in_polygon(p, 0.0, 0.0) for p in fp.polygons)
-        if not inside:
-            centres = np.array([p.mean(axis=0) for p in fp.polygons])
-            cx, cy = centres[np.argmin(np.hypot(centres[:, 0], centres[:, 1]))]
-            # put the source at local (cx, cy): move the pointing by (-cx, -cy)
-            dec_p = float(np.clip(dec - cy, -90.0, 90.0))
-            ra_p = float((ra - cx / max(np.cos(np.radians(dec_p)), 1e-6)) % 360.0)
-    return [Target(name=name, ra=ra_p, dec=dec_p, weight=1.0)]
-
-
-def _in_polygon(poly: np.ndarray, x: float, y: float) -> bool:
-    from matplotlib.path import Path as MplPath
-
-    return bool(MplPath(poly).contains_point((x, y)))
+    return [Target(name=name, ra=float(ra), dec=float(dec), weight=1.0)]

@@ -183,8 +183,11 @@ def build_problem(
         if tel.name in targets:
             tg = targets[tel.name]
             ids = np.full(len(tg), -1)
-            ra = np.array([t.ra for t in tg], float)
-            dec = np.array([t.dec for t in tg], float)
+            # point sources land on a detector, not in a central chip gap
+            pts = [tel.footprint.pointing_for(t.ra, t.dec) if members is None else (t.ra, t.dec)
+                   for t in tg]
+            ra = np.array([p[0] for p in pts], float).reshape(-1)
+            dec = np.array([p[1] for p in pts], float).reshape(-1)
             names = [t.name for t in tg]
         else:
             ids, ra, dec = tel.fields
