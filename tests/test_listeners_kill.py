@@ -84,6 +84,7 @@ def test_sigkill_mid_burst_then_restart_loses_nothing(kafka_broker, engine, tmp_
     assert {r.status for r in rows} == {NoticeStatus.triggered.value}
     calls = Counter(int(line) for line in log.read_text().split())
     assert set(calls) == {r.id for r in rows}
-    # At most the notice being triggered at the kill is triggered twice; the real
-    # trigger's idempotency key makes Prefect return the same flow run for it.
-    assert sum(calls.values()) - len(calls) <= 1, calls.most_common(3)
+    # Only the triggers in flight at the kill (one per trigger thread, 4) are asked
+    # twice; the real trigger's idempotency key makes Prefect return the same run.
+    assert sum(calls.values()) - len(calls) <= 4, calls.most_common(6)
+    assert max(calls.values()) <= 2

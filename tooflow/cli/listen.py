@@ -73,7 +73,8 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
         target=run_source, name=f"listen-{s.name}", daemon=True,
         kwargs=dict(source=s, engine=engine, trigger=trigger, stop=stop,
                     max_bytes=settings.max_notice_bytes,
-                    status_interval=float(section.get("status_interval", 5))))
+                    status_interval=float(section.get("status_interval", 5)),
+                    trigger_workers=int(section.get("trigger_workers", 4))))
         for s in sources]
     for t in threads:
         t.start()

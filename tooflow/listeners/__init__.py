@@ -11,6 +11,7 @@ the ``listeners:`` section of tooflow.yaml, one sub-section per source::
       voevent: {host: 45.58.43.186, port: 8099}
       reconcile_interval: 30     # s between retries of pending notices (0: never)
       status_interval: 5         # s between health records
+      trigger_workers: 4         # threads creating flow runs (storing never waits for them)
       deployment: handle-notice/handle-notice
 """
 

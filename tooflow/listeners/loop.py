@@ -19,8 +19,10 @@ idempotency key makes Prefect return the same flow run if it already exists.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
+import queue
 import socket
 import threading
 import time
@@ -36,7 +38,7 @@ from ..ingest import IngestResult, store_notice
 from ..models import ListenerStatus, NoticeStatus
 from ..models._types import utcnow
 
-__all__ = ["Message", "Source", "StatusRecorder", "handle_message", "run_source"]
+__all__ = ["Message", "Source", "StatusRecorder", "TriggerPool", "handle_message", "run_source"]
 
 log = logging.getLogger(__name__)
 
@@ -194,9 +196,52 @@ def handle_message(source: Source, message: Message, *, engine: Engine,
     return stored
 
 
+class TriggerPool:
+    """Run ``trigger(notice_id)`` on a few threads, so a slow Prefect API never slows storing.
+
+    Each notice is already stored and acknowledged when it is queued here; if the
+    process dies with notices still queued, they stay ``received`` and the
+    reconciler triggers them.
+    """
+
+    def __init__(self, trigger: Callable[[int], object], workers: int,
+                 on_error: Callable[[int, Exception, tuple], None]):
+        self.trigger, self.on_error = trigger, on_error
+        self.queue: queue.Queue[tuple | None] = queue.Queue()
+        self.threads = [threading.Thread(target=self._work, name=f"trigger-{i}", daemon=True)
+                        for i in range(max(1, workers))]
+        for t in self.threads:
+            t.start()
+
+    def submit(self, notice_id: int, *context) -> None:
+        """Queue ``notice_id``; ``context`` is handed to ``on_error`` if it fails."""
+        self.queue.put((notice_id, context))
+
+    def _work(self) -> None:
+        while (item := self.queue.get()) is not None:
+            notice_id, context = item
+            try:
+                self.trigger(notice_id)
+            except Exception as exc:  # noqa: BLE001 - the reconciler retries
+                self.on_error(notice_id, exc, context)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish the queued triggers (at most ``timeout`` s), then stop the threads."""
+        for _ in self.threads:
+            self.queue.put(None)
+        deadline = time.monotonic() + timeout
+        for t in self.threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _submit(pool: TriggerPool, topic: str, partition: int, notice_id: int) -> None:
+    pool.submit(notice_id, topic, partition)
+
+
 def run_source(source: Source, *, engine: Engine, trigger: Callable[[int], object],
                stop: threading.Event, max_bytes: int = 16 << 20,
-               poll_timeout: float = 1.0, status_interval: float = 5.0) -> None:
+               poll_timeout: float = 1.0, status_interval: float = 5.0,
+               trigger_workers: int = 4) -> None:
     """Run ``source`` until ``stop`` is set, then close it.
 
     Parameters
@@ -214,8 +259,16 @@ def run_source(source: Source, *, engine: Engine, trigger: Callable[[int], objec
         Larger notices are stored as rejected (bytes).
     poll_timeout, status_interval : float
         Seconds between checks of ``stop`` when idle; between status updates.
+    trigger_workers : int
+        Threads calling ``trigger`` (0: call it inline, one notice at a time).
     """
     status = StatusRecorder(engine, source.name, interval=status_interval)
+
+    def _failed(notice_id: int, exc: Exception, where: tuple) -> None:
+        status.error(*where, f"trigger: {exc}")
+        log.warning("notice #%s stays pending: %s", notice_id, exc)
+
+    pool = TriggerPool(trigger, trigger_workers, _failed) if trigger_workers > 0 else None
     log.info("%s: listening", source.name)
     try:
         while not stop.is_set():
@@ -227,11 +280,16 @@ def run_source(source: Source, *, engine: Engine, trigger: Callable[[int], objec
                 stop.wait(1.0)
                 batch = []
             for message in batch:
-                if handle_message(source, message, engine=engine, trigger=trigger, stop=stop,
-                                  status=status, max_bytes=max_bytes) is None:
+                trig = trigger
+                if pool is not None:
+                    trig = functools.partial(_submit, pool, message.topic, message.partition)
+                if handle_message(source, message, engine=engine, trigger=trig,
+                                  stop=stop, status=status, max_bytes=max_bytes) is None:
                     break
             status.maybe_flush(source.lag)
     finally:
+        if pool is not None:
+            pool.close()
         status.maybe_flush(source.lag, force=True)
         source.close()
         log.info("%s: stopped", source.name)

