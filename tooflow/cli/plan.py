@@ -1,4 +1,9 @@
-"""``tooflow plan --skymap FILE``: plan a telescope network on a local sky map.
+"""``tooflow plan EVENT_ID`` or ``tooflow plan --skymap FILE``: plan a telescope network.
+
+With an event id, the event's stored map (its joint map if it has a
+multi-messenger coincidence) is planned with a program's telescopes and
+strategy (``--program``; ``--telescope`` overrides the telescopes); with
+``--skymap``, any local sky map file, no event needed.
 
 Prints the probability covered per telescope and in total (union, counted once),
 the solver's bound, the gap and the solve time; ``--out`` writes the planned
@@ -17,8 +22,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "plan", help="plan observations of a sky map (OR-Tools)", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--skymap", required=True, metavar="FILE",
+    p.add_argument("event_id", nargs="?", metavar="EVENT_ID",
+                   help="a stored event (e.g. S230518h); or give --skymap")
+    p.add_argument("--skymap", metavar="FILE",
                    help="sky map FITS file (multi-order or flat HEALPix, gzip or not)")
+    p.add_argument("--program", metavar="NAME",
+                   help="with EVENT_ID: plan as this science program does (telescopes, "
+                        "strategy, window)")
     p.add_argument("--telescope", "-t", action="append", metavar="NAME",
                    help="telescope to plan for, repeatable (default: ZTF); "
                         "known: ZTF, DECam, Gattini, GROWTH-India, KPED")
@@ -61,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
     from tooflow.planning import load_telescope, plan_skymap
     from tooflow.skymap import read_skymap_bytes
 
+    if bool(args.event_id) == bool(args.skymap):
+        raise ValueError("give either EVENT_ID or --skymap FILE")
+    if args.event_id:
+        return _run_event(args)
     path = Path(args.skymap)
     if not path.is_file():
         raise FileNotFoundError(f"--skymap: no such file: {path}")
@@ -85,5 +99,63 @@ def run(args: argparse.Namespace) -> int:
         from tooflow.planning.plot import plot_plan
 
         plot_plan(plan, moc, args.png, telescopes=tels, title=f"{path.name}")
+        print(f"wrote {args.png}")
+    return 0
+
+
+def _run_event(args: argparse.Namespace) -> int:
+    """Plan a stored event's map (not stored: the flow stores the plans it submits)."""
+    from pathlib import Path
+
+    from sqlmodel import Session, select
+
+    from tooflow.config import load_settings
+    from tooflow.db import get_engine
+    from tooflow.iers import configure_iers
+    from tooflow.models import Event
+    from tooflow.planning import load_telescope, plan_skymap
+    from tooflow.stages.plan import (
+        load_event_moc,
+        program_by_name,
+        strategy_for,
+        targets_for,
+    )
+
+    settings = load_settings()
+    configure_iers()
+    with Session(get_engine(settings)) as session:
+        event = session.exec(select(Event).where(Event.event_id == args.event_id)).first()
+        if event is None:
+            raise LookupError(f"no event {args.event_id!r}; `tooflow events` lists them")
+        moc, loc = load_event_moc(session, event.id, settings)
+    if moc is None:
+        raise LookupError(f"{args.event_id}: no sky map stored for this event")
+    program = program_by_name(settings, args.program) if args.program else None
+    names = args.telescope or (list(program.telescopes) if program else ["ZTF"])
+    tels = [load_telescope(n) for n in names]
+    strategies = {k: v for k, v in strategy_for(program).items() if k in names} \
+        if program else None
+    start = parse_time(args.start) if args.start else max(dt.datetime.now(dt.UTC), event.time)
+    hours = args.duration if args.duration != 24.0 or not program else float(
+        program.strategy.get("window_hours", 24))
+    targets = targets_for(strategies, moc, loc, event.event_id, settings) if strategies else {}
+    plan = plan_skymap(moc, tels, start, start + dt.timedelta(hours=hours),
+                       strategies or None, time_limit=args.time_limit, targets=targets or None,
+                       method="greedy" if args.greedy else "optimal")
+    print(f"{event.event_id} ({event.kind}, {event.time:%Y-%m-%d %H:%M:%S} UTC)"
+          + (f", program {program.name}" if program else ""))
+    print(plan.summary())
+    if args.out:
+        out = Path(args.out)
+        out.write_text(plan.to_json() if out.suffix.lower() == ".json" else plan.to_csv())
+        print(f"wrote {out} ({len(plan.observations)} observations)")
+    if args.png:
+        import warnings
+
+        from tooflow.planning.plot import plot_plan
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*reproject.healpix.utils.*")
+            plot_plan(plan, moc, args.png, telescopes=tels, title=event.event_id)
         print(f"wrote {args.png}")
     return 0

@@ -14,7 +14,8 @@ from ..events import latest_localization
 from ..gate import Program, load_programs
 from ..models import Event, Localization, Plan, PlannedObservationRow
 
-__all__ = ["load_event_moc", "plan_for_program", "program_by_name", "strategy_for"]
+__all__ = ["load_event_moc", "plan_for_program", "program_by_name", "strategy_for",
+           "targets_for"]
 
 
 def program_by_name(settings: Settings, name: str) -> Program:
@@ -73,6 +74,14 @@ def pointed_targets(strategies: dict, loc, event_id: str) -> dict[str, list]:
     return out
 
 
+def targets_for(strategies: dict, moc, loc, event_id: str,
+                settings: Settings) -> dict[str, list]:
+    """Pointed and galaxy targets of the telescopes whose strategy asks for them."""
+    targets = pointed_targets(strategies, loc, event_id)
+    targets.update(_galaxy_targets(strategies, moc, settings, exclude=targets))
+    return targets
+
+
 def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
                      settings: Settings, start: dt.datetime | None = None,
                      now: dt.datetime | None = None, time_limit: float | None = None,
@@ -107,8 +116,7 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
         end = start + dt.timedelta(hours=float(program.strategy.get("window_hours", 24)))
         limit = time_limit or float(program.strategy.get("time_limit", 20))
         strategies = strategy_for(program)
-        targets = pointed_targets(strategies, loc, event.event_id)
-        targets.update(_galaxy_targets(strategies, moc, settings, exclude=targets))
+        targets = targets_for(strategies, moc, loc, event.event_id, settings)
         plan = plan_skymap(moc, telescopes, start, end, strategies or None,
                            time_limit=limit, targets=targets or None)
         for old in session.exec(select(Plan).where(Plan.event_pk == event.id,
@@ -147,7 +155,9 @@ def _galaxy_targets(strategies: dict, moc, settings: Settings, exclude) -> dict[
         from ..planning.galaxies import targets_for_skymap
     except ImportError:
         return {}
-    return {name: targets_for_skymap(moc, settings=settings, telescope=name) for name in wanted}
+    out = {name: targets_for_skymap(moc, settings=settings, telescope=name) for name in wanted}
+    # No catalogue configured (or no galaxy in the region): grid telescopes tile instead.
+    return {name: targets for name, targets in out.items() if targets}
 
 
 def _draw(plan, moc, settings: Settings, event_id: str, plan_id: int) -> str | None:
