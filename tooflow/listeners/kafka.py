@@ -80,8 +80,8 @@ class KafkaSource:
     batch_size : int
         Messages fetched per poll (igwn-alert's ``batch_size``).
     batch_timeout : float, optional
-        Seconds to wait to gather a batch (igwn-alert's ``batch_timeout``); default:
-        the loop's poll timeout.
+        Seconds to wait to gather a full batch (igwn-alert's ``batch_timeout``); default:
+        no waiting: the first message is handed over at once with those already buffered.
     consumer_factory : callable, optional
         Builds the consumer from ``config`` (default :class:`confluent_kafka.Consumer`;
         the GCN listener passes :class:`gcn_kafka.Consumer`).
@@ -101,8 +101,15 @@ class KafkaSource:
 
     def poll(self, timeout: float) -> list[Message]:
         out = []
-        for msg in self._consumer.consume(num_messages=self.batch_size,
-                                          timeout=self.batch_timeout or timeout):
+        if self.batch_timeout is not None:  # igwn-alert semantics: gather up to a full batch
+            raw = self._consumer.consume(num_messages=self.batch_size,
+                                         timeout=self.batch_timeout)
+        else:  # hand over the first message at once, with whatever is already buffered
+            first = self._consumer.poll(timeout)
+            raw = [] if first is None else [first] + (
+                self._consumer.consume(num_messages=self.batch_size - 1, timeout=0)
+                if self.batch_size > 1 else [])
+        for msg in raw:
             err = msg.error()
             if err is not None:
                 if err.fatal():
