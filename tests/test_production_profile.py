@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -33,12 +34,34 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def auth_server(tmp_path_factory):
-    """A Prefect server with basic auth; yields its API URL."""
+def prefect_postgres():
+    """A fresh PostgreSQL database for the Prefect server (dropped at the end)."""
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_ADMIN_URL
+
+    name = f"prefect_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is not available: {exc}")
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("+psycopg2", "")
+    yield name, f"{base.replace('postgresql', 'postgresql+asyncpg')}/{name}", f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory, prefect_postgres):
+    """A Prefect server on PostgreSQL with basic auth; yields its API URL."""
     home = tmp_path_factory.mktemp("prefect-auth")
     port = _free_port()
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_API_AUTH_STRING": AUTH,
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_postgres[1]}
     env.pop("PREFECT_API_URL", None)
     log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port",
@@ -63,6 +86,17 @@ def auth_server(tmp_path_factory):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
     log.close()
+
+
+def test_the_server_keeps_its_state_in_postgresql(auth_server, prefect_postgres):
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(prefect_postgres[2].replace("postgresql", "postgresql+psycopg2"))
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"flow", "flow_run", "deployment", "work_pool"} <= tables
 
 
 def test_unauthenticated_requests_are_refused(auth_server):
