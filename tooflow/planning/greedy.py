@@ -33,43 +33,60 @@ def greedy_part(part: TelescopeProblem) -> list[Exposure]:
     max_fields = part.strategy.max_fields
     b = 0
     t = part.blocks.start[0]
-    while b < nb:
-        start_b, end_b = part.blocks.start[b], part.blocks.end[b]
-        t = max(t, start_b)
-        choice = None
-        for idx, (due, k, v) in enumerate(pending):
-            if due <= t and part.visible[k, b]:
-                choice = (k, v, idx)
-                break
-        if choice is None and (max_fields is None or n_fields < max_fields):
-            for k in order:
-                if k not in started and part.visible[k, b]:
-                    choice = (int(k), 0, None)
-                    break
-        if choice is None:
-            nxt = [due for due, k, v in pending if due > t and due < end_b]
-            if nxt:
-                t = min(nxt)
-            else:
-                b += 1
-                if b < nb:
-                    t = part.blocks.start[b]
-            continue
-        k, v, idx = choice
-        f = part.filters[v]
-        ts = max(t, last_end + transition_time(part, last_k, k, last_f, f))
+    ws_all = part.win_start if part.win_start is not None else np.tile(
+        part.blocks.start, (len(part), 1))
+    we_all = part.win_end if part.win_end is not None else np.tile(
+        part.blocks.end, (len(part), 1))
+
+    def timing(k: int, v: int, t: float, b: int):
+        """Start and end if (k, v) can be taken at ``t`` in block ``b``, else None."""
+        if not part.visible[k, b]:
+            return None
+        ts = max(t, ws_all[k, b],
+                 last_end + transition_time(part, last_k, k, last_f, part.filters[v]))
         if v > 0:
             ts = max(ts, last_start[k] + part.strategy.min_gap)
         te = ts + part.exposures[v]
-        fits = te <= end_b or (
-            b + 1 < nb and part.blocks.start[b + 1] == end_b and te <= part.blocks.end[b + 1]
-            and part.visible[k, b + 1]
-        )
-        if not fits:
+        if te <= we_all[k, b] + 1e-6:
+            return ts, te
+        # an exposure may run into the next block if the field stays visible there
+        nxt = b + 1
+        if (we_all[k, b] >= part.blocks.end[b] - 1e-6 and nxt < nb
+                and part.blocks.start[nxt] == part.blocks.end[b] and part.visible[k, nxt]
+                and ws_all[k, nxt] <= part.blocks.start[nxt] + 1e-6
+                and te <= we_all[k, nxt] + 1e-6):
+            return ts, te
+        return None
+
+    while b < nb:
+        start_b, end_b = part.blocks.start[b], part.blocks.end[b]
+        t = max(t, start_b)
+        if t >= end_b:
             b += 1
-            if b < nb:
-                t = part.blocks.start[b]
             continue
+        choice = None
+        for idx, (due, k, v) in enumerate(pending):
+            if due <= t + 60.0 and ws_all[k, b] <= t + 1e-6:
+                tt = timing(k, v, t, b)
+                if tt is not None and tt[0] < end_b:
+                    choice = (k, v, idx, tt)
+                    break
+        if choice is None and (max_fields is None or n_fields < max_fields):
+            for k in order:
+                if k not in started and ws_all[k, b] <= t + 1e-6:
+                    tt = timing(int(k), 0, t, b)
+                    if tt is not None and tt[0] < end_b:
+                        choice = (int(k), 0, None, tt)
+                        break
+        if choice is None:
+            later = [due for due, k, v in pending if t < due < end_b]
+            later += [w for w in ws_all[:, b] if t < w < end_b]
+            t = min(later) if later else end_b
+            if t >= end_b:
+                b += 1
+            continue
+        k, v, idx, (ts, te) = choice
+        f = part.filters[v]
         out.append(Exposure(part.offset + k, v, float(ts), part.exposures[v], b))
         last_start[k] = ts
         if idx is not None:

@@ -47,7 +47,12 @@ class TelescopeProblem:
         Index of this telescope's first candidate in the global numbering.
     blocks : Blocks
     visible : numpy.ndarray
-        (n_candidates × n_blocks) bool: observable during the whole block.
+        (n_candidates × n_blocks) bool: observable for at least one visit's time
+        inside the block.
+    win_start, win_end : numpy.ndarray
+        (n_candidates × n_blocks) Unix times: the part of each block during which
+        the candidate is observable (the whole block for most; a field setting or
+        rising during the block gets part of it). Every exposure lies inside.
     filters, exposures : list
         Visits: filter and exposure (s) of each.
     cost : numpy.ndarray
@@ -70,6 +75,8 @@ class TelescopeProblem:
     cost: np.ndarray
     capacity: np.ndarray
     names: list[str] | None = None
+    win_start: np.ndarray | None = None
+    win_end: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ra)
@@ -83,9 +90,15 @@ class TelescopeProblem:
         ``min_gap`` apart (it releases visit v at the time of visit v-1 plus the
         gap, and drops what does not fit).
         """
-        start = self.blocks.start
+        start, end = self.blocks.start, self.blocks.end
         need = start - self.strategy.min_gap + 1e-6
-        return np.searchsorted(start, need, side="right") - 1
+        by_start = np.searchsorted(start, need, side="right") - 1
+        # short blocks (end of night): the latest earlier visit must still leave the
+        # gap before this block ends
+        slack = self.exposures[v] - self.exposures[v - 1]
+        need_end = end - self.strategy.min_gap - slack + 1e-6
+        by_end = np.searchsorted(end, need_end, side="right") - 1
+        return np.minimum(by_start, by_end)
 
 
 @dataclass
@@ -107,6 +120,47 @@ class Problem:
     def union_probability(self, chosen) -> float:
         """Sky probability covered by the union of chosen global candidates."""
         return cv.covered_probability(*self.incidence, self.grid.prob, chosen)
+
+
+def block_windows(tel: Telescope, ra, dec, blocks: Blocks, step: float = 300.0):
+    """Observable part ``[win_start, win_end]`` of each block for each field (Unix s).
+
+    Visibility is sampled at the block edges and every ``step`` seconds inside;
+    the window is the longest run of consecutive visible samples (altitude and
+    hour angle being single-peaked over a night, visibility between two visible
+    samples is assured). Empty windows have ``win_end == win_start``.
+    """
+    n, nb = len(ra), len(blocks)
+    ws = np.zeros((n, nb))
+    we = np.zeros((n, nb))
+    if n == 0 or nb == 0:
+        return ws, we
+    samples, owner = [], []
+    for b in range(nb):
+        k = max(1, int(np.ceil(blocks.duration[b] / step)))
+        t = np.linspace(blocks.start[b], blocks.end[b], k + 1)
+        samples.append(t)
+        owner.append(np.full(len(t), b))
+    times = np.concatenate(samples)
+    owner = np.concatenate(owner)
+    vis = field_visibility(tel, ra, dec, times)
+    for b in range(nb):
+        cols = np.flatnonzero(owner == b)
+        t = times[cols]
+        v = vis[:, cols]
+        full = v.all(axis=1)
+        ws[full, b], we[full, b] = t[0], t[-1]
+        for i in np.flatnonzero(~full & v.any(axis=1)):
+            best, run_start, best_len = None, None, -1
+            for j, ok in enumerate(np.r_[v[i], False]):
+                if ok and run_start is None:
+                    run_start = j
+                elif not ok and run_start is not None:
+                    if j - 1 - run_start > best_len:
+                        best, best_len = (run_start, j - 1), j - 1 - run_start
+                    run_start = None
+            ws[i, b], we[i, b] = t[best[0]], t[best[1]]
+    return ws, we
 
 
 def _visit_setup(tel: Telescope, strat: Strategy):
@@ -192,18 +246,15 @@ def build_problem(
         else:
             ids, ra, dec = tel.fields
         edges = np.union1d(blocks.start, blocks.end)
-        i0 = np.searchsorted(edges, blocks.start)
-        i1 = np.searchsorted(edges, blocks.end)
 
-        def block_visibility(ix, tel=tel, ra=ra, dec=dec, edges=edges, i0=i0, i1=i1):
+        def any_edge_visible(ix, tel=tel, ra=ra, dec=dec, edges=edges):
             if len(ix) == 0 or len(edges) == 0:
-                return np.zeros((len(ix), len(i0)), bool)
-            vis_t = field_visibility(tel, ra[ix], dec[ix], edges)
-            return vis_t[:, i0] & vis_t[:, i1]
+                return np.zeros(len(ix), bool)
+            return field_visibility(tel, ra[ix], dec[ix], edges).any(axis=1)
 
         if len(ra) and max_obs > 0 and tel.name not in targets:
             idx = cv.prefilter_fields(grid, tel.footprint, ra, dec)
-            idx = idx[block_visibility(idx).any(axis=1)]
+            idx = idx[any_edge_visible(idx)]
             keep_n = int(min(max_candidates, max(50, candidate_factor * max_obs)))
             if len(idx) > 3 * keep_n:
                 # cheap estimate for very fine grids: density at centre x area
@@ -229,9 +280,11 @@ def build_problem(
         else:
             sel = np.zeros(0, int)
             cached = None
-        visible = block_visibility(sel)
+        win_start, win_end = block_windows(tel, ra[sel], dec[sel], blocks)
+        visible = (win_end - win_start) >= float(cost.min()) - 1e-6
         ok = visible.any(axis=1)
         sel, visible = sel[ok], visible[ok]
+        win_start, win_end = win_start[ok], win_end[ok]
         if cached is not None and ok.all():
             fi, ip = cached
         elif members is not None:
@@ -244,6 +297,7 @@ def build_problem(
         part = TelescopeProblem(
             telescope=tel, strategy=strat, field_ids=np.asarray(ids)[sel], ra=ra[sel],
             dec=dec[sel], prob=prob, offset=offset, blocks=blocks, visible=visible,
+            win_start=win_start, win_end=win_end,
             filters=filters, exposures=exposures, cost=cost, capacity=capacity,
             names=[names[i] for i in sel] if names else None,
         )

@@ -52,19 +52,32 @@ def transition_time(part: TelescopeProblem, k_from: int | None, k_to: int, f_fro
     return t
 
 
-def _schedule_block(part: TelescopeProblem, items, start_b, end_b, last, timed_before):
-    """List-schedule one block; returns [(k, v, t)] or None if something does not fit.
+def _window(part: TelescopeProblem, k: int, b: int) -> tuple[float, float]:
+    if part.win_start is None:
+        return part.blocks.start[b], part.blocks.end[b]
+    return part.win_start[k, b], part.win_end[k, b]
 
-    Each step takes the exposure that can start earliest, given the transition
-    from the previous one and its release time (previous visit + minimum gap).
+
+def _schedule_block(part: TelescopeProblem, b: int, items, last, timed_before):
+    """List-schedule one block.
+
+    Returns ``(timed, None)`` with ``[(k, v, t)]`` on success, or ``(None, k)`` when
+    candidate ``k`` cannot be observed inside its visibility window, or
+    ``(None, None)`` when the block overflows.
+
+    Each step considers the exposures that can start within a minute of the
+    earliest possible start (given the transition from the previous exposure, the
+    release time = previous visit + minimum gap, and the field's visibility window)
+    and takes the one whose window closes first.
     """
     last_k, last_f, last_end = last
     gap = part.strategy.min_gap
+    end_b = part.blocks.end[b]
     done = dict(timed_before)
     rest = list(items)
     out = []
     while rest:
-        best = None
+        options = []
         for k, v in rest:
             if v > 0:
                 if (k, v - 1) not in done:
@@ -72,28 +85,33 @@ def _schedule_block(part: TelescopeProblem, items, start_b, end_b, last, timed_b
                 release = done[k, v - 1] + gap
             else:
                 release = -np.inf
+            ws, we = _window(part, k, b)
             f = part.filters[v]
-            es = max(start_b, release, last_end + transition_time(part, last_k, k, last_f, f))
-            if best is None or es < best[0]:
-                best = (es, k, v)
-        if best is None:
-            return None
-        es, k, v = best
-        if es + part.exposures[v] > end_b + 1e-6:
-            return None
+            es = max(ws, release, last_end + transition_time(part, last_k, k, last_f, f))
+            if es + part.exposures[v] > min(we, end_b) + 1e-6:
+                if es + part.exposures[v] > we + 1e-6 and we < end_b - 1e-6:
+                    return None, k
+                return None, None
+            options.append((es, we, k, v))
+        if not options:
+            return None, None
+        t_min = min(o[0] for o in options)
+        es, we, k, v = min((o for o in options if o[0] <= t_min + 60.0),
+                           key=lambda o: (o[1], o[0]))
         out.append((k, v, es))
         done[k, v] = es
         rest.remove((k, v))
         last_k, last_f, last_end = k, part.filters[v], es + part.exposures[v]
-    return out
+    return out, None
 
 
 def sequence_part(part: TelescopeProblem, assignment: dict[tuple[int, int], int],
                   protected: set[int] | frozenset = frozenset()):
     """Time the visits of one telescope; returns (exposures, dropped candidates).
 
-    When a block overflows, unprotected candidates are dropped first, then the
-    least probable.
+    When a block overflows, the last visit released latest is moved to a later
+    block with spare capacity where the field is visible; if none can move,
+    unprotected candidates are dropped first, then the least probable.
     """
     by_block: dict[int, list[tuple[int, int]]] = {}
     for (i, v), b in assignment.items():
@@ -104,18 +122,49 @@ def sequence_part(part: TelescopeProblem, assignment: dict[tuple[int, int], int]
     exposures: list[Exposure] = []
     timed: dict[tuple[int, int], float] = {}
     last = (None, None, -np.inf)
-    for b in sorted(by_block):
+    nv = len(part.filters)
+    load = np.zeros(len(part.blocks))
+    for b, kvs in by_block.items():
+        load[b] += sum(part.cost[v] for _, v in kvs)
+
+    def spill(k: int, v: int, b: int) -> bool:
+        """Move a last visit that does not fit in block b to a later block with room."""
+        if v != nv - 1:
+            return False
+        for b2 in range(b + 1, len(part.blocks)):
+            if part.visible[k, b2] and load[b2] + part.cost[v] <= part.capacity[b2] + 1e-9:
+                by_block.setdefault(b2, []).append((k, v))
+                load[b2] += part.cost[v]
+                load[b] -= part.cost[v]
+                return True
+        return False
+
+    for b in range(len(part.blocks)):
+        if b not in by_block:
+            continue
         items = sorted(kv for kv in by_block[b] if part.offset + kv[0] not in dropped)
-        start_b, end_b = part.blocks.start[b], part.blocks.end[b]
         while True:
             # visits whose earlier visit was dropped are not worth observing
             items = [(k, v) for k, v in items
                      if v == 0 or (k, v - 1) in timed or (k, v - 1) in items]
-            res = _schedule_block(part, items, start_b, end_b, last, timed)
+            res, failed = _schedule_block(part, b, items, last, timed)
             if res is not None:
                 break
-            worst = min(items, key=lambda kv: (part.offset + kv[0] in protected,
-                                               part.prob[kv[0]]))
+            if failed is not None:
+                worst = next(kv for kv in items if kv[0] == failed)
+            else:
+                # prefer moving the last visit released latest to a later block
+                last_visits = [kv for kv in items if kv[1] == nv - 1 and kv[1] > 0]
+                if last_visits:
+                    late = max(last_visits, key=lambda kv: timed.get((kv[0], kv[1] - 1), 0.0))
+                    if spill(*late, b):
+                        items = [kv for kv in items if kv != late]
+                        continue
+                worst = min(items, key=lambda kv: (part.offset + kv[0] in protected,
+                                                   part.prob[kv[0]]))
+            if spill(*worst, b):
+                items = [kv for kv in items if kv != worst]
+                continue
             dropped.add(part.offset + worst[0])
             items = [kv for kv in items if kv[0] != worst[0]]
         for k, v, t in res:

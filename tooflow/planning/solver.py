@@ -3,7 +3,8 @@
 Formulation (time blocks rather than exposure slots):
 
 * ``x[i, v, b]`` (binary): visit ``v`` of candidate ``i`` happens in block ``b``
-  of its telescope; only blocks where ``i`` is visible get a variable.
+  of its telescope; only blocks where ``i`` is observable for at least one visit
+  get a variable.
 * each visit happens at most once and all visits of a field happen together:
   ``sum_b x[i, v, b] = sum_b x[i, 0, b] <= 1``;
 * visit order and minimum gap, as cumulative sums: visits ``v`` by block ``b``
@@ -11,6 +12,9 @@ Formulation (time blocks rather than exposure slots):
 * block capacity: ``sum cost_v x[i, v, b] <= capacity_b`` per telescope block
   (exposure, readout, overhead and a typical slew per visit; filter changes and a
   long slew per block are reserved);
+* fields that set (rise) inside a block: the visits whose visibility window
+  closes by time ``e`` fit between the block start and ``e`` (symmetrically for
+  rising fields);
 * optional maximum number of fields per telescope;
 * union coverage: ``y_r <= sum_{i covers r} sum_b x[i, 0, b]``, ``0 <= y_r <= 1``,
   objective ``max sum_r p_r y_r`` over sky regions (pixels grouped by the set of
@@ -157,6 +161,22 @@ def solve(
             per_block.setdefault(b, []).append(part.cost[v] * var)
         for b, terms in per_block.items():
             s.Add(sum(terms) <= float(part.capacity[b]))
+        # fields setting (rising) during a block must fit before (after) that time
+        if part.win_start is not None:
+            for b in per_block:
+                start_b, end_b = part.blocks.start[b], part.blocks.end[b]
+                items = [(i - part.offset, v, var) for (i, v, bb), var in xp.items() if bb == b]
+                ends = sorted({part.win_end[k, b] for k, _, _ in items
+                               if part.win_end[k, b] < end_b - 1e-6})
+                for e in ends:
+                    terms = [part.cost[v] * var for k, v, var in items if part.win_end[k, b] <= e]
+                    s.Add(sum(terms) <= float(e - start_b))
+                starts = sorted({part.win_start[k, b] for k, _, _ in items
+                                 if part.win_start[k, b] > start_b + 1e-6})
+                for a in starts:
+                    terms = [part.cost[v] * var for k, v, var in items
+                             if part.win_start[k, b] >= a]
+                    s.Add(sum(terms) <= float(end_b - a))
         if part.strategy.max_fields is not None:
             terms = [v for i in range(part.offset, part.offset + len(part))
                      for v in first_visit.get(i, [])]
