@@ -209,3 +209,46 @@ def test_postgresql_connections_killed_mid_burst(kafka_broker, postgres_url, mon
     assert {r.status for r in rows} == {NoticeStatus.triggered.value}
     assert len(trigger.calls) == len(payloads) + pending
     drop_schema(engine)
+
+
+def test_broker_restart_while_listening(kafka_broker, sqlite_engine):
+    """The broker goes away and comes back (tansu keeps no data across a restart)."""
+    import threading
+    import time
+
+    from tests.kafka_fixtures import Broker
+    from tooflow.listeners import run_source
+
+    broker = Broker(kafka_broker.binary)
+    broker.start()
+    stop = threading.Event()
+    trigger = RecordingTrigger(sqlite_engine)
+    try:
+        topic = broker.create_topic()
+        payloads = [p.read_bytes() for p in NOTICES]
+        broker.produce(topic, payloads[:6])
+        thread = threading.Thread(target=run_source, daemon=True, kwargs=dict(
+            source=_source(broker, topic), engine=sqlite_engine, trigger=trigger, stop=stop,
+            poll_timeout=0.2, status_interval=0.5))
+        thread.start()
+
+        def wait_for(n, timeout=60):
+            t0 = time.monotonic()
+            while _count(sqlite_engine) < n or len(trigger.calls) < n:
+                assert thread.is_alive() and time.monotonic() - t0 < timeout
+                time.sleep(0.1)
+
+        wait_for(6)
+        broker.stop()
+        time.sleep(3)  # the listener polls a dead broker
+        assert thread.is_alive()
+        broker.start()
+        broker.create_topic(topic)
+        broker.produce(topic, payloads[6:])
+        wait_for(len(payloads), timeout=90)
+    finally:
+        stop.set()
+        broker.stop()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert sorted(trigger.calls) == list(range(1, len(payloads) + 1))
