@@ -26,6 +26,9 @@ def load_samples(engine: Engine, settings: Settings) -> Iterator[str]:
 
     for f in sample_files():
         stored = store_notice(f.read_bytes(), f"sample:{f.name}", engine=engine)
+        if not stored.created:
+            yield f"sample {f.name}: already stored as notice #{stored.notice_id}"
+            continue
         outcome = parse_stored_notice(stored.notice_id, engine=engine, settings=settings)
         if outcome.rejected:
             yield f"sample {f.name}: rejected: {outcome.reason}"
