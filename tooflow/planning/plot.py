@@ -102,7 +102,7 @@ def plot_plan(
                                            @ (vec / np.linalg.norm(vec)), -1, 1)))
         radius = float(min(max(sep.max() * 1.4, 3.0), 60.0))
         centre = SkyCoord(cra[0] * u.deg, cdec[0] * u.deg)
-        axes.append(fig.add_axes([0.68, 0.18, 0.3, 0.74], projection="astro degrees zoom",
+        axes.append(fig.add_axes([0.71, 0.18, 0.27, 0.74], projection="astro degrees zoom",
                                  center=centre, radius=f"{radius} deg"))
     handles = []
     names = plan.telescopes or sorted({o.telescope for o in plan.observations})
