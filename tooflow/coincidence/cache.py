@@ -281,7 +281,7 @@ class CoincidenceCache:
         self._order: dict[str, int] = {}  # arrival order
         self._times: list[tuple[int, str]] = []  # sorted (t_ns, key)
         self._groups_of: dict[str, set[str]] = {}
-        self._by_detector: dict[str, list[str]] = {}
+        self._by_detector: dict[str, list[tuple[int, str]]] = {}  # sorted (t_ns, key)
         self._arrivals = 0
 
     # --- queries ------------------------------------------------------------------
@@ -338,7 +338,7 @@ class CoincidenceCache:
             With neither, every cached message of the detector is retracted (as
             ``snews_cs`` does).
         """
-        keys = list(self._by_detector.get(detector, ()))
+        keys = [k for _t, k in self._by_detector.get(detector, ())]
         if message_key is not None:
             keys = [k for k in keys if k == message_key]
         elif latest_n > 0:
@@ -379,14 +379,21 @@ class CoincidenceCache:
         hi = bisect.bisect_right(self._times, (t_ns + self.window_ns, "\U0010ffff"))
         return [self._messages[k] for _t, k in self._times[lo:hi]]
 
+    def _detector_between(self, detector: str, lo: int, hi: int) -> list[str]:
+        """Keys of ``detector``'s messages with ``lo <= t_ns <= hi``."""
+        times = self._by_detector.get(detector, [])
+        i = bisect.bisect_left(times, (lo, ""))
+        j = bisect.bisect_right(times, (hi, "\U0010ffff"))
+        return [k for _t, k in times[i:j]]
+
     def _is_duplicate(self, message: DetectorMessage) -> bool:
-        return any(self._messages[k].t_ns == message.t_ns
-                   and self._messages[k].p_val == message.p_val
-                   for k in self._by_detector.get(message.detector, ()))
+        return any(self._messages[k].p_val == message.p_val
+                   for k in self._detector_between(message.detector, message.t_ns,
+                                                   message.t_ns))
 
     def _same_detector_near(self, message: DetectorMessage) -> list[str]:
-        return [k for k in self._by_detector.get(message.detector, ())
-                if abs(self._messages[k].t_ns - message.t_ns) <= self.window_ns]
+        return self._detector_between(message.detector, message.t_ns - self.window_ns,
+                                      message.t_ns + self.window_ns)
 
     def _insert(self, message: DetectorMessage) -> None:
         self._messages[message.key] = message
@@ -394,7 +401,8 @@ class CoincidenceCache:
         self._arrivals += 1
         bisect.insort(self._times, (message.t_ns, message.key))
         self._groups_of[message.key] = set()
-        self._by_detector.setdefault(message.detector, []).append(message.key)
+        bisect.insort(self._by_detector.setdefault(message.detector, []),
+                      (message.t_ns, message.key))
 
     def _join(self, group: Group, message: DetectorMessage) -> None:
         group.members[message.key] = message
@@ -440,7 +448,8 @@ class CoincidenceCache:
         del self._order[key]
         idx = bisect.bisect_left(self._times, (message.t_ns, key))
         del self._times[idx]
-        self._by_detector[message.detector].remove(key)
+        times = self._by_detector[message.detector]
+        del times[bisect.bisect_left(times, (message.t_ns, key))]
         if not self._by_detector[message.detector]:
             del self._by_detector[message.detector]
         touched = self._groups_of.pop(key)

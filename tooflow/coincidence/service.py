@@ -259,7 +259,7 @@ class CoincidenceService:
         with Session(self.engine) as session:
             ids = [row.id for row in pending_alerts(
                 session, kafka=self.publish is not None, pipeline=self.inject,
-                notify=self.notify is not None)]
+                notify=self.notify is not None, trigger=self.trigger is not None)]
         return sum(self._deliver_one(alert_id) for alert_id in ids)
 
     def _load(self, alert_id: int) -> tuple[SnewsAlert, SnewsCoincidence]:

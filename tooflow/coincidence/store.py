@@ -139,15 +139,19 @@ def record_alert(session: Session, alert: CoincidenceAlert, *, sent: dt.datetime
     return row
 
 
-def pending_alerts(session: Session, *, kafka: bool, pipeline: bool,
-                   notify: bool) -> list[SnewsAlert]:
-    """Alerts not yet delivered everywhere asked, oldest first."""
+def pending_alerts(session: Session, *, kafka: bool, pipeline: bool, notify: bool,
+                   trigger: bool = True) -> list[SnewsAlert]:
+    """Alerts not yet delivered everywhere asked, oldest first.
+
+    ``trigger`` False: a stored notice is enough (``tooflow reconcile`` triggers it).
+    """
     conditions = []
     if kafka:
         conditions.append(SnewsAlert.kafka_published_at.is_(None))
     if pipeline:
         conditions.append(SnewsAlert.notice_id.is_(None))
-        conditions.append(SnewsAlert.triggered_at.is_(None))
+        if trigger:
+            conditions.append(SnewsAlert.triggered_at.is_(None))
     if notify:
         conditions.append(SnewsAlert.notified_at.is_(None))
     if not conditions:
