@@ -15,10 +15,11 @@ import socket
 import threading
 import warnings
 
-__all__ = ["configure_iers", "network_available", "refresh_iers"]
+__all__ = ["configure_iers", "ensure_iers", "network_available", "refresh_iers"]
 
 _PROBE_HOST = ("datacenter.iers.org", 443)
 _probe_result: bool | None = None
+_configured: bool | None = None
 
 
 def network_available(timeout: float = 1.0) -> bool:
@@ -75,9 +76,11 @@ def configure_iers(offline: bool | None = None) -> bool:
         ``TOOFLOW_IERS_OFFLINE`` variable or the ``iers_offline`` setting
         (``auto`` = offline when the IERS data centre is unreachable).
     """
+    global _configured
     from astropy.utils import iers
 
     off = _resolve(offline)
+    _configured = off
     if off:
         iers.conf.auto_download = False
         iers.conf.auto_max_age = None
@@ -89,6 +92,14 @@ def configure_iers(offline: bool | None = None) -> bool:
         iers.conf.reset("auto_max_age")
         iers.conf.reset("iers_degraded_accuracy")
     return off
+
+
+def ensure_iers() -> bool:
+    """Configure IERS handling once per process (:func:`configure_iers` with the
+    settings); an explicit earlier :func:`configure_iers` call is kept."""
+    if _configured is None:
+        return configure_iers()
+    return _configured
 
 
 def refresh_iers() -> str:

@@ -67,7 +67,7 @@ def _event_time(moc) -> dt.datetime | None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tooflow.iers import configure_iers
+    from tooflow.iers import ensure_iers
     from tooflow.planning import load_telescope, plan_skymap
     from tooflow.skymap import read_skymap_bytes
 
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--out must end in .json or .csv")
     if args.duration <= 0:
         raise ValueError("--duration must be positive")
-    configure_iers()
+    ensure_iers()
     moc = read_skymap_bytes(path.read_bytes())
     tels = [load_telescope(n) for n in (args.telescope or ["ZTF"])]
     start = parse_time(args.start) if args.start else (_event_time(moc)
@@ -111,7 +111,7 @@ def _run_event(args: argparse.Namespace) -> int:
 
     from tooflow.config import load_settings
     from tooflow.db import get_engine
-    from tooflow.iers import configure_iers
+    from tooflow.iers import ensure_iers
     from tooflow.models import Event
     from tooflow.planning import load_telescope, plan_skymap
     from tooflow.stages.plan import (
@@ -122,7 +122,7 @@ def _run_event(args: argparse.Namespace) -> int:
     )
 
     settings = load_settings()
-    configure_iers()
+    ensure_iers()
     with Session(get_engine(settings)) as session:
         event = session.exec(select(Event).where(Event.event_id == args.event_id)).first()
         if event is None:

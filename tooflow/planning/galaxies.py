@@ -212,9 +212,9 @@ def plan_galaxies(
     galaxy-weighted probabilities: the summed normalised scores of the galaxies
     inside the planned footprints (each galaxy counted once).
     """
-    from tooflow.iers import configure_iers
+    from tooflow.iers import ensure_iers
 
-    configure_iers()
+    ensure_iers()
     t0 = time.perf_counter()
     tels = [load_telescope(t) if isinstance(t, str) else t for t in telescopes]
     start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)

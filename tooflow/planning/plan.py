@@ -232,9 +232,9 @@ def plan_skymap(
     -------
     Plan, or (Plan, Problem) when ``return_problem``.
     """
-    from tooflow.iers import configure_iers
+    from tooflow.iers import ensure_iers
 
-    configure_iers()
+    ensure_iers()
     t0 = time.perf_counter()
     tels = [load_telescope(t) if isinstance(t, str) else t for t in telescopes]
     if not tels:

@@ -68,10 +68,16 @@ def plot_plan(
         Telescope descriptions (footprints); loaded by name when omitted.
     title : str, optional
     """
+    import warnings
+
     import matplotlib
 
     matplotlib.use("Agg")
-    import ligo.skymap.plot  # noqa: F401 - registers the astro projections
+    with warnings.catch_warnings():
+        # ligo.skymap imports reproject's private healpix utilities (harmless)
+        warnings.filterwarnings("ignore", message=".*reproject.healpix.utils.*")
+        import ligo.skymap.plot  # noqa: F401 - registers the astro projections
+        from ligo.skymap.plot import reproject_from_healpix_moc  # noqa: F401
     import matplotlib.pyplot as plt
     from ligo.skymap.moc import rasterize
     from ligo.skymap.postprocess import find_greedy_credible_levels
