@@ -139,7 +139,7 @@ def normalize_legacy(obj: dict[str, Any]) -> dict[str, Any]:
             out[name] = _flag(out[name])
     if "retract_latest" in out and "retract_latest_n" not in out:
         out["retract_latest_n"] = out.pop("retract_latest")
-    if "tier" not in out:
+    if "tier" not in out and "detector_name" in out:
         if "retract_latest_n" in out or "retract_message_uuid" in out:
             out["tier"] = "Retraction"
         elif "neutrino_time_utc" in out:
