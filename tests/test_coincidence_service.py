@@ -159,3 +159,20 @@ def test_every_publishing_tools_scenario_through_the_service(sqlite_engine, name
     svc.deliver()
     for notice in rows(sqlite_engine, Notice):
         assert parse_notice(notice.payload).kind == "supernova"
+
+
+def test_people_on_duty_are_told_once_per_alert(sqlite_engine, capsys):
+    from tooflow.coincidence.notifications import duty_notifier
+    from tooflow.config import load_settings
+
+    svc = service(sqlite_engine, inject=False, notify=duty_notifier(load_settings(), environ={}))
+    for i, payload in enumerate(scenario("simple coincidence")):
+        svc.handle(payload, f"obs:0:{i}")
+    assert svc.deliver() == 1
+    assert svc.deliver() == 0
+    captured = capsys.readouterr()
+    out = captured.out + captured.err  # the console channel
+    assert out.count("SNEWS-20300101T123445") == 1
+    assert "SNEWS new coincidence (#1): XENONnT, DS-20K" in out
+    (alert,) = rows(sqlite_engine, SnewsAlert)
+    assert alert.notified_at is not None and alert.notice_id is None
