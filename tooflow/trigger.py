@@ -48,6 +48,7 @@ __all__ = [
     "notice_idempotency_key",
     "reconcile",
     "trigger_notice",
+    "warm_up",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,23 @@ def _deployment_id(name: str) -> uuid.UUID:
         with get_client(sync_client=True) as client:
             _deployment_ids[key] = client.read_deployment_by_name(name).id
     return _deployment_ids[key]
+
+
+def warm_up(deployment: str = DEFAULT_DEPLOYMENT) -> bool:
+    """Look the deployment up once, so the first notice does not pay for it.
+
+    Returns
+    -------
+    bool
+        False (after logging why) when the API or the deployment is not there yet;
+        triggering will try again per notice.
+    """
+    try:
+        _deployment_id(deployment)
+    except Exception as exc:  # noqa: BLE001 - only an optimisation
+        log.warning("Prefect deployment %s not reachable yet: %s", deployment, exc)
+        return False
+    return True
 
 
 def create_flow_run(notice_id: int, *, deployment: str = DEFAULT_DEPLOYMENT,

@@ -55,7 +55,7 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
     """
     from ..db import create_schema, get_engine
     from ..listeners import build_sources, listeners_config, run_source
-    from ..trigger import DEFAULT_DEPLOYMENT, reconcile, trigger_notice
+    from ..trigger import DEFAULT_DEPLOYMENT, reconcile, trigger_notice, warm_up
 
     section = listeners_config(settings)
     sources = build_sources(settings, names)
@@ -65,6 +65,7 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
     if trigger is None:
         deployment = section.get("deployment", DEFAULT_DEPLOYMENT)
         _connect_prefect(settings)
+        warm_up(deployment)
 
         def trigger(notice_id: int) -> str:
             return trigger_notice(notice_id, deployment=deployment, engine=engine)
