@@ -43,13 +43,17 @@ def test_refuses_to_start_without_credentials(tmp_path, monkeypatch, capsys):
 
 def test_listen_stores_records_health_and_stops_on_sigterm(kafka_broker, sqlite_engine,
                                                            tmp_path, capsys):
-    topic = kafka_broker.create_topic()
+    topic, gcn_topic = kafka_broker.create_topic(), kafka_broker.create_topic()
     payloads = [(DATA / f).read_bytes() for f in ("alert_251.json", "alert_252.json")]
     kafka_broker.produce(topic, payloads)
+    kafka_broker.produce(gcn_topic, [(DATA / "alert_253.json").read_bytes()])
     config = tmp_path / "tooflow.yaml"
-    config.write_text(yaml.safe_dump({"listeners": {
+    config.write_text(yaml.safe_dump({"listeners": {  # two sources in one process
         "hop": {"url": kafka_broker.url + topic, "group_id": "tooflow-cli", "auth": False,
                 "start_at": "earliest", "kafka": consumer_settings()},
+        "gcn": {"topics": [gcn_topic], "group_id": "tooflow-cli", "no_auth": True,
+                "start_at": "earliest",
+                "kafka": {"bootstrap.servers": kafka_broker.bootstrap, **consumer_settings()}},
         "status_interval": 0.5, "reconcile_interval": 1}}))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -64,7 +68,7 @@ def test_listen_stores_records_health_and_stops_on_sigterm(kafka_broker, sqlite_
         while True:
             with Session(sqlite_engine) as s:
                 n = s.exec(select(func.count()).select_from(Notice)).one()
-            if n == 2:
+            if n == 3:
                 break
             assert proc.poll() is None, proc.stdout.read().decode()
             assert time.monotonic() - t0 < 60
@@ -83,4 +87,5 @@ def test_listen_stores_records_health_and_stops_on_sigterm(kafka_broker, sqlite_
     assert tooflow_main(["health"]) == 1  # notices are waiting for a flow run
     out = capsys.readouterr().out
     assert f"ok    hop:{topic}[0] lag 0" in out, out
-    assert "2 messages (2 new)" in out and "2 notice(s) waiting for a flow run" in out
+    assert f"ok    gcn:{gcn_topic}[0] lag 0" in out, out
+    assert "2 messages (2 new)" in out and "3 notice(s) waiting for a flow run" in out
