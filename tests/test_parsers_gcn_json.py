@@ -203,7 +203,9 @@ def test_snews2_coincidence_drafts():
     assert plain.localization is None
     assert tri.localization.url == (
         "https://snews2.org/skymaps/123e4567-e89b-12d3-a456-426614174000.fits")
-    assert tri.properties["detectors"] == ["Borexino", "IceCube", "KamLAND", "Super-K"]
+    # Borexino is listed with status "normal": it is not part of the coincidence.
+    assert tri.properties["detectors"] == ["IceCube", "KamLAND", "Super-K"]
+    assert tri.properties["n_detectors"] == 3
     assert plain.properties["false_alarm_prob"] == 0.0001
     assert plain.properties["schema_validated"] is False
     assert not plain.is_mock and test.is_mock

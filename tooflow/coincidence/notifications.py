@@ -1,7 +1,7 @@
 """Tell the people on duty about a SNEWS coincidence, through :mod:`tooflow.notify`.
 
 The team Slack channel (``notifications: slack: channel``) and whoever the roster has
-on duty get a message for every alert: ALERT and UPDATE as ``program_triggered``
+on duty get a message for every alert: ALERT and UPDATE as ``snews_coincidence``
 (a galactic supernova concerns every program), RETRACTION as ``retraction``.
 """
 
@@ -43,7 +43,7 @@ def duty_notifier(settings, *, environ=None) -> Callable[[SnewsAlert, dict[str, 
     roster = load_roster(settings.extra.get("roster"))
 
     def send(row: SnewsAlert, info: dict[str, Any]) -> list:
-        reason = "retraction" if row.alert_type == "RETRACTION" else "program_triggered"
+        reason = "retraction" if row.alert_type == "RETRACTION" else "snews_coincidence"
         return notify(alert_summary(row, info), reason, roster, config,
                       now=dt.datetime.now(dt.UTC), environ=environ)
 

@@ -29,6 +29,7 @@ REASONS: dict[str, str] = {
     "plan_submitted": "plan submitted",
     "retraction": "RETRACTION",
     "circular_ready": "circular draft ready",
+    "snews_coincidence": "SNEWS coincidence",
 }
 
 _KIND_WORDS = {

@@ -103,8 +103,11 @@ def _follow_up_props(obj: dict[str, Any]) -> Props:
 def _snews2_props(obj: dict[str, Any]) -> Props:
     tier = obj.get("tier_data") if isinstance(obj.get("tier_data"), dict) else {}
     status = obj.get("detector_status") if isinstance(obj.get("detector_status"), dict) else {}
+    # The drafts list every detector's status; only those that triggered are in the
+    # coincidence (a status-less list, as tooflow's own alerts send, counts whole).
+    triggered = sorted(d for d, st in status.items() if st == "triggered") or sorted(status)
     return prune({
-        "detectors": sorted(status) or None, "n_detectors": len(status),
+        "detectors": triggered or None, "n_detectors": len(triggered),
         "false_alarm_prob": as_float(tier.get("false_alarm_prob")),
         "p_values": tier.get("p_values"), "neutrino_time": tier.get("neutrino_time_utc"),
         "snews_alert_id": obj.get("id"),
