@@ -10,12 +10,15 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 __all__ = ["ENTRYPOINT", "deployment", "flow_run"]
 
 ROOT = Path(__file__).parent.parent
-# a module path: the script-path form breaks the package's relative imports
-ENTRYPOINT = "tooflow.flows.handle_notice:handle_notice"
+# The entrypoint prefect.yaml deploys, so that the worker test runs the real
+# configuration (a module path: the script-path form breaks relative imports).
+ENTRYPOINT = next(d["entrypoint"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())
+                  ["deployments"] if d["name"] == "handle-notice")
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,9 @@
-"""Every deployment in prefect.yaml points at a flow that loads."""
+"""Every deployment in prefect.yaml points at a flow that loads.
+
+Entrypoints are in module form (``tooflow.flows.handle_notice:handle_notice``):
+a process worker loading the path form runs the file outside its package and
+fails on the relative imports (seen in tests/test_trigger.py's worker test).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ def test_entrypoint_loads(deployment, monkeypatch):
     from prefect.flows import load_flow_from_entrypoint
 
     monkeypatch.chdir(ROOT)
-    flow = load_flow_from_entrypoint(deployment["entrypoint"])
+    entrypoint = deployment["entrypoint"]
+    assert not entrypoint.split(":")[0].endswith(".py"), "use the module form"
+    flow = load_flow_from_entrypoint(entrypoint)
     assert flow.name == deployment["name"]
     assert deployment["work_pool"]["name"] == "tooflow"
 
