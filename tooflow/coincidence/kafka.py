@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..listeners.errors import ListenerConfigError
-from ..listeners.hop import hop_auth_config
-from ..listeners.kafka import KafkaSource, base_consumer_config, parse_kafka_url
+from ..listeners.hop import hop_auth_config, hop_source
+from ..listeners.kafka import KafkaSource, parse_kafka_url
 
 __all__ = ["alert_publisher", "observation_source"]
 
@@ -41,18 +41,7 @@ def observation_source(conf: dict[str, Any]) -> KafkaSource:
     if not url:
         raise ListenerConfigError("coincidence: set `url` (kafka://host/topic of the "
                                   "detector messages)")
-    servers, topics = parse_kafka_url(url)
-    if not topics:
-        raise ListenerConfigError(f"coincidence: the url {url!r} names no topic")
-    group_id = conf.get("group_id")
-    if not group_id:
-        raise ListenerConfigError("coincidence: set `group_id` (a fixed consumer group, so "
-                                  "that a restart resumes at the committed offset)")
-    config = base_consumer_config(group_id, start_at=conf.get("start_at", "earliest"),
-                                  extra=conf.get("kafka"))
-    config["bootstrap.servers"] = servers
-    config.update(hop_auth_config(conf.get("auth", True), servers, conf.get("username")))
-    return KafkaSource("snews", config, topics, batch_size=int(conf.get("batch_size", 100)))
+    return hop_source(conf, name="snews", start_at="earliest")
 
 
 def alert_publisher(conf: dict[str, Any], *, timeout: float = 10.0) -> Callable[[bytes], None]:

@@ -57,18 +57,23 @@ def hop_auth_config(auth: bool | str, servers: str,
     return dict(chosen())
 
 
-def hop_source(conf: dict[str, Any]) -> KafkaSource:
-    """Build the hop listener's :class:`~tooflow.listeners.kafka.KafkaSource` from its config."""
+def hop_source(conf: dict[str, Any], *, name: str = "hop",
+               start_at: str = "latest") -> KafkaSource:
+    """Build a hop-authenticated :class:`~tooflow.listeners.kafka.KafkaSource` from its config.
+
+    ``name`` labels the source (``hop`` for the listener, ``snews`` for the
+    coincidence service); ``start_at`` is the default of ``conf['start_at']``.
+    """
     url = conf.get("url", DEFAULT_URL)
     servers, topics = parse_kafka_url(url)
     if not topics:
-        raise ListenerConfigError(f"hop: the url {url!r} names no topic")
+        raise ListenerConfigError(f"{name}: the url {url!r} names no topic")
     group_id = conf.get("group_id")
     if not group_id:
-        raise ListenerConfigError("hop: set `group_id` (a fixed consumer group, so that a "
-                                  "restart resumes at the committed offset)")
-    config = base_consumer_config(group_id, start_at=conf.get("start_at", "latest"),
+        raise ListenerConfigError(f"{name}: set `group_id` (a fixed consumer group, so that "
+                                  "a restart resumes at the committed offset)")
+    config = base_consumer_config(group_id, start_at=conf.get("start_at", start_at),
                                   extra=conf.get("kafka"))
     config["bootstrap.servers"] = servers
     config.update(hop_auth_config(conf.get("auth", True), servers, conf.get("username")))
-    return KafkaSource("hop", config, topics, batch_size=int(conf.get("batch_size", 100)))
+    return KafkaSource(name, config, topics, batch_size=int(conf.get("batch_size", 100)))
