@@ -14,6 +14,8 @@ import ipaddress
 import os
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,26 +99,38 @@ def tooflow_home(tmp_path, monkeypatch) -> Path:
 
 # --- databases ------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A fresh PostgreSQL database for this test run (dropped at the end)."""
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """Create a PostgreSQL database named ``<prefix>_<random>``; drop it afterwards.
+
+    Yields its name; skips the test when the server is not there.
+    """
     from sqlalchemy import create_engine, text
 
-    name = f"tooflow_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is not available: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    from tooflow.db import _engine_for
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
-    _engine_for(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for this test run (dropped at the end)."""
+    with fresh_postgres_database("tooflow_test") as name:
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield url
+        from tooflow.db import _engine_for
+
+        _engine_for(url).dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

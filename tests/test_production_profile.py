@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -36,22 +35,12 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def prefect_postgres():
     """A fresh PostgreSQL database for the Prefect server (dropped at the end)."""
-    from sqlalchemy import create_engine, text
+    from tests.conftest import PG_ADMIN_URL, fresh_postgres_database
 
-    from tests.conftest import PG_ADMIN_URL
-
-    name = f"prefect_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is not available: {exc}")
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("+psycopg2", "")
-    yield name, f"{base.replace('postgresql', 'postgresql+asyncpg')}/{name}", f"{base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database("prefect_test") as name:
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("+psycopg2", "")
+        yield (name, f"{base.replace('postgresql', 'postgresql+asyncpg')}/{name}",
+               f"{base}/{name}")
 
 
 @pytest.fixture(scope="module")
