@@ -111,3 +111,39 @@ def test_ms181101ab_whole_dag_and_rerun(prefect, sqlite_engine, tmp_path, monkey
     assert rerun["plans"]["ZTF kilonova"] != plan_id
     assert sum(rerun["submitted"]["ZTF kilonova"]["submitted"].values()) <= n
     assert len(keys) == len(set(keys))
+
+
+def test_update_then_retraction_of_ms181101ab(prefect, sqlite_engine, tmp_path, monkeypatch):
+    """An update re-plans without queueing twice; the retraction cancels what has not run."""
+    from tooflow.flows.handle_notice import handle_notice
+    from tooflow.models import Event, QueueRequestRow
+    from tooflow.simulator.server import SimulatorServer
+
+    from .test_stages import NIGHT, PRELIMINARY, _configure
+
+    update = DATA / "lvk" / "avro" / "MS181101ab-ext-update.avro"
+    retraction = DATA / "lvk" / "avro" / "MS181101ab-retraction.avro"
+    # A real-time clock: nothing executes during the test, requests stay queued.
+    with SimulatorServer(speedup=1, weather_loss=0.0, start=NIGHT) as server:
+        _configure(tmp_path, monkeypatch, server.url)
+        with open(tmp_path / "tooflow.yaml", "a") as config:
+            config.write("monitor:\n  max_wall_seconds: 1\n")
+        ids = [store_notice(p.read_bytes(), str(p), engine=sqlite_engine).notice_id
+               for p in (PRELIMINARY, update, retraction)]
+        first = handle_notice(ids[0], plan_start=NIGHT)
+        second = handle_notice(ids[1], plan_start=NIGHT)
+        with Session(sqlite_engine) as s:
+            queued = s.exec(select(QueueRequestRow)).all()
+        third = handle_notice(ids[2])
+    n_first = first["submitted"]["ZTF kilonova"]["submitted"]["ZTF"]
+    assert n_first > 0 and first["progress"]["open"] == n_first
+    resubmitted = second["submitted"]["ZTF kilonova"]
+    assert sum(resubmitted["already_queued"].values()) > 0  # same fields: not sent again
+    keys = [q.request_key for q in queued]
+    assert len(keys) == len(set(keys))
+    assert third["notice_type"] == "RETRACTION"
+    assert third["cancelled"]["ZTF"] > 0
+    with Session(sqlite_engine) as s:
+        statuses = {q.status for q in s.exec(select(QueueRequestRow)).all()}
+        assert statuses <= {"cancelled", "completed", "failed"}
+        assert s.exec(select(Event)).one().retracted

@@ -86,6 +86,12 @@ def _run_flow(notice_id: int, settings, echo) -> dict:
     with Session(get_engine(settings)) as session:
         for line in format_followup(summary, session):
             echo(f"  {line}")
+        for draft_id in (summary.get("circulars") or {}).values():
+            from ..models import CircularDraft
+
+            draft = session.get(CircularDraft, draft_id)
+            echo(f"\n---- GCN Circular draft #{draft.id} (edit before sending) ----\n"
+                 f"SUBJECT: {draft.subject}\n\n{draft.body}")
     return summary
 
 
