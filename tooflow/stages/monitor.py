@@ -224,4 +224,4 @@ def monitor_budget(event_pk: int, *, engine: Engine, settings: Settings,
         budget = max(budget, (end - t0).total_seconds() / speedup)
     cap = (settings.extra.get("monitor") or {}).get("max_wall_seconds")
     budget = max(0.0, budget) + 5.0 if plans else 0.0
-    return min(budget, float(cap)) if cap else budget
+    return min(budget, float(cap)) if cap is not None else budget
