@@ -7,11 +7,8 @@ Coincidence System (``snews_cs``):
 * a **group** (a "sub-list" in SNEWS) opens with its earliest message; a message
   joins it when its neutrino time is 0 to ``window`` seconds (default 10 s,
   inclusive) after the group's earliest message;
-* a message *earlier* than the initial message of a group joins it and becomes the
-  new initial message when the whole group then still fits in the window: for a
-  lone initial message that is the SNEWS rule (the first alert is still
-  published); for a group that already alerted it is an UPDATE of that alert
-  where ``snews_cs`` would open a second, overlapping group (see below);
+* a message *earlier* than a lone initial message joins it and becomes the new
+  initial message (when both still fit in the window);
 * a message outside every group's window starts a new group, and the messages
   already cached within ``window`` before it (or after it: messages arrive out of
   order) join the new group too, so one message can belong to two nearby groups
@@ -28,11 +25,10 @@ Coincidence System (``snews_cs``):
 * messages are kept ``lifetime`` seconds (24 h) after their neutrino time, then
   dropped by :meth:`CoincidenceCache.expire` unless they are part of a coincidence.
 
-Deliberate difference from ``snews_cs``: when a new message together with an
-existing group would form a superset of that group within one window, ``snews_cs``
-opens a new group and publishes a second ``ALERT`` for what is the same burst
-seen by one more detector; here the existing group takes the message as its new
-initial one and publishes an ``UPDATE``.
+An earlier message before a group that already holds a coincidence is outside
+that group's window (measured forward from its initial message): as in
+``snews_cs`` it opens a new group with the messages of its own window, which
+publishes its own ``ALERT``.
 
 Times are integer nanoseconds since the Unix epoch (UTC), so the 10 s boundary
 is exact; :func:`parse_neutrino_time` reads the ISO 8601 forms SNEWS accepts.
@@ -426,7 +422,10 @@ class CoincidenceCache:
                 continue
             t0 = group.initial.t_ns
             t_last = max(m.t_ns for m in group.members.values())
-            if t0 <= t <= t0 + w or (t < t0 and t_last - t <= w):
+            # An earlier message replaces only a *lone* initial message (SNEWS rule);
+            # before a group that already has a coincidence it opens a new group.
+            lone = len(group.members) == 1
+            if t0 <= t <= t0 + w or (t < t0 and lone and t_last - t <= w):
                 self._join(group, message)
                 touched.add(gkey)
         if touched:
