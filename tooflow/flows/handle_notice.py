@@ -15,13 +15,12 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from ..tasks.circular import circular
 from ..tasks.gate import gate
 from ..tasks.notify import notify
 from ..tasks.parse import parse
 from ..tasks.plan import plan
 from ..tasks.submit import cancel, submit
-from .monitor import monitor_event
+from .monitor import monitor_event, start_monitor_deployment
 
 __all__ = ["handle_notice"]
 
@@ -35,6 +34,13 @@ def _rename_run(name: str) -> None:
             client.update_flow_run(flow_run.id, name=name)
     except Exception:  # noqa: BLE001 - a cosmetic rename must never fail the flow
         pass
+
+
+def _monitor_mode() -> str:
+    """``inline`` (a sub-flow: the embedded default) or ``deployment`` (monitor.mode)."""
+    from ..config import load_settings
+
+    return str((load_settings().extra.get("monitor") or {}).get("mode", "inline"))
 
 
 @flow(name="handle-notice", flow_run_name="notice-{notice_id}")
@@ -93,9 +99,10 @@ def handle_notice(notice_id: int, follow_up: bool = True,
     if not out["submitted"]:
         return out
     notify(parsed.event_pk, "plan_submitted", triggered)
-    progress = out["progress"] = monitor_event(parsed.event_pk, parsed.event_id)
-    out["circulars"] = {p: circular(parsed.event_pk, parsed.event_id, p,
-                                    progress["coverage"], progress["area"])
-                        for p in out["submitted"]}
-    notify(parsed.event_pk, "circular_ready", triggered)
+    programs = list(out["submitted"])
+    if _monitor_mode() == "deployment":  # it outlives this run (plan windows of days)
+        out["monitor_flow_run_id"] = start_monitor_deployment(
+            parsed.event_pk, parsed.event_id, programs, notice_id)
+        return out
+    out.update(monitor_event(parsed.event_pk, parsed.event_id, programs))
     return out

@@ -1,4 +1,10 @@
-"""The ``monitor-event`` flow: poll the queues until the plan is done or its window ends."""
+"""The ``monitor-event`` flow: poll the queues until the plans are done, then draft.
+
+It has a lifetime of its own (the plan window: up to days with real telescopes),
+so ``handle-notice`` runs it as a sub-flow in the embedded default and, with
+``monitor: {mode: deployment}``, hands it to the ``monitor-event`` deployment
+(:func:`start_monitor_deployment`) and finishes.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +15,45 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from ..stages.monitor import monitor_budget
 from ..tasks._context import artifact_key, context
+from ..tasks.circular import circular
 from ..tasks.monitor import poll
+from ..tasks.notify import notify
 
-__all__ = ["monitor_event"]
+__all__ = ["monitor_event", "start_monitor_deployment", "MONITOR_DEPLOYMENT"]
+
+MONITOR_DEPLOYMENT = "monitor-event/monitor-event"
+
+
+def start_monitor_deployment(event_pk: int, event_id: str, programs: list[str],
+                             notice_id: int) -> str:
+    """Start the ``monitor-event`` deployment for an event; return the flow run id.
+
+    One monitor run per notice that submitted plans: a re-run of the same
+    notice gets the same monitor run back (idempotency key).
+    """
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(MONITOR_DEPLOYMENT, timeout=0, as_subflow=False,
+                         parameters={"event_pk": event_pk, "event_id": event_id,
+                                     "programs": programs},
+                         idempotency_key=f"monitor-event{event_pk}-notice{notice_id}")
+    return str(run.id)
 
 
 @flow(name="monitor-event", flow_run_name="monitor-{event_id}")
-def monitor_event(event_pk: int, event_id: str, poll_seconds: float = 2.0,
-                  max_wall_seconds: float | None = None) -> dict:
+def monitor_event(event_pk: int, event_id: str, programs: list[str] | None = None,
+                  poll_seconds: float = 2.0, max_wall_seconds: float | None = None) -> dict:
     """Poll an event's queue requests, record executed observations and coverage.
+
+    Then draft the GCN Circular of each program in ``programs`` and tell the
+    on-duty astronomers it is ready.
 
     Parameters
     ----------
     event_pk, event_id : int, str
         The event (database id and name).
+    programs : list of str, optional
+        Programs whose observations the circular drafts report.
     poll_seconds : float
         Seconds between polls.
     max_wall_seconds : float, optional
@@ -32,7 +63,8 @@ def monitor_event(event_pk: int, event_id: str, poll_seconds: float = 2.0,
     Returns
     -------
     dict
-        The last :class:`~tooflow.stages.monitor.Progress`, as a dict.
+        ``progress``: the last :class:`~tooflow.stages.monitor.Progress` as a dict;
+        ``circulars``: draft id per program.
     """
     logger = get_run_logger()
     settings, engine = context()
@@ -54,4 +86,8 @@ def monitor_event(event_pk: int, event_id: str, poll_seconds: float = 2.0,
     logger.info("%s: %d executed, %d open, %d failed; probability covered %.1f %%", event_id,
                 progress["executed"], progress["open"], progress["failed"],
                 100 * progress["coverage"].get("total", 0.0))
-    return progress
+    drafts = {p: circular(event_pk, event_id, p, progress["coverage"], progress["area"])
+              for p in programs or []}
+    if drafts:
+        notify(event_pk, "circular_ready", list(drafts))
+    return {"progress": progress, "circulars": drafts}
