@@ -65,7 +65,8 @@ AUTHORS = [
 
 def ztf_fields() -> dict[int, tuple[float, float]]:
     """Field id -> (RA, Dec) degrees, from the official ZTF grid."""
-    table = np.loadtxt(DATA / "ZTF_Fields.txt", comments="%", usecols=(0, 1, 2))
+    table = np.loadtxt(DATA.parent / "telescopes" / "ztf" / "ZTF_Fields.txt", comments="%",
+                       usecols=(0, 1, 2))
     return {int(row[0]): (float(row[1]), float(row[2])) for row in table}
 
 
