@@ -12,7 +12,7 @@ from tooflow.models import Notice
 
 from .conftest import DATA
 
-RETRACTION = DATA / "lvk" / "MS181101ab-retraction.avro"
+RETRACTION = DATA / "lvk" / "avro" / "MS181101ab-retraction.avro"
 
 
 def _count(engine) -> int:

@@ -35,7 +35,7 @@ from tooflow.stages.submit import cancel_event_requests, submit_plan
 
 from .conftest import DATA
 
-PRELIMINARY = DATA / "lvk" / "MS181101ab-preliminary.avro"
+PRELIMINARY = DATA / "lvk" / "avro" / "MS181101ab-preliminary.avro"
 NIGHT = dt.datetime(2019, 4, 1, 4, 0, tzinfo=dt.UTC)
 
 PROGRAMS = """
