@@ -72,7 +72,10 @@ def test_daytime_submission_waits_for_night_and_honours_visibility():
 def test_requests_that_cannot_run_before_their_window_ends_expire():
     sim, wall = driven(weather_loss=0.0)
     window = (START, START + dt.timedelta(minutes=2))  # room for about 3 exposures
-    results = sim.submit("ZTF", ztf_payload(6, window=window))
+    payload = ztf_payload(6, window=window)
+    for target in payload["targets"]:  # all planned at the start: the window decides
+        target["start_time"] = START.isoformat()
+    results = sim.submit("ZTF", payload)
     wall[0] = 3600.0
     states = sim.status([r["request_key"] for r in results])
     done = [s for s in states if s["status"] == "completed"]
@@ -118,3 +121,18 @@ def test_warm_up_restarts_the_clock_only_before_the_first_submission():
     wall[0] = 60.0
     sim.warm_up()
     assert sim.now() == START + dt.timedelta(seconds=10)
+
+
+def test_no_exposure_before_its_planned_start():
+    """The plan's timing is kept: a second visit planned 30 min later waits for it."""
+    sim, wall = driven(weather_loss=0.0)
+    payload = ztf_payload(2)
+    later = START + dt.timedelta(minutes=30)
+    payload["targets"][0]["start_time"] = START.isoformat()
+    payload["targets"][1]["start_time"] = later.isoformat()
+    keys = [r["request_key"] for r in sim.submit("ZTF", payload)]
+    wall[0] = 600.0  # 10 min: the first is done, the second still waits
+    assert [s["status"] for s in sim.status(keys)] == ["completed", "queued"]
+    wall[0] = 3600.0
+    first, second = sim.executed()
+    assert parse_time(second["obs_time"]) >= later

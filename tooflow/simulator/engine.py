@@ -12,7 +12,8 @@ run is reproducible for a given seed and sequence of calls:
    generator seeded by (seed, request key);
 2. the telescope then takes, among the queued requests observable now (Sun
    below −12°, airmass under the queue's limit, inside the validity window),
-   the one planned earliest (then the first submitted);
+   the one planned earliest (then the first submitted), never before its planned
+   start time (so the plan's visit gaps are kept);
 3. when none is observable it waits for the next grid time one is; a request
    that can no longer be observed before its window closes is *failed*
    ("unobservable" if it was never observable, "expired" otherwise).
@@ -381,12 +382,15 @@ class Simulator:
         cached = r.extra.get("next_visible", False)
         if cached is None or (cached is not False and cached >= t):
             return cached
-        r.extra["next_visible"] = r.grid.next_visible(max(t, r.window_start))
+        r.extra["next_visible"] = r.grid.next_visible(max(t, r.window_start, r.planned_start))
         return r.extra["next_visible"]
 
     @staticmethod
     def _can_start(r: SimRequest, t: dt.datetime) -> bool:
-        return r.window_start <= t < r.window_end and r.grid.visible_at(t)
+        # Not before its planned start: the plan's timing (e.g. the gap between the
+        # g and r visits of a field) is kept, as a queue that honours start times does.
+        return (max(r.window_start, r.planned_start) <= t < r.window_end
+                and r.grid.visible_at(t))
 
     def _expire_if_hopeless(self, r: SimRequest, t: dt.datetime) -> None:
         if t < r.window_end:
