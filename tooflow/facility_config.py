@@ -6,7 +6,7 @@ adapter and its settings::
     facilities:
       ZTF: {adapter: ZTF, url: https://ztf-queue.example.org, token_env: TOOFLOW_ZTF_TOKEN}
       DECam: {adapter: DECam, url: ...}
-      simulator: {speedup: 3600, weather_loss: 0.1}   # the embedded default
+      simulator: {speedup: 7200, weather_loss: 0.1}   # the embedded default
 
 A telescope without an entry is observed by the simulator (the embedded
 default): the one at ``simulator.url``, else one served in this process.
@@ -25,8 +25,9 @@ __all__ = ["facility_for", "ensure_local_simulator", "stop_local_simulator",
 _LOCAL = None  # the in-process SimulatorServer, started on first use
 
 #: Simulated seconds per wall-clock second of the embedded simulator: a night
-#: passes in ~10 s, so the demo's monitor sees observations come in.
-DEFAULT_SPEEDUP = 3600.0
+#: passes in ~5 s and a two-night plan window in ~25 s, so the demo stays short
+#: while its monitor sees observations come in.
+DEFAULT_SPEEDUP = 7200.0
 
 
 def simulator_settings(settings: Settings) -> dict[str, Any]:
