@@ -95,3 +95,25 @@ def test_corrupt_embedded_map_rejects_only_that_notice(engine):
         assert s.get(Notice, good.notice_id).status == "parsed"
         assert s.get(Notice, stored.notice_id).rejection_reason == out.reason
         assert s.exec(select(Event).where(Event.event_id == "S230518h")).first() is None
+
+
+def test_unreachable_skymap_is_fetched_again_on_a_rerun(engine, monkeypatch):
+    """S190425z's VOEvent gives its map only by URL: unavailable, then fetched on re-parse."""
+    import tooflow.skymap as skymap
+    from tooflow.errors import SkymapUnavailable
+
+    def down(url, **kwargs):
+        raise SkymapUnavailable(f"cannot fetch sky map {url}: connection refused")
+
+    monkeypatch.setattr(skymap, "fetch_skymap", down)
+    first = _ingest(engine, LVK / "voevent" / "S190425z-1-Initial.xml")
+    assert first.summary["localization_state"] == "unavailable"
+    # The server answers now (with a real flat map standing in for the GraceDB file).
+    data = (DATA / "skymaps" / "glg_healpix_all_bn180116026.fit").read_bytes()
+    monkeypatch.setattr(skymap, "fetch_skymap", lambda url, **kwargs: data)
+    again = parse_stored_notice(first.notice_id, engine=engine, settings=load_settings())
+    assert again.summary["localization_state"] == "stored"
+    with Session(engine) as s:
+        rows = s.exec(select(Localization).where(Localization.notice_id == first.notice_id)
+                      ).all()
+    assert len(rows) == 1 and rows[0].skymap_sha256 and rows[0].area_90 > 0

@@ -20,7 +20,7 @@ from .config import Settings, load_settings
 from .db import get_engine
 from .errors import NoticeRejected, SkymapUnavailable
 from .gate import Decision, gate, load_programs
-from .models import Event, GateDecision, Localization, Notice, NoticeStatus
+from .models import Event, GateDecision, Localization, Notice, NoticeStatus, Plan
 from .models._types import utcnow
 from .notice import ParsedNotice
 from .parsers import parse_notice
@@ -163,7 +163,8 @@ def parse_stored_notice(notice_id: int, *, engine: Engine | None = None,
     A notice that cannot be used is marked rejected with the specific reason
     and nothing else changes. Parsing an already parsed notice again is
     harmless: the event is updated with the same values and the localization
-    row is reused.
+    row is reused — except one whose sky map could not be fetched, which is
+    fetched again (``tooflow rerun`` is how an operator asks for that).
 
     Returns
     -------
@@ -188,6 +189,12 @@ def parse_stored_notice(notice_id: int, *, engine: Engine | None = None,
             notice.event_pk = event.id
             existing = session.exec(select(Localization)
                                     .where(Localization.notice_id == notice.id)).first()
+            if existing is not None and existing.state == "unavailable" and not session.exec(
+                    select(Plan.id).where(Plan.localization_id == existing.id)).first():
+                # A sky map that could not be fetched: try again (a re-run does this).
+                session.delete(existing)
+                session.flush()
+                existing = None
             loc = existing or _record_localization(session, notice, event, parsed, settings)
         except NoticeRejected as exc:
             session.rollback()
