@@ -17,10 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import signal
-import threading
 from pathlib import Path
+
+from ._service import add_service_options, connect_prefect, setup_service, stop_on_signals
 
 __all__ = ["add_parser", "build_service"]
 
@@ -31,11 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("coincidence", help="SNEWS coincidence service (run, feed, status)",
                        description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", type=Path, metavar="FILE",
-                   help="tooflow.yaml to use (default: $TOOFLOW_CONFIG or "
-                        "$TOOFLOW_HOME/tooflow.yaml)")
-    p.add_argument("-l", "--log", default="info",
-                   choices=["critical", "error", "warning", "info", "debug"], help="log level")
+    add_service_options(p)
     actions = p.add_subparsers(title="actions", metavar="ACTION", required=True)
     run = actions.add_parser("run", help="consume the Kafka topic of detector messages")
     run.add_argument("--check", action="store_true",
@@ -50,18 +45,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     status = actions.add_parser("status", help="list stored coincidences and alerts")
     status.add_argument("--mode", choices=["observation", "test", "firedrill"])
     status.set_defaults(func=_status)
-
-
-def _setup(args: argparse.Namespace):
-    from ..config import load_settings
-
-    if args.config:
-        if not args.config.is_file():
-            raise FileNotFoundError(f"no such configuration file: {args.config}")
-        os.environ["TOOFLOW_CONFIG"] = str(args.config)
-    logging.basicConfig(level=args.log.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return load_settings()
 
 
 def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=None):
@@ -104,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..coincidence.kafka import observation_source
     from ..coincidence.service import run_service
 
-    settings = _setup(args)
+    settings = setup_service(args)
     conf = settings.extra.get("coincidence") or {}
     source = observation_source(conf)
     if args.check:
@@ -112,29 +95,10 @@ def _run(args: argparse.Namespace) -> int:
               f"{conf.get('alert_url') or '(no Kafka output)'}: configuration OK")
         source.close()
         return 0
-    _connect_prefect(settings)
+    connect_prefect(settings, log)
     service = build_service(settings)
-    stop = threading.Event()
-
-    def _stop(signum, _frame):
-        log.info("signal %s: stopping after the current message", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    run_service(service, source, stop=stop)
+    run_service(service, source, stop=stop_on_signals(log))
     return 0
-
-
-def _connect_prefect(settings) -> None:
-    if os.environ.get("PREFECT_API_URL"):
-        return
-    from ..prefect_local import ensure_prefect_api
-
-    try:
-        ensure_prefect_api(settings, echo=log.info)
-    except Exception as exc:  # noqa: BLE001 - notices stay pending; `tooflow reconcile` retries
-        log.error("no Prefect API (%s): alert notices will be stored and triggered later", exc)
 
 
 def _messages(path: Path, scenario: str | None) -> list[bytes]:
@@ -155,11 +119,11 @@ def _messages(path: Path, scenario: str | None) -> list[bytes]:
 
 
 def _feed(args: argparse.Namespace) -> int:
-    settings = _setup(args)
+    settings = setup_service(args)
     service = build_service(settings, kafka=False, inject=not args.no_inject,
                             trigger=(lambda notice_id: None) if args.no_inject else None)
     if not args.no_inject:
-        _connect_prefect(settings)
+        connect_prefect(settings, log)
     service.restore()
     rejected = 0
     for path in args.files:
@@ -183,7 +147,7 @@ def _status(args: argparse.Namespace) -> int:
     from ..db import create_schema, get_engine
     from ..models import SnewsAlert, SnewsCoincidence
 
-    settings = _setup(args)
+    settings = setup_service(args)
     engine = get_engine(settings)
     create_schema(engine)
     with Session(engine) as session:

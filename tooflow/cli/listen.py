@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import signal
 import threading
-from pathlib import Path
+
+from ._service import add_service_options, connect_prefect, setup_service, stop_on_signals
 
 __all__ = ["add_parser", "listen"]
 
@@ -28,13 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--source", action="append", choices=["hop", "gcn", "igwn", "voevent"],
                    help="listen to this source only (repeatable; default: all configured)")
-    p.add_argument("--config", type=Path, metavar="FILE",
-                   help="tooflow.yaml to use (default: $TOOFLOW_CONFIG or "
-                        "$TOOFLOW_HOME/tooflow.yaml)")
+    add_service_options(p)
     p.add_argument("--check", action="store_true",
                    help="check configuration and credentials, then exit")
-    p.add_argument("-l", "--log", default="info",
-                   choices=["critical", "error", "warning", "info", "debug"], help="log level")
     p.set_defaults(func=_listen)
 
 
@@ -64,7 +59,7 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
     stop = stop or threading.Event()
     if trigger is None:
         deployment = section.get("deployment", DEFAULT_DEPLOYMENT)
-        _connect_prefect(settings)
+        connect_prefect(settings, log)
         warm_up(deployment)
 
         def trigger(notice_id: int) -> str:
@@ -91,40 +86,14 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
         t.join(timeout=30)
 
 
-def _connect_prefect(settings) -> None:
-    if os.environ.get("PREFECT_API_URL"):
-        return
-    from ..prefect_local import ensure_prefect_api
-
-    try:
-        ensure_prefect_api(settings, echo=log.info)
-    except Exception as exc:  # noqa: BLE001 - notices stay pending; the reconciler retries
-        log.error("no Prefect API (%s): notices will be stored and triggered later", exc)
-
-
 def _listen(args: argparse.Namespace) -> int:
-    from ..config import load_settings
     from ..listeners import build_sources
 
-    if args.config:
-        if not args.config.is_file():
-            raise FileNotFoundError(f"no such configuration file: {args.config}")
-        os.environ["TOOFLOW_CONFIG"] = str(args.config)
-    logging.basicConfig(level=args.log.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = load_settings()
+    settings = setup_service(args)
     if args.check:
         for source in build_sources(settings, args.source):
             print(f"{source.name}: configuration and credentials OK")
             source.close()
         return 0
-    stop = threading.Event()
-
-    def _stop(signum, _frame):
-        log.info("signal %s: stopping after the current message", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    listen(settings, args.source, stop=stop)
+    listen(settings, args.source, stop=stop_on_signals(log))
     return 0

@@ -1,0 +1,64 @@
+"""What the long-running commands (``listen``, ``coincidence run``) share.
+
+Their ``--config``/``--log`` options and how they apply them, the stop-on-signal
+event, and the connection to the Prefect API (started locally when none is
+configured; when none can be reached the notices stay pending for the reconciler).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+__all__ = ["add_service_options", "setup_service", "stop_on_signals", "connect_prefect"]
+
+
+def add_service_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--config FILE`` and ``-l/--log LEVEL``."""
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="tooflow.yaml to use (default: $TOOFLOW_CONFIG or "
+                        "$TOOFLOW_HOME/tooflow.yaml)")
+    p.add_argument("-l", "--log", default="info",
+                   choices=["critical", "error", "warning", "info", "debug"], help="log level")
+
+
+def setup_service(args: argparse.Namespace):
+    """Apply ``--config`` and ``--log``; return the loaded settings."""
+    from ..config import load_settings
+
+    if args.config:
+        if not args.config.is_file():
+            raise FileNotFoundError(f"no such configuration file: {args.config}")
+        os.environ["TOOFLOW_CONFIG"] = str(args.config)
+    logging.basicConfig(level=args.log.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return load_settings()
+
+
+def stop_on_signals(log: logging.Logger) -> threading.Event:
+    """An event set by SIGTERM or SIGINT: stop after the current message."""
+    stop = threading.Event()
+
+    def _stop(signum, _frame):
+        log.info("signal %s: stopping after the current message", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return stop
+
+
+def connect_prefect(settings, log: logging.Logger) -> None:
+    """Reach a Prefect API (configured, else the local one); log and go on if none."""
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    from ..prefect_local import ensure_prefect_api
+
+    try:
+        ensure_prefect_api(settings, echo=log.info)
+    except Exception as exc:  # noqa: BLE001 - notices stay pending; the reconciler retries
+        log.error("no Prefect API (%s): notices will be stored and triggered later", exc)
