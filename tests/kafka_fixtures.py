@@ -150,23 +150,19 @@ class RecordingTrigger:
         return f"fake-{notice_id}"
 
 
-def run_source_until(source, engine, trigger, done, *, timeout: float = 60.0, **kwargs):
-    """Run :func:`tooflow.listeners.run_source` in a thread until ``done()`` is true.
+def run_until(run, done, *, timeout: float = 60.0) -> float:
+    """Run ``run(stop)`` (a blocking consumer loop) in a thread until ``done()`` is true.
 
-    Returns the seconds it took; fails the test on timeout.
+    Returns the seconds it took; fails the test on timeout or if the loop dies.
     """
     import threading
-
-    from tooflow.listeners import run_source
 
     stop = threading.Event()
     errors = []
 
     def _run():
         try:
-            run_source(source, engine=engine, trigger=trigger, stop=stop,
-                       poll_timeout=0.2, status_interval=kwargs.pop("status_interval", 0.5),
-                       **kwargs)
+            run(stop)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -176,7 +172,7 @@ def run_source_until(source, engine, trigger, done, *, timeout: float = 60.0, **
     try:
         while not done():
             if errors or not thread.is_alive():
-                raise AssertionError(f"listener stopped: {errors}")
+                raise AssertionError(f"loop stopped: {errors}")
             if time.monotonic() - t0 > timeout:
                 raise AssertionError(f"condition not met within {timeout} s")
             time.sleep(0.05)
@@ -185,3 +181,14 @@ def run_source_until(source, engine, trigger, done, *, timeout: float = 60.0, **
         stop.set()
         thread.join(30)
         assert not errors, errors
+
+
+def run_source_until(source, engine, trigger, done, *, timeout: float = 60.0, **kwargs):
+    """Run :func:`tooflow.listeners.run_source` in a thread until ``done()`` is true."""
+    from tooflow.listeners import run_source
+
+    status_interval = kwargs.pop("status_interval", 0.5)
+    return run_until(lambda stop: run_source(source, engine=engine, trigger=trigger, stop=stop,
+                                             poll_timeout=0.2, status_interval=status_interval,
+                                             **kwargs),
+                     done, timeout=timeout)

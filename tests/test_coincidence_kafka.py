@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, kafka_broker  # noqa: F401
+from tests.kafka_fixtures import run_until as run_loop_until
 from tooflow.coincidence.kafka import alert_publisher, observation_source
 from tooflow.coincidence.service import CoincidenceService, run_service
 from tooflow.models import Notice, SnewsAlert, SnewsMessage
@@ -43,28 +43,10 @@ def read_topic(broker, topic: str, n: int, timeout: float = 20.0) -> list:
 
 
 def run_until(service, conf, done, timeout=60.0) -> float:
-    stop = threading.Event()
-    errors = []
-
-    def target():
-        try:
-            run_service(service, observation_source(conf), stop=stop, poll_timeout=0.2)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, daemon=True)
-    t0 = time.monotonic()
-    thread.start()
-    try:
-        while not done():
-            assert not errors and thread.is_alive(), errors
-            assert time.monotonic() - t0 < timeout, "condition not met in time"
-            time.sleep(0.05)
-        return time.monotonic() - t0
-    finally:
-        stop.set()
-        thread.join(30)
-        assert not errors, errors
+    """Run the coincidence service on the observation topic until ``done()``."""
+    return run_loop_until(lambda stop: run_service(service, observation_source(conf), stop=stop,
+                                                   poll_timeout=0.2),
+                          done, timeout=timeout)
 
 
 def count(engine, model, *where) -> int:
