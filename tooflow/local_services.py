@@ -1,7 +1,8 @@
 """Long-lived local helper processes, started once and reused.
 
-The embedded defaults need two services: a Prefect server and the telescope
-simulator. Each is started the first time a command needs it, as a detached
+The embedded default needs a Prefect server (the telescope simulator runs in the
+flow's own process instead, see :mod:`tooflow.facility_config`). It is started
+the first time a command needs it, as a detached
 process whose address and pid are recorded in ``$TOOFLOW_HOME/<name>/service.json``;
 later commands find it healthy and reuse it. ``stop_service`` stops it.
 """

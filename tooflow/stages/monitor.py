@@ -15,7 +15,7 @@ from ..config import Settings
 from ..facilities import FacilityError
 from ..facilities.base import TERMINAL_STATUSES
 from ..models import ExecutedObservationRow, Plan, PlannedObservationRow, QueueRequestRow
-from .submit import _update, store_transactions
+from .submit import store_transactions, update_request
 
 __all__ = ["Progress", "poll_event", "achieved_coverage", "monitor_budget"]
 
@@ -113,7 +113,7 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
             with facility:
                 try:
                     for state in facility.status(open_keys) if open_keys else []:
-                        _update(session, event_pk, state)
+                        update_request(session, event_pk, state)
                     for obs in facility.executed(since) if since else []:
                         if obs.request_key is None:  # e.g. ZTF exposures read over TAP
                             obs = _match_by_field(obs, unkeyed)

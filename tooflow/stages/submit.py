@@ -23,7 +23,8 @@ from ..models import (
 from ..models._types import utcnow
 from ..observations import PlannedObservation
 
-__all__ = ["SubmitResult", "submit_plan", "cancel_event_requests", "store_transactions"]
+__all__ = ["SubmitResult", "submit_plan", "cancel_event_requests", "store_transactions",
+           "update_request"]
 
 
 @dataclass
@@ -99,7 +100,7 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
                 try:
                     if stale.get(tel):
                         for state in facility.cancel([q.request_key for q in stale[tel]]):
-                            _update(session, event.id, state)
+                            update_request(session, event.id, state)
                         result.cancelled[tel] = len(stale[tel])
                     obs = by_tel.get(tel, [])
                     if obs:
@@ -129,10 +130,11 @@ def _insert(session: Session, event_pk: int, plan_id: int, state) -> None:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # already there (a concurrent run): keep the first
-        _update(session, event_pk, state)
+        update_request(session, event_pk, state)
 
 
-def _update(session: Session, event_pk: int, state) -> None:
+def update_request(session: Session, event_pk: int, state) -> None:
+    """Record what a queue said about one of the event's requests (status, detail, id)."""
     row = session.exec(select(QueueRequestRow).where(
         QueueRequestRow.event_pk == event_pk, QueueRequestRow.telescope == state.telescope,
         QueueRequestRow.request_key == state.request_key)).first()
@@ -172,7 +174,7 @@ def cancel_event_requests(event_pk: int, *, engine: Engine, settings: Settings,
                 finally:
                     store_transactions(session, facility, event_pk)
                 for state in states:
-                    _update(session, event_pk, state)
+                    update_request(session, event_pk, state)
                 cancelled[tel] = sum(s.status == "cancelled" for s in states)
         for plan in session.exec(select(Plan).where(Plan.event_pk == event_pk,
                                                     Plan.status.in_(["planned", "submitted"]))):

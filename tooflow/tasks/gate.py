@@ -7,6 +7,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from ..events import gate_notice
 from ..gate import Decision
+from ._context import artifact_key
 from .retry import retry_on_io
 
 __all__ = ["gate", "decisions_markdown"]
@@ -30,11 +31,8 @@ def gate(notice_id: int, event_id: str, notice_type: str | None) -> list[Decisio
     decisions = gate_notice(notice_id)
     create_markdown_artifact(
         markdown=decisions_markdown(event_id, notice_type, decisions),
-        key=f"gate-{_artifact_key(event_id)}",
+        key=artifact_key("gate", event_id),
         description=f"Gate decisions for {event_id}",
     )
     return decisions
 
-
-def _artifact_key(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
