@@ -40,7 +40,10 @@ def _monitor_mode() -> str:
     """``inline`` (a sub-flow: the embedded default) or ``deployment`` (monitor.mode)."""
     from ..config import load_settings
 
-    return str((load_settings().extra.get("monitor") or {}).get("mode", "inline"))
+    mode = str((load_settings().extra.get("monitor") or {}).get("mode", "inline"))
+    if mode not in ("inline", "deployment"):
+        raise ValueError(f"monitor.mode must be 'inline' or 'deployment', not {mode!r}")
+    return mode
 
 
 @flow(name="handle-notice", flow_run_name="notice-{notice_id}")
