@@ -99,7 +99,6 @@ def test_real_o3_cbc_with_massgap_class():
 
 
 def test_o2_gw170817_initial():
-    # O2 ivorn (gwnet/gcn_sender) is not routed to LVK by parse_notice; parse directly.
     root = parse_xml((VOEVENT / "G298048-1-Initial.xml").read_bytes())
     n = parse_lvk_voevent(root)
     assert (n.event_id, n.notice_type, n.is_retraction) == ("G298048", "INITIAL", False)
@@ -121,5 +120,41 @@ def test_voevent_without_alert_type_is_rejected():
     text = text.replace('value="Retraction"', 'value="Superseded"')
     text = text.replace('name="Packet_Type" value="164"', 'name="Packet_Type" value="999"')
     text = text.replace("S200308e-3-Retraction", "S200308e-3")
+    text = text.replace('cite="retraction"', 'cite="followup"')  # citations tell too
     with pytest.raises(NoticeRejected, match="no known alert type"):
         parse_notice(text.encode())
+
+
+def test_early_sample_retraction_packet_type_and_citations_win(caplog):
+    # The LVK user guide's early sample retraction says AlertType=Preliminary,
+    # but Packet_Type=164 and cite="retraction": it is a retraction.
+    with caplog.at_level("WARNING", logger="tooflow.parsers.lvk_voevent"):
+        n = read("MS181101ab-4-Retraction-early.xml")
+    assert (n.event_id, n.notice_type, n.is_retraction) == ("MS181101ab", "RETRACTION", True)
+    assert n.localization is None
+    said = n.properties["alert_type_disagreement"]
+    assert "Packet_Type says RETRACTION" in said and "AlertType says PRELIMINARY" in said
+    assert "citations says RETRACTION" in said
+    assert "alert type signals disagree" in caplog.text and "MS181101ab-4-Retraction" in caplog.text
+
+
+def test_agreeing_signals_record_no_disagreement():
+    for name in ("MS181101ab-5-Retraction.xml", "MS181101ab-2-Preliminary.xml",
+                 "S200308e-3-Retraction.xml"):
+        assert "alert_type_disagreement" not in read(name).properties
+
+
+def test_o2_notice_as_gcn_relayed_it_is_an_lvk_notice():
+    # GW170817's Initial notice under GCN's own ivorn (nasa.gsfc.gcn/LVC#...).
+    n = read("G298048-1-Initial.gcn.xml")
+    assert (n.source, n.kind, n.event_id, n.notice_type) == ("LVK", "GW", "G298048", "INITIAL")
+    assert not n.is_retraction and not n.is_mock
+    assert n.time == dt.datetime(2017, 8, 17, 12, 41, 4, 445710, tzinfo=UTC)
+    assert n.properties["far"] == 3.478e-12
+    assert n.properties["HasNS"] == 1.0 and n.properties["HasRemnant"] == 1.0
+    assert n.properties["group"] == "CBC" and n.properties["pipeline"] == "gstlal"
+    assert n.localization.url == "https://gracedb.ligo.org/apibasic/events/G298048/files/bayestar.fits.gz"
+    # the same event as LVK's own O2 notice of it
+    own = read("G298048-1-Initial.xml")
+    assert (own.event_id, own.notice_type, own.time) == (n.event_id, n.notice_type, n.time)
+    assert own.localization.url == n.localization.url

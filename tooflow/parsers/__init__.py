@@ -85,11 +85,11 @@ def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES) -> ParsedNot
         root = parse_xml(payload)
         if local_name(root.tag) != "VOEvent":
             raise NoticeRejected(f"XML root element is <{local_name(root.tag)}>, not <VOEvent>")
-        ivorn = root.get("ivorn", "")
-        # O3/O4 LVK streams (gwnet/LVC#..., gwnet/LVK#...) and O2's gcn_sender.
-        if any(stream in ivorn for stream in ("gwnet/LVC", "gwnet/LVK", "gwnet/gcn_sender")):
-            from .lvk import parse_lvk_voevent
+        from .lvk_voevent import is_lvk_voevent, parse_lvk_voevent
 
+        # O3/O4 LVK streams (gwnet/LVC#..., gwnet/LVK#...), O2's gcn_sender, and
+        # LVK notices as GCN relayed them (nasa.gsfc.gcn/LVC#..., packets 150-164).
+        if is_lvk_voevent(root):
             return parse_lvk_voevent(root)
         from .gcn_voevent import parse_gcn_voevent
 

@@ -7,9 +7,18 @@ Choices made here (the Avro/JSON choices in :mod:`.lvk` apply too):
 
 * The superevent id is the ``GraceID`` param, else the ivorn fragment
   (``ivo://gwnet/LVC#S200114f-3-Initial`` → ``S200114f``).
-* The notice type is the ``AlertType`` param (``EarlyWarning`` →
-  ``EARLYWARNING``, ...), else the GCN packet type (150–152, 163, 164), else
-  the ivorn suffix. O2's ``Retraction="true"`` param also marks a retraction.
+* The notice type comes from the GCN packet type (150–152, 163, 164), else
+  the ``AlertType`` param (``EarlyWarning`` → ``EARLYWARNING``, ...), else the
+  ivorn suffix. A retraction is also recognised by its citations
+  (``<EventIVORN cite="retraction">``) and O2's ``Retraction="true"`` param.
+  When these signals disagree — the LVK user guide's early sample retraction
+  for MS181101ab says ``AlertType=Preliminary`` with ``Packet_Type=164`` and
+  ``cite="retraction"`` — the packet type and the citations win; the
+  disagreement is logged and kept in ``properties["alert_type_disagreement"]``.
+* GCN relays LVK notices under its own ivorn (O2:
+  ``ivo://nasa.gsfc.gcn/LVC#G298048-1-Initial``), with the sky-map URLs as
+  ``SKYMAP_URL_FITS_*`` params and the flags (``HardwareInj``, ``Retraction``)
+  as ``true``/``false`` in a ``Trigger_ID`` group: they are read here too.
 * ``is_mock``: id starting with ``M``, ``search == "MDC"``, ``role="test"``,
   or ``HardwareInj == 1`` (a hardware injection is not an astrophysical
   event; ``properties["hardware_injection"]`` says so).
@@ -24,6 +33,7 @@ Choices made here (the Avro/JSON choices in :mod:`.lvk` apply too):
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,7 +43,9 @@ from ..notice import Localization, ParsedNotice
 from .gcn_common import as_bool, as_float, as_int, parse_utc, parse_utc_or_none, prune
 from .xml import local_name, voevent_params
 
-__all__ = ["PACKET_TYPES", "parse_lvk_voevent"]
+__all__ = ["PACKET_TYPES", "is_lvk_voevent", "parse_lvk_voevent"]
+
+log = logging.getLogger(__name__)
 
 #: GCN packet types of LVK notices.
 PACKET_TYPES = {150: "PRELIMINARY", 151: "INITIAL", 152: "UPDATE", 163: "EARLYWARNING",
@@ -45,7 +57,24 @@ _ALERT_TYPES = {"earlywarning": "EARLYWARNING", "preliminary": "PRELIMINARY",
 _CLASSES = ("BNS", "NSBH", "BBH", "MassGap", "Terrestrial")
 _HAS = {"HasNS": "HasNS", "HasRemnant": "HasRemnant", "HasMassGap": "HasMassGap",
         "HasSSM": "HasSSM", "ProbHasNS": "HasNS", "ProbHasRemnant": "HasRemnant"}
-_SKYMAP_PARAMS = ("skymap_fits", "skymap_fits_basic", "skymap_fits_x509", "skymap_fits_shib")
+_SKYMAP_PARAMS = ("skymap_fits", "skymap_fits_basic", "skymap_fits_x509", "skymap_fits_shib",
+                  # as GCN relays them (O2, ivo://nasa.gsfc.gcn/LVC#...)
+                  "SKYMAP_URL_FITS_BASIC", "SKYMAP_URL_FITS_X509", "SKYMAP_URL_FITS_SHIB")
+
+#: ivorn streams of LVK notices: O3/O4 (gwnet/LVC, gwnet/LVK), O2 (gwnet/gcn_sender)
+#: and the same notices as GCN relayed them (nasa.gsfc.gcn/LVC).
+LVK_STREAMS = ("gwnet/LVC", "gwnet/LVK", "gwnet/gcn_sender", "nasa.gsfc.gcn/LVC",
+               "nasa.gsfc.gcn/LVK")
+
+
+def is_lvk_voevent(root: ET.Element) -> bool:
+    """Whether a VOEvent is an LVK notice: by ivorn stream, or by GCN packet type."""
+    ivorn = root.get("ivorn", "")
+    stream = ivorn.removeprefix("ivo://").split("#", 1)[0]
+    if stream in LVK_STREAMS:
+        return True
+    return (stream.startswith("nasa.gsfc.gcn/")
+            and as_int(voevent_params(root).get("Packet_Type")) in PACKET_TYPES)
 
 
 def _find_text(root: ET.Element, *path: str) -> str | None:
@@ -59,19 +88,36 @@ def _find_text(root: ET.Element, *path: str) -> str | None:
     return text.strip() if text and text.strip() else None
 
 
-def _notice_type(params: dict[str, Any], suffix: str) -> str:
-    alert = str(params.get("AlertType") or "").strip().lower()
-    if alert in _ALERT_TYPES:
-        return _ALERT_TYPES[alert]
+def _notice_type(params: dict[str, Any], suffix: str, cites: list[str]) -> tuple[str, str | None]:
+    """The notice type, and a description of any disagreement between the signals.
+
+    The packet type and the citations win over ``AlertType`` and the ivorn suffix.
+    """
+    signals: dict[str, str] = {}
     packet = as_int(params.get("Packet_Type"))
     if packet in PACKET_TYPES:
-        return PACKET_TYPES[packet]
+        signals["Packet_Type"] = PACKET_TYPES[packet]
+    if "retraction" in cites or as_bool(params.get("Retraction")) is True:
+        signals["citations" if "retraction" in cites else "Retraction"] = "RETRACTION"
+    alert = str(params.get("AlertType") or "").strip().lower()
+    if alert in _ALERT_TYPES:
+        signals["AlertType"] = _ALERT_TYPES[alert]
     if suffix.lower() in _ALERT_TYPES:
-        return _ALERT_TYPES[suffix.lower()]
-    raise NoticeRejected(
-        f"LVK VOEvent has no known alert type (AlertType={params.get('AlertType')!r}, "
-        f"Packet_Type={params.get('Packet_Type')!r})"
-    )
+        signals["ivorn"] = _ALERT_TYPES[suffix.lower()]
+    if not signals:
+        raise NoticeRejected(
+            f"LVK VOEvent has no known alert type (AlertType={params.get('AlertType')!r}, "
+            f"Packet_Type={params.get('Packet_Type')!r})"
+        )
+    if "RETRACTION" in (signals.get("Packet_Type"), signals.get("citations"),
+                        signals.get("Retraction")):
+        chosen = "RETRACTION"
+    else:
+        chosen = next(iter(signals.values()))
+    if len(set(signals.values())) == 1:
+        return chosen, None
+    said = ", ".join(f"{name} says {value}" for name, value in signals.items())
+    return chosen, f"{said}: read as {chosen}"
 
 
 def _properties(params: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +140,7 @@ def _properties(params: dict[str, Any]) -> dict[str, Any]:
         value = as_float(params.get(name))
         if value is not None:
             props[key] = value
-    if as_int(params.get("HardwareInj")) == 1:
+    if as_int(params.get("HardwareInj")) == 1 or as_bool(params.get("HardwareInj")) is True:
         props["hardware_injection"] = True
     return prune(props)
 
@@ -140,14 +186,19 @@ def parse_lvk_voevent(root: ET.Element) -> ParsedNotice:
     event_id = str(params.get("GraceID") or (pieces[0] if fragment else "")).strip()
     if not event_id:
         raise NoticeRejected(f"LVK VOEvent {ivorn!r} has no GraceID")
-    notice_type = _notice_type(params, pieces[-1] if len(pieces) > 1 else "")
-    is_retraction = notice_type == "RETRACTION" or as_bool(params.get("Retraction")) is True
-    if is_retraction:
-        notice_type = "RETRACTION"
+    cites = [(el.get("cite") or "").strip().lower() for el in root.iter()
+             if local_name(el.tag) == "EventIVORN"]
+    notice_type, disagreement = _notice_type(params, pieces[-1] if len(pieces) > 1 else "",
+                                             cites)
+    if disagreement:
+        log.warning("LVK VOEvent %s: alert type signals disagree (%s)", ivorn, disagreement)
+    is_retraction = notice_type == "RETRACTION"
     time = parse_utc(_find_text(root, "WhereWhen", "ISOTime"), "event time (WhereWhen ISOTime)")
     issued = parse_utc_or_none(_find_text(root, "Who", "Date"))
 
     properties = _properties(params)
+    if disagreement:
+        properties["alert_type_disagreement"] = disagreement
     external = _external(params)
     gw_url = next((params[name] for name in _SKYMAP_PARAMS if params.get(name)), None)
     url = params.get("joint_skymap_fits") or gw_url
