@@ -38,7 +38,7 @@ class IngestResult:
 
 
 def store_notice(payload: bytes, source: str, *, engine: Engine | None = None,
-                 max_bytes: int = 16 << 20) -> IngestResult:
+                 max_bytes: int = 16 << 20, reject: str | None = None) -> IngestResult:
     """Store a notice's bytes durably, once.
 
     Parameters
@@ -52,6 +52,9 @@ def store_notice(payload: bytes, source: str, *, engine: Engine | None = None,
     max_bytes : int
         Payloads larger than this are stored as rejected, truncated to
         :data:`OVERSIZE_KEEP_BYTES`.
+    reject : str, optional
+        Store the notice as rejected with this reason (a message the listener
+        could not take as it came, e.g. one whose broker metadata is unusable).
 
     Returns
     -------
@@ -71,6 +74,9 @@ def store_notice(payload: bytes, source: str, *, engine: Engine | None = None,
             notice.rejection_reason = (
                 f"notice of {len(payload)} bytes exceeds the {max_bytes}-byte limit; "
                 f"first {OVERSIZE_KEEP_BYTES} bytes kept")
+        elif reject:
+            notice.status = NoticeStatus.rejected.value
+            notice.rejection_reason = reject[:2000]
         session.add(notice)
         try:
             session.commit()

@@ -19,7 +19,8 @@ import confluent_kafka
 
 from .loop import Message
 
-__all__ = ["KafkaSource", "base_consumer_config", "parse_kafka_url"]
+__all__ = ["KafkaSource", "base_consumer_config", "kafka_message", "kafka_timestamp",
+           "parse_kafka_url"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,43 @@ def base_consumer_config(group_id: str, *, start_at: str = "latest",
     return config
 
 
+def kafka_timestamp(msg: Any) -> dt.datetime | None:
+    """The message's Kafka timestamp as UTC, or None when absent or unrepresentable.
+
+    The timestamp is the producer's (CreateTime) or the broker's (LogAppendTime)
+    and is only bookkeeping here: a value Python cannot hold (year 11476, a
+    negative time) is dropped with a warning, never allowed to fail the message.
+    """
+    try:
+        ts_type, ts_ms = msg.timestamp()
+        if ts_type == confluent_kafka.TIMESTAMP_NOT_AVAILABLE or ts_ms <= 0:
+            return None
+        return dt.datetime.fromtimestamp(ts_ms / 1000, dt.UTC)
+    except (ValueError, OverflowError, OSError, TypeError) as exc:
+        log.warning("%s[%s]@%s: Kafka timestamp %r ignored: %s", msg.topic(),
+                    msg.partition(), msg.offset(), msg.timestamp(), exc)
+        return None
+
+
+def kafka_message(msg: Any, source: str) -> Message:
+    """A :class:`Message` from a confluent-kafka message; never raises.
+
+    Only the value is the notice; the key, the headers and the timestamp are
+    not read beyond :func:`kafka_timestamp`, so none of them can cost the
+    message. A value that cannot be read at all becomes an empty payload with
+    the reason in ``Message.problem`` (stored as a rejected notice).
+    """
+    problem = None
+    try:
+        value = msg.value()
+        payload = b"" if value is None else bytes(value)
+    except Exception as exc:  # noqa: BLE001 - recorded on the notice
+        payload, problem = b"", f"{source}: message value unreadable: {exc}"
+    return Message(payload=payload, topic=msg.topic(), partition=msg.partition(),
+                   offset=msg.offset(), timestamp=kafka_timestamp(msg), raw=msg,
+                   problem=problem)
+
+
 class KafkaSource:
     """Consume ``topics`` with ``config``; commit only what :meth:`commit` is given.
 
@@ -96,11 +134,15 @@ class KafkaSource:
         self.topics = list(topics)
         self.batch_size = max(1, int(batch_size))
         self.batch_timeout = batch_timeout
+        self._fatal = None
         self._consumer = consumer_factory(config)
         self._consumer.subscribe(self.topics)
 
     def poll(self, timeout: float) -> list[Message]:
-        out = []
+        if self._fatal is not None:
+            err, self._fatal = self._fatal, None
+            raise RuntimeError(f"{self.name}: fatal Kafka error: {err}")
+        out: list[Message] = []
         if self.batch_timeout is not None:  # igwn-alert semantics: gather up to a full batch
             raw = self._consumer.consume(num_messages=self.batch_size,
                                          timeout=self.batch_timeout)
@@ -113,16 +155,13 @@ class KafkaSource:
             err = msg.error()
             if err is not None:
                 if err.fatal():
+                    if out:  # hand over what came before it; the next poll raises
+                        self._fatal = err
+                        break
                     raise RuntimeError(f"{self.name}: fatal Kafka error: {err}")
                 log.warning("%s: %s", self.name, err)
                 continue
-            ts_type, ts_ms = msg.timestamp()
-            when = (dt.datetime.fromtimestamp(ts_ms / 1000, dt.UTC)
-                    if ts_type != confluent_kafka.TIMESTAMP_NOT_AVAILABLE and ts_ms > 0
-                    else None)
-            out.append(Message(payload=msg.value() or b"", topic=msg.topic(),
-                               partition=msg.partition(), offset=msg.offset(),
-                               timestamp=when, raw=msg))
+            out.append(kafka_message(msg, self.name))
         return out
 
     def commit(self, message: Message) -> None:

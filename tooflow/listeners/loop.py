@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session, select
 
-from ..ingest import IngestResult, store_notice
+from ..ingest import OVERSIZE_KEEP_BYTES, IngestResult, store_notice
 from ..models import ListenerStatus, NoticeStatus
 from ..models._types import utcnow
 
@@ -54,6 +55,9 @@ class Message:
     timestamp: dt.datetime | None = None
     raw: Any = None
     """The client library's own message object (what :meth:`Source.commit` needs)."""
+    problem: str | None = None
+    """Why the message cannot be taken as it came: it is stored as a rejected notice
+    with this reason, then acknowledged."""
 
 
 class Source(Protocol):
@@ -140,13 +144,36 @@ class StatusRecorder:
             log.warning("%s: could not record listener status: %s", self.source, exc)
 
 
+#: Database errors that mean "the database is unavailable", not "this message is bad".
+_DB_DOWN = (OperationalError, InterfaceError, DisconnectionError, SATimeoutError)
+
+
 def _store_with_retry(message: Message, label: str, engine: Engine, max_bytes: int,
                       stop: threading.Event, status: StatusRecorder) -> IngestResult | None:
+    """Store ``message``; retry while the database is down; never skip it.
+
+    Any other failure is taken to be about this message: a rejected notice is
+    stored in its place (first bytes kept, the reason recorded), so that it can
+    be acknowledged without costing the messages after it. If even that cannot
+    be stored, the database is treated as unavailable and both are tried again.
+    """
     delay = 0.5
     while True:
         try:
-            return store_notice(message.payload, label, engine=engine, max_bytes=max_bytes)
-        except SQLAlchemyError as exc:
+            try:
+                return store_notice(message.payload, label, engine=engine, max_bytes=max_bytes,
+                                    reject=message.problem)
+            except _DB_DOWN:
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded on a rejected notice
+                reason = (f"{label}: the message could not be stored as received "
+                          f"({type(exc).__name__}: {str(exc)[:300]}); first "
+                          f"{OVERSIZE_KEEP_BYTES} bytes kept")
+                log.error("%s: %s", label, reason)
+                status.error(message.topic, message.partition, reason)
+                return store_notice(bytes(message.payload[:OVERSIZE_KEEP_BYTES]), label,
+                                    engine=engine, max_bytes=max_bytes, reject=reason)
+        except Exception as exc:  # noqa: BLE001 - database unavailable: wait, never skip
             status.error(message.topic, message.partition, f"store: {exc}")
             log.error("%s: database unavailable (%s); retrying in %.1f s; offset not committed",
                       label, type(exc).__name__, delay)
@@ -185,8 +212,9 @@ def handle_message(source: Source, message: Message, *, engine: Engine,
     s.last_offset = message.offset
     s.last_message_at = message.timestamp or utcnow()
     if stored.created:
-        log.info("%s: stored notice #%s (%d bytes)", label, stored.notice_id,
-                 len(message.payload))
+        log.info("%s: stored notice #%s (%d bytes)%s", label, stored.notice_id,
+                 len(message.payload), f", rejected: {message.problem}" if message.problem
+                 else "")
     if stored.status == NoticeStatus.received.value:
         try:
             trigger(stored.notice_id)
