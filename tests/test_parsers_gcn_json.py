@@ -242,7 +242,8 @@ def test_json_without_schema_is_refused():
 def test_json_failing_its_schema_is_refused():
     obj = json.loads((GCN / "json" / "einstein_probe" / "alert_247.json").read_text())
     obj["ra"] = "184.664"
-    with pytest.raises(NoticeRejected, match="fails its schema einstein_probe/wxt/alert: ra: "):
+    with pytest.raises(NoticeRejected,
+                       match=r"fails its schema einstein_probe/wxt/alert \(v4.1.0\): ra: "):
         parse_notice(json.dumps(obj).encode())
 
 

@@ -8,8 +8,13 @@ validates the notice with :mod:`jsonschema` against the copy shipped in
 
 Three kinds of schema are recognised:
 
-* **published** — in nasa-gcn/gcn-schema and shipped: validated, a failure is
-  a :class:`~tooflow.errors.NoticeRejected` naming the field;
+* **published** — in nasa-gcn/gcn-schema (any release v1.0.0–v7.2.1, or
+  ``main``) and shipped: validated against the version named, a failure is a
+  :class:`~tooflow.errors.NoticeRejected` "fails its schema <key> (<version>)"
+  naming the field. Names that releases changed map to today's family
+  (:data:`.gcn_json_families.RENAMED`: v1–v2 ``icecube/LvkNuTrackSearch``,
+  ``icecube/GoldAndBronze``, ``swift/bat/guano/alert``; v3–v4
+  ``icecube/test/gold_bronze_track_alerts``, lower-case ``swift/bat/guano``);
 * **drafts and legacy** — the SNEWS drafts ``snews2/coincidence`` and
   ``classic/snews/alert`` (unmerged gcn-schema PRs), and the pre-release names
   gwcelery's Kafka fixtures carry (``svom/eclairs/wakeup``,
@@ -18,7 +23,8 @@ Three kinds of schema are recognised:
   = False``): the drafts' own examples do not validate against the published
   ``core/`` schemas (integer ``id``\\ s, detector status ``normal``), so only
   the fields used here are checked;
-* anything else is refused: ``unknown JSON notice schema: ...``.
+* anything else is refused: ``unknown JSON notice schema: ...`` (also a known
+  family whose named release has no such schema).
 
 SNEWS 2.0 detector observation messages (``detector_name``,
 ``neutrino_time_utc``/``machine_time``, ``p_val``..., as in SNEWS_Publishing_Tools)
@@ -32,9 +38,9 @@ from typing import Any
 
 from ..errors import NoticeRejected
 from ..notice import ParsedNotice
-from .gcn_json_families import FAMILIES, LEGACY_FAMILIES, Family
+from .gcn_json_families import FAMILIES, LEGACY_FAMILIES, RENAMED, Family
 from .gcn_json_fields import build_notice
-from .gcn_schemas import schema_key, shipped_schema_keys, validate
+from .gcn_schemas import released_versions, resolve, schema_ref, validate
 
 __all__ = ["identify_schema", "parse_gcn_json"]
 
@@ -44,17 +50,21 @@ _SNEWS_DETECTOR_KEYS = frozenset({
 })
 
 
-def identify_schema(obj: dict[str, Any]) -> tuple[str, Family, bool]:
-    """Which schema a JSON notice follows.
+def identify_schema(obj: dict[str, Any]) -> tuple[str, Family, str | None]:
+    """Which schema a JSON notice follows, and which shipped schema validates it.
 
     Returns
     -------
     key : str
-        Schema key (``einstein_probe/wxt/alert``), or ``legacy/...``.
+        Family key (``einstein_probe/wxt/alert``; a released name such as
+        ``icecube/LvkNuTrackSearch`` is given its family's current key), or
+        ``legacy/...``.
     family : Family
         How to map it.
-    validated : bool
-        Whether the notice is validated against a shipped schema.
+    schema_url : str or None
+        The shipped schema to validate against (:func:`.gcn_schemas.resolve`:
+        the release the notice names, or ``main``); ``None`` for drafts and
+        legacy notices, which are not validated.
 
     Raises
     ------
@@ -69,16 +79,23 @@ def identify_schema(obj: dict[str, Any]) -> tuple[str, Family, bool]:
                 f"not a notice (detector {obj.get('detector_name')!r})"
             )
         if obj.get("mission") == "Swift" and obj.get("instrument") == "BAT-GUANO":
-            return "legacy/swift/bat/Guano", LEGACY_FAMILIES["swift/bat/Guano"], False
+            return "legacy/swift/bat/Guano", LEGACY_FAMILIES["swift/bat/Guano"], None
         keys = ", ".join(sorted(str(k) for k in obj)[:8])
         raise NoticeRejected(f"unknown JSON notice schema: no $schema (keys: {keys})")
     if not isinstance(url, str):
         raise NoticeRejected(f"unknown JSON notice schema: $schema is a {type(url).__name__}")
-    key = schema_key(url)
-    if key is not None and key in FAMILIES and key in shipped_schema_keys():
-        return key, FAMILIES[key], True
+    ref = schema_ref(url)
+    key = None if ref is None else RENAMED.get(ref[1].lower(), ref[1])
+    resolved = resolve(url)
+    if key is not None and key in FAMILIES and resolved is not None:
+        return key, FAMILIES[key], resolved[2]
     if key is not None and key in LEGACY_FAMILIES:
-        return key, LEGACY_FAMILIES[key], False
+        return key, LEGACY_FAMILIES[key], None
+    if key is not None and key in FAMILIES:
+        raise NoticeRejected(
+            f"unknown JSON notice schema: {url[:200]} (no schema {ref[1]} in gcn-schema "
+            f"{ref[0] or 'main'}; shipped releases {released_versions()[0]}–"
+            f"{released_versions()[-1]})")
     raise NoticeRejected(f"unknown JSON notice schema: {url[:200]}")
 
 
@@ -106,7 +123,11 @@ def parse_gcn_json(obj: dict[str, Any]) -> ParsedNotice:
     """
     if not isinstance(obj, dict):
         raise NoticeRejected(f"JSON notice is a {type(obj).__name__}, not an object")
-    key, family, validated = identify_schema(obj)
-    if validated:
-        validate(obj, key)
-    return build_notice(obj, key, family, validated)
+    key, family, schema_url = identify_schema(obj)
+    if schema_url is not None:
+        validate(obj, key, schema_url)
+    notice = build_notice(obj, key, family, schema_url is not None)
+    if schema_url is not None:
+        notice.properties["schema_version"] = schema_url.removeprefix(
+            "https://gcn.nasa.gov/schema/").split("/", 1)[0]
+    return notice

@@ -22,7 +22,7 @@ from typing import Any
 from ..notice import EventKind
 from .gcn_common import as_float, prune
 
-__all__ = ["FAMILIES", "LEGACY_FAMILIES", "Family", "Props", "notice_ids"]
+__all__ = ["FAMILIES", "LEGACY_FAMILIES", "RENAMED", "Family", "Props", "notice_ids"]
 
 Props = dict[str, Any]
 
@@ -182,3 +182,12 @@ LEGACY_FAMILIES: dict[str, Family] = {
     "swift/bat/Guano": FAMILIES["swift/bat/Guano"],
 }
 
+
+#: Schema names of earlier gcn-schema releases (lower-cased) → today's family key.
+RENAMED: dict[str, str] = {
+    "icecube/lvknutracksearch": "icecube/lvk_nu_track_search",  # v1.0.0-v2.0.0
+    "icecube/goldandbronze": "icecube/single_neutrino_alerts",  # v1.0.0-v2.0.0
+    "icecube/test/gold_bronze_track_alerts": "icecube/single_neutrino_alerts",  # v3-v4.x
+    "swift/bat/guano/alert": "swift/bat/Guano",  # v1.0.0-v2.0.0
+    "swift/bat/guano": "swift/bat/Guano",  # v3.0.0-v4.0.0 $id (lower case)
+}

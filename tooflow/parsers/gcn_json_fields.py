@@ -33,6 +33,7 @@ _COPIED = (
     "number_of_events", "notice_level", "flux", "flux_error", "classification", "subtype",
     "snews2_tier", "luminosity_distance", "n_events", "n_ibd_events", "trigger_number",
     "detection_interval", "processed_sample", "light_curve_url", "loglr", "src_error_50",
+    "signalness",
 )
 
 
