@@ -24,6 +24,7 @@ from .models import Event, GateDecision, Localization, Notice, NoticeStatus, Pla
 from .models._types import utcnow
 from .notice import ParsedNotice
 from .parsers import parse_notice
+from .parsers.validate import check_parsed
 
 __all__ = ["ParseOutcome", "parse_stored_notice", "event_fields", "gate_notice",
            "latest_localization"]
@@ -179,7 +180,9 @@ def parse_stored_notice(notice_id: int, *, engine: Engine | None = None,
         if notice.status == NoticeStatus.rejected.value:
             return ParseOutcome(notice.id, True, notice.rejection_reason)
         try:
-            parsed = parse_notice(bytes(notice.payload), max_bytes=settings.max_notice_bytes)
+            parsed = check_parsed(
+                parse_notice(bytes(notice.payload), max_bytes=settings.max_notice_bytes),
+                received=notice.received)
         except NoticeRejected as exc:
             return _reject(session, notice, str(exc))
         notice.format = parsed.format

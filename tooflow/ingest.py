@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from .db import get_engine
 from .models import Notice, NoticeStatus
+from .safe_text import printable
 
 __all__ = ["IngestResult", "OVERSIZE_KEEP_BYTES", "store_notice"]
 
@@ -46,7 +47,8 @@ def store_notice(payload: bytes, source: str, *, engine: Engine | None = None,
     payload : bytes
         The notice exactly as received.
     source : str
-        Where it came from (a file path, ``kafka:igwn.gwalert``, ...).
+        Where it came from (a file path, ``kafka:igwn.gwalert``, ...); bytes that
+        are not UTF-8 (a file name's) are kept as ``\\xff`` escapes.
     engine : Engine, optional
         Database engine (default: the configured one).
     max_bytes : int
@@ -62,6 +64,7 @@ def store_notice(payload: bytes, source: str, *, engine: Engine | None = None,
         ``created`` is False when the same bytes were already stored.
     """
     engine = engine or get_engine()
+    source = printable(source)  # a file name that is not UTF-8 is still stored
     sha = hashlib.sha256(payload).hexdigest()
     with Session(engine, expire_on_commit=False) as session:
         existing = session.exec(select(Notice).where(Notice.sha256 == sha)).first()

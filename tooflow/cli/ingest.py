@@ -35,16 +35,18 @@ def ingest_files(files: list[Path], *, run_flow: bool = True, echo=print) -> lis
     from ..config import load_settings
     from ..db import create_schema, get_engine
     from ..ingest import store_notice
+    from ..safe_text import printable
 
     settings = load_settings()
     engine = get_engine(settings)
     create_schema(engine)
     results = []
-    for path in files:
-        payload = path.read_bytes()
-        stored = store_notice(payload, str(path), engine=engine,
+    for file in files:
+        payload = file.read_bytes()
+        path = printable(str(file))  # a name that is not UTF-8 prints and stores escaped
+        stored = store_notice(payload, path, engine=engine,
                               max_bytes=settings.max_notice_bytes)
-        out = {"file": str(path), "notice_id": stored.notice_id, "created": stored.created}
+        out = {"file": path, "notice_id": stored.notice_id, "created": stored.created}
         if not stored.created:
             echo(f"{path}: already stored as notice #{stored.notice_id} ({stored.status}); "
                  "no new flow run (`tooflow rerun EVENT_ID` runs it again)")

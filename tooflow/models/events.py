@@ -26,6 +26,9 @@ class Event(SQLModel, table=True):
     is_mock: bool = False
     retracted: bool = False
     latest_notice_type: str | None = None
+    latest_notice_id: int | None = Field(
+        default=None, description="the newest notice applied (by its own order, not arrival)")
+    last_error: str | None = Field(default=None, description="the last stage failure")
     properties: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -53,4 +56,6 @@ class Localization(SQLModel, table=True):
     area_90: float | None = Field(default=None, description="90% credible area, deg2")
     distance_mean: float | None = Field(default=None, description="Mpc")
     distance_std: float | None = Field(default=None, description="Mpc")
+    warning: str | None = Field(default=None,
+                                description="what was repaired in the map (renormalised...)")
     created: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -22,6 +22,8 @@ class NoticeStatus(enum.StrEnum):
     rejected = "rejected"  #: unusable: ``rejection_reason`` says why
     gated = "gated"  #: the gate has decided for every program
     done = "done"  #: the flow finished every stage it had to run
+    failed = "failed"  #: a stage failed: ``error`` says which and why (``tooflow rerun``)
+    superseded = "superseded"  #: older than a notice of its event already handled
 
 
 class Notice(SQLModel, table=True):
@@ -41,6 +43,9 @@ class Notice(SQLModel, table=True):
     status: str = Field(default=NoticeStatus.received.value, max_length=16,
                         description="a NoticeStatus value")
     rejection_reason: str | None = None
+    error: str | None = Field(default=None, description="why a stage failed (status failed)")
+    issued: dt.datetime | None = Field(default=None, sa_type=UTCDateTime,
+                                       description="when the sender issued it (orders notices)")
     notice_type: str | None = None
     event_pk: int | None = Field(default=None, foreign_key="event.id", index=True)
     flow_run_id: str | None = None

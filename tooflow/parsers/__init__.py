@@ -14,10 +14,9 @@ Every failure is a :class:`~tooflow.errors.NoticeRejected` with a specific reaso
 
 from __future__ import annotations
 
-import json
-
 from ..errors import NoticeRejected
 from ..notice import ParsedNotice
+from .validate import loads_json
 from .xml import local_name, parse_xml
 
 __all__ = ["MAX_NOTICE_BYTES", "sniff_format", "parse_notice"]
@@ -94,10 +93,7 @@ def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES) -> ParsedNot
         from .gcn_voevent import parse_gcn_voevent
 
         return parse_gcn_voevent(root)
-    try:
-        obj = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise NoticeRejected(f"malformed JSON: {exc}") from exc
+    obj = loads_json(payload)  # strict (no NaN/Infinity), bounded depth
     if not isinstance(obj, dict):
         raise NoticeRejected(f"JSON notice is a {type(obj).__name__}, not an object")
     if "superevent_id" in obj and "alert_type" in obj:

@@ -41,7 +41,7 @@ def parse_utc(text: str | None, what: str = "time") -> dt.datetime:
     Raises
     ------
     NoticeRejected
-        If ``text`` is missing or not an ISO 8601 time.
+        If ``text`` is missing, not an ISO 8601 time, or outside years 1–9999 in UTC.
     """
     if text is None or not str(text).strip():
         raise NoticeRejected(f"notice has no {what}")
@@ -53,7 +53,11 @@ def parse_utc(text: str | None, what: str = "time") -> dt.datetime:
         raise NoticeRejected(f"notice {what} {raw!r} is not an ISO 8601 time") from exc
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59-01:00, 0001-01-01T00:00+01:00
+        raise NoticeRejected(f"notice {what} {raw!r} is out of the representable range "
+                             "in UTC") from exc
 
 
 def parse_utc_or_none(text: str | None) -> dt.datetime | None:

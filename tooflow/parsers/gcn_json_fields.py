@@ -22,6 +22,7 @@ from ..errors import NoticeRejected
 from ..notice import Localization, ParsedNotice
 from .gcn_common import as_float, parse_utc, parse_utc_or_none, prune
 from .gcn_json_families import Family, Props, notice_ids
+from .validate import position
 
 __all__ = ["build_notice", "circle_of"]
 
@@ -39,25 +40,27 @@ _COPIED = (
 
 def circle_of(obj: dict[str, Any]) -> tuple[float, float, float, str] | None:
     """``(ra, dec, radius, radius_kind)`` of a notice's error region, degrees; or ``None``."""
-    ra, dec = as_float(obj.get("ra")), as_float(obj.get("dec"))
     err = obj.get("ra_dec_error")
     ellipse = isinstance(err, list)
     if ellipse:
-        radius = as_float(err[0]) if err else None
+        raw_radius = err[0] if err else None
     elif err is not None:
-        radius = as_float(err)
+        raw_radius = err
     else:  # pre-release Kafka notices: ra_uncertainty / dec_uncertainty lists
         legacy = obj.get("ra_uncertainty") or obj.get("dec_uncertainty")
-        radius = as_float(legacy[0]) if isinstance(legacy, list) and legacy else None
-    if ra is None or dec is None or radius is None or not 0.0 < radius < 180.0:
+        raw_radius = legacy[0] if isinstance(legacy, list) and legacy else None
+    checked = position(obj.get("ra"), obj.get("dec"), raw_radius,
+                       radius_field="ra_dec_error")
+    if checked is None:
         return None
-    if not -90.0 <= dec <= 90.0:
+    ra, dec, radius = checked
+    if radius is None or not 0.0 < radius < 180.0:
         return None
     prob = as_float(obj.get("containment_probability")) or 0.9
     prob = prob / 100.0 if prob > 1.0 else prob  # a draft writes 68.0 for 68%
     stat = "stat+sys" if obj.get("systematic_included") is True else "stat"
     kind = f"{stat} {round(prob * 100):d}%" + (" (ellipse semi-major axis)" if ellipse else "")
-    return ra % 360.0, dec, radius, kind
+    return ra, dec, radius, kind
 
 
 def _decode_map(text: Any, props: Props) -> bytes | None:

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 
 from ..errors import NoticeRejected
 from ..notice import Localization, ParsedNotice
-from .gcn_common import as_float, as_int, parse_utc, parse_utc_or_none
+from .gcn_common import as_int, parse_utc, parse_utc_or_none
+from .validate import position
 from .xml import local_name, voevent_params
 
 __all__ = ["NON_EVENT_PACKETS", "VOEventFields", "parse_gcn_voevent", "read_voevent_fields"]
@@ -79,8 +80,9 @@ class VOEventFields:
         ``WhereWhen`` ``ISOTime``, UTC.
     issued : datetime.datetime or None
         ``Who/Date``, UTC.
-    position : tuple of float or None
-        ``(ra, dec, error_radius)`` in degrees, as written (placeholders included).
+    position : tuple of str or None
+        ``(C1, C2, Error2Radius)`` texts (degrees) as written, placeholders
+        included; checked by :func:`.validate.position` when used.
     citations : list of tuple
         ``(cite, ivorn)`` pairs from ``<Citations>``.
     concept : str
@@ -98,7 +100,7 @@ class VOEventFields:
     packet_type: int | None
     time: dt.datetime
     issued: dt.datetime | None = None
-    position: tuple[float, float, float] | None = None
+    position: tuple[str | None, ...] | None = None
     citations: list[tuple[str, str]] = field(default_factory=list)
     concept: str = ""
     name: str | None = None
@@ -131,7 +133,7 @@ def _split_ivorn(ivorn: str) -> tuple[str, str, str]:
     return authority, stream, local_id
 
 
-def _read_position(observation: ET.Element | None) -> tuple[float, float, float] | None:
+def _read_position(observation: ET.Element | None) -> tuple[str | None, ...] | None:
     pos = _descendant(observation, "Position2D")
     if pos is None:
         return None
@@ -141,12 +143,8 @@ def _read_position(observation: ET.Element | None) -> tuple[float, float, float]
     if names != (None, None) and (names[0] or "").upper() != "RA":
         return None
     value2 = _child(pos, "Value2")
-    ra = as_float(_text(_child(value2, "C1")))
-    dec = as_float(_text(_child(value2, "C2")))
-    err = as_float(_text(_child(pos, "Error2Radius")))
-    if ra is None or dec is None:
-        return None
-    return ra, dec, err if err is not None else 0.0
+    return (_text(_child(value2, "C1")), _text(_child(value2, "C2")),
+            _text(_child(pos, "Error2Radius")))
 
 
 def read_voevent_fields(root: ET.Element) -> VOEventFields:
@@ -201,13 +199,18 @@ def read_voevent_fields(root: ET.Element) -> VOEventFields:
 def _localization(fields: VOEventFields, radius_kind: str) -> Localization | None:
     if fields.position is None:
         return None
-    ra, dec, err = fields.position
     coords = (fields.params.get("Coords_String") or "").lower()
     if "unavailable" in coords or as_int(fields.params.get("Coords_Type")) == 0:
         return None
-    if not (0.0 < err < 180.0) or not (-90.0 <= dec <= 90.0):
+    checked = position(*fields.position, ra_field="WhereWhen C1 (RA)",
+                       dec_field="WhereWhen C2 (Dec)", radius_field="WhereWhen Error2Radius")
+    if checked is None:
         return None
-    return Localization(ra=ra % 360.0, dec=dec, error_radius=err, radius_kind=radius_kind)
+    ra, dec, err = checked
+    err = 0.0 if err is None else err
+    if not 0.0 < err < 180.0:
+        return None
+    return Localization(ra=ra, dec=dec, error_radius=err, radius_kind=radius_kind)
 
 
 def parse_gcn_voevent(root: ET.Element) -> ParsedNotice:

@@ -1,0 +1,195 @@
+"""Hostile inputs: real notices from tests/data, mutated here, each a recorded rejection.
+
+Every case is a reproduction from issue 10 ("crashes that leave no reason",
+"silently wrong"); the payloads are generated in the test, never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+
+import pytest
+from sqlmodel import Session
+
+from tooflow.config import load_settings
+from tooflow.events import gate_notice, parse_stored_notice
+from tooflow.ingest import store_notice
+from tooflow.models import Event, Notice
+
+from .conftest import DATA
+
+FERMI = DATA / "gcn" / "Fermi_GBM_Flt_Pos_2022-07-31T16_32_57.36_680977982_45-172.xml"
+EP = DATA / "gcn" / "json" / "einstein_probe" / "alert_247.json"
+LVK_AVRO = DATA / "lvk" / "avro" / "MS181101ab-preliminary.avro"
+LVK_JSON = DATA / "lvk" / "json" / "S230518h-initial.json"
+
+
+def _fermi(**replace: str) -> bytes:
+    """The real Fermi GBM flight-position VOEvent with tags' contents replaced."""
+    text = FERMI.read_text()
+    real = {"ISOTime": "2022-07-31T16:32:57.36", "C1": "220.8667", "C2": "68.5833",
+            "Error2Radius": "16.8500"}
+    for tag, value in replace.items():
+        old = f"<{tag}>{real[tag]}</{tag}>"
+        assert old in text
+        text = text.replace(old, f"<{tag}>{value}</{tag}>")
+    return text.encode()
+
+
+def _ep(**fields) -> bytes:
+    """The real Einstein Probe WXT alert with fields replaced (non-strict JSON allowed)."""
+    obj = json.loads(EP.read_text())
+    obj.update(fields)
+    return json.dumps(obj).encode()  # json.dumps writes NaN/Infinity, as careless senders do
+
+
+def _parse(engine, payload: bytes):
+    stored = store_notice(payload, "test:hostile", engine=engine)
+    return parse_stored_notice(stored.notice_id, engine=engine, settings=load_settings())
+
+
+def _rejected_with(engine, payload: bytes, *words: str) -> str:
+    out = _parse(engine, payload)
+    assert out.rejected, f"accepted: {out.summary}"
+    for word in words:
+        assert word in out.reason
+    with Session(engine) as s:
+        notice = s.get(Notice, out.notice_id)
+        assert notice.status == "rejected" and notice.rejection_reason == out.reason
+    return out.reason
+
+
+# --- times out of range -----------------------------------------------------------
+
+@pytest.mark.parametrize("iso_time, words", [
+    ("9999-12-31T23:59:59.99", ["event time", "9999", "after the notice was received"]),
+    ("9999-12-31T23:59:59.99-01:00", ["ISOTime", "out of the representable range"]),
+    ("0001-01-01T00:00:00+01:00", ["ISOTime", "out of the representable range"]),
+    ("1900-01-01T00:00:00", ["event time", "1900", "not a plausible event time"]),
+])
+def test_fermi_time_out_of_range_is_a_rejection(sqlite_engine, iso_time, words):
+    _rejected_with(sqlite_engine, _fermi(ISOTime=iso_time), *words)
+
+
+def test_einstein_probe_trigger_time_in_9999_is_a_rejection(sqlite_engine):
+    _rejected_with(sqlite_engine, _ep(trigger_time="9999-06-01T00:00:00Z"), "9999")
+
+
+def test_event_time_an_hour_after_receipt_is_refused_a_minute_is_not(sqlite_engine):
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    late = dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)
+    assert not _parse(sqlite_engine, _ep(trigger_time=soon.isoformat())).rejected
+    _rejected_with(sqlite_engine, _ep(trigger_time=late.isoformat(), id=["2"]),
+                   "after the notice was received")
+
+
+# --- positions --------------------------------------------------------------------
+
+@pytest.mark.parametrize("replace, words", [
+    ({"C1": "400"}, ["C1 (RA) = 400", "[0, 360]"]),
+    ({"C1": "400", "C2": "-100"}, ["C1 (RA) = 400"]),
+    ({"C2": "-100"}, ["C2 (Dec) = -100", "[-90, 90]"]),
+    ({"C1": "NaN", "Error2Radius": "inf"}, ["C1 (RA)", "not a finite number"]),
+    ({"Error2Radius": "inf"}, ["Error2Radius", "not a finite number"]),
+])
+def test_voevent_position_out_of_range_is_a_rejection_naming_the_field(sqlite_engine, replace,
+                                                                         words):
+    _rejected_with(sqlite_engine, _fermi(**replace), *words)
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"ra": 400.0}, ["ra = 400", "[0, 360]"]),
+    ({"dec": -100.0}, ["dec = -100", "[-90, 90]"]),
+    ({"ra": "east"}, ["ra", "'east'"]),
+])
+def test_json_position_out_of_range_is_a_rejection_naming_the_field(sqlite_engine, fields,
+                                                                      words):
+    _rejected_with(sqlite_engine, _ep(**fields), *words)
+
+
+def test_placeholder_positions_still_mean_no_position(sqlite_engine):
+    # A radius of 0 is GCN's "no position" (the real GBM alert sends 0, 0, 0): not an error.
+    out = _parse(sqlite_engine, _fermi(Error2Radius="0.0000"))
+    assert not out.rejected and "localization_state" not in out.summary
+
+
+# --- NaN / Infinity ---------------------------------------------------------------
+
+@pytest.mark.parametrize("fields, word", [
+    ({"ra": float("nan")}, "NaN"),
+    ({"net_count_rate": float("inf")}, "Infinity"),
+    ({"image_snr": float("-inf")}, "-Infinity"),
+])
+def test_nan_and_infinity_in_json_are_a_rejection_on_both_databases(engine, fields, word):
+    _rejected_with(engine, _ep(**fields), word, "not a JSON value")
+    with Session(engine) as s:
+        assert s.query(Event).count() == 0
+
+
+def _lvk_avro(**event_fields) -> bytes:
+    import fastavro
+
+    reader = fastavro.reader(io.BytesIO(LVK_AVRO.read_bytes()))
+    schema = reader.writer_schema
+    records = list(reader)
+    records[0]["event"].update(event_fields)
+    out = io.BytesIO()
+    fastavro.writer(out, schema, records)
+    return out.getvalue()
+
+
+def test_nan_far_in_avro_is_a_rejection_on_both_databases(engine):
+    reason = _rejected_with(engine, _lvk_avro(far=float("nan")), "far", "not a finite")
+    assert "NaN" in reason
+
+
+# --- nesting ----------------------------------------------------------------------
+
+def test_json_nested_a_million_deep_is_a_rejection(sqlite_engine):
+    _rejected_with(sqlite_engine, b"[" * 10**6 + b"]" * 10**6, "nested deeper")
+
+
+def test_json_nested_1e5_deep_inside_a_real_notice_is_a_rejection(sqlite_engine):
+    deep = json.loads(EP.read_text())
+    deep["additional_info"] = "@DEEP@"
+    payload = json.dumps(deep).replace('"@DEEP@"', "[" * 10**5 + "]" * 10**5).encode()
+    _rejected_with(sqlite_engine, payload, "nested deeper")
+
+
+def test_lvk_json_nested_100_deep_is_a_rejection(sqlite_engine):
+    obj = json.loads(LVK_JSON.read_text())
+    nest: object = 1
+    for _ in range(100):
+        nest = {"x": nest}
+    obj["event"]["properties"] = nest
+    _rejected_with(sqlite_engine, json.dumps(obj).encode(), "nested deeper than 64")
+
+
+# --- file names -------------------------------------------------------------------
+
+def test_file_name_that_is_not_utf8_is_stored_and_printed_escaped(sqlite_engine, tmp_path):
+    from tooflow.cli.ingest import ingest_files
+
+    name = os.fsdecode(b"ep\xff\xfe-alert.json")
+    path = tmp_path / name
+    path.write_bytes(EP.read_bytes())
+    printed: list[str] = []
+    [out] = ingest_files([path], run_flow=False, echo=printed.append)
+    assert out["created"]
+    "\n".join(printed).encode("utf-8")  # printable: no lone surrogates
+    with Session(sqlite_engine) as s:
+        notice = s.get(Notice, out["notice_id"])
+        assert notice.source.endswith("ep\\xff\\xfe-alert.json")
+        assert bytes(notice.payload) == EP.read_bytes()
+
+
+# --- a valid notice still passes --------------------------------------------------
+
+def test_the_real_notices_still_pass_and_gate(sqlite_engine):
+    for path in (FERMI, EP, LVK_AVRO):
+        out = _parse(sqlite_engine, path.read_bytes())
+        assert not out.rejected, out.reason
+        gate_notice(out.notice_id, engine=sqlite_engine)
