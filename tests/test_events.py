@@ -83,6 +83,18 @@ def test_other_families_are_recorded(engine, path, event_id, kind, state):
         assert out.summary["area_90"] > 0 and out.summary["error_radius"] > 0
 
 
+@pytest.mark.parametrize("name, state, area_90", [
+    ("gsc.unknown.ellipse.example.json", "ellipse", 0.1313),  # pi * 0.22 * 0.19
+    ("gsc.unknown.rectangle.example.json", "polygon", 0.745),  # 90% of the 0.83 deg2 box
+])
+def test_ellipses_and_boxes_are_stored_as_what_they_are(engine, name, state, area_90):
+    out = _ingest(engine, GCN / "gcn-schema" / "notices" / "maxi" / name)
+    assert not out.rejected, out.reason
+    assert out.summary["localization_state"] == state
+    assert out.summary["area_90"] == pytest.approx(area_90, rel=0.02)
+    assert (out.summary["ra"], out.summary["dec"]) == (346.56, 18.61)
+
+
 def test_corrupt_embedded_map_rejects_only_that_notice(engine):
     good = _ingest(engine, LVK / "avro" / "MS181101ab-retraction.avro")
     payload = (LVK / "json" / "S230518h-initial.json").read_bytes()

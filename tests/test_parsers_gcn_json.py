@@ -184,9 +184,11 @@ def test_superk_supernova_alert():
     assert n.properties["luminosity_distance"] == 0.0025  # Mpc
 
 
-def test_maxi_ellipse_uses_semi_major_axis():
+def test_maxi_ellipse_stays_an_ellipse():
     n = parse(NOTICES / "maxi" / "gsc.unknown.ellipse.example.json")
-    assert circle(n) == (346.56, 18.61, 0.22, "stat 90% (ellipse semi-major axis)")
+    assert circle(n) == (346.56, 18.61, 0.22, "stat 90%")
+    assert (n.localization.error_minor, n.localization.error_angle) == (0.19, 153)
+    assert n.localization.shape == "ellipse"
     assert n.properties["ra_dec_error"] == [0.22, 0.19, 153]
 
 

@@ -93,10 +93,9 @@ def _record_localization(session: Session, notice: Notice, event: Event,
                          parsed: ParsedNotice, settings: Settings) -> Localization | None:
     from .skymap import (
         SkymapStore,
-        circle_kind,
-        circle_to_moc,
         fetch_skymap,
         read_skymap_bytes,
+        region_to_moc,
         summarize,
     )
 
@@ -115,9 +114,8 @@ def _record_localization(session: Session, notice: Notice, event: Event,
     if data is not None:
         moc = read_skymap_bytes(data)  # NoticeRejected on a corrupt map
     elif loc.is_circle:
-        moc = circle_to_moc(loc.ra, loc.dec, loc.error_radius,
-                            kind=circle_kind(loc.radius_kind))
-        row.state = "circle"
+        moc = region_to_moc(loc)  # a circle, an ellipse or a box, kept as what it is
+        row.state = loc.shape or "circle"
         row.error_radius = loc.error_radius
     else:
         session.add(row)

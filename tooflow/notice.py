@@ -26,7 +26,10 @@ class Localization:
     * ``skymap_bytes``: a FITS sky map (multi-order or flat HEALPix), as bytes;
     * ``ra``/``dec``/``error_radius``: a circular error region (degrees, ICRS;
       the radius is the 1-sigma or 90% radius the notice states, see
-      ``radius_kind``);
+      ``radius_kind``); with ``error_minor`` (and ``error_angle``) an error
+      ellipse whose semi-major axis is ``error_radius``; with ``polygon`` an
+      error box (its corners; ``ra``/``dec`` its centre and ``error_radius``
+      the largest centre-to-corner distance);
     * ``url``: a sky map that is only referenced by URL (legacy notices).
 
     :mod:`tooflow.skymap` turns any of them into a multi-order map.
@@ -41,9 +44,28 @@ class Localization:
     #: The file name the notice gave the map, if any (e.g. bayestar.multiorder.fits).
     filename: str | None = None
 
+    #: Semi-minor axis (degrees) when the error region is an ellipse.
+    error_minor: float | None = None
+    #: Position angle of the semi-major axis (degrees, North through East).
+    error_angle: float | None = None
+    #: Corners ``[(ra, dec), ...]`` (degrees) of a polygonal error box (MAXI's 90% box).
+    polygon: list[tuple[float, float]] | None = None
+
     @property
     def is_circle(self) -> bool:
+        """A region given by centre and size (circle, ellipse or box), not a map or URL."""
         return self.ra is not None and self.dec is not None and self.error_radius is not None
+
+    @property
+    def shape(self) -> str | None:
+        """``"circle"``, ``"ellipse"``, ``"polygon"``, or ``None`` for a map or URL."""
+        if not self.is_circle:
+            return None
+        if self.polygon:
+            return "polygon"
+        if self.error_minor is not None and self.error_minor != self.error_radius:
+            return "ellipse"
+        return "circle"
 
 
 @dataclass

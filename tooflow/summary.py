@@ -32,6 +32,9 @@ def format_fields(f: dict[str, Any]) -> list[str]:
                f"(50%: {_num(f.get('area_50'), '.0f')} deg²)")
         if f.get("localization_state") == "circle":
             loc = f"localization: circle of radius {_num(f.get('error_radius'), '.3g')}°"
+        elif f.get("localization_state") in ("ellipse", "polygon"):
+            shape = "error ellipse" if f["localization_state"] == "ellipse" else "error box"
+            loc = f"localization: {shape}, 90% area {_num(f.get('area_90'), '.3g')} deg²"
         if "ra" in f:
             loc += f", most probable RA {_num(f['ra'], '.3f')}° Dec {_num(f['dec'], '+.3f')}°"
         lines.append(loc)

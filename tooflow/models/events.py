@@ -45,7 +45,7 @@ class Localization(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     event_pk: int = Field(foreign_key="event.id", index=True)
     notice_id: int = Field(foreign_key="notice.id", index=True)
-    state: str = Field(description="stored, circle, url-pending, unavailable")
+    state: str = Field(description="stored, circle, ellipse, polygon, url-pending, unavailable")
     skymap_sha256: str | None = Field(default=None, max_length=64,
                                       description="multi-order map in the store")
     url: str | None = None

@@ -5,17 +5,25 @@ and event id; this module reads what all schemas share.
 
 Units follow the schemas: degrees (ICRS), seconds, ``far`` in Hz, IceCube
 ``nu_energy`` in TeV (``properties["energy"]``), luminosity distance in Mpc.
-``ra_dec_error`` is a radius, or an ellipse ``[a, b, angle]`` whose
-semi-major axis ``a`` becomes the circle radius (the full ellipse is kept in
-``properties["ra_dec_error"]``); ``containment_probability`` defaults to 0.9
-and ``systematic_included`` to false, as the schema states, and both are
-written into ``Localization.radius_kind`` (``"stat 90%"``).
+``ra_dec_error`` is a radius, or an ellipse ``[a, b, angle]`` (semi-axes,
+position angle North through East) kept as an ellipse
+(``Localization.error_minor``/``error_angle``; ``error_radius`` is the larger
+semi-axis, and the list stays in ``properties["ra_dec_error"]``);
+``containment_probability`` defaults to 0.9 and ``systematic_included`` to
+false, as the schema states, and both are written into
+``Localization.radius_kind`` (``"stat 90%"``). MAXI's
+``rectangular_error_corners`` (its 90% box) is a ``Localization.polygon``. A
+position without any error (MAXI ``gsc.known``, Fermi LAT flares: a known
+source) becomes a disk whose radius is the precision the position is quoted
+to (half a unit of its last decimal, times √2; at least 1″), with
+``radius_kind`` ``"disk (known-source position, to its quoted precision)"``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Any
 
 from ..errors import NoticeRejected
@@ -24,7 +32,7 @@ from .gcn_common import as_float, parse_utc, parse_utc_or_none, prune
 from .gcn_json_families import Family, Props, notice_ids
 from .validate import position
 
-__all__ = ["build_notice", "circle_of"]
+__all__ = ["build_notice", "circle_of", "quoted_precision"]
 
 _COPIED = (
     "mission", "instrument", "messenger", "record_number", "alert_type", "alert_tense",
@@ -77,6 +85,78 @@ def _decode_map(text: Any, props: Props) -> bytes | None:
     return data
 
 
+def _decimals(value: Any) -> int:
+    text = repr(float(value))
+    if "e" in text or "." not in text:
+        return 0 if "e" not in text else 6
+    return len(text.split(".", 1)[1].rstrip("0"))
+
+
+def quoted_precision(ra: Any, dec: Any) -> float:
+    """Radius (degrees) of the precision a position is quoted to: √2 × half its last digit."""
+    digits = min(_decimals(ra), _decimals(dec))
+    return max(0.5 * 10.0 ** -digits * 2 ** 0.5, 1 / 3600)
+
+
+def _separation(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance (degrees) between two (ra, dec) positions in degrees."""
+    (ra1, dec1), (ra2, dec2) = [(math.radians(x), math.radians(y)) for x, y in (a, b)]
+    h = (math.sin((dec2 - dec1) / 2) ** 2
+         + math.cos(dec1) * math.cos(dec2) * math.sin((ra2 - ra1) / 2) ** 2)
+    return math.degrees(2 * math.asin(min(1.0, math.sqrt(h))))
+
+
+def _polygon(obj: dict[str, Any]) -> Localization | None:
+    corners = obj.get("rectangular_error_corners")
+    if not isinstance(corners, list) or len(corners) < 3:
+        return None
+    pts = []
+    for i, corner in enumerate(corners):
+        if not isinstance(corner, list) or len(corner) != 2:
+            raise NoticeRejected(f"rectangular_error_corners[{i}] is not an [ra, dec] pair")
+        checked = position(corner[0], corner[1], ra_field=f"rectangular_error_corners[{i}][0]",
+                           dec_field=f"rectangular_error_corners[{i}][1]")
+        if checked is None:
+            raise NoticeRejected(f"rectangular_error_corners[{i}] has no ra or dec")
+        pts.append(checked[:2])
+    centre = position(obj.get("ra"), obj.get("dec"))
+    if centre is None:
+        return None
+    reach = max(_separation(centre[:2], corner) for corner in pts)
+    prob = as_float(obj.get("containment_probability")) or 0.9
+    stat = "stat+sys" if obj.get("systematic_included") is True else "stat"
+    return Localization(ra=centre[0], dec=centre[1], error_radius=reach, polygon=pts,
+                        radius_kind=f"{stat} {round(prob * 100):d}% box (corners)")
+
+
+def _region(obj: dict[str, Any]) -> Localization | None:
+    """The error region of a notice without a map: box, ellipse, circle or known position."""
+    box = _polygon(obj)
+    if box is not None:
+        return box
+    circle = circle_of(obj)
+    if circle is not None:
+        ra, dec, radius, kind = circle
+        err = obj.get("ra_dec_error")
+        if isinstance(err, list) and len(err) >= 2:
+            minor = as_float(err[1])
+            if minor is not None and minor > 0:
+                angle = as_float(err[2]) if len(err) > 2 else 0.0
+                return Localization(ra=ra, dec=dec, error_radius=max(radius, minor),
+                                    error_minor=min(radius, minor),
+                                    error_angle=(angle or 0.0) + (90.0 if minor > radius else 0.0),
+                                    radius_kind=kind.replace(" (ellipse semi-major axis)", ""))
+        return Localization(ra=ra, dec=dec, error_radius=radius, radius_kind=kind)
+    if obj.get("ra_dec_error") is None and obj.get("ra") is not None:
+        checked = position(obj.get("ra"), obj.get("dec"))
+        if checked is not None:
+            return Localization(ra=checked[0], dec=checked[1],
+                                error_radius=quoted_precision(obj["ra"], obj["dec"]),
+                                radius_kind="disk (known-source position, to its quoted "
+                                            "precision)")
+    return None
+
+
 def _localization(obj: dict[str, Any], props: Props) -> Localization | None:
     url = obj.get("healpix_url") if isinstance(obj.get("healpix_url"), str) else None
     data = _decode_map(obj.get("healpix_file"), props)
@@ -89,11 +169,11 @@ def _localization(obj: dict[str, Any], props: Props) -> Localization | None:
         if url:
             props["skymap_url"] = url
         return Localization(skymap_bytes=data, filename=url.rsplit("/", 1)[-1] if url else None)
-    if circle:
+    region = _region(obj)
+    if region is not None:
         if url:
             props["skymap_url"] = url
-        ra, dec, radius, kind = circle
-        return Localization(ra=ra, dec=dec, error_radius=radius, radius_kind=kind)
+        return region
     if url:
         return Localization(url=url, filename=url.rsplit("/", 1)[-1])
     return None

@@ -9,6 +9,9 @@ and, for GW maps, ``DISTMU``/``DISTSIGMA``/``DISTNORM``: the shape
 * :func:`read_skymap_bytes` — FITS bytes (multi-order or flat, gzip or not);
 * :func:`moc_to_bytes` — a multi-order table as FITS bytes (for the store);
 * :func:`circle_to_moc` — a circular error region;
+* :func:`ellipse_to_moc`, :func:`polygon_to_moc` — an error ellipse, an error box;
+* :func:`region_to_moc` — the map of a circle, ellipse or box
+  :class:`~tooflow.notice.Localization`;
 * :func:`localization_to_moc` — pick the path for a
   :class:`~tooflow.notice.Localization`;
 * :func:`summarize` — position, 50%/90% areas, distance;
@@ -25,6 +28,7 @@ from .circle import circle_kind, circle_to_moc
 from .fetch import fetch_skymap
 from .flat import flat_to_moc
 from .read import check_fits_bytes, moc_to_bytes, read_skymap_bytes
+from .shapes import ellipse_to_moc, polygon_to_moc
 from .store import SkymapStore
 from .summary import SkymapSummary, pixel_area, summarize
 
@@ -34,12 +38,15 @@ __all__ = [
     "check_fits_bytes",
     "circle_to_moc",
     "circle_kind",
+    "ellipse_to_moc",
     "fetch_skymap",
     "flat_to_moc",
     "localization_to_moc",
     "moc_to_bytes",
     "pixel_area",
+    "polygon_to_moc",
     "read_skymap_bytes",
+    "region_to_moc",
     "summarize",
 ]
 
@@ -76,7 +83,23 @@ def localization_to_moc(loc: Localization | None, *, fetch: bool = False,
     if loc.skymap_bytes is not None:
         return read_skymap_bytes(loc.skymap_bytes)
     if loc.is_circle:
-        return circle_to_moc(loc.ra, loc.dec, loc.error_radius, kind=loc.radius_kind)
+        return region_to_moc(loc)
     if loc.url and fetch:
         return read_skymap_bytes(fetch_skymap(loc.url, timeout=timeout, retries=retries))
     return None
+
+
+def region_to_moc(loc: Localization) -> Table:
+    """The multi-order map of a circle, ellipse or box localization (``loc.is_circle``).
+
+    Raises
+    ------
+    NoticeRejected
+        If the region is invalid (non-finite, out of range, a non-convex box).
+    """
+    if loc.shape == "polygon":
+        return polygon_to_moc(loc.polygon)
+    if loc.shape == "ellipse":
+        return ellipse_to_moc(loc.ra, loc.dec, loc.error_radius, loc.error_minor,
+                              loc.error_angle or 0.0, kind=loc.radius_kind)
+    return circle_to_moc(loc.ra, loc.dec, loc.error_radius, kind=circle_kind(loc.radius_kind))
