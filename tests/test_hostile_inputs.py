@@ -193,3 +193,63 @@ def test_the_real_notices_still_pass_and_gate(sqlite_engine):
         out = _parse(sqlite_engine, path.read_bytes())
         assert not out.rejected, out.reason
         gate_notice(out.notice_id, engine=sqlite_engine)
+
+
+# --- the safety net: any stage's exception is a recorded, visible failure ----------
+
+def _flow_state(flow_run_id) -> str:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    async def read():
+        async with get_client() as client:
+            return (await client.read_flow_run(flow_run_id)).state.type.value
+
+    return asyncio.run(read())
+
+
+def test_a_stage_that_crashes_fails_the_run_and_says_why_everywhere(prefect, sqlite_engine,
+                                                                      tmp_path, monkeypatch,
+                                                                      capsys):
+    from tooflow.cli import main as tooflow_main
+    from tooflow.flows.handle_notice import handle_notice
+
+    # A real operator error: the programs file is not a list of programs.
+    bad = tmp_path / "programs.yaml"
+    bad.write_text("programs: {GRB afterglow: oops}\n")
+    monkeypatch.setenv("TOOFLOW_PROGRAMS_FILE", str(bad))
+    stored = store_notice(FERMI.read_bytes(), str(FERMI), engine=sqlite_engine)
+    state = handle_notice(stored.notice_id, return_state=True)
+    assert state.is_failed()
+    with Session(sqlite_engine) as s:
+        notice = s.get(Notice, stored.notice_id)
+        event = s.get(Event, notice.event_pk)
+    assert notice.status == "failed"
+    assert notice.error.startswith("gate failed: ValueError: ")
+    assert "expected a list under 'programs'" in notice.error
+    assert event.last_error == f"notice #{notice.id}: {notice.error}"
+
+    capsys.readouterr()
+    assert tooflow_main(["show", "Fermi-GBM-680977982"]) == 0
+    shown = capsys.readouterr().out
+    assert "LAST ERROR" in shown and "FAILED: gate failed: ValueError" in shown
+    assert tooflow_main(["health"]) == 1
+    health = capsys.readouterr().out
+    assert "1 notice(s) failed" in health and f"#{notice.id}" in health
+
+    # `tooflow ingest` says so and goes on with the next file.
+    from tooflow.cli.ingest import ingest_files
+
+    printed: list[str] = []
+    [out] = ingest_files([EP], echo=printed.append)
+    assert out["summary"]["failed"] and out["summary"]["reason"].startswith("gate failed")
+    assert any(line.startswith("  FAILED: gate failed: ValueError") for line in printed)
+
+    # Fixed, run again: the failure is history.
+    monkeypatch.delenv("TOOFLOW_PROGRAMS_FILE")
+    assert not handle_notice(stored.notice_id)["rejected"]
+    with Session(sqlite_engine) as s:
+        notice = s.get(Notice, stored.notice_id)
+        assert notice.status == "gated" and notice.error is None
+        assert s.get(Event, notice.event_pk).last_error is None

@@ -185,6 +185,7 @@ def parse_stored_notice(notice_id: int, *, engine: Engine | None = None,
             return _reject(session, notice, str(exc))
         notice.format = parsed.format
         notice.notice_type = parsed.notice_type
+        notice.issued = parsed.issued
         try:
             event = _upsert_event(session, parsed)
             notice.event_pk = event.id
@@ -201,8 +202,12 @@ def parse_stored_notice(notice_id: int, *, engine: Engine | None = None,
             session.rollback()
             notice = session.get(Notice, notice_id)
             return _reject(session, notice, str(exc))
-        if notice.status in (NoticeStatus.received.value, NoticeStatus.triggered.value):
+        if notice.status in (NoticeStatus.received.value, NoticeStatus.triggered.value,
+                             NoticeStatus.failed.value):
             notice.status = NoticeStatus.parsed.value
+        if notice.error and (event.last_error or "").startswith(f"notice #{notice.id}:"):
+            event.last_error = None  # run again: the failure recorded is history
+        notice.error = None
         session.add(notice)
         session.commit()
         fields = event_fields(event, loc, parsed.notice_type)

@@ -66,12 +66,17 @@ def event_report(session: Session, event_id: str) -> str:
         raise LookupError(f"no event {event_id!r}; `tooflow events` lists them")
     loc = latest_localization(session, event.id)
     lines = format_fields(event_fields(event, loc))
+    if event.last_error:
+        lines.append(f"LAST ERROR: {event.last_error} (`tooflow rerun {event.event_id}`)")
     notices = session.exec(select(Notice).where(Notice.event_pk == event.id)
                            .order_by(Notice.id)).all()
     lines.append(f"notices ({len(notices)}):")
     for n in notices:
         lines.append(f"  #{n.id:<5} {n.notice_type or '?':<13} {n.format or '?':<8} "
                      f"{n.received:%Y-%m-%d %H:%M:%S} {n.status:<9} {n.source}")
+        if n.error or n.rejection_reason:
+            lines.append(f"         {'FAILED' if n.error else 'rejected'}: "
+                         f"{n.error or n.rejection_reason}")
     if notices:
         last = notices[-1]
         decisions = session.exec(select(GateDecision)

@@ -1,7 +1,8 @@
 """``tooflow health``: each listener stream's last message, lag and heartbeat.
 
-Exits with status 1 when a listener has not reported for ``--stale`` seconds or
-notices are waiting for a flow run, so it can serve as a monitoring check.
+Exits with status 1 when a listener has not reported for ``--stale`` seconds,
+notices are waiting for a flow run or a notice's flow failed (``failed``, with
+the stage and reason), so it can serve as a monitoring check.
 """
 
 from __future__ import annotations
@@ -64,4 +65,11 @@ def _health(args: argparse.Namespace) -> int:
               f"{r.messages} messages ({r.created} new), {r.errors} errors"
               + (f"; last error: {r.last_error}" if r.last_error else ""))
     print(f"{pending} notice(s) waiting for a flow run")
-    return 1 if stale or pending else 0
+    from ..failures import failed_notices
+
+    failed, newest = failed_notices(engine)
+    print(f"{failed} notice(s) failed" + (" (`tooflow rerun EVENT_ID` after the fix):"
+                                          if failed else ""))
+    for n in newest:
+        print(f"  #{n.id} {n.source}: {n.error}")
+    return 1 if stale or pending or failed else 0

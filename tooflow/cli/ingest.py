@@ -68,7 +68,15 @@ def _run_flow(notice_id: int, settings, echo) -> dict:
         from ..flows.handle_notice import handle_notice
 
         t0 = time.perf_counter()
-        summary = handle_notice(notice_id)
+        try:
+            summary = handle_notice(notice_id)
+        except Exception as exc:  # noqa: BLE001 - recorded on the notice by the flow
+            from ..failures import failure_reason
+
+            reason = _recorded_error(notice_id, settings) or failure_reason("flow", exc)
+            echo(f"  FAILED: {reason} (recorded on notice #{notice_id}; `tooflow show`, "
+                 "`tooflow rerun` after the fix)")
+            return {"notice_id": notice_id, "failed": True, "reason": reason}
         elapsed = time.perf_counter() - t0
     if summary.get("rejected"):
         echo(f"  REJECTED: {summary['reason']}")
@@ -97,9 +105,20 @@ def _run_flow(notice_id: int, settings, echo) -> dict:
     return summary
 
 
+def _recorded_error(notice_id: int, settings) -> str | None:
+    from sqlmodel import Session
+
+    from ..db import get_engine
+    from ..models import Notice
+
+    with Session(get_engine(settings)) as session:
+        notice = session.get(Notice, notice_id)
+        return notice.error if notice is not None else None
+
+
 def _ingest(args: argparse.Namespace) -> int:
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
         raise FileNotFoundError(f"no such file: {', '.join(missing)}")
-    ingest_files(args.files, run_flow=not args.no_flow)
-    return 0
+    results = ingest_files(args.files, run_flow=not args.no_flow)
+    return 1 if any((r.get("summary") or {}).get("failed") for r in results) else 0

@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from ..failures import record_failure
 from ..tasks.gate import gate
 from ..tasks.notify import notify
 from ..tasks.parse import parse
@@ -68,7 +69,28 @@ def handle_notice(notice_id: int, follow_up: bool = True,
     dict
         A short summary: event id, notice type, rejection reason, gate
         decisions, plans, submissions, progress and circular draft ids.
+
+    Raises
+    ------
+    Exception
+        Whatever a stage raised, after recording it on the notice (status
+        ``failed``, ``error`` naming the stage) and its event, so that the run
+        ends Failed and ``tooflow show``/``tooflow health`` say why.
     """
+    stage = ["parse"]
+    try:
+        return _run_stages(notice_id, follow_up, plan_start, stage)
+    except Exception as exc:
+        # Whatever failed, the notice and its event say which stage and why
+        # (tooflow show, tooflow health); the run still ends Failed.
+        reason = record_failure(notice_id, stage[0], exc)
+        get_run_logger().error("notice %s: %s", notice_id, reason)
+        raise
+
+
+def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
+                stage: list[str]) -> dict[str, Any]:
+    """The stages of :func:`handle_notice`; ``stage[0]`` names the one running."""
     logger = get_run_logger()
     parsed = parse(notice_id)
     if parsed.rejected:
@@ -81,9 +103,11 @@ def handle_notice(notice_id: int, follow_up: bool = True,
                            "fields": parsed.summary, "flow_run_name": run_name,
                            "flow_run_url": flow_run.ui_url}
 
+    stage[0] = "gate"
     decisions = gate(notice_id, parsed.event_id, parsed.notice_type)
     out["decisions"] = [d.__dict__ for d in decisions]
     if parsed.summary.get("is_retraction"):
+        stage[0] = "cancel"
         out["cancelled"] = cancel(parsed.event_pk)
         notify(parsed.event_pk, "retraction", [])
         return out
@@ -92,16 +116,20 @@ def handle_notice(notice_id: int, follow_up: bool = True,
                 ", ".join(triggered) or "no program")
     if not triggered:
         return out
+    stage[0] = "notify"
     notify(parsed.event_pk, "program_triggered", triggered)
     if not follow_up:
         return out
 
+    stage[0] = "plan"
     plans = {p: plan(notice_id, parsed.event_id, p, plan_start) for p in triggered}
     out["plans"] = plans
+    stage[0] = "submit"
     out["submitted"] = {p: submit(pid) for p, pid in plans.items() if pid is not None}
     if not out["submitted"]:
         return out
     notify(parsed.event_pk, "plan_submitted", triggered)
+    stage[0] = "monitor"
     programs = list(out["submitted"])
     if _monitor_mode() == "deployment":  # it outlives this run (plan windows of days)
         out["monitor_flow_run_id"] = start_monitor_deployment(

@@ -1,0 +1,86 @@
+"""Record a stage failure where an operator looks: the notice, its event, ``tooflow health``.
+
+The ``handle-notice`` flow catches every exception of every stage, calls
+:func:`record_failure` and re-raises, so the flow run ends Failed (red) in the
+Prefect UI *and* the notice reads ``failed`` with the stage and the reason,
+which ``tooflow show`` and ``tooflow health`` print. ``tooflow rerun`` runs
+the notice again; a successful parse clears the failure.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from .db import get_engine
+from .models import Event, Notice, NoticeStatus
+from .safe_text import redact
+
+__all__ = ["MAX_REASON_CHARS", "failed_notices", "failure_reason", "record_failure"]
+
+log = logging.getLogger(__name__)
+
+#: A reason longer than this is cut (a traceback-sized message helps nobody in a table).
+MAX_REASON_CHARS = 1000
+
+
+def failure_reason(stage: str, exc: BaseException) -> str:
+    """``"<stage> failed: <ExceptionType>: <message>"``, credentials redacted, bounded."""
+    message = redact(str(exc)).strip() or "(no message)"
+    reason = f"{stage} failed: {type(exc).__name__}: {message}"
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS - 1] + "…"
+
+
+def record_failure(notice_id: int, stage: str, exc: BaseException, *,
+                   engine: Engine | None = None) -> str:
+    """Mark notice ``notice_id`` failed at ``stage`` and note it on its event.
+
+    Never raises: when the database itself is what failed, the reason is
+    logged and returned (the Prefect run still ends Failed).
+
+    Parameters
+    ----------
+    notice_id : int
+    stage : str
+        ``parse``, ``gate``, ``notify``, ``plan``, ``submit``, ``monitor``...
+    exc : BaseException
+        What went wrong.
+    engine : Engine, optional
+
+    Returns
+    -------
+    str
+        The reason recorded.
+    """
+    reason = failure_reason(stage, exc)
+    try:
+        with Session(engine or get_engine(), expire_on_commit=False) as session:
+            notice = session.get(Notice, notice_id)
+            if notice is None:
+                return reason
+            if notice.status != NoticeStatus.rejected.value:
+                notice.status = NoticeStatus.failed.value
+            notice.error = reason
+            session.add(notice)
+            if notice.event_pk is not None:
+                event = session.get(Event, notice.event_pk)
+                event.last_error = f"notice #{notice_id}: {reason}"
+                session.add(event)
+            session.commit()
+    except Exception as db_exc:  # noqa: BLE001 - recording must not hide the original error
+        log.error("notice %s: %s (could not be recorded: %s)", notice_id, reason,
+                  redact(str(db_exc)))
+    return reason
+
+
+def failed_notices(engine: Engine | None = None, limit: int = 5) -> tuple[int, list[Notice]]:
+    """How many notices are ``failed``, and the newest ``limit`` of them."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        count = session.exec(select(func.count()).select_from(Notice)
+                             .where(Notice.status == NoticeStatus.failed.value)).one()
+        newest = list(session.exec(select(Notice)
+                                   .where(Notice.status == NoticeStatus.failed.value)
+                                   .order_by(Notice.id.desc()).limit(limit)))
+    return count, newest
