@@ -253,3 +253,102 @@ def test_a_stage_that_crashes_fails_the_run_and_says_why_everywhere(prefect, sql
         notice = s.get(Notice, stored.notice_id)
         assert notice.status == "gated" and notice.error is None
         assert s.get(Event, notice.event_pk).last_error is None
+
+
+# --- sky maps that are not probability maps ------------------------------------------
+
+def _lvk_avro_with_map(transform) -> bytes:
+    """The real MS181101ab preliminary with its embedded multi-order map transformed."""
+    import fastavro
+    from astropy.io import fits
+    from astropy.table import Table
+
+    reader = fastavro.reader(io.BytesIO(LVK_AVRO.read_bytes()))
+    schema, records = reader.writer_schema, list(reader)
+    with fits.open(io.BytesIO(records[0]["event"]["skymap"])) as hdus:
+        table = Table(hdus[1].data)
+        transform(table)
+        hdus[1] = fits.BinTableHDU(table, header=hdus[1].header)
+        buf = io.BytesIO()
+        hdus.writeto(buf)
+    records[0]["event"]["skymap"] = buf.getvalue()
+    out = io.BytesIO()
+    fastavro.writer(out, schema, records)
+    return out.getvalue()
+
+
+def _scale(factor):
+    def transform(table):
+        table["PROBDENSITY"] = table["PROBDENSITY"] * factor
+    return transform
+
+
+def test_sky_map_summing_to_a_million_is_renormalised_with_a_recorded_warning(sqlite_engine,
+                                                                               capsys):
+    import numpy as np
+    from ligo.skymap.io.fits import read_sky_map
+
+    from tooflow.cli import main as tooflow_main
+    from tooflow.models import Localization
+    from tooflow.skymap import SkymapStore
+
+    real = _parse(sqlite_engine, LVK_AVRO.read_bytes())
+    with Session(sqlite_engine) as s:  # a second database's worth: compare with the real map
+        good = s.get(Localization, real.localization_id)
+        s.delete(good)
+        s.delete(s.get(Notice, real.notice_id))
+        s.commit()
+    out = _parse(sqlite_engine, _lvk_avro_with_map(_scale(1e6)))
+    assert not out.rejected
+    with Session(sqlite_engine) as s:
+        loc = s.get(Localization, out.localization_id)
+    assert loc.warning == "sky map probabilities summed to 1e+06, not 1: renormalised"
+    assert loc.area_90 == pytest.approx(good.area_90, rel=1e-6)
+    stored = read_sky_map(str(SkymapStore(load_settings().resolved_skymap_dir)
+                              .path(loc.skymap_sha256)), moc=True)
+    from astropy_healpix import uniq_to_level_ipix
+
+    level, _ = uniq_to_level_ipix(stored["UNIQ"])
+    total = float(np.sum(stored["PROBDENSITY"] * 4 * np.pi / (12 * 4.0 ** level)))
+    assert total == pytest.approx(1.0, rel=1e-9)
+    assert out.summary["localization_warning"] == loc.warning
+    capsys.readouterr()
+    tooflow_main(["show", "MS181101ab"])
+    assert "localization WARNING: sky map probabilities summed to 1e+06" in \
+        capsys.readouterr().out
+
+
+def test_sky_map_within_tolerance_is_used_as_it_is(sqlite_engine):
+    from tooflow.models import Localization
+
+    out = _parse(sqlite_engine, _lvk_avro_with_map(_scale(1.0005)))
+    with Session(sqlite_engine) as s:
+        assert s.get(Localization, out.localization_id).warning is None
+
+
+@pytest.mark.parametrize("transform, words", [
+    (lambda t: t["PROBDENSITY"].__setitem__(0, -1.0), "negative, NaN or infinite"),
+    (lambda t: t["PROBDENSITY"].__setitem__(3, float("nan")), "negative, NaN or infinite"),
+    (_scale(0.0), "zero total probability"),
+    (lambda t: t.insert_row(0, t[0]), "duplicate or overlapping UNIQ"),
+])
+def test_sky_map_that_is_no_probability_map_is_a_rejection(sqlite_engine, transform, words):
+    _rejected_with(sqlite_engine, _lvk_avro_with_map(transform), words)
+
+
+def test_flat_sky_map_summing_to_a_million_is_renormalised(sqlite_engine):
+    import astropy_healpix as ah
+    import numpy as np
+    from astropy.table import Table
+
+    from tooflow.skymap.read import WARNING_KEY, read_skymap_bytes
+
+    nside = 64
+    prob = np.zeros(ah.nside_to_npix(nside))
+    prob[:100] = 1e4  # sums to 1e6
+    flat = Table([prob], names=["PROB"])
+    flat.meta.update(ORDERING="NESTED", NSIDE=nside, INDXSCHM="IMPLICIT", PIXTYPE="HEALPIX")
+    buf = io.BytesIO()
+    flat.write(buf, format="fits")
+    moc = read_skymap_bytes(buf.getvalue())
+    assert moc.meta[WARNING_KEY].startswith("sky map probabilities summed to 1e+06")

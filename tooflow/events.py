@@ -112,7 +112,10 @@ def _record_localization(session: Session, notice: Notice, event: Event,
             row.state = "unavailable"
             log.warning("notice %s: %s", notice.id, exc)
     if data is not None:
+        from .skymap.read import WARNING_KEY
+
         moc = read_skymap_bytes(data)  # NoticeRejected on a corrupt map
+        row.warning = moc.meta.pop(WARNING_KEY, None)  # e.g. renormalised
     elif loc.is_circle:
         moc = region_to_moc(loc)  # a circle, an ellipse or a box, kept as what it is
         row.state = loc.shape or "circle"
@@ -234,6 +237,8 @@ def event_fields(event: Event, loc: Localization | None,
             if value is not None:
                 fields[name] = value
         fields["localization_state"] = loc.state
+        if loc.warning:
+            fields["localization_warning"] = loc.warning
         if loc.error_radius is None and loc.area_90 is not None:
             # The radius of a disc of the same 90% area (deg, small-angle), so that
             # GRB/neutrino criteria on error_radius also read sky maps.

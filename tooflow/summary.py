@@ -40,6 +40,8 @@ def format_fields(f: dict[str, Any]) -> list[str]:
         lines.append(loc)
     elif f.get("localization_state"):
         lines.append(f"localization: {f['localization_state']}")
+    if f.get("localization_warning"):
+        lines.append(f"localization WARNING: {f['localization_warning']}")
     if "distance_mean" in f:
         lines.append(f"distance: {_num(f['distance_mean'], '.1f')} ± "
                      f"{_num(f.get('distance_std'), '.1f')} Mpc")

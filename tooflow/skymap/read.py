@@ -29,6 +29,8 @@ from .flat import DIST_COLUMNS, flat_to_moc
 
 __all__ = [
     "MAX_SKYMAP_BYTES",
+    "NORMALISATION_TOLERANCE",
+    "WARNING_KEY",
     "DIST_COLUMNS",
     "check_fits_bytes",
     "moc_to_bytes",
@@ -40,6 +42,12 @@ __all__ = [
 #: map with distances and nside-2048 probability-only maps, and refuses
 #: decompression bombs.
 MAX_SKYMAP_BYTES = 1 << 30
+
+#: A map whose probabilities sum to 1 within this is used as it is (float32
+#: maps sum to 1 within ~1e-6); otherwise it is renormalised, with a warning.
+NORMALISATION_TOLERANCE = 1e-3
+#: ``meta`` key of the table :func:`read_skymap_bytes` returns: what was repaired.
+WARNING_KEY = "tooflow_warning"
 
 FITS_BLOCK = 2880
 GZIP_MAGIC = b"\x1f\x8b"
@@ -161,8 +169,10 @@ def read_skymap_bytes(data: bytes, *, max_bytes: int = MAX_SKYMAP_BYTES) -> Tabl
     Raises
     ------
     NoticeRejected
-        If the bytes are not a complete, valid HEALPix sky map; the message
-        says what is wrong.
+        If the bytes are not a complete, valid HEALPix sky map (negative, NaN or
+        infinite probability, zero total, overlapping pixels, ...); the message
+        says what is wrong. A map that sums to other than 1 is renormalised and
+        ``meta[WARNING_KEY]`` says so.
     """
     from ligo.skymap.io.fits import read_sky_map
 
@@ -199,7 +209,10 @@ def read_skymap_bytes(data: bytes, *, max_bytes: int = MAX_SKYMAP_BYTES) -> Tabl
 
 
 def _check_values(table: Table) -> None:
-    """Refuse maps whose pixels or probabilities make no sense."""
+    """Refuse maps whose pixels or probabilities make no sense; renormalise a wrong sum.
+
+    A renormalised map says so in ``table.meta[WARNING_KEY]``.
+    """
     uniq = np.asarray(table["UNIQ"])
     if len(uniq) == 0:
         raise NoticeRejected("sky map has no pixels")
@@ -212,9 +225,19 @@ def _check_values(table: Table) -> None:
     if not np.all(np.isfinite(dens)) or np.any(dens < 0):
         raise NoticeRejected("sky map has negative, NaN or infinite probability density")
     area = 4 * np.pi / (12 * 4.0 ** order)
+    if float(np.sum(area)) > 4 * np.pi * (1 + 1e-9):
+        raise NoticeRejected(
+            f"sky map pixels cover {np.sum(area) / (4 * np.pi):.6g} times the sky: "
+            "duplicate or overlapping UNIQ pixels")
     total = float(np.sum(dens * area))
     if not total > 0:
         raise NoticeRejected("sky map has zero total probability")
+    if abs(total - 1.0) > NORMALISATION_TOLERANCE:
+        # The shape is usable; the numbers derived from it (coverage, circular
+        # percentages) are only right once it sums to 1. Say so on the localization.
+        table["PROBDENSITY"] = dens / total
+        table.meta[WARNING_KEY] = (f"sky map probabilities summed to {total:.6g}, not 1: "
+                                   "renormalised")
 
 
 def moc_to_bytes(moc: Table) -> bytes:
