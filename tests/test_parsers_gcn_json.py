@@ -232,8 +232,8 @@ def test_snews_detector_messages_are_not_notices(name):
 # --- refusals ----------------------------------------------------------------------
 
 def test_unknown_schema_is_refused():
-    with pytest.raises(NoticeRejected, match="unknown JSON notice schema: .*chime/frb"):
-        parse(NOTICES / "chime" / "frb.detection.example.json")
+    with pytest.raises(NoticeRejected, match="unknown JSON notice schema: .*boom/alert"):
+        parse(NOTICES / "boom" / "alert.example.json")
 
 
 def test_json_without_schema_is_refused():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,17 @@ def test_a_release_newer_than_the_bundle_uses_the_newest_shipped():
     url = "https://gcn.nasa.gov/schema/v9.0.0/gcn/notices/fermi/gbm/trigger.schema.json"
     assert resolve(url)[:2] == ("fermi/gbm/trigger", "v7.2.1")
     assert resolve(url.replace("fermi/gbm/trigger", "nosuch/mission")) is None
+
+
+def test_v2_icecube_asymmetric_rectangle_is_a_box():
+    # uncertainty_shape rectangle, ra -1.5/+1.4, dec -1.2/+1.3 deg (90%)
+    n = parse("v2.0.0/icecube/GoldAndBronze.update.example.json")
+    loc = n.localization
+    assert n.event_id == "IceCube-137840" and loc.shape == "polygon"
+    corners = [c for corner in loc.polygon for c in corner]
+    assert corners == pytest.approx([344.32, 7.81, 347.22, 7.81, 347.22, 10.31, 344.32, 10.31])
+    from tooflow.skymap import localization_to_moc, summarize
+
+    area = summarize(localization_to_moc(loc)).area_90
+    box = 2.9 * math.cos(math.radians(9.01)) * 2.5
+    assert area == pytest.approx(0.9 * box, rel=0.03)

@@ -59,6 +59,7 @@ TEMPLATES: dict[str, str] = {
     "neutrino": "neutrino.txt.j2",
     "supernova": "supernova.txt.j2",
     "X-ray": "xray.txt.j2",
+    "FRB": "frb.txt.j2",
 }
 
 #: Filters in order of increasing wavelength; others follow alphabetically.

@@ -14,7 +14,7 @@ from typing import Any, Literal
 __all__ = ["EventKind", "Localization", "ParsedNotice"]
 
 #: What kind of astrophysical event a notice is about.
-EventKind = Literal["GW", "GRB", "neutrino", "supernova", "X-ray", "other"]
+EventKind = Literal["GW", "GRB", "neutrino", "supernova", "X-ray", "FRB", "other"]
 
 
 @dataclass
@@ -80,7 +80,8 @@ class ParsedNotice:
     format : str
         Wire format: ``avro``, ``json``, ``voevent``, ``gcn-json``.
     kind : EventKind
-        ``GW``, ``GRB``, ``neutrino``, ``supernova``, ``X-ray`` or ``other``.
+        ``GW``, ``GRB``, ``neutrino``, ``supernova``, ``X-ray``, ``FRB`` (fast
+        radio burst: CHIME/FRB, DSA-110) or ``other``.
     event_id : str
         The superevent id (``S230518h``) or the mission's trigger id
         (``Fermi-GBM-797497441``): every notice about one event shares it.

@@ -38,6 +38,7 @@ _KIND_WORDS = {
     "neutrino": "neutrino",
     "supernova": "supernova neutrino",
     "X-ray": "X-ray transient",
+    "FRB": "fast radio burst",
 }
 
 

@@ -40,6 +40,7 @@ from ..errors import NoticeRejected
 from ..notice import ParsedNotice
 from .gcn_json_families import FAMILIES, LEGACY_FAMILIES, RENAMED, Family
 from .gcn_json_fields import build_notice
+from .gcn_json_missions import MISSION_DRAFTS, MISSION_FAMILIES, MISSION_RENAMED
 from .gcn_schemas import released_versions, resolve, schema_ref, validate
 
 __all__ = ["identify_schema", "parse_gcn_json"]
@@ -48,6 +49,11 @@ _SNEWS_DETECTOR_KEYS = frozenset({
     "neutrino_time_utc", "neutrino_time", "machine_time", "p_val", "p_values",
     "timing_series", "detector_status", "is_test",
 })
+
+
+_FAMILIES = {**FAMILIES, **MISSION_FAMILIES}
+_DRAFTS = {**LEGACY_FAMILIES, **MISSION_DRAFTS}
+_RENAMED = {**RENAMED, **MISSION_RENAMED}
 
 
 def identify_schema(obj: dict[str, Any]) -> tuple[str, Family, str | None]:
@@ -85,13 +91,13 @@ def identify_schema(obj: dict[str, Any]) -> tuple[str, Family, str | None]:
     if not isinstance(url, str):
         raise NoticeRejected(f"unknown JSON notice schema: $schema is a {type(url).__name__}")
     ref = schema_ref(url)
-    key = None if ref is None else RENAMED.get(ref[1].lower(), ref[1])
+    key = None if ref is None else _RENAMED.get(ref[1].lower(), ref[1])
     resolved = resolve(url)
-    if key is not None and key in FAMILIES and resolved is not None:
-        return key, FAMILIES[key], resolved[2]
-    if key is not None and key in LEGACY_FAMILIES:
-        return key, LEGACY_FAMILIES[key], None
-    if key is not None and key in FAMILIES:
+    if key is not None and key in _FAMILIES and resolved is not None:
+        return key, _FAMILIES[key], resolved[2]
+    if key is not None and key in _DRAFTS:
+        return key, _DRAFTS[key], None
+    if key is not None and key in _FAMILIES:
         raise NoticeRejected(
             f"unknown JSON notice schema: {url[:200]} (no schema {ref[1]} in gcn-schema "
             f"{ref[0] or 'main'}; shipped releases {released_versions()[0]}–"

@@ -36,6 +36,15 @@ class Family:
     notice_type: Callable[[dict[str, Any]], str]
     event_id: Callable[[dict[str, Any], dt.datetime], str]
     extra: Callable[[dict[str, Any]], Props] | None = None
+    #: Every notice of the schema is a test (``burstcube/test``).
+    mock: bool = False
+    #: The event time, for schemas without ``trigger_time`` (None: ``trigger_time``).
+    time: Callable[[dict[str, Any]], dt.datetime | None] | None = None
+    #: The source, when the schema covers several facilities (HEASARC archive).
+    source_of: Callable[[dict[str, Any]], str] | None = None
+    #: Positions are of a known source: without an error they are taken to the
+    #: precision they are quoted to (MAXI gsc.known, Fermi LAT flares).
+    known_position: bool = False
 
 
 def _const(name: str) -> Callable[[dict[str, Any]], str]:
@@ -159,7 +168,8 @@ FAMILIES: dict[str, Family] = {
         lambda obj, time: (f"SuperK-SN-{int(obj['trigger_number'])}"
                            if as_float(obj.get("trigger_number")) is not None
                            else _by_id("SuperK-SN")(obj, time))),
-    "maxi/gsc.known": Family("MAXI", "X-ray", _const("MAXI_GSC_KNOWN"), _by_id("MAXI")),
+    "maxi/gsc.known": Family("MAXI", "X-ray", _const("MAXI_GSC_KNOWN"), _by_id("MAXI"),
+                             known_position=True),
     "maxi/gsc.unknown": Family("MAXI", "X-ray", _const("MAXI_GSC_UNKNOWN"), _by_id("MAXI")),
     "km3net/alert": Family(
         "KM3NeT", "neutrino", _const("KM3NET_ALERT"),

@@ -12,9 +12,11 @@ semi-axis, and the list stays in ``properties["ra_dec_error"]``);
 ``containment_probability`` defaults to 0.9 and ``systematic_included`` to
 false, as the schema states, and both are written into
 ``Localization.radius_kind`` (``"stat 90%"``). MAXI's
-``rectangular_error_corners`` (its 90% box) is a ``Localization.polygon``. A
-position without any error (MAXI ``gsc.known``, Fermi LAT flares: a known
-source) becomes a disk whose radius is the precision the position is quoted
+``rectangular_error_corners`` (its 90% box) is a ``Localization.polygon``, and
+so is gcn-schema v1–v2's ``uncertainty_shape: rectangle`` (IceCube's
+asymmetric RA/Dec ranges, corners joined by great circles). A
+position without any error of a known source (MAXI ``gsc.known``, Fermi LAT
+flares) becomes a disk whose radius is the precision the position is quoted
 to (half a unit of its last decimal, times √2; at least 1″), with
 ``radius_kind`` ``"disk (known-source position, to its quoted precision)"``.
 """
@@ -129,9 +131,40 @@ def _polygon(obj: dict[str, Any]) -> Localization | None:
                         radius_kind=f"{stat} {round(prob * 100):d}% box (corners)")
 
 
-def _region(obj: dict[str, Any]) -> Localization | None:
+def _asymmetric_box(obj: dict[str, Any]) -> Localization | None:
+    """gcn-schema v1–v2 ``uncertainty_shape: rectangle``: RA/Dec offsets ``[low, high]``.
+
+    IceCube's ``ra_uncertainty: [-1.5, 1.4]``, ``dec_uncertainty: [-1.2, 1.3]``
+    (degrees of RA and Dec, as IceCube quotes them) become the four corners.
+    """
+    ra_unc, dec_unc = obj.get("ra_uncertainty"), obj.get("dec_uncertainty")
+    if (obj.get("uncertainty_shape") != "rectangle" or not isinstance(ra_unc, list)
+            or not isinstance(dec_unc, list) or len(ra_unc) != 2 or len(dec_unc) != 2):
+        return None
+    centre = position(obj.get("ra"), obj.get("dec"))
+    offsets = [as_float(v) for v in (*ra_unc, *dec_unc)]
+    if centre is None or any(v is None for v in offsets):
+        return None
+    r_lo, r_hi, d_lo, d_hi = offsets
+    if not (r_lo < 0 < r_hi and d_lo < 0 < d_hi):
+        raise NoticeRejected(f"rectangle uncertainty ra {ra_unc}, dec {dec_unc} does not "
+                             "enclose the position ([negative, positive] expected)")
+    ra, dec = centre[:2]
+    corners = [(ra + r_lo, dec + d_lo), (ra + r_hi, dec + d_lo), (ra + r_hi, dec + d_hi),
+               (ra + r_lo, dec + d_hi)]
+    if any(abs(c[1]) > 90 for c in corners):
+        raise NoticeRejected("rectangle uncertainty reaches beyond a celestial pole")
+    pts = [(c[0] % 360.0, c[1]) for c in corners]
+    prob = as_float(obj.get("containment_probability")) or 0.9
+    stat = "stat+sys" if obj.get("systematic_included") is True else "stat"
+    reach = max(_separation((ra, dec), c) for c in pts)
+    return Localization(ra=ra, dec=dec, error_radius=reach, polygon=pts,
+                        radius_kind=f"{stat} {round(prob * 100):d}% box (RA/Dec ranges)")
+
+
+def _region(obj: dict[str, Any], known_position: bool = False) -> Localization | None:
     """The error region of a notice without a map: box, ellipse, circle or known position."""
-    box = _polygon(obj)
+    box = _polygon(obj) or _asymmetric_box(obj)
     if box is not None:
         return box
     circle = circle_of(obj)
@@ -147,7 +180,7 @@ def _region(obj: dict[str, Any]) -> Localization | None:
                                     error_angle=(angle or 0.0) + (90.0 if minor > radius else 0.0),
                                     radius_kind=kind.replace(" (ellipse semi-major axis)", ""))
         return Localization(ra=ra, dec=dec, error_radius=radius, radius_kind=kind)
-    if obj.get("ra_dec_error") is None and obj.get("ra") is not None:
+    if known_position and obj.get("ra_dec_error") is None and obj.get("ra") is not None:
         checked = position(obj.get("ra"), obj.get("dec"))
         if checked is not None:
             return Localization(ra=checked[0], dec=checked[1],
@@ -157,19 +190,19 @@ def _region(obj: dict[str, Any]) -> Localization | None:
     return None
 
 
-def _localization(obj: dict[str, Any], props: Props) -> Localization | None:
+def _localization(obj: dict[str, Any], props: Props,
+                  known_position: bool = False) -> Localization | None:
     url = obj.get("healpix_url") if isinstance(obj.get("healpix_url"), str) else None
     data = _decode_map(obj.get("healpix_file"), props)
-    circle = circle_of(obj)
+    region = _region(obj, known_position)
     if isinstance(obj.get("ra_dec_error"), list):
         props["ra_dec_error"] = obj["ra_dec_error"]
     if data is not None:
-        if circle:
-            props.update(ra=circle[0], dec=circle[1], error_radius=circle[2])
+        if region is not None:
+            props.update(ra=region.ra, dec=region.dec, error_radius=region.error_radius)
         if url:
             props["skymap_url"] = url
         return Localization(skymap_bytes=data, filename=url.rsplit("/", 1)[-1] if url else None)
-    region = _region(obj)
     if region is not None:
         if url:
             props["skymap_url"] = url
@@ -181,9 +214,16 @@ def _localization(obj: dict[str, Any], props: Props) -> Localization | None:
 
 def build_notice(obj: dict[str, Any], key: str, family: Family, validated: bool) -> ParsedNotice:
     """Build the :class:`ParsedNotice` of a JSON notice already identified (and validated)."""
-    if not isinstance(obj.get("trigger_time"), str):
+    if family.time is not None:
+        found = family.time(obj)
+        if found is None:
+            raise NoticeRejected(f"JSON notice ({key}) has no event time "
+                                 "(trigger_time, observation_start or observation_datetime)")
+        time = found
+    elif not isinstance(obj.get("trigger_time"), str):
         raise NoticeRejected(f"JSON notice ({key}) has no trigger_time")
-    time = parse_utc(obj["trigger_time"], "trigger_time")
+    else:
+        time = parse_utc(obj["trigger_time"], "trigger_time")
     props: Props = {k: obj[k] for k in _COPIED if k in obj and obj[k] is not None}
     props.update(schema=key, schema_validated=validated, ids=notice_ids(obj) or None)
     significance = as_float(obj.get("image_snr")) or as_float(obj.get("rate_snr"))
@@ -200,11 +240,12 @@ def build_notice(obj: dict[str, Any], key: str, family: Family, validated: bool)
     if issued is None and obj.get("alert_datetime") is not None:
         props["alert_datetime"] = obj["alert_datetime"]
     superevent = str(props.get("superevent_id", ""))
-    is_mock = obj.get("alert_tense") in ("test", "injection") or (
+    is_mock = family.mock or obj.get("alert_tense") in ("test", "injection") or (
         family.source == "IceCube" and superevent.startswith("M"))
-    localization = _localization(obj, props)
+    localization = _localization(obj, props, family.known_position)
     return ParsedNotice(
-        source=family.source, format="gcn-json", kind=family.kind,
+        source=family.source_of(obj) if family.source_of else family.source,
+        format="gcn-json", kind=family.kind,
         event_id=family.event_id(obj, time), notice_type=family.notice_type(obj),
         time=time, issued=issued, is_mock=is_mock,
         is_retraction=obj.get("alert_type") == "retraction",
