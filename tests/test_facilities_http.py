@@ -138,3 +138,18 @@ def test_transactions_map_to_stored_rows_and_can_be_popped(scripted):
         [("GROWTH-India", "GET", 502), ("GROWTH-India", "GET", 200)]
     assert rows[0]["detail"].startswith("attempt 1: ") and rows[1]["detail"] == "attempt 2"
     assert rows[0]["url"].endswith("/health") and rows[0]["elapsed"] >= 0
+
+
+def test_a_trickling_facility_cannot_hold_a_request_past_its_deadline():
+    """Issue 10: every external call has a total deadline, not only a per-read timeout."""
+    from tests.slow_http import trickling_server
+
+    with trickling_server() as slow:
+        client = HttpClient(slow.url, timeout=10, retries=3, backoff=0.01, facility="ZTF",
+                            deadline=2)
+        start = time.monotonic()
+        with pytest.raises(FacilityUnavailable, match=r"ZTF: POST /queues.*2 s deadline"):
+            client.request("POST", "/queues", json={"targets": []})
+        assert time.monotonic() - start < 2 + 10
+    assert client.transactions[-1].error.endswith("2 s deadline")
+    assert client.transactions[-1].status is None

@@ -79,3 +79,19 @@ def test_unreachable_tap_service_is_a_facility_error():
     with pytest.raises(FacilityError, match="TAP query to"):
         executed_from_tap(f"http://127.0.0.1:{free_port()}/tap",
                           "SELECT * FROM executed_observations", timeout=2)
+
+
+def test_a_trickling_tap_service_cannot_hold_the_query_past_its_deadline():
+    """Issue 10: the TAP query has a total deadline, not only a per-read timeout."""
+    import time
+
+    from tests.slow_http import trickling_server
+
+    with trickling_server() as slow:
+        transactions = []
+        start = time.monotonic()
+        with pytest.raises(FacilityError, match=r"TAP query to .* 2 s deadline"):
+            executed_from_tap(slow.url + "/tap", "SELECT * FROM executed_observations",
+                              timeout=10, deadline=2, transactions=transactions)
+        assert time.monotonic() - start < 2 + 10
+    assert slow.requests == 1 and "deadline" in transactions[-1].error

@@ -255,3 +255,26 @@ def test_deliveries_map_to_notification_records(roster, services):
                                       "recipient": "Alice", "ok": True, "error": None}
     assert not rows[("call", "Alice")]["ok"]
     assert "Authenticate" in rows[("call", "Alice")]["error"]
+
+
+def test_a_trickling_service_costs_one_delivery_its_deadline_not_the_rest(roster, services):
+    """Issue 10: each delivery has a total deadline; a hung Slack records a failure."""
+    import time
+
+    from tests.slow_http import trickling_server
+
+    http, smtp, config = services
+    with trickling_server() as slow:
+        slow_config = dataclasses.replace(
+            config, deadline=2, slack=dataclasses.replace(config.slack,
+                                                          base_url=slow.url + "/api/"))
+        start = time.monotonic()
+        deliveries = notify(s230518h_summary(), "program_triggered", roster, slow_config,
+                            now=NOW, environ=SECRETS)
+        took = time.monotonic() - start
+    by_channel = {(d.channel, d.recipient): d for d in deliveries}
+    hung = by_channel[("slack", "#too-alerts")]
+    assert not hung.ok and "slack to #too-alerts did not finish within its 2 s deadline" \
+        in hung.detail
+    assert by_channel[("email", "Dana")].ok and len(smtp.messages) == 2
+    assert took < 2 + 30  # one deadline, not the SDK's own timeouts and retries

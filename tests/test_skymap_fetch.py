@@ -15,6 +15,8 @@ from tooflow.errors import SkymapUnavailable
 from tooflow.notice import Localization
 from tooflow.skymap import fetch_skymap, localization_to_moc
 
+from .slow_http import trickling_server
+
 SKYMAPS = Path(__file__).parent / "data" / "skymaps"
 
 
@@ -124,3 +126,42 @@ def test_localization_url_unreachable():
     loc = Localization(url=f"http://127.0.0.1:{closed_port()}/cWB.fits.gz,3")
     with pytest.raises(SkymapUnavailable):
         localization_to_moc(loc, fetch=True, timeout=1, retries=1)
+
+
+def test_a_trickling_server_cannot_hold_the_fetch_past_its_deadline():
+    """Issue 10: one byte every few seconds kept `tooflow ingest` waiting past 420 s."""
+    start = time.monotonic()
+    with trickling_server() as slow, pytest.raises(SkymapUnavailable,
+                                                   match=r"within its 3 s deadline"):
+        fetch_skymap(f"{slow.url}/bayestar.fits.gz,0", timeout=10, retries=3, deadline=3)
+    # The per-read timeout (10 s) never fires; the deadline ends it. Bounded, not timed:
+    # the deadline plus one read, with room for a busy machine.
+    assert time.monotonic() - start < 3 + 10
+
+
+def test_a_stored_url_only_notice_is_parsed_within_the_deadline(sqlite_engine, monkeypatch):
+    """The real S190425z VOEvent, its map URL pointed at a trickling server."""
+    from sqlmodel import Session, select
+
+    from tooflow.config import load_settings
+    from tooflow.events import parse_stored_notice
+    from tooflow.ingest import store_notice
+    from tooflow.models import Localization
+
+    from .conftest import DATA
+
+    xml = (DATA / "lvk" / "voevent" / "S190425z-1-Initial.xml").read_bytes()
+    url = b'value="skyportal/tests/data/bayestar.fits.gz"'
+    assert url in xml
+    monkeypatch.setenv("TOOFLOW_SKYMAP_FETCH_DEADLINE", "2")
+    with trickling_server() as slow:
+        xml = xml.replace(url, f'value="{slow.url}/bayestar.fits.gz,0"'.encode())
+        stored = store_notice(xml, "test", engine=sqlite_engine)
+        start = time.monotonic()
+        out = parse_stored_notice(stored.notice_id, engine=sqlite_engine,
+                                  settings=load_settings())
+    assert time.monotonic() - start < 2 + 10
+    assert out.summary["localization_state"] == "unavailable"
+    with Session(sqlite_engine) as s:
+        row = s.exec(select(Localization)).one()
+    assert row.state == "unavailable"

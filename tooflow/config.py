@@ -53,7 +53,11 @@ class Settings:
     """Notices larger than this are rejected (bytes)."""
 
     skymap_fetch_timeout: float = 10.0
-    """Seconds to wait for a sky map given only by URL."""
+    """Seconds to wait for each read of a sky map given only by URL."""
+
+    skymap_fetch_deadline: float = 120.0
+    """Total seconds for fetching a sky map given only by URL (all attempts): a
+    server trickling bytes cannot hold a flow longer."""
 
     skymap_fetch_retries: int = 3
     """Attempts to fetch a sky map given only by URL."""

@@ -107,7 +107,8 @@ def _record_localization(session: Session, notice: Notice, event: Event,
     if data is None and loc.url and not loc.is_circle:
         try:
             data = fetch_skymap(loc.url, timeout=settings.skymap_fetch_timeout,
-                                retries=settings.skymap_fetch_retries)
+                                retries=settings.skymap_fetch_retries,
+                                deadline=settings.skymap_fetch_deadline)
         except SkymapUnavailable as exc:
             row.state = "unavailable"
             log.warning("notice %s: %s", notice.id, exc)

@@ -89,6 +89,9 @@ class FacilityConfig:
         408/429/502/503/504 only.
     backoff : float
         First back-off delay in seconds; doubled after each failed attempt.
+    deadline : float
+        Total seconds for one request, its retries and waits included (a TAP
+        query gets twice this).
     queue_name : str
         Queue to submit to; empty means the facility's own default.
     program : str
@@ -109,6 +112,7 @@ class FacilityConfig:
     timeout: float = 10.0
     retries: int = 3
     backoff: float = 0.5
+    deadline: float = 60.0
     queue_name: str = ""
     program: str = ""
     user: str = "tooflow"
@@ -191,7 +195,8 @@ class Facility(abc.ABC):
         self.config = config or FacilityConfig()
         self.client = client or HttpClient(
             self.config.url, token=self.config.token(), timeout=self.config.timeout,
-            retries=self.config.retries, backoff=self.config.backoff, facility=self.name)
+            retries=self.config.retries, backoff=self.config.backoff, facility=self.name,
+            deadline=self.config.deadline)
 
     @property
     def transactions(self) -> list[Transaction]:

@@ -7,6 +7,11 @@ becomes a :class:`FacilityHTTPError` carrying the status and the start of the
 body. Every attempt is recorded as a :class:`Transaction` (method, URL, status,
 elapsed time, error) that the caller can store; headers, and so tokens, are
 never recorded or logged.
+
+Every request, its retries and back-off included, ends within a total
+``deadline`` (default 60 s), however slowly the server answers; its answer may
+not exceed ``max_response_bytes``. Past either it is a
+:class:`FacilityUnavailable` naming the limit.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import httpx
+
+from ..deadline import Deadline, DeadlineExceeded, ResponseTooLarge, read_response
 
 __all__ = [
     "RETRYABLE_STATUS",
@@ -183,11 +190,16 @@ class HttpClient:
         See :func:`retry_transient`.
     facility : str
         Name stored in each :class:`Transaction`.
+    deadline : float
+        Total seconds for one :meth:`request`, every attempt and wait included.
+    max_response_bytes : int
+        Largest answer accepted (bytes, decoded).
     """
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0,
                  retries: int = 3, backoff: float = 0.5, facility: str = "",
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, deadline: float = 60.0,
+                 max_response_bytes: int = 32 << 20):
         headers = {"User-Agent": "tooflow"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -195,6 +207,9 @@ class HttpClient:
         self.facility = facility
         self.retries = retries
         self.backoff = backoff
+        self.timeout = timeout
+        self.deadline = deadline
+        self.max_response_bytes = max_response_bytes
         self.transactions: list[Transaction] = []
         self._sleep = sleep
         self._client = httpx.Client(base_url=self.base_url, headers=headers,
@@ -210,20 +225,28 @@ class HttpClient:
         FacilityHTTPError
             For a status outside ``ok`` (after retries if it was retryable).
         FacilityUnavailable
-            When no answer came back after all attempts.
+            When no answer came back after all attempts, or not within the deadline.
         """
         if not self.base_url:
             raise FacilityError(f"{self.facility or 'facility'}: no URL configured")
+        budget = Deadline(self.deadline, f"{self.facility or 'facility'}: {method} {path}")
 
-        @retry_transient(self.retries, self.backoff, sleep=self._sleep)
+        def wait(delay: float) -> None:
+            if delay >= budget.remaining():
+                raise FacilityUnavailable(f"{budget.what}: no time left within the "
+                                          f"{self.deadline:g} s deadline for another attempt")
+            self._sleep(delay)
+
+        @retry_transient(self.retries, self.backoff, sleep=wait)
         def once(*, attempt: int) -> httpx.Response:
             return self._send(method, path, json=json, params=params, content=content,
-                              ok=ok, attempt=attempt)
+                              ok=ok, attempt=attempt, budget=budget)
 
         return once()
 
     def _send(self, method: str, path: str, *, json: Any, params: dict[str, Any] | None,
-              content: bytes | None, ok: tuple[int, ...], attempt: int) -> httpx.Response:
+              content: bytes | None, ok: tuple[int, ...], attempt: int,
+              budget: Deadline) -> httpx.Response:
         request = self._client.build_request(method, path, json=json, params=params,
                                              content=content)
         started = datetime.now(UTC)
@@ -232,12 +255,18 @@ class HttpClient:
                              status=None, elapsed=0.0, started=started, attempt=attempt,
                              request_bytes=len(request.content or b""))
         try:
-            response = self._client.send(request)
+            response = read_response(self._client, request, budget, read_timeout=self.timeout,
+                                     max_bytes=self.max_response_bytes)
         except httpx.TransportError as exc:
             record.elapsed = time.perf_counter() - t0
             record.error = f"{exc.__class__.__name__}: {exc}"
             self._record(record)
             raise
+        except (DeadlineExceeded, ResponseTooLarge) as exc:
+            record.elapsed = time.perf_counter() - t0
+            record.error = str(exc)
+            self._record(record)
+            raise FacilityUnavailable(str(exc)) from exc
         record.elapsed = time.perf_counter() - t0
         record.status = response.status_code
         record.response_bytes = len(response.content)

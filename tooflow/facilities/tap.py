@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tooflow.deadline import DeadlineExceeded, call_with_deadline
 from tooflow.facilities.http import FacilityError, Transaction
 from tooflow.observations import ExecutedObservation
 
@@ -150,7 +151,7 @@ def executed_from_tap(url: str, query: str, *, columns: TapColumns = SIMULATOR_C
                       telescope: str = "", timeout: float = 30.0,
                       auth: tuple[str, str] | None = None,
                       transactions: list[Transaction] | None = None,
-                      ) -> list[ExecutedObservation]:
+                      deadline: float = 120.0) -> list[ExecutedObservation]:
     """Run a synchronous TAP query and map its rows to executed observations.
 
     Parameters
@@ -169,6 +170,8 @@ def executed_from_tap(url: str, query: str, *, columns: TapColumns = SIMULATOR_C
         HTTP basic credentials (IRSA account), never logged.
     transactions : list, optional
         Receives a :class:`~tooflow.facilities.http.Transaction` per HTTP exchange.
+    deadline : float
+        Total seconds for the query and its answer.
 
     Returns
     -------
@@ -178,18 +181,23 @@ def executed_from_tap(url: str, query: str, *, columns: TapColumns = SIMULATOR_C
     Raises
     ------
     FacilityError
-        When the service cannot be reached, rejects the query, or the result
-        lacks a mapped column.
+        When the service cannot be reached, rejects the query, does not answer
+        within ``deadline``, or the result lacks a mapped column.
     """
     import pyvo
     from pyvo.dal.exceptions import DALAccessError
 
     service = pyvo.dal.TAPService(url, session=_session(timeout, transactions, auth))
     try:
-        result = service.run_sync(query)
+        table = call_with_deadline(lambda: service.run_sync(query).to_table(), deadline,
+                                   f"TAP query to {url}")
     except DALAccessError as exc:  # unreachable, refused query, bad VOTable
         raise FacilityError(f"TAP query to {url} failed: {exc}") from exc
-    table = result.to_table()
+    except DeadlineExceeded as exc:
+        if transactions is not None:
+            transactions.append(Transaction("tap", "GET", url, None, deadline,
+                                            dt.datetime.now(dt.UTC), error=str(exc)))
+        raise FacilityError(str(exc)) from exc
     needed = [c for c in (columns.obs_time, columns.filter, columns.exposure_time, columns.ra,
                           columns.dec, columns.limiting_magnitude) if c]
     missing = [c for c in needed if c not in table.colnames]

@@ -182,6 +182,7 @@ class ZTFFacility(Facility):
         return executed_from_tap(self.config.tap_url, ztf_executed_query(since),
                                  columns=ZTF_COLUMNS, telescope=self.name,
                                  timeout=self.config.timeout, auth=auth,
+                                 deadline=2 * self.config.deadline,
                                  transactions=self.client.transactions)
 
     def health(self) -> dict[str, Any]:

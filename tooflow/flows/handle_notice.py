@@ -10,11 +10,13 @@ again).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from ..budgets import CIRCULAR_MARGIN, HANDLE_NOTICE_TIMEOUT
 from ..failures import record_failure
 from ..tasks.gate import gate
 from ..tasks.notify import notify
@@ -47,7 +49,8 @@ def _monitor_mode() -> str:
     return mode
 
 
-@flow(name="handle-notice", flow_run_name="notice-{notice_id}")
+@flow(name="handle-notice", flow_run_name="notice-{notice_id}",
+      timeout_seconds=HANDLE_NOTICE_TIMEOUT)
 def handle_notice(notice_id: int, follow_up: bool = True,
                   plan_start: dt.datetime | None = None) -> dict[str, Any]:
     """Handle one stored notice, from parsing to the circular draft.
@@ -92,6 +95,7 @@ def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
                 stage: list[str]) -> dict[str, Any]:
     """The stages of :func:`handle_notice`; ``stage[0]`` names the one running."""
     logger = get_run_logger()
+    started = time.monotonic()
     parsed = parse(notice_id)
     if parsed.rejected:
         logger.warning("notice %s rejected: %s", notice_id, parsed.reason)
@@ -135,5 +139,8 @@ def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
         out["monitor_flow_run_id"] = start_monitor_deployment(
             parsed.event_pk, parsed.event_id, programs, notice_id)
         return out
-    out.update(monitor_event(parsed.event_pk, parsed.event_id, programs))
+    # inline, the monitor stops polling in time to draft inside this run's budget
+    left = HANDLE_NOTICE_TIMEOUT - (time.monotonic() - started) - CIRCULAR_MARGIN
+    out.update(monitor_event(parsed.event_pk, parsed.event_id, programs,
+                             wall_cap=max(0.0, left)))
     return out

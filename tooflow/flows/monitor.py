@@ -13,6 +13,7 @@ import time
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
+from ..budgets import MONITOR_EVENT_TIMEOUT
 from ..stages.monitor import monitor_budget
 from ..tasks._context import artifact_key, context
 from ..tasks.circular import circular
@@ -40,9 +41,11 @@ def start_monitor_deployment(event_pk: int, event_id: str, programs: list[str],
     return str(run.id)
 
 
-@flow(name="monitor-event", flow_run_name="monitor-{event_id}")
+@flow(name="monitor-event", flow_run_name="monitor-{event_id}",
+      timeout_seconds=MONITOR_EVENT_TIMEOUT)
 def monitor_event(event_pk: int, event_id: str, programs: list[str] | None = None,
-                  poll_seconds: float = 2.0, max_wall_seconds: float | None = None) -> dict:
+                  poll_seconds: float = 2.0, max_wall_seconds: float | None = None,
+                  wall_cap: float | None = None) -> dict:
     """Poll an event's queue requests, record executed observations and coverage.
 
     Then draft the GCN Circular of each program in ``programs`` and tell the
@@ -59,6 +62,9 @@ def monitor_event(event_pk: int, event_id: str, programs: list[str] | None = Non
     max_wall_seconds : float, optional
         Stop after this long; default: until the latest plan window closes
         (accelerated for the simulator, see :func:`tooflow.stages.monitor.monitor_budget`).
+    wall_cap : float, optional
+        Never poll longer than this (seconds), whatever the plan window: what is
+        left of the calling ``handle-notice`` run's budget when run inline.
 
     Returns
     -------
@@ -70,6 +76,11 @@ def monitor_event(event_pk: int, event_id: str, programs: list[str] | None = Non
     settings, engine = context()
     budget = max_wall_seconds if max_wall_seconds is not None else monitor_budget(
         event_pk, engine=engine, settings=settings)
+    if wall_cap is not None and budget > wall_cap:
+        logger.warning("%s: monitoring stops after %.0f s, before the plan window closes "
+                       "(%.0f s): the handle-notice budget; set monitor.mode: deployment "
+                       "to monitor whole windows", event_id, wall_cap, budget)
+        budget = wall_cap
     deadline = time.monotonic() + budget
     artifact = create_progress_artifact(0.0, key=artifact_key("progress", event_id),
                                         description=f"Requests done for {event_id}")

@@ -12,13 +12,14 @@ from typing import Any
 
 from prefect import flow
 
+from ..budgets import RERUN_TIMEOUT
 from ..rerun import rerun_notice_id
 from .handle_notice import handle_notice
 
 __all__ = ["rerun"]
 
 
-@flow(name="rerun", flow_run_name="rerun-{event_id}")
+@flow(name="rerun", flow_run_name="rerun-{event_id}", timeout_seconds=RERUN_TIMEOUT)
 def rerun(event_id: str, notice_id: int | None = None) -> dict[str, Any]:
     """Run the per-notice flow again for ``event_id`` (e.g. ``S230518h``).
 

@@ -17,6 +17,7 @@
         username: tooflow               # log in with TOOFLOW_SMTP_PASSWORD
         starttls: true
       timeout: 10                       # seconds, per request
+      deadline: 30                      # seconds, total per delivery
 
 Secrets are never in this section: they come from the environment —
 ``TOOFLOW_SLACK_TOKEN``, ``TOOFLOW_TWILIO_ACCOUNT_SID``, ``TOOFLOW_TWILIO_AUTH_TOKEN``,
@@ -85,12 +86,16 @@ class NotifyConfig:
         None when the section is absent.
     timeout : float
         Seconds allowed per request to a service.
+    deadline : float
+        Total seconds for one delivery (SDK retries included); past it the
+        delivery is recorded as failed with the reason.
     """
 
     slack: SlackConfig | None = None
     twilio: TwilioConfig | None = None
     email: EmailConfig | None = None
     timeout: float = 10.0
+    deadline: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -132,12 +137,13 @@ class NotifyConfig:
                 username=e.get("username") or None,
                 starttls=bool(e.get("starttls", False)),
             )
-        known = {"slack", "twilio", "email", "timeout"}
+        known = {"slack", "twilio", "email", "timeout", "deadline"}
         return cls(
             slack=slack,
             twilio=twilio,
             email=email,
             timeout=float(data.get("timeout", 10.0)),
+            deadline=float(data.get("deadline", 30.0)),
             extra={k: v for k, v in data.items() if k not in known},
         )
 

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from tooflow.deadline import call_with_deadline
 from tooflow.notify import console
 from tooflow.notify.config import (
     SLACK_TOKEN_ENV,
@@ -105,9 +106,10 @@ def _attempt(
     address: str,
     reason: str,
     send: Callable[[], str],
+    deadline: float = 30.0,
 ) -> None:
     try:
-        detail = send()
+        detail = call_with_deadline(send, deadline, f"{channel} to {recipient}")
     except Exception as exc:  # noqa: BLE001 - a failed channel is recorded, never raised
         message = secrets.mask(f"{type(exc).__name__}: {exc}")
         logger.warning("%s to %s (%s) failed: %s", channel, recipient, address, message)
@@ -257,7 +259,7 @@ def _send_all(
 
     if config.slack is not None and config.slack.channel and "slack" not in unavailable:
         _attempt(deliveries, secrets, "slack", config.slack.channel, config.slack.channel,
-                 reason, slack_send(config.slack.channel))
+                 reason, slack_send(config.slack.channel), config.deadline)
 
     if not people:
         logger.warning("nobody is on duty for %s %s", reason, summary.event_id)
@@ -284,7 +286,8 @@ def _send_all(
                 deliveries.append(Delivery(channel, person.name, address, False,
                                            unavailable[channel], skipped=True, reason=reason))
                 continue
-            _attempt(deliveries, secrets, channel, person.name, address, reason, send)
+            _attempt(deliveries, secrets, channel, person.name, address, reason, send,
+                     config.deadline)
             reached = reached or deliveries[-1].ok
         if not reached:
             line = console.print_notification(f"(for {person.name}) {messages.short}")

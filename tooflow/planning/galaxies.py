@@ -161,7 +161,7 @@ def rank_galaxies(moc, galaxies: Table, top: int = 200) -> tuple[list[Target], T
 def query_galaxies_tap(
     url: str, ra: float, dec: float, radius: float, max_distance: float | None = None,
     table: str = "glade.glade_plus", columns: dict | None = None, limit: int = 20000,
-    timeout: float = 30.0,
+    timeout: float = 30.0, deadline: float = 120.0,
 ) -> Table:
     """Galaxies in a cone from a TAP service (production path; needs the network).
 
@@ -178,8 +178,13 @@ def query_galaxies_tap(
     columns : dict, optional
         Map of our names (``ra, dec, distmpc, magk, magb, name``) to the service's
         columns; default GLADE+ names.
+    timeout, deadline : float
+        Seconds for the service to run the query; total seconds for the whole
+        exchange (:class:`tooflow.deadline.DeadlineExceeded` past it).
     """
     import pyvo
+
+    from ..deadline import call_with_deadline
 
     c = {"name": "GLADE_no", "ra": "RA", "dec": "DEC", "distmpc": "d_L", "magk": "K",
          "magb": "B"}
@@ -191,7 +196,8 @@ def query_galaxies_tap(
         where += f" AND {c['distmpc']} < {float(max_distance)}"
     adql = f"SELECT TOP {int(limit)} {select} FROM {table} WHERE {where}"
     service = pyvo.dal.TAPService(url, session=None)
-    result = service.run_sync(adql, timeout=timeout).to_table()
+    result = call_with_deadline(lambda: service.run_sync(adql, timeout=timeout).to_table(),
+                                deadline, f"TAP galaxy query to {url}")
     return normalize_galaxy_table(result, f"TAP {url} {table}")
 
 

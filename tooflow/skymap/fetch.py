@@ -1,8 +1,10 @@
-"""Fetch a sky map referenced by URL (legacy VOEvents), with timeouts and retries.
+"""Fetch a sky map referenced by URL (legacy VOEvents), with a total deadline and retries.
 
 Retry policy, next to the external system as STYLE.md asks: connection
 failures, timeouts and HTTP 408/429/500/502/503/504 are retried with
-exponential backoff; other HTTP errors (404, 403, ...) fail at once.
+exponential backoff; other HTTP errors (404, 403, ...) fail at once. The whole
+fetch, every attempt and back-off included, ends within ``deadline`` seconds
+(a server trickling one byte at a time cannot hold it longer).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..deadline import Deadline, DeadlineExceeded, ResponseTooLarge, read_response
 from ..errors import SkymapUnavailable
 from .read import MAX_SKYMAP_BYTES
 
@@ -20,20 +23,16 @@ __all__ = ["RETRYABLE_STATUS", "fetch_skymap"]
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
-def _get(client: httpx.Client, url: str, max_bytes: int) -> bytes:
-    with client.stream("GET", url) as response:
-        response.raise_for_status()
-        chunks, size = [], 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise SkymapUnavailable(f"sky map at {url} is larger than {max_bytes} bytes")
-            chunks.append(chunk)
-    return b"".join(chunks)
+def _get(client: httpx.Client, url: str, max_bytes: int, deadline: Deadline,
+         timeout: float) -> bytes:
+    response = read_response(client, client.build_request("GET", url), deadline,
+                             read_timeout=timeout, max_bytes=max_bytes)
+    response.raise_for_status()
+    return response.content
 
 
 def fetch_skymap(url: str, *, timeout: float = 10, retries: int = 3, backoff: float = 0.5,
-                 max_bytes: int = MAX_SKYMAP_BYTES) -> bytes:
+                 max_bytes: int = MAX_SKYMAP_BYTES, deadline: float = 120.0) -> bytes:
     """Download a sky map.
 
     Parameters
@@ -48,6 +47,8 @@ def fetch_skymap(url: str, *, timeout: float = 10, retries: int = 3, backoff: fl
         Wait before the second attempt (seconds); doubled after each failure.
     max_bytes : int
         Refuse larger downloads (bytes).
+    deadline : float
+        Total seconds for the whole fetch (all attempts and waits).
 
     Returns
     -------
@@ -58,20 +59,31 @@ def fetch_skymap(url: str, *, timeout: float = 10, retries: int = 3, backoff: fl
     ------
     SkymapUnavailable
         If the URL is not http(s), the server answers with a non-retryable
-        error, the file is too large, or every attempt failed; the message
-        names the URL, the attempts and the last error.
+        error, the file is too large, the deadline passed, or every attempt
+        failed; the message names the URL, the attempts and the last error.
     """
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SkymapUnavailable(f"cannot fetch sky map: {url!r} is not an http(s) URL")
     attempts = max(1, int(retries))
-    last: str = ""
-    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+    budget = Deadline(deadline, f"fetching the sky map at {url}")
+    last, attempts_made = "", 0
+    with httpx.Client(follow_redirects=True) as client:
         for attempt in range(attempts):
             if attempt:
-                time.sleep(backoff * 2 ** (attempt - 1))
+                wait = backoff * 2 ** (attempt - 1)
+                if wait >= budget.remaining():
+                    last += f"; no time left in the {deadline:g} s deadline for another"
+                    break
+                time.sleep(wait)
             try:
-                return _get(client, url, max_bytes)
+                return _get(client, url, max_bytes, budget, timeout)
+            except DeadlineExceeded as exc:
+                raise SkymapUnavailable(f"sky map at {url} unavailable: {exc} "
+                                        f"(attempt {attempt + 1})") from exc
+            except ResponseTooLarge as exc:
+                raise SkymapUnavailable(
+                    f"sky map at {url} is larger than {max_bytes} bytes") from exc
             except httpx.HTTPStatusError as exc:
                 status = exc.response.status_code
                 last = f"HTTP {status}"
@@ -81,6 +93,7 @@ def fetch_skymap(url: str, *, timeout: float = 10, retries: int = 3, backoff: fl
                     ) from exc
             except httpx.TransportError as exc:
                 last = f"{exc.__class__.__name__}: {exc}"
+            attempts_made = attempt + 1
     raise SkymapUnavailable(
-        f"sky map at {url} unavailable after {attempts} attempt(s): {last}"
+        f"sky map at {url} unavailable after {attempts_made} attempt(s): {last}"
     )

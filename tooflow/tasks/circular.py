@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
+from ..budgets import TASK_TIMEOUTS
 from ..models import CircularDraft
 from ..stages.circular import draft_circular
 from ._context import artifact_key, context
@@ -12,7 +13,8 @@ from ._context import artifact_key, context
 __all__ = ["circular"]
 
 
-@task(name="circular", task_run_name="circular-{program}")
+@task(name="circular", timeout_seconds=TASK_TIMEOUTS["circular"],
+      task_run_name="circular-{program}")
 def circular(event_pk: int, event_id: str, program: str, coverage: dict[str, float],
              area: dict[str, float]) -> int:
     """Render and store the draft; returns its id."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
+from ..budgets import TASK_TIMEOUTS
 from ..events import gate_notice
 from ..gate import Decision
 from ._context import artifact_key
@@ -24,7 +25,8 @@ def decisions_markdown(event_id: str, notice_type: str | None,
     return "\n".join(lines)
 
 
-@task(name="gate", task_run_name="gate-notice-{notice_id}", retries=3,
+@task(name="gate", timeout_seconds=TASK_TIMEOUTS["gate"],
+      task_run_name="gate-notice-{notice_id}", retries=3,
       retry_delay_seconds=[2, 10, 30], retry_condition_fn=retry_on_io)
 def gate(notice_id: int, event_id: str, notice_type: str | None) -> list[Decision]:
     """Gate notice ``notice_id``; publish the decisions as a markdown artifact."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 from prefect import task
 from prefect.runtime import flow_run
 
+from ..budgets import TASK_TIMEOUTS
 from ..stages.notify import notify_event
 from ._context import context
 
 __all__ = ["notify"]
 
 
-@task(name="notify", task_run_name="notify-{reason}")
+@task(name="notify", timeout_seconds=TASK_TIMEOUTS["notify"],
+      task_run_name="notify-{reason}")
 def notify(event_pk: int, reason: str, programs: list[str]) -> int:
     """Notify about an event; returns how many deliveries were recorded."""
     settings, engine = context()

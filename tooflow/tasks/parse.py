@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from prefect import task
 
+from ..budgets import TASK_TIMEOUTS
 from ..events import ParseOutcome, parse_stored_notice
 from .retry import retry_on_io
 
 __all__ = ["parse"]
 
 
-@task(name="parse", task_run_name="parse-notice-{notice_id}", retries=3,
+@task(name="parse", timeout_seconds=TASK_TIMEOUTS["parse"],
+      task_run_name="parse-notice-{notice_id}", retries=3,
       retry_delay_seconds=[2, 10, 30], retry_condition_fn=retry_on_io)
 def parse(notice_id: int) -> ParseOutcome:
     """Parse notice ``notice_id`` (a corrupt notice is recorded as rejected, not retried)."""

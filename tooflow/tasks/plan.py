@@ -8,6 +8,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from sqlmodel import Session, select
 
+from ..budgets import TASK_TIMEOUTS
 from ..models import Plan, PlannedObservationRow
 from ..stages.plan import plan_for_program
 from ._context import artifact_key, context
@@ -51,7 +52,8 @@ def _embedded_png(path: str, max_bytes: int = 1 << 20) -> str:
     return f"![plan](data:image/png;base64,{base64.b64encode(data).decode()})"
 
 
-@task(name="plan", task_run_name="plan-{program}", retries=2, retry_delay_seconds=5,
+@task(name="plan", timeout_seconds=TASK_TIMEOUTS["plan"],
+      task_run_name="plan-{program}", retries=2, retry_delay_seconds=5,
       retry_condition_fn=retry_on_io)
 def plan(notice_id: int, event_id: str, program: str,
          start: dt.datetime | None = None) -> int | None:

@@ -13,8 +13,14 @@ _TRANSIENT_NAMES = {
 }
 
 
+#: A task past its own time budget is not retried: the retry would only double the wait.
+_NEVER = {"TaskRunTimeoutError", "FlowRunTimeoutError"}
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether an exception is a transient I/O failure worth retrying."""
+    if any(cls.__name__ in _NEVER for cls in type(exc).__mro__):
+        return False
     return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
 
 
