@@ -57,7 +57,8 @@ def service_status(home: Path, name: str) -> dict | None:
 
 def ensure_service(home: Path, name: str, *, argv: Callable[[int], list[str]],
                    url: Callable[[int], str], health: Callable[[int], str],
-                   preferred_port: int = 0, env: dict[str, str] | None = None,
+                   preferred_port: int = 0,
+                   env: dict[str, str] | Callable[[int], dict[str, str]] | None = None,
                    timeout: float = 90.0, echo: Callable[[str], object] | None = None) -> dict:
     """Return the running service, starting it first if needed.
 
@@ -71,8 +72,9 @@ def ensure_service(home: Path, name: str, *, argv: Callable[[int], list[str]],
         Given the port: the command line, the service's base URL, its health URL.
     preferred_port : int
         Port to try first.
-    env : dict, optional
-        Extra environment for the process.
+    env : dict or callable, optional
+        Extra environment for the process, or a function of the port giving it
+        (for settings that must name the port, such as the Prefect UI's API URL).
     timeout : float
         Seconds to wait for it to answer.
 
@@ -89,9 +91,10 @@ def ensure_service(home: Path, name: str, *, argv: Callable[[int], list[str]],
     log_path.parent.mkdir(parents=True, exist_ok=True)
     if echo:
         echo(f"starting the local {name} on 127.0.0.1:{port} (once; log: {log_path}) ...")
+    extra = env(port) if callable(env) else (env or {})
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(argv(port), stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})}, start_new_session=True)
+                                env={**os.environ, **extra}, start_new_session=True)
     t0 = time.monotonic()
     while not _healthy(health(port)):
         if proc.poll() is not None:

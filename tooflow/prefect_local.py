@@ -7,6 +7,11 @@ starts ``prefect server start`` in the background with its home under
 it healthy and connect in milliseconds. ``tooflow server stop`` stops it. When
 ``PREFECT_API_URL`` is configured (production), that server is used and
 nothing starts.
+
+When port 4200 is taken, the server starts on another free port, and its UI is
+told that port (``PREFECT_SERVER_UI_API_URL``): otherwise the UI served there
+would query whatever answers on 4200 (another server's runs; "Page Not Found"
+for every run link tooflow prints).
 """
 
 from __future__ import annotations
@@ -20,28 +25,58 @@ from pathlib import Path
 from .config import Settings
 from .local_services import ensure_service, service_status, stop_service
 
-__all__ = ["ensure_prefect_api", "stop_local_server", "local_server_status", "prefect_env",
-           "use_prefect_api"]
+__all__ = ["activate_prefect_api", "ensure_prefect_api", "is_embedded", "local_server_status",
+           "prefect_env", "stop_local_server", "use_prefect_api"]
 
 SERVICE = "prefect"
 
+#: The local server's URL once :func:`activate_prefect_api` exported it (still embedded).
+_activated: str | None = None
 
-def prefect_env(settings: Settings) -> dict[str, str]:
-    """Environment for a local Prefect server and its clients."""
-    return {
+
+def prefect_env(settings: Settings, port: int | None = None) -> dict[str, str]:
+    """Environment for a local Prefect server and its clients.
+
+    Parameters
+    ----------
+    settings : Settings
+        tooflow settings (``home``).
+    port : int, optional
+        The server's port: its UI then asks that port's API (not 4200's), and
+        its links name that port.
+    """
+    env = {
         "PREFECT_HOME": str(settings.home / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
     }
+    if port is not None:
+        env.update({
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(port),
+            "PREFECT_SERVER_UI_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_UI_URL": f"http://127.0.0.1:{port}",
+        })
+    return env
 
 
 def _configured_api_url() -> str | None:
-    """PREFECT_API_URL from the environment or the active Prefect profile/settings."""
-    if os.environ.get("PREFECT_API_URL"):
-        return os.environ["PREFECT_API_URL"]
-    from prefect.settings import PREFECT_API_URL
+    """PREFECT_API_URL from the environment or the active Prefect profile/settings.
 
-    return PREFECT_API_URL.value() or None
+    The local server's URL exported by :func:`activate_prefect_api` does not count:
+    that is still the embedded default.
+    """
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        from prefect.settings import PREFECT_API_URL
+
+        url = PREFECT_API_URL.value()
+    return url if url and url != _activated else None
+
+
+def is_embedded() -> bool:
+    """True on the embedded default: no Prefect API configured, tooflow runs its own server."""
+    return _configured_api_url() is None
 
 
 def local_server_status(settings: Settings) -> dict | None:
@@ -54,8 +89,6 @@ def ensure_prefect_api(settings: Settings, *, timeout: float = 120.0, echo=None)
     configured = _configured_api_url()
     if configured:
         return configured
-    env = prefect_env(settings)
-    env.pop("PREFECT_API_URL", None)
     prefect_bin = str(Path(sys.executable).with_name("prefect"))
     state = ensure_service(
         settings.home, SERVICE,
@@ -63,7 +96,8 @@ def ensure_prefect_api(settings: Settings, *, timeout: float = 120.0, echo=None)
                            "--port", str(port), "--analytics-off"],
         url=lambda port: f"http://127.0.0.1:{port}/api",
         health=lambda port: f"http://127.0.0.1:{port}/api/health",
-        preferred_port=4200, env=env, timeout=timeout, echo=echo)
+        preferred_port=4200, env=lambda port: prefect_env(settings, port),
+        timeout=timeout, echo=echo)
     return state["url"]
 
 
@@ -74,11 +108,37 @@ def use_prefect_api(settings: Settings, *, echo=None) -> Iterator[str]:
     Prefect reads its settings once per process, so the URL is applied with
     :func:`prefect.settings.temporary_settings` rather than the environment.
     """
+    global _activated
+    embedded = is_embedded()
     url = ensure_prefect_api(settings, echo=echo)
+    if embedded:
+        _activated = url
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings(updates={PREFECT_API_URL: url}):
         yield url
+
+
+def activate_prefect_api(url: str) -> None:
+    """Point every Prefect client of this process, and of its child processes, at ``url``.
+
+    For the long-running commands (``listen``, ``coincidence run``), whose
+    threads create flow runs: :func:`prefect.settings.temporary_settings` only
+    reaches the calling thread, so the process-wide settings context is replaced
+    (as Prefect's own test harness does) and ``PREFECT_API_URL`` is exported for
+    child processes.
+    """
+    global _activated
+    if is_embedded():
+        _activated = url
+    os.environ["PREFECT_API_URL"] = url
+    import prefect.context
+    from prefect.settings import PREFECT_API_URL
+
+    current = prefect.context.SettingsContext.get()
+    prefect.context.GLOBAL_SETTINGS_CONTEXT = prefect.context.SettingsContext(
+        profile=current.profile,
+        settings=current.settings.copy_with_update(updates={PREFECT_API_URL: url}))
 
 
 def stop_local_server(settings: Settings) -> bool:

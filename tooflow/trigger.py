@@ -144,8 +144,19 @@ def create_flow_run(notice_id: int, *, deployment: str = DEFAULT_DEPLOYMENT,
     except Exception as exc:  # noqa: BLE001 - httpx, Prefect and OS errors all mean "not now"
         _deployment_ids.pop((_api_url(), deployment), None)
         raise TriggerError(f"could not start {deployment} for notice #{notice_id}: "
-                           f"{type(exc).__name__}: {exc}") from exc
+                           f"{_why(exc, deployment)}") from exc
     return FlowRunRef(str(run.id), run.name)
+
+
+def _why(exc: Exception, deployment: str) -> str:
+    """The reason a run could not be created, with what to do about a missing deployment."""
+    from prefect.exceptions import ObjectNotFound
+
+    if isinstance(exc, ObjectNotFound):
+        return (f"no deployment {deployment} on the Prefect server at {_api_url()}; create it "
+                "with `prefect deploy --all` from the tooflow checkout (docs/operations.md), "
+                "or on the embedded default serve it with `tooflow server serve`")
+    return f"{type(exc).__name__}: {exc}"
 
 
 def mark_triggered(notice_id: int, run: FlowRunRef, *, engine: Engine | None = None) -> None:

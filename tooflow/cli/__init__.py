@@ -61,16 +61,42 @@ def _prefect_defaults(verbose: bool = False) -> None:
     from ..config import default_home
 
     os.environ.setdefault("PREFECT_HOME", str(default_home() / "prefect"))
+    try:  # Prefect warns at import when its home cannot be created (no TOOFLOW_HOME yet)
+        os.makedirs(os.environ["PREFECT_HOME"], exist_ok=True)
+    except OSError:
+        pass
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
 
 
+def _quiet_stdout() -> None:
+    """The reader of our output left (``tooflow circular X | head``): as a Unix tool, stop quietly.
+
+    stdout goes to /dev/null, so that flushing it at exit does not fail again.
+    """
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``tooflow`` command line; errors print as one line unless ``--debug``."""
+    """Run the ``tooflow`` command line; errors print as one line unless ``--debug``.
+
+    A closed output pipe (``| head``) ends the command quietly with status 0.
+    """
     args = parser().parse_args(argv)
     _prefect_defaults(verbose=args.verbose)
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below
+        return status
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence

@@ -14,7 +14,8 @@ import signal
 import threading
 from pathlib import Path
 
-__all__ = ["add_service_options", "setup_service", "stop_on_signals", "connect_prefect"]
+__all__ = ["add_service_options", "setup_service", "stop_on_signals", "connect_prefect",
+           "start_local_runner"]
 
 
 def add_service_options(p: argparse.ArgumentParser) -> None:
@@ -52,13 +53,37 @@ def stop_on_signals(log: logging.Logger) -> threading.Event:
     return stop
 
 
-def connect_prefect(settings, log: logging.Logger) -> None:
-    """Reach a Prefect API (configured, else the local one); log and go on if none."""
-    if os.environ.get("PREFECT_API_URL"):
-        return
-    from ..prefect_local import ensure_prefect_api
+def connect_prefect(settings, log: logging.Logger, *, serve: bool = True):
+    """Reach a Prefect API: the configured one, else the local one (started if needed).
 
+    On the embedded default the local server's URL is applied to the whole
+    process and, with ``serve``, tooflow's deployments are served beside it
+    (:mod:`tooflow.local_runner`) so that triggered runs run. Returns that runner
+    process (or None). When no API can be reached, logs it and goes on: notices
+    stay pending for the reconciler.
+    """
+    from ..prefect_local import activate_prefect_api, ensure_prefect_api, is_embedded
+
+    if not is_embedded():
+        return None
     try:
-        ensure_prefect_api(settings, echo=log.info)
+        url = ensure_prefect_api(settings, echo=log.info)
     except Exception as exc:  # noqa: BLE001 - notices stay pending; the reconciler retries
         log.error("no Prefect API (%s): notices will be stored and triggered later", exc)
+        return None
+    activate_prefect_api(url)
+    if not serve:
+        return None
+    return start_local_runner(settings, log)
+
+
+def start_local_runner(settings, log: logging.Logger):
+    """Serve tooflow's deployments on the local server; wait until handle-notice is served."""
+    from ..local_runner import start_runner, wait_for_deployment
+
+    log_path = settings.home / "prefect" / "runner.log"
+    runner = start_runner(log_path=log_path)
+    if not wait_for_deployment(runner):
+        log.error("the local runner serving the deployments did not come up (see %s); "
+                  "notices stay pending until it does", log_path)
+    return runner

@@ -123,7 +123,7 @@ def _feed(args: argparse.Namespace) -> int:
     service = build_service(settings, kafka=False, inject=not args.no_inject,
                             trigger=(lambda notice_id: None) if args.no_inject else None)
     if not args.no_inject:
-        connect_prefect(settings, log)
+        connect_prefect(settings, log, serve=False)
     service.restore()
     rejected = 0
     for path in args.files:

@@ -5,6 +5,8 @@ stored in the database, then acknowledged (Kafka offset commit), then the
 ``handle-notice`` deployment is triggered. Notices that could not be triggered
 (Prefect API down) stay pending and are retried every ``reconcile_interval``
 seconds. SIGTERM or SIGINT stop the listener cleanly after the current message.
+Without PREFECT_API_URL (the embedded default) it uses the local Prefect server
+and serves the deployments on it, so the triggered runs run beside the listener.
 Refuses to start when a configured source lacks credentials.
 """
 
@@ -14,7 +16,13 @@ import argparse
 import logging
 import threading
 
-from ._service import add_service_options, connect_prefect, setup_service, stop_on_signals
+from ._service import (
+    add_service_options,
+    connect_prefect,
+    setup_service,
+    start_local_runner,
+    stop_on_signals,
+)
 
 __all__ = ["add_parser", "listen"]
 
@@ -57,9 +65,10 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
     engine = get_engine(settings)
     create_schema(engine)
     stop = stop or threading.Event()
+    runner = None
     if trigger is None:
         deployment = section.get("deployment", DEFAULT_DEPLOYMENT)
-        connect_prefect(settings, log)
+        runner = connect_prefect(settings, log)
         warm_up(deployment)
 
         def trigger(notice_id: int) -> str:
@@ -76,6 +85,9 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
         t.start()
     interval = float(section.get("reconcile_interval", 30))
     while True:
+        if runner is not None and runner.poll() is not None:
+            log.error("the local runner exited (status %s); starting it again", runner.returncode)
+            runner = start_local_runner(settings, log)
         if interval > 0:  # at start (a crash may have left notices pending), then periodically
             n = reconcile(engine, trigger=trigger)
             if n:
@@ -84,6 +96,10 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
             break
     for t in threads:
         t.join(timeout=30)
+    if runner is not None:
+        from ..local_runner import stop_runner
+
+        stop_runner(runner)
 
 
 def _listen(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 Notices stay pending (status ``received``) when the Prefect API was unreachable
 as they arrived. Listeners run this every ``reconcile_interval`` seconds too;
-running it by hand beside them is safe (idempotency keys).
+running it by hand beside them is safe (idempotency keys). On the embedded
+default, when nothing serves the deployment, the flows run here, one after the
+other, each printing its summary.
 """
 
 from __future__ import annotations
@@ -26,15 +28,24 @@ def _reconcile(args: argparse.Namespace) -> int:
     from ..config import load_settings
     from ..db import get_engine
     from ..models import Notice, NoticeStatus
-    from ..prefect_local import ensure_prefect_api
-    from ..trigger import reconcile
+    from ..trigger import DEFAULT_DEPLOYMENT, reconcile
+    from ._start import notice_starter
 
     settings = load_settings()
     engine = get_engine(settings)
-    ensure_prefect_api(settings)
-    n = reconcile(engine, limit=args.limit)
+    how, start = notice_starter(settings, engine, deployment=DEFAULT_DEPLOYMENT)
+    trigger = start
+    if how == "here":
+        def trigger(notice_id: int) -> str:  # one failing notice does not stop the others
+            print(f"notice #{notice_id}: handle-notice in this process")
+            try:
+                return start(notice_id)
+            except Exception as exc:  # noqa: BLE001 - reported; the notice says what failed
+                print(f"  notice #{notice_id} failed: {type(exc).__name__}: {exc}")
+                return ""
+    n = reconcile(engine, trigger=trigger, limit=args.limit)
     with Session(engine) as session:
         left = session.exec(select(func.count()).select_from(Notice)
                             .where(Notice.status == NoticeStatus.received.value)).one()
-    print(f"triggered {n} notice(s); {left} still pending")
+    print(f"{'ran' if how == 'here' else 'triggered'} {n} notice(s); {left} still pending")
     return 0 if left == 0 else 1

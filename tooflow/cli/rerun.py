@@ -2,6 +2,9 @@
 
 Uses the event's latest notice unless ``--notice`` names one. Queue submissions
 that already exist are not repeated (the flow's request keys make them idempotent).
+With PREFECT_API_URL set, it starts a run of the deployment for the workers; on
+the embedded default it runs the flow here and prints its summary, unless
+`tooflow listen` or `tooflow server serve` serves the deployment.
 """
 
 from __future__ import annotations
@@ -25,14 +28,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _rerun(args: argparse.Namespace) -> int:
     from ..config import load_settings
     from ..db import get_engine
-    from ..prefect_local import ensure_prefect_api
-    from ..rerun import rerun_event, rerun_notice_id
+    from ..rerun import rerun_notice_id
+    from ._start import notice_starter
 
     settings = load_settings()
     engine = get_engine(settings)
-    rerun_notice_id(args.event_id, args.notice, engine=engine)  # fail fast, before Prefect
-    ensure_prefect_api(settings)
-    notice_id, run_id = rerun_event(args.event_id, args.notice, deployment=args.deployment,
-                                    engine=engine)
-    print(f"{args.event_id}: notice #{notice_id} → flow run {run_id}")
+    notice_id = rerun_notice_id(args.event_id, args.notice, engine=engine)  # fail fast
+    how, start = notice_starter(settings, engine, deployment=args.deployment, rerun=True)
+    if how == "here":
+        print(f"{args.event_id}: notice #{notice_id} → handle-notice in this process "
+              f"(no {args.deployment} deployment is served on the local Prefect server)")
+        start(notice_id)
+        return 0
+    print(f"{args.event_id}: notice #{notice_id} → flow run {start(notice_id)}")
     return 0

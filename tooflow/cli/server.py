@@ -1,4 +1,9 @@
-"""``tooflow server``: the embedded Prefect server (start once, reuse, stop)."""
+"""``tooflow server``: the embedded Prefect server (start once, reuse, stop).
+
+``serve`` runs tooflow's deployments (handle-notice, rerun, monitor-event) on it
+in the foreground, so that the UI's Run button and `tooflow rerun` start runs
+that something executes; `tooflow listen` does the same beside itself.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     ).set_defaults(func=_start)
     ssub.add_parser("stop", help="stop it").set_defaults(func=_stop)
     ssub.add_parser("status", help="is it running, and where").set_defaults(func=_status)
+    ssub.add_parser("serve", help="serve tooflow's deployments on it (foreground; Ctrl-C stops)"
+                    ).set_defaults(func=_serve)
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -43,4 +50,16 @@ def _status(args: argparse.Namespace) -> int:
         print("not running (`tooflow server start`, or any `tooflow ingest`, starts it)")
         return 1
     print(f"running: pid {state['pid']}, API {state['url']}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ..config import load_settings
+    from ..local_runner import SERVED, serve
+    from ..prefect_local import activate_prefect_api, ensure_prefect_api
+
+    url = ensure_prefect_api(load_settings(), echo=print)
+    activate_prefect_api(url)
+    print(f"serving {', '.join(SERVED)} on {url} (Ctrl-C stops)")
+    serve()
     return 0

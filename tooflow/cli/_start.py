@@ -1,0 +1,44 @@
+"""How ``tooflow rerun`` and ``tooflow reconcile`` start ``handle-notice`` for a notice.
+
+* Production (``PREFECT_API_URL`` configured): a run of the deployment, for
+  the workers; a missing deployment is an error that says how to create it.
+* Embedded default: the local server's served deployment when something serves
+  it (``tooflow listen``, ``tooflow server serve``), else the flow runs in this
+  process, as ``tooflow ingest`` does, and its summary is printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["notice_starter"]
+
+
+def notice_starter(settings, engine, *, deployment: str, rerun: bool = False,
+                   echo=print) -> tuple[str, Callable[[int], str]]:
+    """Choose how to start the flow; return ``(how, start)``.
+
+    ``how`` is ``"deployment"`` or ``"here"``; ``start(notice_id)`` starts the flow
+    and returns the flow run id (deployment) or name (here). Raises what the flow
+    raises when it runs here.
+    """
+    from ..local_runner import deployment_is_served
+    from ..prefect_local import activate_prefect_api, ensure_prefect_api, is_embedded
+    from ..trigger import trigger_notice
+
+    embedded = is_embedded()
+    url = ensure_prefect_api(settings, echo=echo)
+    if embedded:
+        activate_prefect_api(url)
+        if not deployment_is_served(deployment):
+            from .ingest import _run_flow
+
+            def here(notice_id: int) -> str:
+                return _run_flow(notice_id, settings, echo).get("flow_run_name", "")
+
+            return "here", here
+
+    def trigger(notice_id: int) -> str:
+        return trigger_notice(notice_id, deployment=deployment, engine=engine, rerun=rerun)
+
+    return "deployment", trigger

@@ -1,0 +1,140 @@
+"""tooflow's deployments served on the embedded local Prefect server.
+
+In production, ``prefect deploy --all`` registers the deployments of
+``prefect.yaml`` and process workers run them. On the embedded default there
+is no work pool and no worker, so a flow run created with ``run_deployment``
+(by ``tooflow listen``, the UI's Run button, ``tooflow rerun``) would have
+nothing to run it. Here the same three flows are *served* with Prefect's own
+:func:`prefect.serve`: the serving process registers ``handle-notice/handle-notice``,
+``rerun/rerun`` and ``monitor-event/monitor-event`` on the local server and runs
+each new flow run in a child process, as a process worker would.
+
+``tooflow listen`` (and ``tooflow coincidence run``) start it beside themselves
+on the embedded default; ``tooflow server serve`` runs it in the foreground.
+Commands that run one flow (``ingest``, ``rerun``, ``reconcile``) use a served
+deployment when one is being served (:func:`deployment_is_served`) and
+otherwise run the flow in their own process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+__all__ = ["SERVED", "deployment_is_served", "serve", "start_runner", "stop_runner",
+           "wait_for_deployment"]
+
+log = logging.getLogger(__name__)
+
+#: ``<flow>/<deployment>`` names served, as ``prefect.yaml`` names them.
+SERVED = ("handle-notice/handle-notice", "rerun/rerun", "monitor-event/monitor-event")
+
+#: A served deployment whose runner polled within this many seconds is live
+#: (Prefect's runner polls every ``PREFECT_RUNNER_POLL_FREQUENCY``, 10 s by default).
+LIVE_SECONDS = 60.0
+
+
+def serve(limit: int | None = None) -> None:
+    """Serve the three flows on the configured Prefect API until SIGINT/SIGTERM.
+
+    Parameters
+    ----------
+    limit : int, optional
+        At most this many flow runs at once (default: Prefect's runner limit).
+    """
+    # Ctrl-C must stop it even when started in the background with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from prefect import serve as prefect_serve
+    from prefect.deployments.runner import EntrypointType
+
+    from .flows.handle_notice import handle_notice
+    from .flows.monitor import monitor_event
+    from .flows.rerun import rerun
+
+    # The module form of the entrypoint: the file form breaks the flows'
+    # package-relative imports (see docs/operations.md).
+    deployments = [f.to_deployment(name=name.split("/")[1], tags=["tooflow", "served"],
+                                   entrypoint_type=EntrypointType.MODULE_PATH)
+                   for f, name in zip((handle_notice, rerun, monitor_event), SERVED,
+                                      strict=True)]
+    prefect_serve(*deployments, limit=limit, print_starting_message=False)
+
+
+def deployment_is_served(name: str, *, live_seconds: float = LIVE_SECONDS) -> bool:
+    """True when ``name`` exists on the current Prefect API and a runner polled it lately.
+
+    A served deployment outlives the process that served it; runs created for it
+    once nobody serves it would wait for ever. This tells the two apart.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return False
+    last = deployment.last_polled
+    if last is None:
+        return False
+    age = (dt.datetime.now(dt.UTC) - last).total_seconds()
+    return age < live_seconds
+
+
+def start_runner(*, log_path=None) -> subprocess.Popen:
+    """Start :func:`serve` in a child process (stopped when this process exits).
+
+    The child inherits the environment: ``PREFECT_API_URL`` must already name the
+    server (:func:`tooflow.prefect_local.activate_prefect_api`).
+    """
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", __name__], stdout=out,
+                            stderr=subprocess.STDOUT, env=dict(os.environ))
+    if log_path:
+        out.close()
+    atexit.register(stop_runner, proc)
+    log.info("serving %s on the local Prefect server (pid %d%s)", ", ".join(SERVED),
+             proc.pid, f"; log: {log_path}" if log_path else "")
+    return proc
+
+
+def wait_for_deployment(proc: subprocess.Popen, name: str = SERVED[0], *,
+                        timeout: float = 180.0) -> bool:
+    """Wait until the runner ``proc`` serves ``name``; False if it exited or ``timeout`` passed.
+
+    ``timeout`` only bounds a hang: a busy machine takes tens of seconds to
+    import the flows.
+    """
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            return False
+        try:
+            if deployment_is_served(name):
+                return True
+        except Exception as exc:  # noqa: BLE001 - the API may be restarting; try again
+            log.debug("waiting for %s: %s", name, exc)
+        time.sleep(0.5)
+    return False
+
+
+def stop_runner(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Stop a runner started by :func:`start_runner` (SIGTERM, then SIGKILL)."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised as a child process
+    serve()
