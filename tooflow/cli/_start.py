@@ -19,8 +19,8 @@ def notice_starter(settings, engine, *, deployment: str, rerun: bool = False,
     """Choose how to start the flow; return ``(how, start)``.
 
     ``how`` is ``"deployment"`` or ``"here"``; ``start(notice_id)`` starts the flow
-    and returns the flow run id (deployment) or name (here). Raises what the flow
-    raises when it runs here.
+    and returns the flow run id (deployment) or name (here); when the flow runs
+    here and fails, RuntimeError with the reason recorded on the notice.
     """
     from ..local_runner import deployment_is_served
     from ..prefect_local import activate_prefect_api, ensure_prefect_api, is_embedded
@@ -34,7 +34,11 @@ def notice_starter(settings, engine, *, deployment: str, rerun: bool = False,
             from .ingest import _run_flow
 
             def here(notice_id: int) -> str:
-                return _run_flow(notice_id, settings, echo).get("flow_run_name", "")
+                summary = _run_flow(notice_id, settings, echo)
+                if summary.get("failed"):
+                    raise RuntimeError(f"handle-notice failed for notice #{notice_id}: "
+                                       f"{summary.get('reason')}")
+                return summary.get("flow_run_name", "")
 
             return "here", here
 
