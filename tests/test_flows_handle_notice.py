@@ -179,3 +179,35 @@ def test_monitor_handed_to_its_deployment(prefect, sqlite_engine, tmp_path, monk
     assert run.parameters["event_id"] == "MS181101ab"
     assert run.parameters["programs"] == ["ZTF kilonova"]
     assert run.state.is_scheduled()  # waiting for a worker of the pool
+
+
+def test_a_run_past_its_budget_ends_failed_with_the_reason_on_the_notice(flow, sqlite_engine,
+                                                                        monkeypatch):
+    """Issue 10: a flow waiting on a trickling sky-map server stayed Running for 19 min.
+
+    The real S190425z VOEvent gives its map only by URL; the URL points at a local
+    server sending one byte per second. With a fetch deadline longer than the run's
+    budget, the budget is what stops it: Failed (TimedOut), the reason on the notice.
+    """
+    import time
+
+    from prefect.states import StateType
+
+    from tests.slow_http import trickling_server
+
+    xml = (DATA / "lvk" / "voevent" / "S190425z-1-Initial.xml").read_bytes()
+    url = b'value="skyportal/tests/data/bayestar.fits.gz"'
+    monkeypatch.setenv("TOOFLOW_SKYMAP_FETCH_DEADLINE", "300")
+    with trickling_server() as slow:
+        xml = xml.replace(url, f'value="{slow.url}/bayestar.fits.gz,0"'.encode())
+        stored = store_notice(xml, "test", engine=sqlite_engine)
+        start = time.monotonic()
+        state = flow.with_options(timeout_seconds=4)(stored.notice_id, return_state=True)
+        took = time.monotonic() - start
+    assert state.type == StateType.FAILED and state.name == "TimedOut", state
+    assert "exceeded its 4 s budget" in state.message
+    assert took < 60  # the budget ended it, not the 300 s fetch deadline
+    with Session(sqlite_engine) as s:
+        notice = s.get(Notice, stored.notice_id)
+    assert notice.status == "failed"
+    assert notice.error.startswith("parse failed: TimeoutError: the run exceeded its 4 s budget")

@@ -9,6 +9,7 @@ again).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from typing import Any
@@ -81,14 +82,36 @@ def handle_notice(notice_id: int, follow_up: bool = True,
         ends Failed and ``tooflow show``/``tooflow health`` say why.
     """
     stage = ["parse"]
+    started = time.monotonic()
     try:
         return _run_stages(notice_id, follow_up, plan_start, stage)
     except Exception as exc:
         # Whatever failed, the notice and its event say which stage and why
-        # (tooflow show, tooflow health); the run still ends Failed.
-        reason = record_failure(notice_id, stage[0], exc)
+        # (tooflow show, tooflow health); the run still ends Failed. The run's own
+        # timeout may surface as the running task's timeout: say which it was.
+        why = _stopped(time.monotonic() - started, exc) if isinstance(exc, TimeoutError) else exc
+        reason = record_failure(notice_id, stage[0], why)
         get_run_logger().error("notice %s: %s", notice_id, reason)
+        if why is not exc:  # the Prefect UI says the run's budget, not the task's
+            raise TimeoutError(reason) from exc
         raise
+    except asyncio.CancelledError:
+        # Prefect stops a run past its timeout_seconds with a CancelledError (a
+        # BaseException) inside the body, then marks it Failed (TimedOut).
+        record_failure(notice_id, stage[0], _stopped(time.monotonic() - started))
+        raise
+
+
+def _stopped(elapsed: float, exc: BaseException | None = None) -> BaseException:
+    """Why a run was stopped: its own budget, else ``exc`` (or a cancellation)."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    budget = ctx.flow.timeout_seconds if ctx is not None and ctx.flow is not None else None
+    if budget is not None and elapsed >= budget - 1:
+        return TimeoutError(f"the run exceeded its {budget:g} s budget after {elapsed:.0f} s "
+                            "and was stopped")
+    return exc or TimeoutError(f"the run was cancelled after {elapsed:.0f} s")
 
 
 def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
