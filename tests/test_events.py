@@ -95,6 +95,15 @@ def test_ellipses_and_boxes_are_stored_as_what_they_are(engine, name, state, are
     assert (out.summary["ra"], out.summary["dec"]) == (346.56, 18.61)
 
 
+def test_classic_json_type_comes_from_the_stored_topic(engine):
+    payload = (GCN / "classic-json" / "SWIFT_XRT_POSITION" / "example.json").read_bytes()
+    stored = store_notice(payload, "gcn.classic.json.SWIFT_XRT_POSITION", engine=engine)
+    out = parse_stored_notice(stored.notice_id, engine=engine, settings=load_settings())
+    assert not out.rejected, out.reason
+    assert (out.event_id, out.summary["notice_type"]) == ("Swift-1227767", "SWIFT_XRT_POSITION")
+    assert out.summary["localization_state"] == "circle"
+
+
 def test_corrupt_embedded_map_rejects_only_that_notice(engine):
     good = _ingest(engine, LVK / "avro" / "MS181101ab-retraction.avro")
     payload = (LVK / "json" / "S230518h-initial.json").read_bytes()

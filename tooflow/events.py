@@ -183,7 +183,8 @@ def parse_stored_notice(notice_id: int, *, engine: Engine | None = None,
             return ParseOutcome(notice.id, True, notice.rejection_reason)
         try:
             parsed = check_parsed(
-                parse_notice(bytes(notice.payload), max_bytes=settings.max_notice_bytes),
+                parse_notice(bytes(notice.payload), max_bytes=settings.max_notice_bytes,
+                             source=notice.source),
                 received=notice.received)
         except NoticeRejected as exc:
             return _reject(session, notice, str(exc))

@@ -7,7 +7,11 @@ schema, then hands over to one module per family:
 * :mod:`.gcn_voevent` — GCN VOEvents (Fermi, Swift, IceCube/AMON, INTEGRAL,
   MAXI, SVOM, SNEWS, ...);
 * :mod:`.gcn_json` — GCN unified-schema JSON (IceCube, Swift BAT-GUANO,
-  Einstein Probe, SVOM, SNEWS, ...).
+  Einstein Probe, SVOM, SNEWS, ...), every gcn-schema release, and the newer
+  missions of :mod:`.gcn_json_missions`;
+* :mod:`.gcn_classic_json` — GCN Classic notices as JSON (gcn-classic-to-json,
+  no ``$schema``; the type comes from the Kafka topic or file path);
+* :mod:`.gcn_classic_text` — GCN Classic text notices (``TITLE: GCN/AMON NOTICE``).
 
 Every failure is a :class:`~tooflow.errors.NoticeRejected` with a specific reason.
 """
@@ -30,7 +34,7 @@ AVRO_MAGIC = b"Obj\x01"
 
 
 def sniff_format(payload: bytes) -> str:
-    """Tell the wire format of a notice: ``avro``, ``xml`` or ``json``.
+    """Tell the wire format of a notice: ``avro``, ``xml``, ``json`` or ``text`` (GCN Classic).
 
     Raises
     ------
@@ -46,13 +50,16 @@ def sniff_format(payload: bytes) -> str:
         return "xml"
     if head.startswith((b"{", b"[")):
         return "json"
+    if head.startswith(b"TITLE:"):
+        return "text"
     raise NoticeRejected(
         f"unknown notice format: starts with {payload[:16]!r} "
-        "(expected an Avro container, XML or JSON)"
+        "(expected an Avro container, XML, JSON or a GCN text notice starting with TITLE:)"
     )
 
 
-def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES) -> ParsedNotice:
+def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES,
+                 source: str | None = None) -> ParsedNotice:
     """Parse the bytes of one notice.
 
     Parameters
@@ -61,6 +68,10 @@ def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES) -> ParsedNot
         The notice exactly as received.
     max_bytes : int
         Refuse payloads larger than this.
+    source : str, optional
+        Where the notice came from (Kafka topic, file path): names the type of
+        a GCN Classic JSON notice (``gcn.classic.json.<TYPE>``), which the JSON
+        itself does not carry.
 
     Returns
     -------
@@ -80,6 +91,10 @@ def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES) -> ParsedNot
         from .lvk import parse_lvk_avro
 
         return parse_lvk_avro(payload)
+    if fmt == "text":
+        from .gcn_classic_text import parse_gcn_text
+
+        return parse_gcn_text(payload)
     if fmt == "xml":
         root = parse_xml(payload)
         if local_name(root.tag) != "VOEvent":
@@ -100,6 +115,12 @@ def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES) -> ParsedNot
         from .lvk import parse_lvk_json
 
         return parse_lvk_json(obj)
+    if "$schema" not in obj:  # GCN Classic as JSON (gcn-classic-to-json)?
+        from .gcn_classic_json import classic_json_type, parse_classic_json
+
+        classic = classic_json_type(obj, source)
+        if classic is not None:
+            return parse_classic_json(obj, classic)
     from .gcn_json import parse_gcn_json
 
     return parse_gcn_json(obj)

@@ -40,7 +40,7 @@ from typing import Any
 from .gcn_common import as_float, parse_utc_or_none, prune
 from .gcn_json_families import Family, Props, notice_ids
 
-__all__ = ["MISSION_DRAFTS", "MISSION_FAMILIES", "MISSION_RENAMED"]
+__all__ = ["MISSION_DRAFTS", "MISSION_FAMILIES", "MISSION_RENAMED", "observation_time"]
 
 
 def _first_id(obj: dict[str, Any]) -> str | None:
@@ -80,7 +80,8 @@ def _detector_props(obj: dict[str, Any]) -> Props:
     })
 
 
-def _observation_time(obj: dict[str, Any]) -> dt.datetime | None:
+def observation_time(obj: dict[str, Any]) -> dt.datetime | None:
+    """``trigger_time``, else ``observation_start``, else ``observation_datetime``, UTC."""
     for name in ("trigger_time", "observation_start", "observation_datetime"):
         time = parse_utc_or_none(obj.get(name)) if isinstance(obj.get(name), str) else None
         if time is not None:
@@ -145,18 +146,18 @@ MISSION_FAMILIES: dict[str, Family] = {
     "glowbug/Alert": Family("GLOWBUG", "GRB", lambda obj: "GLOWBUG_ALERT",
                             _by_first_id("GLOWBUG"), _detector_props),
     "fermi/lat/flare": Family("Fermi", "other", lambda obj: "FERMI_LAT_FLARE", _flare_event,
-                              _flare_props, time=_observation_time, known_position=True),
+                              _flare_props, time=observation_time, known_position=True),
     "heasarc/archive_alert": Family("HEASARC", "other", lambda obj: "HEASARC_ARCHIVE_ALERT",
-                                    _archive_event, _archive_props, time=_observation_time,
+                                    _archive_event, _archive_props, time=observation_time,
                                     source_of=_facility),
 }
 
 #: Drafts from gcn-schema pull requests: read without validation.
 MISSION_DRAFTS: dict[str, Family] = {
     "swift/xrt/position": Family("Swift", "GRB", lambda obj: "SWIFT_XRT_POSITION",
-                                 _by_first_id("Swift"), _swift_props, time=_observation_time),
+                                 _by_first_id("Swift"), _swift_props, time=observation_time),
     "swift/uvot/position": Family("Swift", "GRB", lambda obj: "SWIFT_UVOT_POSITION",
-                                  _by_first_id("Swift"), _swift_props, time=_observation_time),
+                                  _by_first_id("Swift"), _swift_props, time=observation_time),
     "svom/mxt/mxt": Family("SVOM", "GRB", lambda obj: "SVOM_MXT", _by_first_id("SVOM")),
     "astrosat/alert": Family(
         "AstroSat", "GRB", lambda obj: f"ASTROSAT_{str(obj.get('instrument') or '').upper()}",
@@ -164,10 +165,10 @@ MISSION_DRAFTS: dict[str, Family] = {
         lambda obj: prune({"active_detectors": obj.get("active_detectors")})),
     "heasarc/ixpe/archive_alert": Family(
         "IXPE", "other", lambda obj: "IXPE_ARCHIVE_ALERT", _archive_event, _archive_props,
-        time=_observation_time),
+        time=observation_time),
     "heasarc/nustar/archive_alert": Family(
         "NuSTAR", "other", lambda obj: "NUSTAR_ARCHIVE_ALERT", _archive_event, _archive_props,
-        time=_observation_time),
+        time=observation_time),
 }
 
 #: Names of earlier releases (lower-cased) → family key.
