@@ -136,4 +136,36 @@ def test_outputs_json_and_csv(planned):
     assert {r["telescope"] for r in rows} <= set(NAMES)
     dt.datetime.fromisoformat(rows[0]["start_time"])
     md = plan.to_markdown(limit=3).splitlines()
-    assert md[0].startswith("**Coverage**") and len(md) == 4 + 3 + 1
+    table = [line for line in md if line.startswith("|")]
+    assert md[0].startswith("**Coverage**") and len(table) == 2 + 3 + 1
+    # telescopes left without exposures say why, above the table
+    assert [line for line in md if line.startswith("* ")] == [f"* {line}"
+                                                              for line in plan.idle_lines()]
+
+
+def _marginals(moc, observations):
+    """What each planned field adds to the union of the others (computed from scratch)."""
+    from tooflow.planning import coverage as cv
+
+    grid = cv.probability_grid(moc)
+    fields = sorted({(o.telescope, o.field_id, o.target, o.ra, o.dec) for o in observations})
+    pixels = []
+    for name, _, _, ra, dec in fields:
+        _, pix = cv.footprint_pixels(load_telescope(name).footprint, [ra], [dec], grid.order)
+        pixels.append(set(pix.tolist()))
+    out = {}
+    for k, field in enumerate(fields):
+        others = set().union(*(p for j, p in enumerate(pixels) if j != k))
+        out[field] = float(grid.prob[list(pixels[k] - others)].sum())
+    return out
+
+
+def test_every_field_adds_at_least_its_telescopes_threshold(planned):
+    moc, plan, greedy = planned
+    for p in (plan, greedy):
+        for (name, *_), added in _marginals(moc, p.observations).items():
+            assert added >= load_telescope(name).min_marginal, (name, added)
+    # the telescopes that got nothing say why
+    for name in NAMES:
+        if not any(o.telescope == name for o in plan.observations):
+            assert plan.idle[name]

@@ -19,7 +19,7 @@ from typing import Any
 from .config import Settings
 from .facilities import Facility, get_facility
 
-__all__ = ["facility_for", "ensure_local_simulator", "stop_local_simulator",
+__all__ = ["facility_for", "is_real_queue", "ensure_local_simulator", "stop_local_simulator",
            "local_simulator", "simulator_settings"]
 
 _LOCAL = None  # the in-process SimulatorServer, started on first use
@@ -72,6 +72,13 @@ def stop_local_simulator() -> bool:
     _LOCAL.stop()
     _LOCAL = None
     return True
+
+
+def is_real_queue(telescope: str, settings: Settings) -> bool:
+    """True when ``telescope``'s requests go to a real queue, not the simulator."""
+    spec = (settings.extra.get("facilities") or {}).get(telescope) or {}
+    adapter = spec.get("adapter")
+    return bool(adapter) and str(adapter).lower() != "simulator"
 
 
 def facility_for(telescope: str, settings: Settings) -> Facility:

@@ -45,6 +45,8 @@ class Program:
     sources: tuple[str, ...] = ()
     notice_types: tuple[str, ...] = ()
     accept_mock: bool = False
+    mock_phone: bool = False
+    mock_real_queues: bool = False
     urgent: bool = False
     description: str = ""
     telescopes: tuple[str, ...] = ()
@@ -64,7 +66,7 @@ def _program_from_dict(data: dict[str, Any], origin: str) -> Program:
     if not isinstance(data, dict) or "name" not in data:
         raise ValueError(f"{origin}: every program needs a 'name'")
     known = {"name", "criteria", "kinds", "sources", "notice_types", "accept_mock",
-             "urgent", "description", "telescopes", "strategy"}
+             "mock_phone", "mock_real_queues", "urgent", "description", "telescopes", "strategy"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"{origin}: program {data['name']!r} has unknown keys {sorted(unknown)}")
@@ -80,6 +82,8 @@ def _program_from_dict(data: dict[str, Any], origin: str) -> Program:
         sources=tuple(data.get("sources") or ()),
         notice_types=tuple(t.upper() for t in data.get("notice_types") or ()),
         accept_mock=bool(data.get("accept_mock", False)),
+        mock_phone=bool(data.get("mock_phone", False)),
+        mock_real_queues=bool(data.get("mock_real_queues", False)),
         urgent=bool(data.get("urgent", False)),
         description=str(data.get("description", "")).strip(),
         telescopes=tuple(data.get("telescopes") or ()),

@@ -8,7 +8,8 @@ from sqlmodel import Session, select
 
 from .models import Event, GateDecision, Notice
 
-__all__ = ["format_fields", "format_decisions", "format_followup", "event_report"]
+__all__ = ["format_fields", "format_decisions", "format_followup", "event_report",
+           "not_observable_text", "plan_lines"]
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -89,6 +90,42 @@ def event_report(session: Session, event_id: str) -> str:
     return "\n".join(lines)
 
 
+def idle_telescope_lines(plan) -> list[str]:
+    """``TELESCOPE: why it got nothing[; next observable from …]`` for a stored plan."""
+    from .planning.plan import idle_lines
+
+    idle = plan.idle or {}
+    reasons = {name: v.get("reason", "?") for name, v in idle.items()}
+    times = {name: v["next_observable"] for name, v in idle.items() if "next_observable" in v}
+    days = next((v["lookahead_days"] for v in idle.values() if "lookahead_days" in v), 14)
+    return [f"{name}: {line}" for name, line in idle_lines(reasons, times, days)]
+
+
+def not_observable_text(plan) -> str:
+    """One sentence for a plan without exposures: the window and, per telescope, why."""
+    text = (f"not observable in the window {plan.start:%Y-%m-%d %H:%M} – "
+            f"{plan.end:%Y-%m-%d %H:%M} UTC")
+    if not plan.telescopes:
+        return text + ": the program names no telescope"
+    lines = idle_telescope_lines(plan)
+    return text + (": " + "; ".join(lines) if lines else "")
+
+
+def plan_lines(plan, program: str) -> list[str]:
+    """A stored plan in a few lines: coverage and solver, or "not observable in the window"."""
+    from .planning.plan import describe_solver
+
+    if not plan.observable:
+        return [f"plan #{plan.id} ({program}): {not_observable_text(plan)}"]
+    per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(plan.per_telescope.items()))
+    lines = [f"plan #{plan.id} ({program}): {100 * plan.objective:.1f} % of the "
+             f"probability [{per}], bound {100 * (plan.upper_bound or 0):.1f} %, "
+             f"gap {100 * (plan.gap or 0):.2f} %, solved in {plan.solve_time or 0:.1f} s",
+             f"  solver: {describe_solver(plan.solver_status, plan.gap)}"]
+    lines += [f"  nothing for {line}" for line in idle_telescope_lines(plan)]
+    return lines
+
+
 def format_followup(flow_summary: dict[str, Any], session: Session) -> list[str]:
     """Plans, submissions, observations and circular drafts of a flow run, a line each."""
     from .models import CircularDraft, Plan
@@ -96,22 +133,21 @@ def format_followup(flow_summary: dict[str, Any], session: Session) -> list[str]
     lines = []
     for program, plan_id in (flow_summary.get("plans") or {}).items():
         if plan_id is None:
-            lines.append(f"plan ({program}): nothing to plan (no sky map or no telescope)")
+            lines.append(f"plan ({program}): nothing to plan (the event has no sky map)")
             continue
         plan = session.get(Plan, plan_id)
-        per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(plan.per_telescope.items()))
-        lines.append(f"plan #{plan.id} ({program}): {100 * plan.objective:.1f} % of the "
-                     f"probability [{per}], bound {100 * (plan.upper_bound or 0):.1f} %, "
-                     f"gap {100 * (plan.gap or 0):.2f} %, solved in {plan.solve_time or 0:.1f} s")
+        lines += plan_lines(plan, program)
         if plan.png_path:
             lines.append(f"  picture: {plan.png_path}")
     for program, sub in (flow_summary.get("submitted") or {}).items():
         queued = ", ".join(f"{t} {n}" for t, n in sorted(sub["submitted"].items())) or "nothing"
         again = sum(sub["already_queued"].values())
         errors = "; ".join(f"{t}: {e}" for t, e in sub["errors"].items())
+        held = "; ".join(f"{t}: {e}" for t, e in (sub.get("held") or {}).items())
         lines.append(f"submitted ({program}): {queued}"
                      + (f" ({again} already queued)" if again else "")
-                     + (f"; errors: {errors}" if errors else ""))
+                     + (f"; errors: {errors}" if errors else "")
+                     + (f"; held back: {held}" if held else ""))
     progress = flow_summary.get("progress")
     if progress:
         per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(progress["coverage"].items())

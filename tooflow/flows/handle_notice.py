@@ -19,6 +19,8 @@ from prefect.runtime import flow_run
 
 from ..budgets import CIRCULAR_MARGIN, HANDLE_NOTICE_TIMEOUT
 from ..failures import record_failure
+from ..stages.plan import unobservable_plans
+from ..tasks._context import context
 from ..tasks.gate import gate
 from ..tasks.notify import notify
 from ..tasks.parse import parse
@@ -152,12 +154,18 @@ def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
     plans = {p: plan(notice_id, parsed.event_id, p, plan_start) for p in triggered}
     out["plans"] = plans
     stage[0] = "submit"
+    # an empty plan is submitted too: it cancels what earlier plans queued and it no longer wants
     out["submitted"] = {p: submit(pid) for p, pid in plans.items() if pid is not None}
-    if not out["submitted"]:
+    unobservable = out["not_observable"] = unobservable_plans(plans, engine=context()[1])
+    if unobservable:
+        logger.info("%s", "; ".join(unobservable.values()))
+        notify(parsed.event_pk, "not_observable", list(unobservable),
+               "; ".join(unobservable.values()))
+    programs = [p for p in out["submitted"] if p not in unobservable]
+    if not programs:
         return out
-    notify(parsed.event_pk, "plan_submitted", triggered)
+    notify(parsed.event_pk, "plan_submitted", programs)
     stage[0] = "monitor"
-    programs = list(out["submitted"])
     if _monitor_mode() == "deployment":  # it outlives this run (plan windows of days)
         out["monitor_flow_run_id"] = start_monitor_deployment(
             parsed.event_pk, parsed.event_id, programs, notice_id)

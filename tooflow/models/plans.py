@@ -35,8 +35,17 @@ class Plan(SQLModel, table=True):
     solve_time: float | None = Field(default=None, description="seconds")
     solver_status: str | None = None
     per_telescope: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    idle: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON),
+        description="per telescope without exposures: {reason, next_observable (ISO or "
+                    "null: not within lookahead_days), lookahead_days}")
     png_path: str | None = None
     created: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def observable(self) -> bool:
+        """False when no telescope got an exposure ("not observable in the window")."""
+        return not set(self.telescopes or []) <= set(self.idle or {})
 
 
 class PlannedObservationRow(SQLModel, table=True):

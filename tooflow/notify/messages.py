@@ -27,6 +27,7 @@ __all__ = ["REASONS", "EventSummary", "Messages", "render_messages", "slack_bloc
 REASONS: dict[str, str] = {
     "program_triggered": "program triggered",
     "plan_submitted": "plan submitted",
+    "not_observable": "not observable in the window",
     "retraction": "RETRACTION",
     "circular_ready": "circular draft ready",
     "snews_coincidence": "SNEWS coincidence",

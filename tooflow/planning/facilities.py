@@ -120,6 +120,9 @@ class Telescope:
     """One telescope + instrument, as the planner sees it.
 
     Times are in seconds, angles in degrees, distances on the sky in degrees.
+    ``min_marginal`` is the least a field (all its visits) must add to the plan's
+    objective to be scheduled (a fraction of the probability; YAML
+    ``min_marginal_probability``): expensive telescopes ask for more.
     """
 
     name: str
@@ -138,6 +141,7 @@ class Telescope:
     sun_altitude: float = -12.0
     moon_distance: float = 10.0
     hour_angle_limits: tuple[float, float] | None = None
+    min_marginal: float = 0.0005
     grid_spec: dict = field(default_factory=dict)
     source: str = ""
 
@@ -243,6 +247,7 @@ def load_telescope(name: str) -> Telescope:
         sun_altitude=float(d.get("sun_altitude", -12.0)),
         moon_distance=float(d.get("moon_distance", 10.0)),
         hour_angle_limits=tuple(float(v) for v in ha) if ha else None,
+        min_marginal=float(d.get("min_marginal_probability", 0.0005)),
         grid_spec=dict(d.get("grid") or {"format": "none"}),
         source=str(path),
     )

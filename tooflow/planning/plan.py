@@ -16,12 +16,46 @@ from tooflow.observations import PlannedObservation
 from . import coverage as cv
 from .facilities import Telescope, load_telescope
 from .greedy import greedy_plan
+from .observability import LOOKAHEAD_DAYS, explain_idle
 from .problem import Problem, Target, build_problem
 from .sequence import Exposure, completed_candidates, sequence_plan
 from .solver import fill_idle, solve
 from .strategy import Strategy, default_strategy
+from .value import prune_low_value
 
-__all__ = ["Plan", "plan_skymap", "plan_from_exposures", "resolve_strategies", "solve_problem"]
+__all__ = ["Plan", "describe_solver", "plan_skymap", "plan_from_exposures",
+           "resolve_strategies", "solve_problem"]
+
+#: The relative gap at which the solver stops (see :func:`~.solver.solve`).
+SOLVER_TOLERANCE = 0.005
+
+
+def describe_solver(status: str | None, gap: float | None) -> str:
+    """What the solver's status and the gap mean, in words.
+
+    ``gap`` is ``(bound - objective) / bound``: how much more (relatively) the
+    best possible plan could cover at most.
+    """
+    status = status or "?"
+    g = 0.0 if gap is None or not np.isfinite(gap) else gap
+    if status == "GREEDY":
+        return "greedy baseline (no bound)"
+    if status.endswith("+GREEDY"):
+        return (f"greedy baseline kept (it covered more than the solver's best); the best "
+                f"possible plan covers at most {100 * g:.2f} % more")
+    if status == "EMPTY":
+        return "nothing to solve"
+    if status == "OPTIMAL" and g <= SOLVER_TOLERANCE + 1e-9:
+        return (f"optimal: the best possible plan covers at most {100 * g:.2f} % more "
+                f"(solver tolerance {100 * SOLVER_TOLERANCE:g} %)")
+    if status == "OPTIMAL":
+        return (f"solver optimal for its block model (to {100 * SOLVER_TOLERANCE:g} %); "
+                f"timing the exposures and dropping fields that add too little leave "
+                f"this plan at most {100 * g:.2f} % below the best possible")
+    if status == "FEASIBLE":
+        return (f"solver time limit reached: the best possible plan covers at most "
+                f"{100 * g:.2f} % more")
+    return f"solver status {status}; the best possible plan covers at most {100 * g:.2f} % more"
 
 
 @dataclass
@@ -50,6 +84,12 @@ class Plan:
         Union probability covered by each telescope's completed fields alone.
     start, end : datetime.datetime
         Planning window (UTC).
+    idle : dict of str to str
+        Per telescope without exposures, why (no night, not observable, no
+        field grid and no targets, nothing worth its threshold).
+    next_observable : dict of str to datetime or None
+        Per telescope idle for reasons of sky and time: when the localization
+        next becomes observable from its site (None: not within the look-ahead).
     """
 
     observations: list[PlannedObservation]
@@ -64,12 +104,27 @@ class Plan:
     wall_time: float = 0.0
     telescopes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    idle: dict[str, str] = field(default_factory=dict)
+    next_observable: dict[str, dt.datetime | None] = field(default_factory=dict)
+    lookahead_days: float = LOOKAHEAD_DAYS
+
+    @property
+    def observable(self) -> bool:
+        """False when nothing at all can be observed in the window."""
+        return bool(self.observations)
+
+    def idle_lines(self) -> list[str]:
+        """One line per telescope without exposures: why, and when it next could observe."""
+        return [f"{name}: {line}" for name, line in idle_lines(
+            self.idle, self.next_observable, self.lookahead_days)]
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary (times as ISO strings)."""
         d = asdict(self)
         d["start"] = self.start.isoformat()
         d["end"] = self.end.isoformat()
+        d["next_observable"] = {k: v.isoformat() if v else None
+                                for k, v in self.next_observable.items()}
         d["observations"] = [
             {**asdict(o), "start_time": o.start_time.isoformat(), "request_key": o.request_key}
             for o in self.observations
@@ -95,7 +150,11 @@ class Plan:
         """Markdown table of the planned observations (e.g. for a Prefect artifact)."""
         lines = [
             f"**Coverage** {100 * self.objective:.2f} % (bound {100 * self.bound:.2f} %, "
-            f"gap {100 * self.gap:.2f} %, {self.status})", "",
+            f"gap {100 * self.gap:.2f} %: {describe_solver(self.status, self.gap)})", ""]
+        if not self.observable:
+            lines += ["**Not observable in the window.**", ""]
+        lines += [f"* {line}" for line in self.idle_lines()]
+        lines += ["",
             "| telescope | field / target | RA | Dec | filter | exp (s) | start (UTC) "
             "| probability | visit |",
             "|---|---|---|---|---|---|---|---|---|",
@@ -118,10 +177,35 @@ class Plan:
             lines.append(f"  {name:<14} {100 * self.per_telescope.get(name, 0.0):6.2f} %"
                          f"  ({n} exposures)")
         lines.append(f"  {'network':<14} {100 * self.objective:6.2f} %  (union, counted once)")
-        lines.append(f"  bound {100 * self.bound:.2f} %, gap {100 * self.gap:.2f} %, "
-                     f"status {self.status}, solve {self.solve_time:.2f} s, "
+        if not self.observable:
+            lines.append("  not observable in the window")
+        lines += [f"  {line}" for line in self.idle_lines()]
+        lines.append(f"  bound {100 * self.bound:.2f} %, gap {100 * self.gap:.2f} %: "
+                     f"{describe_solver(self.status, self.gap)}")
+        lines.append(f"  status {self.status}, solve {self.solve_time:.2f} s, "
                      f"total {self.wall_time:.2f} s")
         return "\n".join(lines)
+
+
+def idle_lines(idle: dict[str, str], next_time: dict,
+               days: float = LOOKAHEAD_DAYS) -> list[tuple[str, str]]:
+    """``(telescope, sentence)`` for each idle telescope: why, and when it next could observe.
+
+    ``next_time`` values are datetimes, ISO strings or None (not within the look-ahead).
+    """
+    out = []
+    for name, why in idle.items():
+        line = why
+        if name in next_time:
+            t = next_time[name]
+            if t is None:
+                line += f"; not observable from its site within {days:g} days"
+            else:
+                if isinstance(t, str):
+                    t = dt.datetime.fromisoformat(t)
+                line += f"; next observable from {t:%Y-%m-%d %H:%M} UTC"
+        out.append((name, line))
+    return out
 
 
 def resolve_strategies(
@@ -199,6 +283,7 @@ def plan_skymap(
     solver: str = "SCIP",
     method: str = "optimal",
     return_problem: bool = False,
+    lookahead_days: float = LOOKAHEAD_DAYS,
 ):
     """Plan observations of a sky map for a network of telescopes.
 
@@ -227,6 +312,9 @@ def plan_skymap(
         ``optimal`` (MIP, default) or ``greedy`` (the baseline).
     return_problem : bool
         Also return the internal :class:`Problem` (for checks and pictures).
+    lookahead_days : float
+        For telescopes that cannot observe in the window: how far ahead to look
+        for when the localization next becomes observable.
 
     Returns
     -------
@@ -243,7 +331,8 @@ def plan_skymap(
     strategies = resolve_strategies(tels, strategy)
     grid = cv.probability_grid(moc, order=order)
     problem = build_problem(grid, tels, strategies, start, end, targets=targets)
-    plan = solve_problem(problem, time_limit=time_limit, solver=solver, method=method)
+    plan = solve_problem(problem, time_limit=time_limit, solver=solver, method=method,
+                         lookahead_days=lookahead_days)
     plan.wall_time = time.perf_counter() - t0
     if not np.isfinite(plan.objective):
         raise RuntimeError("planning produced a non-finite objective")
@@ -251,16 +340,20 @@ def plan_skymap(
 
 
 def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "SCIP",
-                  method: str = "optimal") -> Plan:
+                  method: str = "optimal", lookahead_days: float = LOOKAHEAD_DAYS) -> Plan:
     """Optimise (or run the greedy baseline on) a built problem; returns the Plan.
 
     The optimiser's block assignment is completed with idle-time fields
     (:func:`~.solver.fill_idle`), timed (:func:`~.sequence.sequence_plan`) and
     scored on the sky; if the greedy baseline covers more, its plan is returned
-    (with the solver's bound), so a plan is never worse than the baseline.
+    (with the solver's bound), so a plan is never worse than the baseline. Fields
+    that add less than their telescope's threshold are dropped from both
+    (:func:`~.value.prune_low_value`); telescopes left without exposures say why
+    (:func:`~.observability.explain_idle`).
     """
-    greedy = greedy_plan(problem)
+    greedy, greedy_pruned = prune_low_value(problem, greedy_plan(problem))
     notes: list[str] = []
+    pruned = greedy_pruned
     if method == "greedy":
         plan = plan_from_exposures(problem, greedy, bound=float("nan"), solve_time=0.0,
                                    status="GREEDY")
@@ -271,6 +364,9 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
         protected = {i for i, _ in sol.assignment}
         exposures, dropped = sequence_plan(problem, fill_idle(problem, sol.assignment),
                                            protected)
+        exposures, pruned = prune_low_value(problem, exposures)
+        for name, n in pruned.items():
+            notes.append(f"{name}: {n} fields dropped: each added less than its threshold")
         for part in problem.parts:
             n = sum(1 for i in dropped if part.offset <= i < part.offset + len(part))
             if n:
@@ -292,6 +388,10 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
             greedy_plan_.notes.append("the greedy plan covered more than the solver's "
                                       "incumbent; kept it")
             plan = greedy_plan_
+            pruned = greedy_pruned
     else:
         raise ValueError(f"unknown planning method {method!r}")
+    busy = {o.telescope for o in plan.observations}
+    plan.idle, plan.next_observable = explain_idle(problem, busy, pruned, lookahead_days)
+    plan.lookahead_days = lookahead_days
     return plan

@@ -57,6 +57,9 @@ def plot_plan(
 ) -> Path:
     """Draw the sky map with each telescope's planned fields; save a PNG.
 
+    A plan without exposures (not observable in the window) draws the map alone
+    and says so in the legend.
+
     Parameters
     ----------
     plan : Plan
@@ -100,7 +103,9 @@ def plot_plan(
         from astropy import units as u
         from astropy.coordinates import SkyCoord
 
-        inside = cls <= 90
+        # a map smaller than one pixel of this grid (a 0.03° Swift circle) has no
+        # pixel inside its 90 % level: zoom on its most probable pixels instead
+        inside = cls <= max(90.0, float(cls.min()))
         ra90, dec90 = hp.pix2ang(128, np.flatnonzero(inside), nest=True, lonlat=True)
         vec = hp.ang2vec(ra90, dec90, lonlat=True).mean(axis=0)
         cra, cdec = hp.vec2ang(vec / np.linalg.norm(vec), lonlat=True)
@@ -146,9 +151,10 @@ def plot_plan(
         label = (f"{name}: {len(seen)} {'fields' if tel.has_grid else 'targets'}, "
                  f"{100 * plan.per_telescope.get(name, 0.0):.1f} %")
         handles.append(Patch(facecolor=colour, edgecolor=colour, alpha=0.6, label=label))
+    union = (f"network (union) {100 * plan.objective:.1f} %" if plan.observations
+             else "not observable in the window: nothing planned")
     handles.append(Patch(facecolor="none", edgecolor="k",
-                         label=f"network (union) {100 * plan.objective:.1f} %; "
-                               "contours: 50 %, 90 % credible"))
+                         label=f"{union}; contours: 50 %, 90 % credible"))
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, frameon=False)
     fig.suptitle(title or f"Plan {plan.start:%Y-%m-%d %H:%M} UTC + "
                  f"{(plan.end - plan.start).total_seconds() / 3600:.0f} h", y=0.99)

@@ -59,6 +59,11 @@ class TelescopeProblem:
         Time a visit takes in a block, exposure + overheads + typical slew (s).
     capacity : numpy.ndarray
         Usable seconds in each block (filter changes and a long slew removed).
+    weights : numpy.ndarray or None
+        Target weights (pointed mode: galaxy scores; 0 for a source position).
+    points : tuple of numpy.ndarray or None
+        RA, Dec of every target considered, visible in the window or not (to
+        tell when they next become observable).
     """
 
     telescope: Telescope
@@ -77,6 +82,24 @@ class TelescopeProblem:
     names: list[str] | None = None
     win_start: np.ndarray | None = None
     win_end: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    points: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def threshold(self) -> float:
+        """The least a field must add to the objective to be scheduled."""
+        return self.strategy.marginal_threshold(self.telescope)
+
+    @property
+    def pointed(self) -> bool:
+        """True for pointed targets (galaxies, a source position), not grid fields."""
+        return self.names is not None
+
+    def value(self, k: int) -> float:
+        """Worth of a pointed target on its own: its weight, else its probability."""
+        if self.weights is not None and self.weights[k] > 0:
+            return float(self.weights[k])
+        return float(self.prob[k])
 
     def __len__(self) -> int:
         return len(self.ra)
@@ -234,6 +257,7 @@ def build_problem(
         if strat.max_fields is not None:
             max_obs = min(max_obs, strat.max_fields)
         names = None
+        weights = None
         if tel.name in targets:
             tg = targets[tel.name]
             ids = np.full(len(tg), -1)
@@ -243,6 +267,7 @@ def build_problem(
             ra = np.array([p[0] for p in pts], float).reshape(-1)
             dec = np.array([p[1] for p in pts], float).reshape(-1)
             names = [t.name for t in tg]
+            weights = np.array([t.weight for t in tg], float)
         else:
             ids, ra, dec = tel.fields
         edges = np.union1d(blocks.start, blocks.end)
@@ -299,7 +324,9 @@ def build_problem(
             dec=dec[sel], prob=prob, offset=offset, blocks=blocks, visible=visible,
             win_start=win_start, win_end=win_end,
             filters=filters, exposures=exposures, cost=cost, capacity=capacity,
-            names=[names[i] for i in sel] if names else None,
+            names=[names[i] for i in sel] if names is not None else None,
+            weights=weights[sel] if weights is not None else None,
+            points=(ra, dec) if names is not None else None,
         )
         notes.append(
             f"{tel.name}: {len(blocks)} blocks, {blocks.duration.sum() / 3600:.2f} h of night, "

@@ -21,9 +21,10 @@ Formulation (time blocks rather than exposure slots):
   candidates covering them), so overlaps count once;
 * optionally a tie-break ``epsilon * sum_i p_i z_i`` (own probability of each
   completed field; off by default as it slows the solver). Instead,
-  :func:`fill_idle` afterwards gives idle telescope time to the most probable
-  fields left out, so a telescope whose sky is already covered by another still
-  observes (this never lowers the union).
+  :func:`fill_idle` afterwards gives idle telescope time to the fields left out
+  that add most to the union, as long as they add at least the telescope's
+  threshold (this never lowers the union, and never spends time on sky already
+  covered).
 
 Why a MIP solved by SCIP through ``pywraplp`` rather than a dense time-indexed
 CP-SAT model: the block model has tens of thousands of binaries instead of
@@ -247,16 +248,29 @@ def solve(
 def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
     """Add unscheduled candidates to blocks with spare capacity.
 
-    Candidates are taken by decreasing own probability; each gets the earliest
-    chain of blocks that is visible, leaves the minimum gap between visits and
-    fits in the blocks' remaining capacity (the model's constraints).
+    Candidates are taken by decreasing marginal value (what they add to the union
+    of everything already assigned, re-valued lazily as fields are added; a
+    pointed target by its own worth), and only while that value reaches the
+    telescope's threshold (:attr:`~.problem.TelescopeProblem.threshold`): idle
+    time is not spent on sky already covered. Each gets the earliest chain of
+    blocks that is visible, leaves the minimum gap between visits and fits in
+    the blocks' remaining capacity (the model's constraints).
 
     Returns
     -------
     dict
         A new assignment ``(global candidate, visit) -> block``.
     """
+    import heapq
+
+    from .value import candidate_pixels
+
     out = dict(assignment)
+    pixels = candidate_pixels(problem)
+    prob = problem.grid.prob
+    covered = np.zeros(len(prob), bool)
+    for i in {i for i, _ in assignment}:
+        covered[pixels[i]] = True
     for part in problem.parts:
         nv = len(part.filters)
         used = np.zeros(len(part.blocks))
@@ -267,11 +281,25 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
                 chosen.add(i - part.offset)
         n_fields = len(chosen)
         preds = [None] + [part.predecessors(v) for v in range(1, nv)]
-        for k in np.argsort(part.prob)[::-1]:
-            if k in chosen:
-                continue
+
+        def gain(k: int, part=part) -> float:
+            if part.pointed:
+                return part.value(k)
+            p = pixels[part.offset + k]
+            return float(prob[p[~covered[p]]].sum())
+
+        heap = [(-gain(k), int(k)) for k in range(len(part)) if k not in chosen]
+        heapq.heapify(heap)
+        while heap:
             if part.strategy.max_fields is not None and n_fields >= part.strategy.max_fields:
                 break
+            _, k = heapq.heappop(heap)
+            g = gain(k)
+            if heap and g < -heap[0][0] - 1e-15:
+                heapq.heappush(heap, (-g, k))  # stale: re-valued lower, try the next
+                continue
+            if g < part.threshold:
+                break  # the best left adds too little
             chain: list[int] = []
             for v in range(nv):
                 ok = part.visible[k] & (used + part.cost[v] <= part.capacity + 1e-9)
@@ -289,6 +317,7 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
                 continue
             for v, b in enumerate(chain):
                 out[part.offset + int(k), v] = b
+            covered[pixels[part.offset + k]] = True
             chosen.add(int(k))
             n_fields += 1
     return out

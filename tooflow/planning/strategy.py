@@ -37,6 +37,10 @@ class Strategy:
         several visits (so that gaps are respected finely), 30 min otherwise.
     min_probability : float
         Fields (targets) with less probability inside them are never planned.
+    min_marginal : float or None
+        Least a field (all its visits) must add to the plan's objective to be
+        scheduled, as a fraction of the probability (None: the telescope's
+        ``min_marginal_probability``). Fill-in fields are held to it too.
     mode : str
         ``tiling`` (field grid), ``galaxies`` (pointed galaxy targets) or
         ``pointed`` (one pointing on a source position).
@@ -50,6 +54,7 @@ class Strategy:
     max_fields: int | None = None
     block_minutes: float | None = None
     min_probability: float = 1e-4
+    min_marginal: float | None = None
     mode: str = "tiling"
     unavailable: list = field(default_factory=list)
 
@@ -59,6 +64,10 @@ class Strategy:
         if self.block_minutes is not None:
             return float(self.block_minutes)
         return 15.0 if len(self.filters) > 1 else 30.0
+
+    def marginal_threshold(self, tel: Telescope) -> float:
+        """The least a field must add to be scheduled (see ``min_marginal``)."""
+        return float(tel.min_marginal if self.min_marginal is None else self.min_marginal)
 
     def exposure(self, tel: Telescope, filt: str) -> float:
         """Exposure time (s) of a visit in ``filt`` on ``tel``."""

@@ -14,8 +14,8 @@ from ..events import latest_localization
 from ..gate import Program, load_programs
 from ..models import Event, Localization, Plan, PlannedObservationRow
 
-__all__ = ["load_event_moc", "plan_for_program", "program_by_name", "strategy_for",
-           "targets_for"]
+__all__ = ["idle_record", "load_event_moc", "plan_for_program", "program_by_name",
+           "strategy_for", "targets_for", "unobservable_plans"]
 
 
 def program_by_name(settings: Settings, name: str) -> Program:
@@ -51,12 +51,28 @@ def load_event_moc(session: Session, event_pk: int, settings: Settings,
     return read_skymap_bytes(store.get(loc.skymap_sha256)), loc
 
 
-def strategy_for(program: Program) -> dict[str, Any]:
-    """Per-telescope strategies from a program's ``strategy.telescopes`` section."""
-    from ..planning import Strategy
+def strategy_for(program: Program, settings: Settings | None = None) -> dict[str, Any]:
+    """Per-telescope strategies from a program's ``strategy.telescopes`` section.
+
+    A telescope's threshold (``min_marginal``) comes from the program, else from
+    the settings' ``planning: {min_marginal_probability: {TELESCOPE: value}}``,
+    else from the telescope's description.
+    """
+    from ..planning import Strategy, available_telescopes, default_strategy, load_telescope
 
     per = program.strategy.get("telescopes") or {}
-    return {name: Strategy(**spec) for name, spec in per.items()}
+    out = {name: Strategy(**spec) for name, spec in per.items()}
+    planning = (settings.extra.get("planning") or {}) if settings is not None else {}
+    overrides = planning.get("min_marginal_probability") or {}
+    known = set(available_telescopes())
+    for name, value in overrides.items():
+        if name not in program.telescopes or name not in known:
+            continue
+        strategy = out.get(name) or default_strategy(load_telescope(name))
+        if strategy.min_marginal is None:
+            strategy.min_marginal = float(value)
+        out[name] = strategy
+    return out
 
 
 def pointed_targets(strategies: dict, loc, event_id: str) -> dict[str, list]:
@@ -92,11 +108,15 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
     and lasts the program's ``strategy.window_hours`` (default 24). Earlier
     plans of the same program for the event are marked ``superseded``.
 
+    A plan with no exposure is stored too: it says, per telescope, why nothing
+    was planned and when the localization next becomes observable (within the
+    program's ``strategy.lookahead_days``, default 14), in ``Plan.idle``. A
+    program naming no telescope tooflow knows gets an empty plan saying so.
+
     Returns
     -------
     int or None
-        The new plan's id, or None when the event has no map to plan on or the
-        program names no telescope tooflow knows.
+        The new plan's id, or None when the event has no map to plan on.
     """
     from ..planning import available_telescopes, plan_skymap
 
@@ -109,16 +129,24 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
         notice = session.get(Notice, notice_id)
         event = session.get(Event, notice.event_pk)
         moc, loc = load_event_moc(session, event.id, settings, notice_id)
-        if moc is None or not telescopes:
+        if moc is None:
             return None
         now = now or dt.datetime.now(dt.UTC)
         start = start or max(now, event.time)
         end = start + dt.timedelta(hours=float(program.strategy.get("window_hours", 24)))
         limit = time_limit or float(program.strategy.get("time_limit", 20))
-        strategies = strategy_for(program)
-        targets = targets_for(strategies, moc, loc, event.event_id, settings)
-        plan = plan_skymap(moc, telescopes, start, end, strategies or None,
-                           time_limit=limit, targets=targets or None)
+        days = float(program.strategy.get("lookahead_days", 14))
+        unknown = {t: {"reason": "tooflow has no description of this telescope "
+                                 "(tooflow/facilities/data)"}
+                   for t in program.telescopes if t not in known}
+        if telescopes:
+            strategies = strategy_for(program, settings)
+            targets = targets_for(strategies, moc, loc, event.event_id, settings)
+            plan = plan_skymap(moc, telescopes, start, end, strategies or None,
+                               time_limit=limit, targets=targets or None,
+                               lookahead_days=days)
+        else:
+            plan = _no_telescope_plan(start, end)
         for old in session.exec(select(Plan).where(Plan.event_pk == event.id,
                                                    Plan.program == program.name,
                                                    Plan.status.in_(["planned", "submitted"]))
@@ -127,10 +155,12 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
             session.add(old)
         row = Plan(event_pk=event.id, notice_id=notice_id, localization_id=loc.id,
                    program=program.name, start=plan.start, end=plan.end,
-                   telescopes=plan.telescopes, objective=plan.objective,
+                   telescopes=list(plan.telescopes) + list(unknown),
+                   objective=plan.objective,
                    upper_bound=plan.bound, gap=plan.gap, solve_time=plan.solve_time,
                    solver_status=plan.status,
-                   per_telescope={k: float(v) for k, v in plan.per_telescope.items()})
+                   per_telescope={k: float(v) for k, v in plan.per_telescope.items()},
+                   idle={**idle_record(plan, days), **unknown})
         session.add(row)
         session.flush()
         session.add_all(PlannedObservationRow(
@@ -144,6 +174,43 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
         session.add(row)
         session.commit()
         return row.id
+
+
+def idle_record(plan, days: float) -> dict[str, dict]:
+    """``Plan.idle`` for the database: reason and next observable time (ISO) per telescope."""
+    out = {}
+    for name, reason in plan.idle.items():
+        out[name] = {"reason": reason, "lookahead_days": days}
+        if name in plan.next_observable:
+            t = plan.next_observable[name]
+            out[name]["next_observable"] = t.isoformat() if t else None
+    return out
+
+
+def _no_telescope_plan(start: dt.datetime, end: dt.datetime):
+    """The empty plan of a program without a telescope tooflow can plan for."""
+    from ..planning import Plan
+
+    return Plan(observations=[], objective=0.0, bound=0.0, gap=0.0, solve_time=0.0,
+                status="EMPTY", per_telescope={}, start=start, end=end)
+
+
+def unobservable_plans(plan_ids: dict[str, int | None], *, engine: Engine
+                       ) -> dict[str, str]:
+    """Programs whose plan has no exposure, each with a sentence saying why.
+
+    The sentence ("not observable in the window …; ZTF: next observable from …")
+    goes into the notification and the summary.
+    """
+    from ..summary import not_observable_text
+
+    out = {}
+    with Session(engine) as session:
+        for program, plan_id in plan_ids.items():
+            row = session.get(Plan, plan_id) if plan_id is not None else None
+            if row is not None and not row.observable:
+                out[program] = f"{program}: {not_observable_text(row)}"
+    return out
 
 
 def _galaxy_targets(strategies: dict, moc, settings: Settings, exclude) -> dict[str, list]:

@@ -35,6 +35,7 @@ class SubmitResult:
     already_queued: dict[str, int] = field(default_factory=dict)
     cancelled: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    held: dict[str, str] = field(default_factory=dict)
 
 
 def store_transactions(session: Session, facility, event_pk: int | None) -> None:
@@ -63,8 +64,12 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
     this plan, an earlier plan or an earlier run) is not sent again; requests of
     superseded plans that the new plan no longer wants, and that have not run,
     are cancelled. One telescope's failure is recorded and does not stop the
-    others.
+    others. A mock or test event is sent to a real queue (not the simulator)
+    only when its program says ``mock_real_queues: true``; otherwise that
+    telescope's requests are held back, with the reason in ``held``.
     """
+    from ..facility_config import is_real_queue
+
     if facility_for is None:
         from ..facility_config import facility_for
     result = SubmitResult()
@@ -77,6 +82,11 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
                                 .where(QueueRequestRow.event_pk == event.id)).all()
         live = {(q.telescope, q.request_key): q for q in existing
                 if q.status not in ("cancelled", "rejected")}
+        if event.is_mock and not _mock_real_queues(settings, plan.program):
+            for tel in sorted({r.telescope for r in rows if is_real_queue(r.telescope, settings)}):
+                result.held[tel] = ("mock/test event: its program does not send mocks to "
+                                    "real queues (mock_real_queues)")
+            rows = [r for r in rows if r.telescope not in result.held]
         wanted = {(r.telescope, r.request_key) for r in rows}
         by_tel: dict[str, list[PlannedObservation]] = defaultdict(list)
         for r in rows:
@@ -120,6 +130,14 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
             session.add(plan)
         session.commit()
     return result
+
+
+def _mock_real_queues(settings: Settings, program: str) -> bool:
+    """Whether ``program`` opts in to sending mock events to real queues."""
+    from ..gate import load_programs
+
+    return any(p.mock_real_queues for p in load_programs(settings.resolved_programs_file)
+               if p.name == program)
 
 
 def _insert(session: Session, event_pk: int, plan_id: int, state) -> None:

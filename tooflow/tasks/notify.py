@@ -14,8 +14,8 @@ __all__ = ["notify"]
 
 @task(name="notify", timeout_seconds=TASK_TIMEOUTS["notify"],
       task_run_name="notify-{reason}")
-def notify(event_pk: int, reason: str, programs: list[str]) -> int:
+def notify(event_pk: int, reason: str, programs: list[str], detail: str = "") -> int:
     """Notify about an event; returns how many deliveries were recorded."""
     settings, engine = context()
-    return len(notify_event(event_pk, reason, programs=programs,
+    return len(notify_event(event_pk, reason, programs=programs, detail=detail,
                             flow_run_url=flow_run.ui_url, engine=engine, settings=settings))
