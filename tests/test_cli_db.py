@@ -31,5 +31,9 @@ def test_db_create_sample_events_show_drop(engine, capsys):
     assert main(["events"]) == 0
     assert capsys.readouterr().out.count("S230518h") == 1
 
-    assert main(["db", "drop"]) == 0
+    # without a terminal to confirm on (or --yes), nothing is dropped
+    assert main(["db", "drop"]) == 1
+    assert "not dropped" in capsys.readouterr().err
+    assert main(["events"]) == 0 and "S230518h" in capsys.readouterr().out
+    assert main(["db", "drop", "--yes"]) == 0
     assert "notice" not in inspect(get_engine()).get_table_names()

@@ -35,6 +35,7 @@ def test_help(command, capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage: tooflow " + " ".join(command))
     assert len(out.splitlines()) > 3
+    assert "``" not in out and ":func:" not in out  # no raw docstring markup
 
 
 def test_every_command_is_listed():

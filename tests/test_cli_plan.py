@@ -19,8 +19,16 @@ def test_plan_cli_writes_json_csv_and_png(tmp_path, capsys):
     rc = main(["plan", "--skymap", str(SKYMAP), "-t", "ZTF", "-t", "Gattini",
                "--out", str(out_json), "--png", str(png), "--time-limit", "5"])
     assert rc == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert "ZTF" in text and "Gattini" in text and "network" in text and "gap" in text
+    # progress on stderr while it works, step by step with the elapsed time
+    steps = captured.err.splitlines()
+    assert [s.split("] ", 1)[1].split(" ", 1)[0] for s in steps[:3]] == [
+        "rasterising", "nights,", "solving"] or "solving (SCIP" in captured.err
+    assert all(s.startswith("[") and " s] " in s for s in steps)
+    # the solver line says what the gap is, not only OPTIMAL
+    assert "best possible plan covers at most" in text
     plan = json.loads(out_json.read_text())
     assert plan["observations"] and 0 < plan["objective"] <= 1
     assert plan["start"].startswith("2023-04-27T20:10")  # the map's event time

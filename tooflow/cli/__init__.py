@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 
@@ -51,7 +52,33 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").add_parser(sub)
+    _plain_help(p)
     return p
+
+
+_MARKUP = [(re.compile(r":[a-z]+:`~?([^`]+)`"), r"\1"), (re.compile(r"``([^`]+)``"), r"\1")]
+
+
+def _plain(text: str | None) -> str | None:
+    """Text without reStructuredText markup (``code``, :func:`name`), for --help."""
+    if not text:
+        return text
+    for pattern, repl in _MARKUP:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _plain_help(p: argparse.ArgumentParser) -> None:
+    """Strip docstring markup from every description, epilog and option help, recursively."""
+    p.description, p.epilog = _plain(p.description), _plain(p.epilog)
+    for action in p._actions:
+        if action.help and action.help is not argparse.SUPPRESS:
+            action.help = _plain(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                choice.help = _plain(choice.help)
+            for sub in action.choices.values():
+                _plain_help(sub)
 
 
 def _prefect_defaults(verbose: bool = False) -> None:

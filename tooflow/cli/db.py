@@ -15,10 +15,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--sample", action="store_true",
                    help="also load the sample notices shipped with tooflow")
     c.set_defaults(func=_create)
-    dsub.add_parser("drop", help="drop every table").set_defaults(func=_drop)
-    r = dsub.add_parser("recreate", help="drop, then create again")
+    d = dsub.add_parser("drop", help="drop every table (asks first; --yes to skip)")
+    d.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    d.set_defaults(func=_drop)
+    r = dsub.add_parser("recreate", help="drop, then create again (asks first; --yes to skip)")
     r.add_argument("--sample", action="store_true",
                    help="also load the sample notices shipped with tooflow")
+    r.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     r.set_defaults(func=_recreate)
 
 
@@ -38,15 +41,33 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
+def confirm(question: str, *, stdin=None, stdout=None) -> bool:
+    """Ask a yes/no question on the terminal; anything but y/yes (or no terminal) is no."""
+    import sys
+
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    if not stdin.isatty():
+        return False
+    stdout.write(f"{question} [y/N] ")
+    stdout.flush()
+    return stdin.readline().strip().lower() in ("y", "yes")
+
+
 def _drop(args: argparse.Namespace) -> int:
+    import sys
+
     from ..db import drop_schema, get_engine
 
     engine = get_engine()
+    where = engine.url.render_as_string(hide_password=True)
+    if not getattr(args, "yes", False) and not confirm(
+            f"Drop every table of {where}? Notices, plans and queue requests are lost."):
+        print(f"not dropped: {where} (confirm, or pass --yes)", file=sys.stderr)
+        return 1
     drop_schema(engine)
     print(f"dropped all tables: {engine.url.render_as_string(hide_password=True)}")
     return 0
 
 
 def _recreate(args: argparse.Namespace) -> int:
-    _drop(args)
-    return _create(args)
+    return _drop(args) or _create(args)

@@ -64,6 +64,13 @@ def _event_time(moc) -> dt.datetime | None:
     return Time(float(gps), format="gps").utc.to_datetime(timezone=dt.UTC)
 
 
+def _progress(line: str) -> None:
+    """Planning steps on stderr as they happen (the plan itself goes to stdout)."""
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -89,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                                                       or dt.datetime.now(dt.UTC))
     end = start + dt.timedelta(hours=args.duration)
     plan = plan_skymap(moc, tels, start, end, time_limit=args.time_limit,
-                       method="greedy" if args.greedy else "optimal")
+                       method="greedy" if args.greedy else "optimal", progress=_progress)
     print(plan.summary())
     if args.out:
         out = Path(args.out)
@@ -133,7 +140,7 @@ def _run_event(args: argparse.Namespace) -> int:
     program = program_by_name(settings, args.program) if args.program else None
     names = args.telescope or (list(program.telescopes) if program else ["ZTF"])
     tels = [load_telescope(n) for n in names]
-    strategies = {k: v for k, v in strategy_for(program).items() if k in names} \
+    strategies = {k: v for k, v in strategy_for(program, settings).items() if k in names} \
         if program else None
     start = parse_time(args.start) if args.start else max(dt.datetime.now(dt.UTC), event.time)
     hours = args.duration if args.duration != 24.0 or not program else float(
@@ -141,7 +148,7 @@ def _run_event(args: argparse.Namespace) -> int:
     targets = targets_for(strategies, moc, loc, event.event_id, settings) if strategies else {}
     plan = plan_skymap(moc, tels, start, start + dt.timedelta(hours=hours),
                        strategies or None, time_limit=args.time_limit, targets=targets or None,
-                       method="greedy" if args.greedy else "optimal")
+                       method="greedy" if args.greedy else "optimal", progress=_progress)
     print(f"{event.event_id} ({event.kind}, {event.time:%Y-%m-%d %H:%M:%S} UTC)"
           + (f", program {program.name}" if program else ""))
     print(plan.summary())

@@ -284,6 +284,7 @@ def plan_skymap(
     method: str = "optimal",
     return_problem: bool = False,
     lookahead_days: float = LOOKAHEAD_DAYS,
+    progress=None,
 ):
     """Plan observations of a sky map for a network of telescopes.
 
@@ -315,6 +316,8 @@ def plan_skymap(
     lookahead_days : float
         For telescopes that cannot observe in the window: how far ahead to look
         for when the localization next becomes observable.
+    progress : callable, optional
+        Called with a short line at each step (``tooflow plan`` prints them).
 
     Returns
     -------
@@ -328,19 +331,34 @@ def plan_skymap(
     if not tels:
         raise ValueError("no telescopes to plan for")
     start, end = _utc(start), _utc(end)
+    say = _stepper(progress, t0)
     strategies = resolve_strategies(tels, strategy)
+    say(f"rasterising the sky map (HEALPix order {order})")
     grid = cv.probability_grid(moc, order=order)
+    say("nights, candidate fields and their visibility for "
+        + ", ".join(t.name for t in tels))
     problem = build_problem(grid, tels, strategies, start, end, targets=targets)
     plan = solve_problem(problem, time_limit=time_limit, solver=solver, method=method,
-                         lookahead_days=lookahead_days)
+                         lookahead_days=lookahead_days, progress=progress)
     plan.wall_time = time.perf_counter() - t0
     if not np.isfinite(plan.objective):
         raise RuntimeError("planning produced a non-finite objective")
     return (plan, problem) if return_problem else plan
 
 
+def _stepper(progress, t0: float | None = None):
+    """A ``say(line)`` that prefixes the elapsed time, or does nothing without ``progress``."""
+    t0 = time.perf_counter() if t0 is None else t0
+
+    def say(line: str) -> None:
+        if progress is not None:
+            progress(f"[{time.perf_counter() - t0:5.1f} s] {line}")
+    return say
+
+
 def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "SCIP",
-                  method: str = "optimal", lookahead_days: float = LOOKAHEAD_DAYS) -> Plan:
+                  method: str = "optimal", lookahead_days: float = LOOKAHEAD_DAYS,
+                  progress=None) -> Plan:
     """Optimise (or run the greedy baseline on) a built problem; returns the Plan.
 
     The optimiser's block assignment is completed with idle-time fields
@@ -351,6 +369,10 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
     (:func:`~.value.prune_low_value`); telescopes left without exposures say why
     (:func:`~.observability.explain_idle`).
     """
+    say = _stepper(progress)
+    say(f"{problem.n_candidates} candidates: "
+        + ", ".join(f"{p.telescope.name} {len(p)}" for p in problem.parts)
+        + "; greedy baseline")
     greedy, greedy_pruned = prune_low_value(problem, greedy_plan(problem))
     notes: list[str] = []
     pruned = greedy_pruned
@@ -360,7 +382,9 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
         plan.bound, plan.gap = float("nan"), float("nan")
     elif method == "optimal":
         hint = {(e.candidate, e.visit): e.block for e in greedy}
+        say(f"solving ({solver}, time limit {time_limit:g} s)")
         sol = solve(problem, time_limit=time_limit, solver=solver, hint=hint)
+        say(f"solver {sol.status} in {sol.solve_time:.1f} s; timing the exposures")
         protected = {i for i, _ in sol.assignment}
         exposures, dropped = sequence_plan(problem, fill_idle(problem, sol.assignment),
                                            protected)
@@ -392,6 +416,8 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
     else:
         raise ValueError(f"unknown planning method {method!r}")
     busy = {o.telescope for o in plan.observations}
+    if len(busy) < len(problem.parts):
+        say("why the idle telescopes got nothing, and when they next could observe")
     plan.idle, plan.next_observable = explain_idle(problem, busy, pruned, lookahead_days)
     plan.lookahead_days = lookahead_days
     return plan
