@@ -55,7 +55,9 @@ def test_rerun_creates_a_new_run_each_time(deployment, sqlite_engine, stored, mo
     monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
     assert tooflow_main(["rerun", GBM, "--notice",
                          str(stored["GRB180116A_Fermi_GBM_Alert.xml"])]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "connecting to Prefect" in captured.err
     assert out.startswith(f"{GBM}: notice #{stored['GRB180116A_Fermi_GBM_Alert.xml']} → flow run")
     assert tooflow_main(["rerun", "S000000xx"]) == 1
 

@@ -19,10 +19,10 @@ from sqlmodel import Session, select
 from tooflow.config import load_settings
 from tooflow.events import gate_notice, parse_stored_notice
 from tooflow.ingest import store_notice
-from tooflow.models import NotificationRecord, Plan, PlannedObservationRow
+from tooflow.models import Event, NotificationRecord, Plan, PlannedObservationRow
 from tooflow.stages.notify import notify_event
 from tooflow.stages.plan import plan_for_program, unobservable_plans
-from tooflow.summary import format_followup
+from tooflow.summary import event_report, format_followup
 
 from .conftest import DATA
 
@@ -119,6 +119,10 @@ def test_empty_plan_is_stored_drawn_and_said(path, program, start, telescopes, k
     assert ("next observable from" in lines[0]) == known
     said = unobservable_plans({program: plan_id}, engine=sqlite_engine)
     assert said == {program: f"{program}: " + lines[0].split(": ", 1)[1]}
+    with Session(sqlite_engine) as session:  # tooflow show
+        event_id = session.get(Event, row.event_pk).event_id
+        shown = event_report(session, event_id)
+    assert f"  {lines[0]}" in shown.splitlines()
 
 
 def test_program_without_telescopes(sqlite_engine, configured):

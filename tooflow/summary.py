@@ -87,6 +87,15 @@ def event_report(session: Session, event_id: str) -> str:
         if decisions:
             lines.append(f"gate (notice #{last.id}):")
             lines += format_decisions([d.model_dump() for d in decisions])
+    from .models import Plan
+
+    current = session.exec(select(Plan).where(Plan.event_pk == event.id,
+                                              Plan.status.in_(["planned", "submitted"]))
+                           .order_by(Plan.id)).all()
+    if current:
+        lines.append("plans:")
+        for plan in current:
+            lines += [f"  {line}" for line in plan_lines(plan, plan.program)]
     return "\n".join(lines)
 
 

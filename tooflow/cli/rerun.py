@@ -25,6 +25,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_rerun)
 
 
+def _step(line: str) -> None:
+    """Progress on stderr, so the wait is not silent."""
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
+
+
 def _rerun(args: argparse.Namespace) -> int:
     from ..config import load_settings
     from ..db import get_engine
@@ -34,6 +41,8 @@ def _rerun(args: argparse.Namespace) -> int:
     settings = load_settings()
     engine = get_engine(settings)
     notice_id = rerun_notice_id(args.event_id, args.notice, engine=engine)  # fail fast
+    _step(f"{args.event_id}: notice #{notice_id}; connecting to Prefect "
+          "(the first start of the local server takes 15–30 s)")
     how, start = notice_starter(settings, engine, deployment=args.deployment, rerun=True)
     if how == "here":
         print(f"{args.event_id}: notice #{notice_id} → handle-notice in this process "
