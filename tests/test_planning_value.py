@@ -68,3 +68,12 @@ def test_threshold_is_configurable_per_program(moc):
     tight = plan_skymap(moc, ["ZTF", "Gattini"], NIGHT, end, strict, time_limit=10)
     assert len(tight.observations) < len(loose.observations)
     assert all(value >= 0.05 for _, value in _added(moc, tight))
+
+
+def test_bound_never_exceeds_what_the_candidates_cover(moc):
+    """At a time limit before SCIP's root LP, its bound was 1e20 ("bound 1e22 %")."""
+    strategy = {"ZTF": Strategy(filters=["g", "r"]), "DECam": Strategy(filters=["i", "z"])}
+    plan = plan_skymap(moc, NAMES, NIGHT, NIGHT + dt.timedelta(hours=48), strategy,
+                       time_limit=1)
+    assert plan.objective <= plan.bound <= 1.0 + 1e-9
+    assert 0.0 <= plan.gap <= 1.0

@@ -241,6 +241,9 @@ def solve(
     except Exception:  # noqa: BLE001 - LP-only backends
         bound = obj
     bound += skipped
+    # no plan covers more than all the candidates together: at a time limit before
+    # the root LP is solved, SCIP reports an infinite (1e20) bound
+    bound = min(bound, float(weight.sum()))
     return Solution(assignment, float(obj), float(max(bound, obj)), names[status], elapsed,
                     s.NumVariables(), s.NumConstraints())
 
