@@ -72,7 +72,7 @@ def test_service_consumes_alerts_and_resumes(kafka_broker, sqlite_engine):  # no
     (msg,) = read_topic(kafka_broker, alerts, 1)
     assert dict(msg.headers()) == {"_format": b"json"}
     alert = json.loads(msg.value())
-    assert alert["alert_type"] == "TEST ALERT"
+    assert alert["alert_type"] == "TEST COINC_MSG"  # snews_cs's name
     assert alert["detector_names"] == ["XENONnT", "DS-20K"]
     # the bad message was logged and stored as rejected; the service kept going
     assert count(engine, SnewsMessage, SnewsMessage.rejection_reason.is_not(None)) == 1
@@ -88,6 +88,6 @@ def test_service_consumes_alerts_and_resumes(kafka_broker, sqlite_engine):  # no
     run_until(service(), conf,
               lambda: count(engine, SnewsAlert, SnewsAlert.kafka_published_at.is_not(None)) == 2)
     got = [json.loads(m.value()) for m in read_topic(kafka_broker, alerts, 2)]
-    assert [a["alert_type"] for a in got] == ["TEST ALERT", "TEST UPDATE"]
+    assert [a["alert_type"] for a in got] == ["TEST COINC_MSG", "TEST COINC_MSG"]  # JUNO joined
     assert got[1]["detector_names"] == ["XENONnT", "DS-20K", "JUNO"]
     assert count(engine, SnewsMessage) == 4  # nothing consumed twice

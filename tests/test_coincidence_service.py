@@ -51,10 +51,14 @@ def test_scenario_to_alert_notice_and_kafka_payload(engine):
     assert alert.kafka_published_at and alert.triggered_at and alert.notice_id
 
     snews = json.loads(published[0])
-    assert snews["alert_type"] == "TEST ALERT"
+    # snews_cs's names and values (its test_02_alert: "TEST COINC_MSG", "id", int sub list)
+    assert snews["alert_type"] == "TEST COINC_MSG"
     assert snews["detector_names"] == ["XENONnT", "DS-20K"]
     assert snews["neutrino_times"] == ["2030-01-01T12:34:45.678999Z", "2030-01-01T12:34:47.678999Z"]
-    assert snews["_id"].startswith("SNEWS_Coincidence_ALERT 2030-01-01T12:35:00")
+    assert snews["id"].startswith("SNEWS_Coincidence_ALERT 2030-01-01T12:35:00")
+    assert "_id" not in snews and snews["sub list number"] == 0
+    # ... which the pipeline reads as the same SNEWS event as the GCN notice
+    assert parse_notice(published[0]).event_id == "SNEWS-20300101T123445"
 
     (notice,) = rows(engine, Notice)
     assert trigger.calls == [notice.id]

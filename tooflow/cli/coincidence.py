@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     feed = actions.add_parser("feed", help="run files of detector messages through the service")
     feed.add_argument("files", nargs="+", type=Path, metavar="FILE")
     feed.add_argument("--scenario", help="name of a scenario in a snews_pt scenarios file")
+    feed.add_argument("--rules", choices=["tooflow", "snews_cs"],
+                      help="coincidence rules (default: the configuration's, else tooflow)")
     feed.add_argument("--no-inject", action="store_true",
                       help="do not put alerts into the ToO pipeline")
     feed.set_defaults(func=_feed)
@@ -47,7 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     status.set_defaults(func=_status)
 
 
-def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=None):
+def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=None,
+                  rules: str | None = None):
     """The :class:`~tooflow.coincidence.service.CoincidenceService` the configuration describes.
 
     Parameters
@@ -61,6 +64,8 @@ def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=
         Put alerts into the ToO pipeline (unless ``inject: false`` in the section).
     trigger : callable, optional
         ``trigger(notice_id)``; default :func:`tooflow.trigger.trigger_notice`.
+    rules : str, optional
+        ``tooflow`` or ``snews_cs``; default the section's ``rules`` (else ``tooflow``).
     """
     from ..coincidence.kafka import alert_publisher
     from ..coincidence.notifications import duty_notifier
@@ -79,6 +84,7 @@ def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=
     return CoincidenceService(
         engine, window=float(conf.get("window", 10.0)),
         lifetime=float(conf.get("lifetime", 86400.0)),
+        rules=rules or str(conf.get("rules", "tooflow")),
         server_tag=str(conf.get("server_tag", "tooflow")), publish=publish, inject=inject,
         trigger=trigger, notify=duty_notifier(settings) if conf.get("notify", True) else None)
 
@@ -120,7 +126,7 @@ def _messages(path: Path, scenario: str | None) -> list[bytes]:
 
 def _feed(args: argparse.Namespace) -> int:
     settings = setup_service(args)
-    service = build_service(settings, kafka=False, inject=not args.no_inject,
+    service = build_service(settings, kafka=False, inject=not args.no_inject, rules=args.rules,
                             trigger=(lambda notice_id: None) if args.no_inject else None)
     if not args.no_inject:
         connect_prefect(settings, log, serve=False)
@@ -136,7 +142,8 @@ def _feed(args: argparse.Namespace) -> int:
             print(line)
             for alert in result.alerts:
                 print(f"  {alert.alert_type} #{alert.record_number}: "
-                      f"{', '.join(alert.detectors) or '-'}")
+                      f"{', '.join(alert.detectors) or '-'} "
+                      f"(snews_cs {alert.snews_cs_type}, sub list {alert.number})")
     service.deliver()
     return 1 if rejected else 0
 

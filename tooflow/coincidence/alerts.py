@@ -1,11 +1,13 @@
 """Coincidence alerts in the two formats they leave in.
 
-* :func:`snews_alert` — the SNEWS Coincidence System's alert (``snews_cs``
-  ``cs_alert_schema``), what ``snews_pt subscribe`` shows and saves: ``_id``
-  (``SNEWS_Coincidence_ALERT <time>``, ``...ALERT-UPDATE...`` for updates),
-  ``alert_type``, ``server_tag``, ``False Alarm Prob``, ``detector_names``,
-  ``sent_time``, ``p_values``, ``neutrino_times``, ``p_values average``,
-  ``sub list number``. It goes to the Kafka alert topic.
+* :func:`snews_alert` — the SNEWS Coincidence System's alert (``snews_cs`` 3.0.1
+  ``cs_alert_schema``), what ``snews_pt subscribe`` shows and saves: ``id``
+  (``SNEWS_Coincidence_ALERT <time>`` for two detectors, ``...ALERT-UPDATE <time>``
+  for more), ``alert_type`` (``snews_cs``'s: ``COINC_MSG``, ``COINC_MSG_STAGGERED``,
+  ``UPDATE``, ``RETRACTION``), ``server_tag``, ``False Alarm Prob``,
+  ``detector_names``, ``sent_time``, ``p_values``, ``neutrino_times``,
+  ``p_values average``, ``sub list number`` (an int), plus tooflow's
+  ``record_number``. It goes to the Kafka alert topic.
 * :func:`gcn_alert` — the SNEWS 2.0 GCN JSON coincidence notice (draft schema
   ``gcn/notices/snews2/coincidence``), what tooflow's parser reads as a
   ``supernova`` notice from ``SNEWS``. It goes into the ToO pipeline.
@@ -52,18 +54,19 @@ def snews_alert(alert: CoincidenceAlert, *, sent: dt.datetime,
     Returns
     -------
     dict
-        JSON-ready; ``alert_type`` is ``ALERT``, ``UPDATE`` or ``RETRACTION``
-        (prefixed ``TEST`` / ``FIREDRILL`` outside observation mode, like
-        ``snews_cs``'s ``TEST`` prefix).
+        JSON-ready; ``alert_type`` is ``snews_cs``'s name of what changed the
+        group (:attr:`~tooflow.coincidence.cache.CoincidenceAlert.snews_cs_type`),
+        prefixed ``TEST `` in test mode as ``snews_cs`` does (``FIREDRILL `` in
+        fire-drill mode: ``snews_cs`` tells drills by their topic only).
     """
     stamp = alert_datetime(sent)
-    prefix = "" if alert.alert_type == "ALERT" else f"-{alert.alert_type}"
+    prefix = "" if len(alert.detectors) == 2 else "-UPDATE"
     p_values = [m.p_val for m in alert.messages]
     known = [p for p in p_values if isinstance(p, int | float)]
     mode = {"test": "TEST ", "firedrill": "FIREDRILL "}.get(alert.mode, "")
     return {
-        "_id": f"SNEWS_Coincidence_ALERT{prefix} {stamp}",
-        "alert_type": f"{mode}{alert.alert_type}",
+        "id": f"SNEWS_Coincidence_ALERT{prefix} {stamp}",
+        "alert_type": f"{mode}{alert.snews_cs_type}",
         "server_tag": server_tag,
         "False Alarm Prob": "N/A",
         "detector_names": alert.detectors,
@@ -71,7 +74,7 @@ def snews_alert(alert: CoincidenceAlert, *, sent: dt.datetime,
         "p_values": p_values,
         "neutrino_times": [m.neutrino_time_iso for m in alert.messages],
         "p_values average": round(sum(known) / len(known), 5) if known else None,
-        "sub list number": alert.group_key,
+        "sub list number": alert.number,
         "record_number": alert.record_number,
     }
 

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "NS",
+    "RULES",
+    "SNEWS_CS_TYPES",
     "CoincidenceAlert",
     "CoincidenceCache",
     "DetectorMessage",
@@ -53,6 +55,14 @@ __all__ = [
 
 #: Nanoseconds per second.
 NS = 1_000_000_000
+
+#: How the rules are chosen: ``tooflow`` (default) or ``snews_cs`` (the decisions
+#: of SNEWS_Coincidence_System 3.0.1, see :class:`CoincidenceCache`).
+RULES = ("tooflow", "snews_cs")
+
+#: ``snews_cs``'s alert type for each cause of an alert (its sub-list states).
+SNEWS_CS_TYPES = {"new": "COINC_MSG_STAGGERED", "join": "COINC_MSG", "update": "UPDATE",
+                  "retraction": "RETRACTION"}
 
 _ISO = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<h>\d{2}):(?P<m>\d{2})"
@@ -176,6 +186,10 @@ class Group:
         Mode of its messages (``observation``, ``test``, ``firedrill``).
     members : dict
         Message key → message.
+    number : int
+        The SNEWS "sub list number": numbered as ``snews_cs`` numbers its sub-lists
+        (the count of groups in the cache when it opened; the later of two groups
+        opened by one message gets the next number), never reusing a number in use.
     published : frozenset of str
         Member keys when the group's last alert was published (empty: never, or
         withdrawn).
@@ -187,6 +201,7 @@ class Group:
 
     key: str
     mode: str = "observation"
+    number: int = 0
     members: dict[str, DetectorMessage] = field(default_factory=dict)
     published: frozenset[str] = frozenset()
     n_alerts: int = 0
@@ -226,6 +241,12 @@ class CoincidenceAlert:
     first_t_ns : int
         Initial neutrino time at the group's first alert, ns since the epoch: stays
         the same for every alert of the group.
+    cause : str
+        What changed the group: ``new`` (it opened with two detectors or more),
+        ``join`` (a detector joined), ``update`` (a detector updated its message),
+        ``retraction``. ``snews_cs`` names its alerts by it (:data:`SNEWS_CS_TYPES`).
+    number : int
+        The group's SNEWS sub list number.
     """
 
     group_key: str
@@ -234,6 +255,13 @@ class CoincidenceAlert:
     messages: tuple[DetectorMessage, ...]
     mode: str
     first_t_ns: int
+    cause: str = "join"
+    number: int = 0
+
+    @property
+    def snews_cs_type(self) -> str:
+        """The ``alert_type`` ``snews_cs`` gives this alert (before its ``TEST`` prefix)."""
+        return SNEWS_CS_TYPES[self.cause]
 
     @property
     def detectors(self) -> list[str]:
@@ -256,6 +284,29 @@ class CoincidenceCache:
     lifetime : float
         How long a message stays after its neutrino time, s (unless it is part of
         a coincidence).
+    rules : {"tooflow", "snews_cs"}
+        ``tooflow`` (default): the rules of the module docstring. ``snews_cs``: the
+        decisions of SNEWS_Coincidence_System 3.0.1 (``CacheManager``), which differ
+        in four ways:
+
+        * a message joins a group only when it is strictly after the group's first
+          message (0 < dt <= window); an earlier one never joins a lone message but
+          opens new groups;
+        * a message that opens groups also opens the group that starts with it
+          (its "post" sub-list) even when nothing follows it yet, unless that group
+          would equal the one ending with it; later messages join both, so a group
+          can be a subset of another and alert too;
+        * a new message from a detector already in the cache, however far in time,
+          is an update: it replaces the detector's message only in the groups whose
+          first message is within ``window`` of the new time, and is otherwise
+          ignored; every coincidence that holds the detector publishes an
+          ``UPDATE``, changed or not (a re-sent identical message too);
+        * groups without a coincidence are kept until they expire, and a new
+          group that would hold only messages of another group is not opened.
+
+        ``snews_cs`` numbers a new sub-list by counting the sub-lists, which can
+        reuse a number in use and merge two sub-lists (alerts then list a detector
+        twice or span more than ``window``); tooflow never reuses a number.
 
     Examples
     --------
@@ -267,9 +318,14 @@ class CoincidenceCache:
     ['ALERT']
     """
 
-    def __init__(self, window: float = 10.0, lifetime: float = 86400.0):
+    def __init__(self, window: float = 10.0, lifetime: float = 86400.0,
+                 rules: str = "tooflow"):
         if window <= 0 or lifetime <= 0:
             raise ValueError("window and lifetime must be positive")
+        if rules not in RULES:
+            raise ValueError(f"unknown coincidence rules {rules!r}: use one of "
+                             f"{', '.join(RULES)}")
+        self.rules = rules
         self.window_ns = round(window * NS)
         self.lifetime_ns = round(lifetime * NS)
         self.groups: dict[str, Group] = {}
@@ -310,13 +366,23 @@ class CoincidenceCache:
         cached one, is ignored. A message from a detector with a cached message
         within the window replaces that message.
         """
-        if message.key in self._messages or self._is_duplicate(message):
+        if message.key in self._messages:
             return []
-        touched: set[str] = set()
-        for old in self._same_detector_near(message):
-            touched |= self._remove(old)
+        snews_cs = self.rules == "snews_cs"
+        if not snews_cs and self._is_duplicate(message):
+            return []
+        if snews_cs:
+            # snews_cs: any message of a detector already cached updates it.
+            olds = [k for _t, k in self._by_detector.get(message.detector, ())]
+            if olds:
+                return self._update_in_place(message, olds)
+        olds = self._same_detector_near(message)
+        touched: dict[str, str] = {}
+        for old in olds:
+            touched.update(dict.fromkeys(self._remove(old), "update"))
         self._insert(message)
-        touched |= self._place(message)
+        for gkey, cause in self._place(message).items():
+            touched.setdefault(gkey, cause)
         return self._alerts(touched)
 
     def retract(self, detector: str, *, message_key: str | None = None,
@@ -340,9 +406,9 @@ class CoincidenceCache:
         elif latest_n > 0:
             keys = sorted(keys, key=self._order.__getitem__)[-latest_n:]
         removed = [self._messages[k] for k in keys]
-        touched: set[str] = set()
+        touched: dict[str, str] = {}
         for key in keys:
-            touched |= self._remove(key)
+            touched.update(dict.fromkeys(self._remove(key), "retraction"))
         return removed, self._alerts(touched)
 
     def expire(self, now_ns: int) -> list[DetectorMessage]:
@@ -404,43 +470,89 @@ class CoincidenceCache:
         group.members[message.key] = message
         self._groups_of[message.key].add(group.key)
 
-    def _new_group(self, key: str, members: list[DetectorMessage]) -> str:
-        group = self.groups[key] = Group(key, members[0].mode)
+    def _new_group(self, key: str, members: list[DetectorMessage], number: int) -> str:
+        group = self.groups[key] = Group(key, members[0].mode, number)
         for m in members:
             self._join(group, m)
         return key
 
-    def _place(self, message: DetectorMessage) -> set[str]:
-        """Put a new message into groups (existing or new); return the groups touched."""
+    def _next_number(self, early: bool, post: bool) -> int:
+        """Sub list number of the early group a message opens (its post group gets
+        the next): the number of groups, as ``snews_cs`` counts them, unless a
+        number to be used is in use (``snews_cs`` would merge the two; never here)."""
+        used = {g.number for g in self.groups.values()}
+        base = len(self.groups)
+        if (early and base in used) or (post and base + 1 in used):
+            return max(used) + 1
+        return base
+
+    def _place(self, message: DetectorMessage) -> dict[str, str]:
+        """Put a new message into groups (existing or new); return group → cause."""
         w, t = self.window_ns, message.t_ns
+        snews_cs = self.rules == "snews_cs"
         near = [m for m in self._near(t) if m.key != message.key]
         candidates = sorted({g for m in near for g in self._groups_of[m.key]})
-        touched = set()
+        touched: dict[str, str] = {}
         for gkey in candidates:
             group = self.groups[gkey]
             if message.detector in group.detectors:
                 continue
             t0 = group.initial.t_ns
             t_last = max(m.t_ns for m in group.members.values())
-            # An earlier message replaces only a *lone* initial message (SNEWS rule);
-            # before a group that already has a coincidence it opens a new group.
-            lone = len(group.members) == 1
-            if t0 <= t <= t0 + w or (t < t0 and lone and t_last - t <= w):
+            if snews_cs:
+                joins = t0 < t <= t0 + w
+            else:
+                # An earlier message replaces only a *lone* initial message (SNEWS
+                # rule); before a group that already has a coincidence it opens a
+                # new group.
+                lone = len(group.members) == 1
+                joins = t0 <= t <= t0 + w or (t < t0 and lone and t_last - t <= w)
+            if joins:
                 self._join(group, message)
-                touched.add(gkey)
+                touched[gkey] = "join"
         if touched:
             return touched
         others = [m for m in near if m.detector != message.detector]
         early = [m for m in others if t - w <= m.t_ns <= t]
         later = [m for m in others if t <= m.t_ns <= t + w]
+        # snews_cs also opens the group starting with the message when nothing
+        # follows it yet (its "post" sub-list), unless it equals the early one.
+        post = (bool(later) or snews_cs) and {m.key for m in later} != {m.key for m in early}
+        number = self._next_number(bool(early) or not post, post)
         if not early and not later:
-            return {self._new_group(message.key, [message])}
-        if early:
-            touched.add(self._new_group(message.key, [message, *early]))
-        if later and {m.key for m in later} != {m.key for m in early}:
+            return {self._new_group(message.key, [message], number): "new"}
+        if post:
             key = f"{message.key}:post" if early else message.key
-            touched.add(self._new_group(key, [message, *later]))
+            touched[self._new_group(key, [message, *later], number + 1)] = "new"
+        if early and not (snews_cs and self._within_a_group([message, *early])):
+            touched[self._new_group(message.key, [message, *early], number)] = "new"
         return touched
+
+    def _within_a_group(self, members: list[DetectorMessage]) -> bool:
+        """Whether some group already holds all of ``members``."""
+        keys = {m.key for m in members}
+        return any(keys <= g.members.keys() for g in self.groups.values())
+
+    def _update_in_place(self, message: DetectorMessage, olds: list[str]) -> list[CoincidenceAlert]:
+        """``snews_cs``'s update: replace a detector's message where the new time fits."""
+        groups = sorted({g for k in olds for g in self._groups_of[k]}, key=self._group_order)
+        inserted = False
+        for gkey in groups:
+            group = self.groups[gkey]
+            if abs(message.t_ns - group.initial.t_ns) > self.window_ns:
+                continue  # outside this group's window: ignored here
+            for key in olds:
+                if key in group.members:
+                    del group.members[key]
+                    self._groups_of[key].discard(gkey)
+            if not inserted:
+                self._insert(message)
+                inserted = True
+            self._join(group, message)
+        for key in olds:
+            if not self._groups_of[key]:
+                self._remove(key)
+        return self._alerts(dict.fromkeys(groups, "update"), force=set(groups))
 
     def _remove(self, key: str) -> set[str]:
         message = self._messages.pop(key)
@@ -459,7 +571,10 @@ class CoincidenceCache:
                 del self.groups[gkey]
         return touched
 
-    def _alerts(self, touched: set[str]) -> list[CoincidenceAlert]:
+    def _alerts(self, touched: dict[str, str],
+                force: set[str] = frozenset()) -> list[CoincidenceAlert]:
+        """Alerts for the groups touched (group key → cause); ``force``: alert even
+        when the members did not change (``snews_cs`` updates)."""
         alerts = []
         for gkey in sorted(touched, key=self._group_order):
             group = self.groups.get(gkey)
@@ -467,14 +582,14 @@ class CoincidenceCache:
                 continue
             keys = frozenset(group.members)
             coincident = len(group.detectors) >= 2
-            if coincident and keys != group.published:
+            if coincident and (keys != group.published or gkey in force):
                 kind = "UPDATE" if group.published else "ALERT"
                 if group.first_t_ns is None:
                     group.first_t_ns = group.initial.t_ns
-                alerts.append(self._emit(group, kind, keys))
+                alerts.append(self._emit(group, kind, keys, touched[gkey]))
             elif not coincident and group.published:
-                alerts.append(self._emit(group, "RETRACTION", frozenset()))
-            if not coincident and not group.published:
+                alerts.append(self._emit(group, "RETRACTION", frozenset(), touched[gkey]))
+            if not coincident and not group.published and self.rules != "snews_cs":
                 self._drop_if_redundant(group)
         return alerts
 
@@ -482,11 +597,12 @@ class CoincidenceCache:
         group = self.groups.get(gkey)
         return (group.initial.t_ns if group and group.members else 0, gkey)
 
-    def _emit(self, group: Group, kind: str, keys: frozenset[str]) -> CoincidenceAlert:
+    def _emit(self, group: Group, kind: str, keys: frozenset[str],
+              cause: str) -> CoincidenceAlert:
         group.published = keys
         group.n_alerts += 1
         return CoincidenceAlert(group.key, kind, group.n_alerts, group.sorted_messages(),
-                                group.mode, group.first_t_ns)
+                                group.mode, group.first_t_ns, cause, group.number)
 
     def _drop_if_redundant(self, group: Group) -> None:
         """Forget a group without a coincidence whose messages all sit in other groups."""

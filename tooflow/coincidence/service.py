@@ -88,6 +88,8 @@ class CoincidenceService:
         Database (migrated).
     window, lifetime : float
         Coincidence window and cache lifetime, s (10 s and 24 h in SNEWS).
+    rules : str
+        ``tooflow`` or ``snews_cs`` (:class:`~tooflow.coincidence.cache.CoincidenceCache`).
     server_tag : str
         Name of this server in the SNEWS alerts.
     publish : callable, optional
@@ -107,12 +109,14 @@ class CoincidenceService:
     """
 
     def __init__(self, engine: Engine, *, window: float = 10.0, lifetime: float = 86400.0,
+                 rules: str = "tooflow",
                  server_tag: str = "tooflow", publish: Callable[[bytes], object] | None = None,
                  inject: bool = True, trigger: Callable[[int], object] | None = None,
                  notify: Callable[[SnewsAlert, dict], object] | None = None,
                  max_age: float = 172800.0, clock: Callable[[], dt.datetime] = utcnow):
         self.engine = engine
-        self.window, self.lifetime = window, lifetime
+        self.window, self.lifetime, self.rules = window, lifetime, rules
+        CoincidenceCache(window, lifetime, rules)  # refuse bad settings now
         self.server_tag = server_tag
         self.publish, self.inject, self.trigger, self.notify = publish, inject, trigger, notify
         self.max_age = max_age
@@ -124,7 +128,7 @@ class CoincidenceService:
     def cache(self, mode: str) -> CoincidenceCache:
         """The cache of one mode (created on first use)."""
         if mode not in self.caches:
-            self.caches[mode] = CoincidenceCache(self.window, self.lifetime)
+            self.caches[mode] = CoincidenceCache(self.window, self.lifetime, self.rules)
         return self.caches[mode]
 
     # --- input ---------------------------------------------------------------------

@@ -11,7 +11,12 @@ schema, then hands over to one module per family:
   missions of :mod:`.gcn_json_missions`;
 * :mod:`.gcn_classic_json` — GCN Classic notices as JSON (gcn-classic-to-json,
   no ``$schema``; the type comes from the Kafka topic or file path);
-* :mod:`.gcn_classic_text` — GCN Classic text notices (``TITLE: GCN/AMON NOTICE``).
+* :mod:`.gcn_classic_text` — GCN Classic text notices (``TITLE: GCN/AMON NOTICE``);
+* :mod:`.snews_alert` — the SNEWS Coincidence System's own alert layout
+  (``detector_names``, ``neutrino_times``, no ``$schema``).
+
+A hop-client < 0.8 JSON envelope (``{"format": "json", "content": ...}``) is
+unwrapped first.
 
 Every failure is a :class:`~tooflow.errors.NoticeRejected` with a specific reason.
 """
@@ -71,7 +76,8 @@ def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES,
     source : str, optional
         Where the notice came from (Kafka topic, file path): names the type of
         a GCN Classic JSON notice (``gcn.classic.json.<TYPE>``), which the JSON
-        itself does not carry.
+        itself does not carry; a SNEWS alert from a fire-drill or test topic is
+        a mock.
 
     Returns
     -------
@@ -111,10 +117,15 @@ def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES,
     obj = loads_json(payload)  # strict (no NaN/Infinity), bounded depth
     if not isinstance(obj, dict):
         raise NoticeRejected(f"JSON notice is a {type(obj).__name__}, not an object")
+    obj = _unwrap_hop_envelope(obj)
     if "superevent_id" in obj and "alert_type" in obj:
         from .lvk import parse_lvk_json
 
         return parse_lvk_json(obj)
+    from .snews_alert import is_snews_alert, mark_drill_topic, parse_snews_alert
+
+    if is_snews_alert(obj):  # SNEWS's own alert layout; a drill topic makes it a mock
+        return mark_drill_topic(parse_snews_alert(obj), source)
     if "$schema" not in obj:  # GCN Classic as JSON (gcn-classic-to-json)?
         from .gcn_classic_json import classic_json_type, parse_classic_json
 
@@ -124,3 +135,20 @@ def parse_notice(payload: bytes, max_bytes: int = MAX_NOTICE_BYTES,
     from .gcn_json import parse_gcn_json
 
     return parse_gcn_json(obj)
+
+
+def _unwrap_hop_envelope(obj: dict) -> dict:
+    """The message inside hop-client < 0.8's ``{"format": "json", "content": ...}`` envelope.
+
+    Older hop clients (and the SNEWS tools built on them) wrap every JSON message
+    so; anything else is returned as is.
+    """
+    if set(obj) != {"format", "content"} or obj.get("format") != "json":
+        return obj
+    content = obj["content"]
+    if isinstance(content, str):
+        content = loads_json(content.encode("utf-8"))
+    if not isinstance(content, dict):
+        raise NoticeRejected(f"hop JSON envelope: content is a {type(content).__name__}, "
+                             "not an object")
+    return content
