@@ -124,3 +124,10 @@ def test_maxi_ellipse_notice_map_is_the_ellipse():
     n = parse_notice((NOTICES / "maxi" / "gsc.unknown.ellipse.example.json").read_bytes())
     assert summarize(localization_to_moc(n.localization)).area_90 == pytest.approx(
         math.pi * 0.22 * 0.19, rel=0.02)
+
+
+def test_needle_ellipse_is_widened_not_exploded():
+    # a/b = 1e6 would need ~1e9 pixels; it is widened to a/100 (~120 000 rows)
+    moc = ellipse_to_moc(10.0, -30.0, 10.0, 1e-5, 45.0, kind="90%")
+    assert len(moc) < 200_000
+    assert summarize(moc).area_90 == pytest.approx(math.pi * 10.0 * 0.1, rel=0.03)

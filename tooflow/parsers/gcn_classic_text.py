@@ -63,6 +63,8 @@ _NOTICE_TYPES = {
     "FERMI-GBM GROUND POSITION": "FERMI_GBM_GND_POS",
     "FERMI-GBM FINAL POSITION": "FERMI_GBM_FIN_POS",
     "SWIFT-BAT GRB POSITION": "SWIFT_BAT_GRB_POS_ACK",
+    "SWIFT-BAT GRB POSITION ACK": "SWIFT_BAT_GRB_POS_ACK",
+    "SWIFT-BAT GRB POSITION TEST": "SWIFT_BAT_GRB_POS_TEST",
     "SWIFT-XRT POSITION": "SWIFT_XRT_POSITION",
     "SWIFT-UVOT POSITION": "SWIFT_UVOT_POS",
 }
@@ -110,10 +112,13 @@ def _time(fields: dict[str, str]) -> tuple[dt.datetime, str] | None:
         d = _DATE.search(date or "")
         t = _TIME.search(clock or "")
         if d and t:
-            seconds = float(t.group(3))
-            return dt.datetime(2000 + int(d.group(1)), int(d.group(2)), int(d.group(3)),
-                               int(t.group(1)), int(t.group(2)), tzinfo=dt.UTC) + \
-                dt.timedelta(seconds=seconds), prefix
+            try:
+                day = dt.datetime(2000 + int(d.group(1)), int(d.group(2)), int(d.group(3)),
+                                  int(t.group(1)), int(t.group(2)), tzinfo=dt.UTC)
+            except ValueError as exc:
+                raise NoticeRejected(f"{prefix}_DATE/{prefix}_TIME {d.group(0)} "
+                                     f"{t.group(0)} is not a time: {exc}") from exc
+            return day + dt.timedelta(seconds=float(t.group(3))), prefix
     return None
 
 

@@ -39,10 +39,14 @@ from astropy.table import Table
 from ..errors import NoticeRejected
 from .circle import EFOLDS, MAX_ORDER, circle_kind, circle_to_moc
 
-__all__ = ["ellipse_to_moc", "polygon_to_moc"]
+__all__ = ["MAX_AXIS_RATIO", "ellipse_to_moc", "polygon_to_moc"]
 
 #: Pixels are refined when they come within this many pixel radii of the region.
 _MARGIN = 1.2
+
+#: Ellipses narrower than this ratio of their axes are widened to it (their map
+#: would need ~1 200 × ratio rows); notices' ellipses are below 2.
+MAX_AXIS_RATIO = 100.0
 
 
 def _pixrad(order: int) -> float:
@@ -127,7 +131,8 @@ def ellipse_to_moc(ra: float, dec: float, a_deg: float, b_deg: float, angle_deg:
         Centre (degrees, ICRS).
     a_deg, b_deg : float
         Semi-major and semi-minor axes (degrees), meaning given by ``kind``.
-        They are swapped if ``b > a`` (the angle is then turned by 90°).
+        They are swapped if ``b > a`` (the angle is then turned by 90°); ``b``
+        is raised to ``a / MAX_AXIS_RATIO`` if smaller.
     angle_deg : float
         Position angle of the semi-major axis, North through East (degrees).
     kind : str
@@ -155,6 +160,7 @@ def ellipse_to_moc(ra: float, dec: float, a_deg: float, b_deg: float, angle_deg:
     if not (0 < b_deg and a_deg <= 90):
         raise NoticeRejected(f"error ellipse axes {a_deg}, {b_deg} deg are not in (0, 90]")
     shape = circle_kind(kind)
+    b_deg = max(b_deg, a_deg / MAX_AXIS_RATIO)  # bounded rows; real ellipses are far rounder
     if a_deg == b_deg:
         return circle_to_moc(ra, dec, a_deg, kind=shape, max_order=max_order)
     lon0, lat0 = math.radians(ra % 360), math.radians(dec)
