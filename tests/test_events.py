@@ -93,6 +93,11 @@ def test_ellipses_and_boxes_are_stored_as_what_they_are(engine, name, state, are
     assert out.summary["localization_state"] == state
     assert out.summary["area_90"] == pytest.approx(area_90, rel=0.02)
     assert (out.summary["ra"], out.summary["dec"]) == (346.56, 18.61)
+    from tooflow.summary import format_fields
+
+    shown = "\n".join(format_fields(out.summary))
+    assert ("error ellipse" if state == "ellipse" else "error box") in shown
+    assert "circle of radius" not in shown
 
 
 def test_classic_json_type_comes_from_the_stored_topic(engine):
