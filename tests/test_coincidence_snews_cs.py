@@ -142,3 +142,15 @@ def test_feed_snews_cs_notebook_update_and_retraction(capsys, tooflow_home):
     assert "ALERT #1: XENONnT, DS-20K (snews_cs COINC_MSG, sub list 0)" in out
     assert "UPDATE #2: XENONnT, DS-20K (snews_cs UPDATE, sub list 0)" in out
     assert "RETRACTION #3: XENONnT (snews_cs RETRACTION, sub list 0)" in out
+
+
+def test_snews_cs_retracts_every_message_of_the_detector():
+    messages = load("scenarios.json", "two coincidences")
+    for rules, expected in (("snews_cs", ["RETRACTION"]), ("tooflow", [])):
+        cache = CoincidenceCache(rules=rules)
+        for i, m in enumerate(messages):
+            cache.add(DetectorMessage(f"m{i}", m["detector_name"],
+                                      parse_neutrino_time(m["neutrino_time_utc"]), 0.98, "test"))
+        removed, alerts = cache.retract("JUNO", message_key="not-this-one")
+        assert [a.snews_cs_type for a in alerts] == expected, rules
+        assert len(removed) == len(expected)

@@ -397,11 +397,13 @@ class CoincidenceCache:
             Retract this message only.
         latest_n : int
             Retract the detector's ``latest_n`` most recently received messages.
-            With neither, every cached message of the detector is retracted (as
-            ``snews_cs`` does).
+            With neither, or with ``rules="snews_cs"``, every cached message of the
+            detector is retracted (as ``snews_cs`` does).
         """
         keys = [k for _t, k in self._by_detector.get(detector, ())]
-        if message_key is not None:
+        if self.rules == "snews_cs":
+            pass  # snews_cs retracts every message of the detector, whatever is asked
+        elif message_key is not None:
             keys = [k for k in keys if k == message_key]
         elif latest_n > 0:
             keys = sorted(keys, key=self._order.__getitem__)[-latest_n:]
