@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests.waiting import HANG
+
 __all__ = ["Broker", "RecordingTrigger", "consumer_settings", "kafka_broker", "run_source_until"]
 
 #: librdkafka settings that make a consumer join its group in ~1 s instead of ~23 s.
@@ -150,7 +152,7 @@ class RecordingTrigger:
         return f"fake-{notice_id}"
 
 
-def run_until(run, done, *, timeout: float = 60.0) -> float:
+def run_until(run, done, *, timeout: float = HANG) -> float:
     """Run ``run(stop)`` (a blocking consumer loop) in a thread until ``done()`` is true.
 
     Returns the seconds it took; fails the test on timeout or if the loop dies.
@@ -183,7 +185,7 @@ def run_until(run, done, *, timeout: float = 60.0) -> float:
         assert not errors, errors
 
 
-def run_source_until(source, engine, trigger, done, *, timeout: float = 60.0, **kwargs):
+def run_source_until(source, engine, trigger, done, *, timeout: float = HANG, **kwargs):
     """Run :func:`tooflow.listeners.run_source` in a thread until ``done()`` is true."""
     from tooflow.listeners import run_source
 

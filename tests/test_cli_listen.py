@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
@@ -16,8 +15,9 @@ from sqlmodel import Session, func, select
 
 from tests import kafka_fixtures
 from tests.kafka_fixtures import consumer_settings
+from tests.waiting import HANG, wait_for
 from tooflow.cli import main as tooflow_main
-from tooflow.models import Notice, NoticeStatus
+from tooflow.models import ListenerStatus, Notice, NoticeStatus
 
 kafka_broker = kafka_fixtures.kafka_broker
 DATA = Path(__file__).parent / "data" / "listeners"
@@ -63,20 +63,18 @@ def test_listen_stores_records_health_and_stops_on_sigterm(kafka_broker, sqlite_
     proc = subprocess.Popen([str(Path(sys.executable).with_name("tooflow")), "listen",
                              "--config", str(config)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    def stored_and_recorded():
+        assert proc.poll() is None, proc.stdout.read().decode()
+        with Session(sqlite_engine) as s:
+            n = s.exec(select(func.count()).select_from(Notice)).one()
+            seen = {(r.source, r.messages) for r in s.exec(select(ListenerStatus))}
+        return n == 3 and seen == {("hop", 2), ("gcn", 1)}
+
     try:
-        t0 = time.monotonic()
-        while True:
-            with Session(sqlite_engine) as s:
-                n = s.exec(select(func.count()).select_from(Notice)).one()
-            if n == 3:
-                break
-            assert proc.poll() is None, proc.stdout.read().decode()
-            assert time.monotonic() - t0 < 60
-            time.sleep(0.1)
-        time.sleep(1.5)  # a status flush and a reconcile round
+        wait_for(stored_and_recorded, "3 notices stored and the listener's status recorded")
     finally:
         proc.send_signal(signal.SIGTERM)
-        out = proc.communicate(timeout=30)[0].decode()
+        out = proc.communicate(timeout=HANG)[0].decode()
     assert proc.returncode == 0, out
     assert "stays pending" in out and "stopping after the current message" in out
     with Session(sqlite_engine) as s:

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, kafka_broker  # noqa: F401
 from tests.kafka_fixtures import run_until as run_loop_until
+from tests.waiting import HANG
 from tooflow.coincidence.kafka import alert_publisher, observation_source
 from tooflow.coincidence.service import CoincidenceService, run_service
 from tooflow.models import Notice, SnewsAlert, SnewsMessage
@@ -24,7 +25,7 @@ def scenario(name: str) -> list[bytes]:
             for e in json.loads((DATA / "scenarios.json").read_text())[name]]
 
 
-def read_topic(broker, topic: str, n: int, timeout: float = 20.0) -> list:
+def read_topic(broker, topic: str, n: int, timeout: float = HANG) -> list:
     import confluent_kafka
 
     consumer = confluent_kafka.Consumer(consumer_settings(**{
@@ -42,7 +43,7 @@ def read_topic(broker, topic: str, n: int, timeout: float = 20.0) -> list:
     return out
 
 
-def run_until(service, conf, done, timeout=60.0) -> float:
+def run_until(service, conf, done, timeout=HANG) -> float:
     """Run the coincidence service on the observation topic until ``done()``."""
     return run_loop_until(lambda stop: run_service(service, observation_source(conf), stop=stop,
                                                    poll_timeout=0.2),

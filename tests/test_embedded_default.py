@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from sqlmodel import Session, create_engine, select
 
 from tests import kafka_fixtures
 from tests.kafka_fixtures import consumer_settings
+from tests.waiting import HANG, wait_for
 from tooflow.cli import main as tooflow_main
 from tooflow.events import parse_stored_notice
 from tooflow.ingest import store_notice
@@ -36,19 +36,6 @@ DATA = Path(__file__).parent / "data"
 LISTENERS = DATA / "listeners"
 TOOFLOW = str(Path(sys.executable).with_name("tooflow"))
 GBM = "Fermi-GBM-537755817"  # GRB 180116A; its flow ends after the gate (no program plans)
-HANG = 300.0  # s: bounds a hang, never a measurement
-
-
-def wait_for(condition, what: str, timeout: float = HANG, every: float = 0.5):
-    """Poll ``condition()`` until it returns something truthy; fail after ``timeout``."""
-    t0 = time.monotonic()
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() - t0 > timeout:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="module")

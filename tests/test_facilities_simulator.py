@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.waiting import HANG
 from tooflow.facilities import FacilityError, FacilityHTTPError, get_facility
 from tooflow.observations import PlannedObservation
 from tooflow.simulator import SimulatorServer
@@ -58,7 +59,7 @@ def plan(rows: list[dict], telescope: str = "ZTF") -> list[PlannedObservation]:
     return out
 
 
-def wait_until(predicate, timeout: float = 10.0, step: float = 0.05):
+def wait_until(predicate, timeout: float = HANG, step: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -124,7 +125,7 @@ def test_unobservable_target_is_never_executed_and_reported_as_such(server):
     with get_facility("Simulator", {"url": server.url}) as sim:
         sim.submit([south, north], event_id="S190425z")
         done = wait_until(lambda: [q for q in sim.status([south.request_key, north.request_key])
-                                   if q.status in ("completed", "failed")], timeout=5)
+                                   if q.status in ("completed", "failed")])
         wait_until(lambda: sim.status([north.request_key])[0].status == "completed")
         south_state = sim.status([south.request_key])[0]
         executed = sim.executed(START - dt.timedelta(days=1))
@@ -192,8 +193,7 @@ def test_other_facilities_observe_from_their_own_site(name):
                 get_facility(name, config) as facility:
             queued = facility.submit([obs], event_id="S190425z", program="GW")
             assert queued[0].status in ("queued", "executing", "completed")
-            wait_until(lambda: sim.status([obs.request_key])[0].status == "completed",
-                       timeout=15)
+            wait_until(lambda: sim.status([obs.request_key])[0].status == "completed")
             [executed] = facility.executed(START)
     site = srv.simulator._by_key[obs.request_key].extra["site"]
     assert site["name"] == facility.site_for(name).name

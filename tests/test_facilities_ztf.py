@@ -12,6 +12,7 @@ import pytest
 from astropy.time import Time
 
 from tests.test_facilities_simulator import START, plan, s190425z_ztf_log
+from tests.waiting import HANG
 from tooflow.facilities import FacilityConfig, FacilityError, get_facility
 from tooflow.facilities.ztf import ZTF_FILTER_IDS, ztf_queue_name, ztf_request_id
 from tooflow.observations import PlannedObservation
@@ -162,7 +163,7 @@ def test_executed_exposures_read_by_tap_with_ztf_column_names():
         with get_facility("Simulator", {"url": srv.url}) as sim:
             sim.submit(observations, event_id="S190425z")
             keys = [o.request_key for o in observations]
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + HANG
             while any(q.status != "completed" for q in sim.status(keys)):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)

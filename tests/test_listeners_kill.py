@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 
 from tests import kafka_fixtures
+from tests.waiting import HANG
 from tooflow.models import Notice, NoticeStatus
 
 kafka_broker = kafka_fixtures.kafka_broker
@@ -61,7 +62,7 @@ def test_sigkill_mid_burst_then_restart_loses_nothing(kafka_broker, engine, tmp_
 
     first = _start(kafka_broker, topic, db, log, delay=0.01)
     try:
-        _wait(lambda: _count(engine) >= 40, first, 60)
+        _wait(lambda: _count(engine) >= 40, first, HANG)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -71,7 +72,7 @@ def test_sigkill_mid_burst_then_restart_loses_nothing(kafka_broker, engine, tmp_
     second = _start(kafka_broker, topic, db, log, delay=0.0)
     try:
         _wait(lambda: _count(engine) == len(payloads)
-              and log.read_text().count("\n") >= len(payloads), second, 90)
+              and log.read_text().count("\n") >= len(payloads), second, HANG)
         time.sleep(0.5)  # let it settle: nothing more may arrive
     finally:
         second.send_signal(signal.SIGTERM)

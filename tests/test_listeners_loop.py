@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 
 from tests import kafka_fixtures
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
+from tests.waiting import HANG
 from tooflow.listeners.hop import hop_source
 from tooflow.models import ListenerStatus, Notice, NoticeStatus
 
@@ -29,6 +30,12 @@ def _count(engine, *where) -> int:
         return s.exec(select(func.count()).select_from(Notice).where(*where)).one()
 
 
+def _messages_seen(engine) -> int:
+    """Messages the listener has recorded in its status (flushed every status_interval)."""
+    with Session(engine) as s:
+        return sum(s.exec(select(ListenerStatus.messages)).all())
+
+
 def test_burst_of_real_notices_stored_once_and_triggered_once(kafka_broker, engine):
     topic = kafka_broker.create_topic()
     payloads = [p.read_bytes() for p in NOTICES]
@@ -37,7 +44,8 @@ def test_burst_of_real_notices_stored_once_and_triggered_once(kafka_broker, engi
     trigger = RecordingTrigger(engine)
     run_source_until(_source(kafka_broker, topic), engine, trigger,
                      lambda: _count(engine) == len(payloads)
-                     and len(trigger.calls) == len(payloads))
+                     and len(trigger.calls) == len(payloads)
+                     and _messages_seen(engine) == len(payloads) + 5)  # the re-deliveries too
 
     with Session(engine) as s:
         rows = s.exec(select(Notice).order_by(Notice.id)).all()
@@ -87,7 +95,7 @@ def test_bad_payloads_keep_the_listener_up_and_are_rejected_at_parse(kafka_broke
         sqlite_engine,
         then=lambda nid: outcomes.setdefault(nid, parse_stored_notice(nid, engine=sqlite_engine)))
     run_source_until(_source(kafka_broker, topic), sqlite_engine, trigger,
-                     lambda: _count(sqlite_engine) == 5 and len(outcomes) == 4, timeout=90)
+                     lambda: _count(sqlite_engine) == 5 and len(outcomes) == 4)
 
     with Session(sqlite_engine) as s:
         rows = {r.id: r for r in s.exec(select(Notice))}
@@ -154,8 +162,7 @@ def test_database_outage_blocks_the_commit_until_the_row_is_stored(kafka_broker,
     source.commit = lambda m: (committed.append((m.offset, _count(sqlite_engine))),
                                real_commit(m))[1]
     trigger = RecordingTrigger(sqlite_engine)
-    run_source_until(source, sqlite_engine, trigger, lambda: len(trigger.calls) == 4,
-                     timeout=60)
+    run_source_until(source, sqlite_engine, trigger, lambda: len(trigger.calls) == 4)
     # each offset was committed only once its row existed (count at commit time = offset + 1)
     assert committed == [(i, i + 1) for i in range(4)]
 
@@ -191,7 +198,7 @@ def test_postgresql_connections_killed_mid_burst(kafka_broker, postgres_url, mon
     trigger = RecordingTrigger(engine)
     try:
         run_source_until(_source(kafka_broker, topic), engine, trigger,
-                         lambda: len(set(trigger.calls)) == len(payloads), timeout=120)
+                         lambda: len(set(trigger.calls)) == len(payloads))
     finally:
         done.set()
         thread.join()
@@ -232,7 +239,7 @@ def test_broker_restart_while_listening(kafka_broker, sqlite_engine):
             poll_timeout=0.2, status_interval=0.5))
         thread.start()
 
-        def wait_for(n, timeout=60):
+        def wait_for(n, timeout=HANG):
             t0 = time.monotonic()
             while _count(sqlite_engine) < n or len(trigger.calls) < n:
                 assert thread.is_alive() and time.monotonic() - t0 < timeout
@@ -245,7 +252,7 @@ def test_broker_restart_while_listening(kafka_broker, sqlite_engine):
         broker.start()
         broker.create_topic(topic)
         broker.produce(topic, payloads[6:])
-        wait_for(len(payloads), timeout=90)
+        wait_for(len(payloads))
     finally:
         stop.set()
         broker.stop()

@@ -53,7 +53,7 @@ def test_a_timestamp_out_of_range_costs_no_message(kafka_broker, sqlite_engine):
 
     trigger = RecordingTrigger(sqlite_engine)
     run_source_until(_source(kafka_broker, topic, "poison"), sqlite_engine, trigger,
-                     lambda: len(trigger.calls) == 6, timeout=30)
+                     lambda: len(trigger.calls) == 6)
     with Session(sqlite_engine) as s:
         stored = s.exec(select(Notice).order_by(Notice.id)).all()
     assert [n.payload for n in stored] == payloads
@@ -65,7 +65,7 @@ def test_a_timestamp_out_of_range_costs_no_message(kafka_broker, sqlite_engine):
     kafka_broker.produce(topic, [(DATA / "alert_253.json").read_bytes()])
     again = RecordingTrigger(sqlite_engine)
     run_source_until(_source(kafka_broker, topic, "poison"), sqlite_engine, again,
-                     lambda: len(again.calls) == 1, timeout=30)
+                     lambda: len(again.calls) == 1)
     with Session(sqlite_engine) as s:
         assert len(s.exec(select(Notice)).all()) == 7
     assert again.calls == [stored[-1].id + 1]

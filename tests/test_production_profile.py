@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.waiting import HANG
 from tooflow.ingest import store_notice
 from tooflow.models import Notice, NoticeStatus
 
@@ -64,7 +65,7 @@ def auth_server(tmp_path_factory, prefect_postgres):
                 break
         except httpx.HTTPError:
             pass
-        if proc.poll() is not None or time.monotonic() - t0 > 120:
+        if proc.poll() is not None or time.monotonic() - t0 > HANG:
             proc.kill()
             pytest.fail(f"Prefect server did not start: {(home / 'server.log').read_text()}")
         time.sleep(0.3)
@@ -134,7 +135,7 @@ def _worker(api_url: str, pool: str, home: Path, *, sigint_ignored: bool):
                             preexec_fn=_pre)
 
 
-def _wait_started(proc, timeout=60.0) -> None:
+def _wait_started(proc, timeout=HANG) -> None:
     t0 = time.monotonic()
     for line in proc.stdout:
         if b"started!" in line:

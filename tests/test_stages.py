@@ -14,6 +14,7 @@ import time
 import pytest
 from sqlmodel import Session, select
 
+from tests.waiting import HANG
 from tooflow.config import load_settings
 from tooflow.events import gate_notice, parse_stored_notice
 from tooflow.ingest import store_notice
@@ -93,7 +94,7 @@ def gated(engine, simulator):
     return stored.notice_id, outcome.event_pk
 
 
-def _wait_until_done(event_pk, engine, settings, timeout=30.0):
+def _wait_until_done(event_pk, engine, settings, timeout=HANG):
     deadline = time.monotonic() + timeout
     while True:
         progress = poll_event(event_pk, engine=engine, settings=settings)

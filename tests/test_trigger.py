@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from tests import kafka_fixtures, prefect_fixtures
 from tests.kafka_fixtures import consumer_settings, run_source_until
+from tests.waiting import HANG
 from tooflow.ingest import store_notice
 from tooflow.models import Notice, NoticeStatus
 
@@ -107,7 +108,7 @@ def test_listener_to_worker_end_to_end(deployment, kafka_broker, sqlite_engine, 
         t0 = time.monotonic()
         while {_flow_run(r).state.type.value for r in runs} - {"COMPLETED", "FAILED",
                                                                 "CRASHED"}:
-            assert time.monotonic() - t0 < 180, "flow runs did not finish"
+            assert time.monotonic() - t0 < HANG, "flow runs did not finish"
             if worker.poll() is not None:  # --run-once returns after one poll
                 worker = subprocess.Popen(worker.args, cwd=ROOT, env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
