@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tooflow.errors import NoticeRejected
+from tooflow.errors import NoticeRejected, SchemaUnknown, SchemaViolation
 from tooflow.parsers import parse_notice
 from tooflow.parsers.gcn_schemas import released_versions, resolve, schema_ref
 
@@ -95,15 +95,18 @@ def test_v6_fermi_gbm_validates_against_its_own_release(relpath, notice_type):
 def test_a_notice_failing_its_release_schema_is_told_apart_from_an_unknown_schema():
     obj = json.loads((RELEASES / "v6.0.0/fermi/gbm/trigger.final.example.json").read_text())
     obj["trigger_time"] = 745121680.43  # a number, not a date-time string
-    with pytest.raises(NoticeRejected,
+    with pytest.raises(SchemaViolation,
                        match=r"^JSON notice fails its schema fermi/gbm/trigger \(v6.0.0\): "):
         parse_notice(json.dumps(obj).encode())
     # the same notice naming a release that had no Fermi GBM schema: unknown, not failed
     obj = json.loads((RELEASES / "v6.0.0/fermi/gbm/trigger.final.example.json").read_text())
     obj["$schema"] = obj["$schema"].replace("v6.0.0", "v5.0.0")
-    with pytest.raises(NoticeRejected, match=r"^unknown JSON notice schema: .*no schema "
-                                             r"fermi/gbm/trigger in gcn-schema v5.0.0"):
+    with pytest.raises(SchemaUnknown, match=r"^unknown JSON notice schema: .*no schema "
+                                            r"fermi/gbm/trigger in gcn-schema v5.0.0"):
         parse_notice(json.dumps(obj).encode())
+    assert issubclass(SchemaUnknown, NoticeRejected) and issubclass(SchemaViolation,
+                                                                     NoticeRejected)
+    assert not issubclass(SchemaUnknown, SchemaViolation)
 
 
 def test_a_release_newer_than_the_bundle_uses_the_newest_shipped():

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import NoticeRejected
+from ..errors import NoticeRejected, SchemaUnknown
 from ..notice import ParsedNotice
 from .gcn_json_families import FAMILIES, LEGACY_FAMILIES, RENAMED, Family
 from .gcn_json_fields import build_notice
@@ -87,9 +87,9 @@ def identify_schema(obj: dict[str, Any]) -> tuple[str, Family, str | None]:
         if obj.get("mission") == "Swift" and obj.get("instrument") == "BAT-GUANO":
             return "legacy/swift/bat/Guano", LEGACY_FAMILIES["swift/bat/Guano"], None
         keys = ", ".join(sorted(str(k) for k in obj)[:8])
-        raise NoticeRejected(f"unknown JSON notice schema: no $schema (keys: {keys})")
+        raise SchemaUnknown(f"unknown JSON notice schema: no $schema (keys: {keys})")
     if not isinstance(url, str):
-        raise NoticeRejected(f"unknown JSON notice schema: $schema is a {type(url).__name__}")
+        raise SchemaUnknown(f"unknown JSON notice schema: $schema is a {type(url).__name__}")
     ref = schema_ref(url)
     key = None if ref is None else _RENAMED.get(ref[1].lower(), ref[1])
     resolved = resolve(url)
@@ -98,11 +98,11 @@ def identify_schema(obj: dict[str, Any]) -> tuple[str, Family, str | None]:
     if key is not None and key in _DRAFTS:
         return key, _DRAFTS[key], None
     if key is not None and key in _FAMILIES:
-        raise NoticeRejected(
+        raise SchemaUnknown(
             f"unknown JSON notice schema: {url[:200]} (no schema {ref[1]} in gcn-schema "
             f"{ref[0] or 'main'}; shipped releases {released_versions()[0]}–"
             f"{released_versions()[-1]})")
-    raise NoticeRejected(f"unknown JSON notice schema: {url[:200]}")
+    raise SchemaUnknown(f"unknown JSON notice schema: {url[:200]}")
 
 
 def parse_gcn_json(obj: dict[str, Any]) -> ParsedNotice:

@@ -40,7 +40,7 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
-from ..errors import NoticeRejected
+from ..errors import NoticeRejected, SchemaViolation
 
 __all__ = [
     "released_versions", "resolve", "schema_key", "schema_ref", "shipped_schema_keys",
@@ -191,8 +191,9 @@ def validate(obj: dict[str, Any], key: str, uri: str | None = None) -> None:
 
     Raises
     ------
-    NoticeRejected
-        ``JSON notice fails its schema <key> (<version>): <field>: <reason>``.
+    SchemaViolation
+        ``JSON notice fails its schema <key> (<version>): <field>: <reason>`` (a
+        :class:`~tooflow.errors.NoticeRejected`).
     KeyError
         If no such schema is shipped (a programming error, not bad input).
     """
@@ -205,6 +206,6 @@ def validate(obj: dict[str, Any], key: str, uri: str | None = None) -> None:
             from exc
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
-        raise NoticeRejected(
+        raise SchemaViolation(
             f"JSON notice fails its schema {key} ({version}): {where}: {error.message[:300]}"
         )
