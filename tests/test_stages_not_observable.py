@@ -123,6 +123,14 @@ def test_empty_plan_is_stored_drawn_and_said(path, program, start, telescopes, k
         event_id = session.get(Event, row.event_pk).event_id
         shown = event_report(session, event_id)
     assert f"  {lines[0]}" in shown.splitlines()
+    from tooflow.tasks.plan import plan_markdown  # the Prefect artifact
+
+    markdown = plan_markdown(row, [], event_id).splitlines()
+    assert markdown[2] == f"**Not observable in the window {start:%Y-%m-%d %H:%M} – " \
+                          f"{row.end:%Y-%m-%d %H:%M} UTC.**"
+    assert {line.split(":")[0] for line in markdown if line.startswith("* ")} == {
+        f"* {name}" for name in telescopes}
+    assert markdown[-1] == f"Picture: `{row.png_path}`"
 
 
 def test_program_without_telescopes(sqlite_engine, configured):

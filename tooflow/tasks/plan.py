@@ -18,15 +18,35 @@ __all__ = ["plan", "plan_markdown"]
 
 
 def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id: str) -> str:
-    """A markdown summary and table of a stored plan."""
-    lines = [f"### Plan {row.id} for {event_id}: {row.program}", "",
-             f"Window {row.start:%Y-%m-%d %H:%M} – {row.end:%Y-%m-%d %H:%M} UTC; "
-             f"probability covered **{100 * row.objective:.1f} %** (bound "
-             f"{100 * (row.upper_bound or 0):.1f} %, gap {100 * (row.gap or 0):.2f} %, "
-             f"{row.solver_status}, solved in {row.solve_time or 0:.1f} s)", ""]
+    """A markdown summary and table of a stored plan.
+
+    A plan without exposures says "not observable in the window" and, per
+    telescope, why and when it next could observe; a plan with exposures lists
+    the telescopes that got nothing and why.
+    """
+    from ..planning.plan import describe_solver
+    from ..summary import idle_telescope_lines, not_observable_text
+
+    lines = [f"### Plan {row.id} for {event_id}: {row.program}", ""]
+    if not row.observable:
+        head = not_observable_text(row).split(": ", 1)[0]
+        lines += [f"**{head[0].upper()}{head[1:]}.**", ""]
+        lines += [f"* {line}" for line in idle_telescope_lines(row)]
+        if not row.telescopes:
+            lines.append("* the program names no telescope")
+        if row.png_path:
+            lines += ["", _embedded_png(row.png_path), "", f"Picture: `{row.png_path}`"]
+        return "\n".join(lines)
+    lines += [f"Window {row.start:%Y-%m-%d %H:%M} – {row.end:%Y-%m-%d %H:%M} UTC; "
+              f"probability covered **{100 * row.objective:.1f} %** (bound "
+              f"{100 * (row.upper_bound or 0):.1f} %, gap {100 * (row.gap or 0):.2f} %: "
+              f"{describe_solver(row.solver_status, row.gap)}; "
+              f"{row.solver_status}, solved in {row.solve_time or 0:.1f} s)", ""]
     for tel, p in sorted(row.per_telescope.items()):
         n = sum(1 for o in observations if o.telescope == tel)
-        lines.append(f"* {tel}: {100 * p:.1f} % in {n} exposures")
+        if n:
+            lines.append(f"* {tel}: {100 * p:.1f} % in {n} exposures")
+    lines += [f"* nothing for {line}" for line in idle_telescope_lines(row)]
     if row.png_path:
         lines += ["", _embedded_png(row.png_path), "", f"Picture: `{row.png_path}`"]
     lines += ["", "| telescope | field/target | RA | Dec | filter | exp (s) | start (UTC) "
