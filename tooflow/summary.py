@@ -126,7 +126,9 @@ def plan_lines(plan, program: str) -> list[str]:
 
     if not plan.observable:
         return [f"plan #{plan.id} ({program}): {not_observable_text(plan)}"]
-    per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(plan.per_telescope.items()))
+    idle = set(plan.idle or {})
+    per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(plan.per_telescope.items())
+                    if t not in idle)
     lines = [f"plan #{plan.id} ({program}): {100 * plan.objective:.1f} % of the "
              f"probability [{per}], bound {100 * (plan.upper_bound or 0):.1f} %, "
              f"gap {100 * (plan.gap or 0):.2f} %, solved in {plan.solve_time or 0:.1f} s",

@@ -139,8 +139,9 @@ def explain_idle(problem: Problem, busy: set[str], pruned: dict[str, int],
             ra, dec = points
         next_time[name] = next_observable(part.telescope, ra, dec, problem.start, days)
         if next_time[name] is None and never_rises(part.telescope, dec):
-            reasons[name] += (f"; at latitude {part.telescope.latitude:+.1f}° it never "
-                              f"rises to airmass ≤ {part.telescope.airmass_limit:g}")
+            reasons[name] = (f"the localization never rises to airmass ≤ "
+                             f"{part.telescope.airmass_limit:g} at its latitude "
+                             f"({part.telescope.latitude:+.1f}°)")
     return reasons, next_time
 
 

@@ -199,7 +199,8 @@ def idle_lines(idle: dict[str, str], next_time: dict,
         if name in next_time:
             t = next_time[name]
             if t is None:
-                line += f"; not observable from its site within {days:g} days"
+                if "never rises" not in why:
+                    line += f"; not observable from its site within {days:g} days"
             else:
                 if isinstance(t, str):
                     t = dt.datetime.fromisoformat(t)
