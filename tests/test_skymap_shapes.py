@@ -96,6 +96,8 @@ def test_box_is_uniform_inside_its_corners():
 def test_bad_boxes_are_refused():
     with pytest.raises(NoticeRejected, match="at least 3"):
         polygon_to_moc(MAXI_BOX[:2])
+    with pytest.raises(NoticeRejected, match="collinear"):
+        polygon_to_moc([[10.0, 0.0], [11.0, 0.0], [12.0, 0.0]])  # along the equator
     with pytest.raises(NoticeRejected, match="not convex"):
         polygon_to_moc([MAXI_BOX[0], MAXI_BOX[2], MAXI_BOX[1], MAXI_BOX[3]])
 

@@ -233,7 +233,10 @@ def polygon_to_moc(corners: Sequence[Sequence[float]], *, max_order: int = MAX_O
     if np.any(lengths < 1e-12):
         raise NoticeRejected("error box has repeated corners")
     normals /= lengths[:, None]
-    normals *= np.sign(normals @ centre)[:, None]  # inward
+    side = normals @ centre
+    if np.any(np.abs(side) < 1e-12):
+        raise NoticeRejected("error box corners are collinear: no area")
+    normals *= np.sign(side)[:, None]  # inward
     if np.any((vec @ normals.T) < -1e-9):
         raise NoticeRejected("error box is not convex")
     circumradius = float(np.max(np.arccos(np.clip(vec @ centre, -1, 1))))
