@@ -78,3 +78,66 @@ def test_unreachable_server_does_not_crash_the_listener(sqlite_engine):
     source = voevent_source({"host": "127.0.0.1", "port": port})
     assert source.poll(0.1) == [] and source.poll(0.1) == []
     source.close()
+
+
+def test_a_packet_announcing_a_gigabyte_is_refused_before_allocating(sqlite_engine):
+    """Issue 10: a 1 GB length prefix took the listener to 1.18 GB for the keep-alive timeout.
+
+    The first connection announces 2**30 bytes and sends the start of a real VOEvent;
+    the listener keeps that start as a rejected notice, drops the connection, and on
+    the next connection stores the next real notice as usual.
+    """
+    import struct
+    import tracemalloc
+
+    real = [(DATA / f).read_bytes() for f in FILES]
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(2)
+    port = listener.getsockname()[1]
+    dropped = threading.Event()
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(struct.pack(">I", 1 << 30) + real[0][:3000])
+            conn.settimeout(30)
+            try:
+                dropped.set() if conn.recv(1) == b"" else None
+            except OSError:
+                dropped.set()
+        conn, _ = listener.accept()
+        conn.settimeout(10)
+        with conn:
+            _send_packet(conn, real[1])
+            _recv_packet(conn)  # the ack
+            conn.recv(1)
+
+    threading.Thread(target=serve, daemon=True).start()
+    source = voevent_source({"host": "127.0.0.1", "port": port, "max_reconnect_timeout": 1})
+    tracemalloc.start()
+    try:
+        first = []
+        for _ in range(100):
+            first = source.poll(0.2)
+            if first:
+                break
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(first) == 1 and peak < 5_000_000
+    assert first[0].payload == real[0][:3000]
+    assert "announces 1073741824 bytes, over the 16777216-byte limit" in first[0].problem
+    trigger = RecordingTrigger(sqlite_engine)
+    run_source_until(source, sqlite_engine, trigger, lambda: len(trigger.calls) == 1
+                     and dropped.is_set(), timeout=30)
+    from tooflow.listeners.loop import handle_message
+    handle_message(source, first[0], engine=sqlite_engine, trigger=trigger)
+    with Session(sqlite_engine) as s:
+        rows = s.exec(select(Notice).order_by(Notice.id)).all()
+    by_payload = {r.payload: r for r in rows}
+    assert by_payload[real[1]].status == "triggered"
+    rejected = by_payload[real[0][:3000]]
+    assert rejected.status == "rejected" and "announces 1073741824 bytes" in \
+        rejected.rejection_reason
+    listener.close()

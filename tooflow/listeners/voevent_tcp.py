@@ -8,13 +8,19 @@ Configuration (``listeners: voevent:``), named as ``gcn.listen`` names them::
       ivorn: ivo://python_voeventclient/anonymous   # who we are, in our responses
       iamalive_timeout: 150                 # seconds of silence before reconnecting
       max_reconnect_timeout: 1024           # seconds, back-off ceiling
+      max_packet_bytes: 16777216            # default: max_notice_bytes
+      packet_timeout: 60                    # seconds to receive one whole packet
 
 Unlike ``gcn.listen``, which acknowledges a VOEvent *before* handing it over, this
 source sends the ``ack`` only from :meth:`VOEventTCPSource.commit`, i.e. after the
 notice is in the database. The protocol has no replay: what arrives while no
 listener is connected is lost for this listener (run two, on two hosts; the
-sha256 dedupe makes that harmless). pygcn's packet framing and response builder
-are reused.
+sha256 dedupe makes that harmless). pygcn's response builder is reused; packets
+are read here, because pygcn allocates whatever length a packet announces: the
+4-byte length prefix is checked against ``max_packet_bytes`` before anything is
+allocated, the payload is received in pieces within ``packet_timeout``, and a
+packet announcing more is stored as a rejected notice (its first bytes, the
+reason) and the connection dropped (the stream cannot be resynchronised).
 """
 
 from __future__ import annotations
@@ -46,11 +52,14 @@ class VOEventTCPSource:
 
     def __init__(self, hosts: list[str], ports: list[int], *,
                  ivorn: str = "ivo://python_voeventclient/anonymous",
-                 iamalive_timeout: float = 150.0, max_reconnect_timeout: float = 1024.0):
+                 iamalive_timeout: float = 150.0, max_reconnect_timeout: float = 1024.0,
+                 max_packet_bytes: int = 16 << 20, packet_timeout: float = 60.0):
         self._servers = itertools.cycle(list(zip(hosts, ports, strict=True)))
         self.ivorn = ivorn
         self.iamalive_timeout = iamalive_timeout
         self.max_reconnect_timeout = max_reconnect_timeout
+        self.max_packet_bytes = max_packet_bytes
+        self.packet_timeout = packet_timeout
         self._sock: socket.socket | None = None
         self._peer = ""
         self._backoff = 1.0
@@ -84,9 +93,47 @@ class VOEventTCPSource:
                 pass
         self._sock = None
 
+    def _recv(self, n: int, deadline: float, partial: bool = False) -> bytes:
+        """``n`` bytes, received in pieces (memory grows only as they arrive).
+
+        With ``partial``, what arrived by the deadline (or the close) is returned.
+        """
+        assert self._sock is not None
+        buf = bytearray()
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError(f"packet not complete within {self.packet_timeout:g} "
+                                       f"s ({len(buf)} of {n} bytes)")
+                self._sock.settimeout(min(left, self.iamalive_timeout))
+                piece = self._sock.recv(min(n - len(buf), 1 << 16))
+                if not piece:
+                    raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
+            except (OSError, TimeoutError):
+                if partial:
+                    break
+                raise
+            buf += piece
+        return bytes(buf)
+
+    def _recv_packet(self) -> bytes | Message:
+        """The next packet's payload, or a rejected :class:`Message` for an oversize one."""
+        deadline = time.monotonic() + self.packet_timeout
+        (length,) = struct.unpack(">I", self._recv(4, deadline))
+        if length <= self.max_packet_bytes:
+            return self._recv(length, deadline)
+        reason = (f"voevent: packet from {self._peer} announces {length} bytes, over the "
+                  f"{self.max_packet_bytes}-byte limit; connection dropped")
+        # keep what comes quickly of its start, as evidence
+        head = self._recv(min(length, 4096), time.monotonic() + 2.0, partial=True)
+        self._drop(reason)
+        return Message(payload=head, topic=self._peer, raw=None,
+                       problem=reason + f"; first {len(head)} bytes kept")
+
     # -- Source protocol --------------------------------------------------------
     def poll(self, timeout: float) -> list[Message]:
-        from gcn.voeventclient import _form_response, _recv_packet, _send_packet
+        from gcn.voeventclient import _form_response, _send_packet
         from lxml.etree import XMLSyntaxError, fromstring
 
         if self._sock is None and not self._connect():
@@ -97,12 +144,16 @@ class VOEventTCPSource:
             if time.monotonic() - self._last_packet > self.iamalive_timeout:
                 self._drop("no packet within iamalive_timeout")
             return []
+        peer = self._peer
         try:
-            payload = _recv_packet(self._sock)
-        except (OSError, struct.error) as exc:
+            payload = self._recv_packet()
+        except (OSError, struct.error, TimeoutError) as exc:
             self._drop(f"receive failed ({exc})")
             return []
         self._last_packet = time.monotonic()
+        if isinstance(payload, Message):
+            payload.topic = peer
+            return [payload]
         try:
             root = fromstring(payload)
         except XMLSyntaxError:
@@ -138,10 +189,15 @@ def voevent_source(conf: dict[str, Any]) -> VOEventTCPSource:
     """Build the VOEvent TCP listener from its config (defaults: the GCN classic servers)."""
     from gcn.voeventclient import _validate_host_port
 
+    from ..config import load_settings
+
     hosts, ports = _validate_host_port(conf.get("host", ["45.58.43.186", "68.169.57.253"]),
                                        conf.get("port", 8099))
     return VOEventTCPSource(list(hosts), [int(p) for p in ports],
                             ivorn=conf.get("ivorn", "ivo://python_voeventclient/anonymous"),
                             iamalive_timeout=float(conf.get("iamalive_timeout", 150)),
                             max_reconnect_timeout=float(conf.get("max_reconnect_timeout",
-                                                                 1024)))
+                                                                 1024)),
+                            max_packet_bytes=int(conf.get("max_packet_bytes")
+                                                 or load_settings().max_notice_bytes),
+                            packet_timeout=float(conf.get("packet_timeout", 60)))

@@ -25,7 +25,8 @@ Choices made here:
   and the GW-only map stays available as bytes in
   ``external_coincidence["gw_skymap"]``.
 * Embedded sky maps are checked here only for being complete FITS files with
-  a binary table (:func:`tooflow.skymap.check_fits_bytes`, a few ms); reading
+  a binary table (:func:`tooflow.skymap.read.verify_skymap_bytes`, headers read and
+  sizes checked before anything is allocated, a few ms); reading
   them into a multi-order table is :func:`tooflow.skymap.read_skymap_bytes`'s
   job, later in the flow.
 """
@@ -232,7 +233,7 @@ def alert_to_notice(alert: dict[str, Any], fmt: str, *, skymap: bytes | None,
         If the alert type, id or times are invalid, a non-retraction has no
         event, or a sky map is not a complete FITS file.
     """
-    from ..skymap import check_fits_bytes
+    from ..skymap.read import verify_skymap_bytes
 
     alert_type = alert.get("alert_type")
     if alert_type not in ALERT_TYPES:
@@ -254,7 +255,7 @@ def alert_to_notice(alert: dict[str, Any], fmt: str, *, skymap: bytes | None,
 
     for data, what in ((skymap, "event.skymap"), (combined, "external_coinc.combined_skymap")):
         if data is not None:
-            check_fits_bytes(data, what=what)[0].close()
+            verify_skymap_bytes(data, what=what)
 
     external = None
     ext = alert.get("external_coinc")

@@ -26,22 +26,43 @@ from astropy.table import Table
 
 from ..errors import NoticeRejected
 from .flat import DIST_COLUMNS, flat_to_moc
+from .stream import TableLayout, count_decompressed, peek_table, read_flat_downsampled
 
 __all__ = [
+    "FLAT_NSIDE",
+    "FLAT_NSIDE_DISTANCES",
+    "MAX_FLAT_NSIDE",
     "MAX_SKYMAP_BYTES",
+    "WHOLE_READ_BYTES",
     "NORMALISATION_TOLERANCE",
     "WARNING_KEY",
     "DIST_COLUMNS",
     "check_fits_bytes",
     "moc_to_bytes",
     "read_skymap_bytes",
+    "verify_skymap_bytes",
 ]
 
-#: Largest (decompressed) sky map accepted. A flat nside-2048 map with distance
-#: layers is 50 331 648 × 4 × 8 B ≈ 1.6 GB; 1 GiB accepts every nside ≤ 1024
-#: map with distances and nside-2048 probability-only maps, and refuses
-#: decompression bombs.
-MAX_SKYMAP_BYTES = 1 << 30
+#: Largest sky map file accepted, as received or downloaded (bytes, compressed or not).
+MAX_SKYMAP_BYTES = 256 << 20
+
+#: Largest table read whole (decompressed bytes): every multi-order map (LVK's are
+#: 1-10 MB) and flat maps up to nside 1024 in float32. A multi-order map declaring
+#: more is refused from its header; a larger flat map is read in chunks.
+WHOLE_READ_BYTES = 64 << 20
+
+#: Flat maps finer than this are summed to it while they are read (NESTED order),
+#: so that memory stays bounded: an nside-1024 pixel is 3.4 arcmin, far below any
+#: field of view tooflow plans for.
+FLAT_NSIDE = 1024
+
+#: The same for flat maps with distance layers (four layers to carry): nside 512,
+#: 6.9 arcmin pixels.
+FLAT_NSIDE_DISTANCES = 512
+
+#: Flat maps declaring a finer nside are refused from their header, before any
+#: of their data is read (an nside-8192 float64 map is 6.4 GB decompressed).
+MAX_FLAT_NSIDE = 4096
 
 #: A map whose probabilities sum to 1 within this is used as it is (float32
 #: maps sum to 1 within ~1e-6); otherwise it is renormalised, with a warning.
@@ -176,6 +197,100 @@ def read_skymap_bytes(data: bytes, *, max_bytes: int = MAX_SKYMAP_BYTES) -> Tabl
     """
     from ligo.skymap.io.fits import read_sky_map
 
+    if not data:
+        raise NoticeRejected("sky map is empty")
+    if len(data) > max_bytes:
+        raise NoticeRejected(f"sky map of {len(data)} bytes exceeds the {max_bytes}-byte limit")
+    # headers only: sizes are checked before anything is allocated
+    layout = peek_table(data, max_header_bytes=max_bytes)
+    has_dist = all(k in layout.columns for k in DIST_COLUMNS)
+    nside = FLAT_NSIDE_DISTANCES if has_dist else FLAT_NSIDE
+    if layout.npix and (layout.nside > nside or layout.data_bytes > WHOLE_READ_BYTES):
+        table = _read_large_flat(data, layout, min(layout.nside, nside), has_dist)
+    else:
+        if layout.data_bytes > WHOLE_READ_BYTES:
+            raise NoticeRejected(
+                f"sky map declares {layout.data_bytes} bytes of table data "
+                f"({layout.rows} rows of {layout.row_bytes} bytes), over the "
+                f"{WHOLE_READ_BYTES}-byte limit for a {'multi-order' if layout.moc else ''} "
+                "map".replace("  ", " "))
+        table = _read_whole(data, min(max_bytes, 2 * WHOLE_READ_BYTES), read_sky_map)
+    if "PROBDENSITY" not in table.colnames:
+        raise NoticeRejected("multi-order sky map has no PROBDENSITY column")
+    keep = ["UNIQ", "PROBDENSITY", *[k for k in DIST_COLUMNS if k in table.colnames]]
+    table = table[keep]
+    _check_values(table)
+    return table
+
+
+def verify_skymap_bytes(data: bytes, *, what: str = "sky map",
+                        max_bytes: int = MAX_SKYMAP_BYTES) -> TableLayout:
+    """Check that bytes are a complete FITS sky map of an acceptable size, in bounded memory.
+
+    What a parser needs before storing a notice: the headers are read (only
+    they are decompressed into memory), the declared sizes are checked against
+    the limits, and the table data is streamed through to confirm that it is
+    all there (never held whole).
+
+    Returns
+    -------
+    TableLayout
+        What the header declares.
+
+    Raises
+    ------
+    NoticeRejected
+        Empty, not FITS, truncated, no binary table, or over a limit.
+    """
+    if not data:
+        raise NoticeRejected(f"{what} is empty")
+    if len(data) > max_bytes:
+        raise NoticeRejected(f"{what} of {len(data)} bytes exceeds the {max_bytes}-byte limit")
+    layout = peek_table(data, what=what, max_header_bytes=max_bytes)
+    if layout.npix and layout.nside > MAX_FLAT_NSIDE:
+        raise NoticeRejected(f"{what}: flat map of nside {layout.nside} is finer than the "
+                             f"nside {MAX_FLAT_NSIDE} limit; refused from its header")
+    if not layout.npix and layout.data_bytes > WHOLE_READ_BYTES:
+        raise NoticeRejected(f"{what} declares {layout.data_bytes} bytes of table data, over "
+                             f"the {WHOLE_READ_BYTES}-byte limit")
+    end = layout.data_offset + layout.data_bytes
+    if data[:2] != GZIP_MAGIC:
+        if len(data) < end:
+            raise NoticeRejected(f"{what} is truncated: its table needs {end} bytes, the file "
+                                 f"has {len(data)}")
+    elif count_decompressed(data, end, what=what) < end:
+        raise NoticeRejected(f"{what} is truncated: its table needs {end} bytes")
+    return layout
+
+
+def _read_large_flat(data: bytes, layout: TableLayout, nside: int, has_dist: bool) -> Table:
+    """A flat map too large to read whole: refused past MAX_FLAT_NSIDE, else summed to
+    ``nside`` while read."""
+    dtype = ", ".join(sorted({f"{n} {np.dtype(t).name}" for n, (t, _) in
+                              layout.columns.items()}))
+    if layout.nside > MAX_FLAT_NSIDE:
+        raise NoticeRejected(
+            f"flat sky map of nside {layout.nside} ({layout.npix} pixels; {dtype}; "
+            f"{layout.data_bytes} bytes decompressed) is finer than the nside "
+            f"{MAX_FLAT_NSIDE} limit; refused from its header")
+    try:
+        prob, dist, meta = read_flat_downsampled(data, layout, nside, distances=has_dist)
+    except NoticeRejected:
+        raise
+    except Exception as exc:  # numpy/ligo.skymap on a malformed table
+        raise NoticeRejected(
+            f"sky map is not a readable HEALPix map: {exc.__class__.__name__}: {exc}"
+        ) from exc
+    if not np.all(np.isfinite(prob)) or np.any(prob < 0):
+        raise NoticeRejected("sky map has negative, NaN or infinite probability density")
+    table = flat_to_moc(prob, dist=dist, meta=meta)
+    if nside < layout.nside:
+        table.meta["downsampled_from_nside"] = layout.nside
+    return table
+
+
+def _read_whole(data: bytes, max_bytes: int, read_sky_map) -> Table:
+    """A map small enough to decompress whole, read by ligo.skymap."""
     hdulist, _ = check_fits_bytes(data, max_bytes=max_bytes)
     hdu = next(h for h in hdulist if isinstance(h, fits.BinTableHDU))
     names = {name.upper() for name in hdu.columns.names}
@@ -200,11 +315,6 @@ def read_skymap_bytes(data: bytes, *, max_bytes: int = MAX_SKYMAP_BYTES) -> Tabl
         ) from exc
     finally:
         hdulist.close()
-    if "PROBDENSITY" not in table.colnames:
-        raise NoticeRejected("multi-order sky map has no PROBDENSITY column")
-    keep = ["UNIQ", "PROBDENSITY", *[k for k in DIST_COLUMNS if k in table.colnames]]
-    table = table[keep]
-    _check_values(table)
     return table
 
 
