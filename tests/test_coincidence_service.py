@@ -180,3 +180,28 @@ def test_people_on_duty_are_told_once_per_alert(sqlite_engine, capsys):
     assert "SNEWS new coincidence (#1): XENONnT, DS-20K" in out
     (alert,) = rows(sqlite_engine, SnewsAlert)
     assert alert.notified_at is not None and alert.notice_id is None
+
+
+@pytest.mark.parametrize("rules", ["snews_cs", "tooflow"])
+def test_update_then_restart_then_retraction(engine, rules):
+    # snews_cs's notebook CS_tests.ipynb: coincidence, DS-20K's update, its retraction.
+    # The messages are older than the cache lifetime at NOW: the restart replays the
+    # active coincidence's history, the superseded DS-20K message included, so the
+    # groups and the alert numbering come back as they were.
+    items = json.loads((DATA / "snews_cs" / "cs_tests_notebook.json").read_text())
+    payloads = [json.dumps(m).encode() for m in items["try retraction"]]
+    published: list[bytes] = []
+    svc = service(engine, published=published, rules=rules)
+    for i, payload in enumerate(payloads[:3]):
+        svc.handle(payload, f"obs:0:{i}")
+    restarted = service(engine, published=published, rules=rules)
+    assert restarted.restore() == 0  # nothing missing, nothing stored twice
+    result = restarted.handle(payloads[3], "obs:0:3")
+    assert [(a.alert_type, a.record_number) for a in result.alerts] == [("RETRACTION", 3)]
+    restarted.deliver()
+    sent = [json.loads(p) for p in published]
+    assert [(a["alert_type"], a["detector_names"], a["sub list number"]) for a in sent] == [
+        ("TEST COINC_MSG", ["XENONnT", "DS-20K"], 0),
+        ("TEST UPDATE", ["XENONnT", "DS-20K"], 0),
+        ("TEST RETRACTION", ["XENONnT"], 0)]
+    assert sent[1]["neutrino_times"][0] == sent[1]["neutrino_times"][1]  # DS-20K moved to 40.1

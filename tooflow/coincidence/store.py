@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from ..models import SnewsAlert, SnewsCoincidence, SnewsMessage
@@ -85,18 +85,26 @@ def row_to_input(row: SnewsMessage) -> DetectorMessage | Retraction | None:
 def replay_rows(session: Session, *, now: dt.datetime, lifetime: float) -> list[SnewsMessage]:
     """Rows to rebuild the cache from, in arrival order.
 
-    Observations whose neutrino time is within ``lifetime`` (s) of ``now``, those in
-    an active coincidence, and every retraction received within ``lifetime``.
+    Observations whose neutrino time is within ``lifetime`` (s) of ``now``, every
+    retraction received within ``lifetime``, and everything that arrived since the
+    first message of a coincidence still active: the messages it superseded or that
+    updated it (``snews_cs`` rules) shaped its groups and its alert count, so a replay
+    without them would regroup it and renumber its alerts.
     """
     since = now - dt.timedelta(seconds=lifetime)
     active = set()
     for keys in session.exec(select(SnewsCoincidence.message_keys)
                              .where(SnewsCoincidence.state == "active")):
         active.update(keys or [])
+    recent = [SnewsMessage.neutrino_time >= since, SnewsMessage.received >= since]
+    if active:
+        first = session.exec(select(func.min(SnewsMessage.id)).where(
+            SnewsMessage.message_key.in_(sorted(active)))).one()
+        if first is not None:
+            recent.append(SnewsMessage.id >= first)
     rows = session.exec(select(SnewsMessage).where(
-        SnewsMessage.tier.in_(["CoincidenceTier", "Retraction"]),
-        or_(SnewsMessage.neutrino_time >= since, SnewsMessage.received >= since,
-            SnewsMessage.message_key.in_(sorted(active)))).order_by(SnewsMessage.id))
+        SnewsMessage.tier.in_(["CoincidenceTier", "Retraction"]), or_(*recent))
+        .order_by(SnewsMessage.id))
     return list(rows)
 
 
