@@ -79,19 +79,16 @@ def test_ingest_twice_runs_one_flow(prefect, sqlite_engine):
 
 def test_ms181101ab_whole_dag_and_rerun(prefect, sqlite_engine, tmp_path, monkeypatch):
     """parse → gate → notify → plan → submit → monitor → circular, then a re-run."""
-    import datetime as dt
-
     from tooflow.flows.handle_notice import handle_notice
     from tooflow.models import CircularDraft, NotificationRecord, QueueRequestRow
-    from tooflow.simulator.server import SimulatorServer
 
+    from .simulated_clock import simulator_from_first_request
     from .test_stages import NIGHT, PRELIMINARY, _configure
 
     stored = store_notice(PRELIMINARY.read_bytes(), str(PRELIMINARY), engine=sqlite_engine)
-    # The simulated night starts an hour before the plan window: planning takes a few
-    # seconds of wall time, i.e. up to hours of the accelerated clock.
-    with SimulatorServer(speedup=2000, weather_loss=0.0,
-                         start=NIGHT - dt.timedelta(hours=1)) as server:
+    # The simulated night starts with the first queue request: planning on a busy
+    # machine takes tens of wall seconds, i.e. a whole night of the accelerated clock.
+    with simulator_from_first_request(speedup=2000, weather_loss=0.0, start=NIGHT) as server:
         _configure(tmp_path, monkeypatch, server.url)
         summary = handle_notice(stored.notice_id, plan_start=NIGHT)
         rerun = handle_notice(stored.notice_id, plan_start=NIGHT)
