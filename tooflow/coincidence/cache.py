@@ -39,6 +39,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -329,6 +330,8 @@ class CoincidenceCache:
         self.window_ns = round(window * NS)
         self.lifetime_ns = round(lifetime * NS)
         self.groups: dict[str, Group] = {}
+        self._numbers: Counter[int] = Counter()  # sub list numbers in use
+        self._top = -1  # highest sub list number given
         self._messages: dict[str, DetectorMessage] = {}
         self._order: dict[str, int] = {}  # arrival order
         self._times: list[tuple[int, str]] = []  # sorted (t_ns, key)
@@ -474,6 +477,8 @@ class CoincidenceCache:
 
     def _new_group(self, key: str, members: list[DetectorMessage], number: int) -> str:
         group = self.groups[key] = Group(key, members[0].mode, number)
+        self._numbers[number] += 1
+        self._top = max(self._top, number)
         for m in members:
             self._join(group, m)
         return key
@@ -482,11 +487,16 @@ class CoincidenceCache:
         """Sub list number of the early group a message opens (its post group gets
         the next): the number of groups, as ``snews_cs`` counts them, unless a
         number to be used is in use (``snews_cs`` would merge the two; never here)."""
-        used = {g.number for g in self.groups.values()}
         base = len(self.groups)
-        if (early and base in used) or (post and base + 1 in used):
-            return max(used) + 1
+        if (early and self._numbers[base]) or (post and self._numbers[base + 1]):
+            return self._top + 1
         return base
+
+    def _forget_group(self, gkey: str) -> None:
+        number = self.groups.pop(gkey).number
+        self._numbers[number] -= 1
+        if not self._numbers[number]:
+            del self._numbers[number]
 
     def _place(self, message: DetectorMessage) -> dict[str, str]:
         """Put a new message into groups (existing or new); return group → cause."""
@@ -526,14 +536,15 @@ class CoincidenceCache:
         if post:
             key = f"{message.key}:post" if early else message.key
             touched[self._new_group(key, [message, *later], number + 1)] = "new"
-        if early and not (snews_cs and self._within_a_group([message, *early])):
+        if early and not (snews_cs and self._within_a_group(message, early)):
             touched[self._new_group(message.key, [message, *early], number)] = "new"
         return touched
 
-    def _within_a_group(self, members: list[DetectorMessage]) -> bool:
-        """Whether some group already holds all of ``members``."""
-        keys = {m.key for m in members}
-        return any(keys <= g.members.keys() for g in self.groups.values())
+    def _within_a_group(self, message: DetectorMessage, others: list[DetectorMessage]) -> bool:
+        """Whether a group already holds ``message`` (new: only those it just opened)
+        and all of ``others``."""
+        keys = {m.key for m in others}
+        return any(keys <= self.groups[g].members.keys() for g in self._groups_of[message.key])
 
     def _update_in_place(self, message: DetectorMessage, olds: list[str]) -> list[CoincidenceAlert]:
         """``snews_cs``'s update: replace a detector's message where the new time fits."""
@@ -570,7 +581,7 @@ class CoincidenceCache:
             group = self.groups[gkey]
             del group.members[key]
             if not group.members and not group.published:
-                del self.groups[gkey]
+                self._forget_group(gkey)
         return touched
 
     def _alerts(self, touched: dict[str, str],
@@ -611,4 +622,4 @@ class CoincidenceCache:
         if all(len(self._groups_of[k]) > 1 for k in group.members):
             for k in group.members:
                 self._groups_of[k].discard(group.key)
-            del self.groups[group.key]
+            self._forget_group(group.key)
