@@ -45,28 +45,46 @@ def sky_points(problem: Problem, level: float = 0.9, order: int = 6,
 
 
 def next_observable(tel: Telescope, ra, dec, start: dt.datetime,
-                    days: float = LOOKAHEAD_DAYS, step: float = 600.0) -> dt.datetime | None:
+                    days: float = LOOKAHEAD_DAYS, step: float = 900.0,
+                    refine: float = 300.0) -> dt.datetime | None:
     """First time from ``start`` at which any of the positions is observable.
 
     Observable means night at the site (Sun below the telescope's limit) and the
-    position within its airmass, hour-angle and Moon limits, sampled every
-    ``step`` seconds for ``days`` days.
+    position within its airmass, hour-angle and Moon limits. The search samples
+    every ``step`` seconds for ``days`` days, cheapest test first (altitude and
+    hour angle, then the Sun only when something is up, then the Moon), and
+    refines the first hit to ``refine`` seconds.
 
     Returns
     -------
     datetime.datetime or None
-        UTC time (to ``step``), or None when not within ``days``.
+        UTC time (to ``refine``), or None when not within ``days``.
     """
     ra = np.atleast_1d(np.asarray(ra, float))
+    dec = np.atleast_1d(np.asarray(dec, float))
     if ra.size == 0:
         return None
     t0 = start.timestamp()
     times = np.arange(t0, t0 + days * 86400.0 + step, step)
-    dark = times[night_mask(tel, times)]
-    if dark.size == 0:
+    times = times[field_visibility(tel, ra, dec, times, moon=False).any(axis=0)]
+    if times.size:
+        times = times[night_mask(tel, times)]
+    hit = None
+    for chunk in np.array_split(times, max(1, int(np.ceil(times.size / 48)))):
+        if chunk.size == 0:
+            continue
+        seen = field_visibility(tel, ra, dec, chunk).any(axis=0)
+        if seen.any():
+            hit = float(chunk[np.argmax(seen)])
+            break
+    if hit is None:
         return None
-    seen = np.flatnonzero(field_visibility(tel, ra, dec, dark).any(axis=0))
-    return dt.datetime.fromtimestamp(float(dark[seen[0]]), dt.UTC) if seen.size else None
+    fine = np.arange(max(hit - step + refine, t0), hit, refine)
+    if fine.size:
+        ok = night_mask(tel, fine) & field_visibility(tel, ra, dec, fine).any(axis=0)
+        if ok.any():
+            hit = float(fine[np.argmax(ok)])
+    return dt.datetime.fromtimestamp(hit, dt.UTC)
 
 
 def _limits(tel: Telescope) -> str:

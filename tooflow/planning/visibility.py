@@ -113,7 +113,7 @@ def _unix(t: dt.datetime) -> float:
     return t.timestamp()
 
 
-def field_visibility(tel: Telescope, ra, dec, unix) -> np.ndarray:
+def field_visibility(tel: Telescope, ra, dec, unix, moon: bool = True) -> np.ndarray:
     """Whether each field is observable at each time (Sun excluded).
 
     Parameters
@@ -123,6 +123,9 @@ def field_visibility(tel: Telescope, ra, dec, unix) -> np.ndarray:
         Field centres, ICRS (deg).
     unix : array_like
         Times (Unix s, UTC).
+    moon : bool
+        Also keep ``tel.moon_distance`` from the Moon (False: altitude and hour
+        angle only, a cheaper first pass).
 
     Returns
     -------
@@ -152,10 +155,10 @@ def field_visibility(tel: Telescope, ra, dec, unix) -> np.ndarray:
     if tel.hour_angle_limits is not None:
         ha_h = (np.degrees(ha) / 15.0 + 12.0) % 24.0 - 12.0
         ok &= (ha_h >= tel.hour_angle_limits[0]) & (ha_h <= tel.hour_angle_limits[1])
-    if tel.moon_distance > 0:
-        moon = get_body("moon", t, tel.location).transform_to(TETE(obstime=t))
-        ma = np.radians(moon.ra.deg)[None, :]
-        md = np.radians(moon.dec.deg)[None, :]
+    if moon and tel.moon_distance > 0:
+        lunar = get_body("moon", t, tel.location).transform_to(TETE(obstime=t))
+        ma = np.radians(lunar.ra.deg)[None, :]
+        md = np.radians(lunar.dec.deg)[None, :]
         cos_sep = np.sin(d) * np.sin(md) + np.cos(d) * np.cos(md) * np.cos(a - ma)
         ok &= cos_sep <= np.cos(np.radians(tel.moon_distance))
     return ok
