@@ -153,3 +153,38 @@ def test_a_trickling_facility_cannot_hold_a_request_past_its_deadline():
         assert time.monotonic() - start < 2 + 10
     assert client.transactions[-1].error.endswith("2 s deadline")
     assert client.transactions[-1].status is None
+
+
+class EchoHeaders(http.server.BaseHTTPRequestHandler):
+    """A facility whose error body echoes the request headers (as some proxies do)."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = ("400 Bad Request\nYour request headers were:\n" + str(self.headers)
+                + f"\nand your token {self.headers['Authorization'].split()[-1]} is odd").encode()
+        self.send_response(400)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_error_body_echoing_the_token_is_redacted_everywhere(caplog):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoHeaders)
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    token = "s3cr3t-T0KEN.abc123"
+    client = HttpClient(url_of(server), token=token, retries=0, facility="ZTF")
+    try:
+        with caplog.at_level(logging.DEBUG), pytest.raises(FacilityHTTPError) as info:
+            client.request("POST", "/queue", json={"x": 1})
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+    row = client.transactions[-1].row()
+    for text in (str(info.value), row["detail"], row["url"], caplog.text):
+        assert token not in text
+    assert "Authorization: Bearer [redacted]" in row["detail"]
+    assert "answered 400" in str(info.value)

@@ -352,3 +352,99 @@ def test_flat_sky_map_summing_to_a_million_is_renormalised(sqlite_engine):
     flat.write(buf, format="fits")
     moc = read_skymap_bytes(buf.getvalue())
     assert moc.meta[WARNING_KEY].startswith("sky map probabilities summed to 1e+06")
+
+
+# --- order and concurrency ---------------------------------------------------------
+
+LVK_UPDATE = DATA / "lvk" / "avro" / "MS181101ab-ext-update.avro"
+GBM_FLT = DATA / "listeners" / "GRB180116A_Fermi_GBM_Flt_Pos.xml"
+GBM_GND = DATA / "listeners" / "GRB180116A_Fermi_GBM_Gnd_Pos.xml"
+
+
+def test_stale_preliminary_after_update_does_not_replace_it(engine):
+    from sqlmodel import select
+
+    from tooflow.models import Localization
+    from tooflow.rerun import rerun_notice_id
+
+    update = _parse(engine, LVK_UPDATE.read_bytes())
+    stale = _parse(engine, LVK_AVRO.read_bytes())  # arrives second, issued 96 s earlier
+    assert not update.rejected
+    assert stale.rejected and stale.superseded
+    assert stale.reason.startswith(f"superseded by notice #{update.notice_id} (UPDATE")
+    with Session(engine) as s:
+        event = s.get(Event, update.event_pk)
+        assert event.latest_notice_type == "UPDATE"
+        assert event.latest_notice_id == update.notice_id
+        notice = s.get(Notice, stale.notice_id)
+        assert notice.status == "superseded" and notice.event_pk == event.id
+        # Its map is not recorded: planning reads the UPDATE's.
+        locs = s.exec(select(Localization).where(Localization.event_pk == event.id)).all()
+        assert [loc.notice_id for loc in locs] == [update.notice_id]
+    # `tooflow rerun MS181101ab` runs the notice the event reads, not the last to arrive.
+    assert rerun_notice_id("MS181101ab", engine=engine) == update.notice_id
+
+
+def test_notices_in_order_each_apply(sqlite_engine):
+    first = _parse(sqlite_engine, LVK_AVRO.read_bytes())
+    second = _parse(sqlite_engine, LVK_UPDATE.read_bytes())
+    assert not first.rejected and not second.rejected
+    with Session(sqlite_engine) as s:
+        assert s.get(Event, second.event_pk).latest_notice_type == "UPDATE"
+
+
+def test_one_flow_per_event_at_a_time_and_the_later_notice_wins(prefect, sqlite_engine):
+    import threading
+    import time
+
+    from tooflow.flows.event_lock import event_lock
+    from tooflow.flows.handle_notice import handle_notice
+
+    def status(notice_id):
+        with Session(sqlite_engine) as s:
+            return s.get(Notice, notice_id).status
+
+    def wait_for(condition, what, timeout=120.0):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"not {what} within {timeout} s"
+            time.sleep(0.2)
+
+    earlier = store_notice(GBM_FLT.read_bytes(), "kafka:gcn", engine=sqlite_engine).notice_id
+    later = store_notice(GBM_GND.read_bytes(), "kafka:gcn", engine=sqlite_engine).notice_id
+    results: dict[int, object] = {}
+
+    def run(notice_id):
+        results[notice_id] = handle_notice(notice_id, return_state=True)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in (earlier, later)]
+    with event_lock("Fermi-GBM-537755817"):  # another run holds the event
+        for t in threads:
+            t.start()
+        wait_for(lambda: status(earlier) == "parsed" and status(later) == "parsed",
+                 "both parsed")
+        time.sleep(2.0)  # on a busy machine they would be later still: never a false pass
+        assert status(earlier) == "parsed" and status(later) == "parsed"  # both waiting
+    for t in threads:
+        t.join(timeout=300)
+    assert all(results[n].is_completed() for n in (earlier, later))
+    assert status(earlier) == "superseded" and status(later) == "gated"
+    assert results[earlier].result()["superseded_by"] == later
+    with Session(sqlite_engine) as s:
+        event = s.get(Event, s.get(Notice, later).event_pk)
+        assert event.latest_notice_type == "FERMI_GBM_GND_POS"
+
+
+# --- secrets ------------------------------------------------------------------------
+
+def test_log_records_are_redacted_once_installed(caplog):
+    import logging
+
+    from tooflow.safe_text import install_log_redaction
+
+    install_log_redaction()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("tooflow.test").warning(
+            "facility said: %s", "Authorization: Bearer abc.DEF-123 and password=hunter2")
+    assert "abc.DEF-123" not in caplog.text and "hunter2" not in caplog.text
+    assert "Bearer [redacted]" in caplog.text

@@ -23,11 +23,12 @@ from .gate import Decision, gate, load_programs
 from .models import Event, GateDecision, Localization, Notice, NoticeStatus, Plan
 from .models._types import utcnow
 from .notice import ParsedNotice
+from .notice_order import is_older
 from .parsers import parse_notice
 from .parsers.validate import check_parsed
 
 __all__ = ["ParseOutcome", "parse_stored_notice", "event_fields", "gate_notice",
-           "latest_localization"]
+           "latest_localization", "supersede_if_newer"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class ParseOutcome:
     notice_type: str | None = None
     localization_id: int | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    #: Not applied: a later notice of the event already was (``reason`` says which).
+    superseded: bool = False
 
 
 def _reject(session: Session, notice: Notice, reason: str) -> ParseOutcome:
@@ -55,7 +58,53 @@ def _reject(session: Session, notice: Notice, reason: str) -> ParseOutcome:
     return ParseOutcome(notice.id, True, reason)
 
 
-def _upsert_event(session: Session, parsed: ParsedNotice) -> Event:
+def _newer_notice(session: Session, notice: Notice, parsed: ParsedNotice) -> Notice | None:
+    """The notice its event already reads, if it is later than ``notice`` (by content)."""
+    event = session.exec(select(Event).where(Event.event_id == parsed.event_id)).first()
+    if event is None or event.latest_notice_id in (None, notice.id):
+        return None
+    latest = session.get(Notice, event.latest_notice_id)
+    if latest is None or not is_older(parsed.notice_type, parsed.issued,
+                                      latest.notice_type, latest.issued):
+        return None
+    return latest
+
+
+def _supersede(session: Session, notice: Notice, event_pk: int | None,
+               newer: Notice) -> ParseOutcome:
+    notice.status = NoticeStatus.superseded.value
+    notice.rejection_reason = (
+        f"superseded by notice #{newer.id} ({newer.notice_type or '?'}, issued "
+        f"{newer.issued.isoformat() if newer.issued else '?'}), a later notice of the event "
+        "already applied: nothing planned for this one")
+    notice.event_pk = event_pk
+    session.add(notice)
+    session.commit()
+    log.warning("notice %s %s", notice.id, notice.rejection_reason)
+    return ParseOutcome(notice.id, True, notice.rejection_reason, event_pk=event_pk,
+                        notice_type=notice.notice_type, superseded=True)
+
+
+def supersede_if_newer(notice_id: int, *, engine: Engine | None = None) -> int | None:
+    """Mark ``notice_id`` superseded if its event now reads a later notice; return that one.
+
+    The ``handle-notice`` flow asks once it holds the event: a later notice
+    parsed meanwhile has its own flow, which does the follow-up with
+    everything known.
+    """
+    with Session(engine or get_engine()) as session:
+        notice = session.get(Notice, notice_id)
+        event = session.get(Event, notice.event_pk) if notice and notice.event_pk else None
+        if event is None or event.latest_notice_id in (None, notice_id):
+            return None
+        newer = session.get(Notice, event.latest_notice_id)
+        if newer is None:
+            return None
+        _supersede(session, notice, event.id, newer)
+        return newer.id
+
+
+def _upsert_event(session: Session, parsed: ParsedNotice, notice_id: int) -> Event:
     event = session.exec(select(Event).where(Event.event_id == parsed.event_id)).first()
     if event is None:
         event = Event(event_id=parsed.event_id, kind=parsed.kind, source=parsed.source,
@@ -69,6 +118,7 @@ def _upsert_event(session: Session, parsed: ParsedNotice) -> Event:
             event.properties["external_coincidence"] = _jsonable(parsed.external_coincidence)
         event.time = parsed.time or event.time
     event.latest_notice_type = parsed.notice_type
+    event.latest_notice_id = notice_id
     event.updated = utcnow()
     session.add(event)
     session.flush()
@@ -191,8 +241,11 @@ def parse_stored_notice(notice_id: int, *, engine: Engine | None = None,
         notice.format = parsed.format
         notice.notice_type = parsed.notice_type
         notice.issued = parsed.issued
+        newer = _newer_notice(session, notice, parsed)
+        if newer is not None:  # out of order: a later notice of the event is applied
+            return _supersede(session, notice, newer.event_pk, newer)
         try:
-            event = _upsert_event(session, parsed)
+            event = _upsert_event(session, parsed, notice.id)
             notice.event_pk = event.id
             existing = session.exec(select(Localization)
                                     .where(Localization.notice_id == notice.id)).first()

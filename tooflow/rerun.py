@@ -21,6 +21,9 @@ def rerun_notice_id(event_id: str, notice_id: int | None = None, *,
                     engine: Engine | None = None) -> int:
     """The notice to run again: ``notice_id`` (checked) or the event's latest notice.
 
+    The latest is the one the event reads (by alert type and issue time, see
+    :mod:`tooflow.notice_order`), not the last to arrive.
+
     Raises
     ------
     LookupError
@@ -36,6 +39,8 @@ def rerun_notice_id(event_id: str, notice_id: int | None = None, *,
             if notice is None or notice.event_pk != event.id:
                 raise LookupError(f"notice #{notice_id} is not a notice of {event_id}")
             return notice_id
+        if event.latest_notice_id is not None:  # by the notices' own order, not arrival
+            return event.latest_notice_id
         latest = session.exec(select(Notice.id).where(Notice.event_pk == event.id)
                               .order_by(Notice.received.desc(), Notice.id.desc())).first()
         if latest is None:

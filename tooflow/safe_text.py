@@ -6,8 +6,8 @@
 * :func:`redact` — credentials removed: ``Authorization``/``Cookie``/API-key
   headers, bearer and basic tokens, ``password=``/``token=``-style pairs,
   passwords in URLs. Everything a facility, broker or HTTP library says goes
-  through it before it is stored or printed; :class:`RedactingFilter` applies
-  it to every log record.
+  through it before it is stored or printed; :func:`install_log_redaction`
+  applies it to every log record of the process (the CLI and the flows install it).
 """
 
 from __future__ import annotations
@@ -67,23 +67,52 @@ def redact(text: str) -> str:
     return printable(text)
 
 
+_HINTS = ("auth", "bearer", "token", "passw", "passwd", "pwd", "secret", "key", "cookie",
+          "@")
+
+
+def _needs_redaction(text: str) -> bool:
+    lower = text.lower()
+    return any(h in lower for h in _HINTS)
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts credentials from every record's message."""
 
     def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging API
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string is logging's business
-            return True
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
+        _redact_record(record)
         return True
 
 
-def install_log_redaction(logger: logging.Logger | None = None) -> None:
-    """Add :class:`RedactingFilter` to every handler of ``logger`` (default: root), once."""
-    logger = logger or logging.getLogger()
-    for handler in logger.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+def _redact_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a bad format string is logging's business
+        return
+    if _needs_redaction(message):
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Redact credentials in every log record of this process, whatever its handler.
+
+    Wraps the log record factory (handlers that Prefect or ``--log`` add later
+    are covered too); idempotent.
+    """
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _redact_record(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True

@@ -80,8 +80,8 @@ def event_report(session: Session, event_id: str) -> str:
         if n.error or n.rejection_reason:
             lines.append(f"         {'FAILED' if n.error else 'rejected'}: "
                          f"{n.error or n.rejection_reason}")
-    if notices:
-        last = notices[-1]
+    if notices:  # the notice the event reads (by the notices' own order, not arrival)
+        last = next((n for n in notices if n.id == event.latest_notice_id), notices[-1])
         decisions = session.exec(select(GateDecision)
                                  .where(GateDecision.notice_id == last.id)).all()
         if decisions:

@@ -117,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = parser().parse_args(argv)
     _prefect_defaults(verbose=args.verbose)
+    from ..safe_text import install_log_redaction, redact
+
+    install_log_redaction()
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # here, so that a closed pipe is caught below
@@ -129,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         if args.debug:
             raise
-        print(f"tooflow: error: {exc}", file=sys.stderr)
+        print(f"tooflow: error: {redact(str(exc))}", file=sys.stderr)
         return 1
 
 

@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="listen to this source only (repeatable; default: all configured)")
     add_service_options(p)
     p.add_argument("--check", action="store_true",
-                   help="check configuration and credentials, then exit")
+                   help="connect for real to the Prefect API and every configured source "
+                        "(credentials, topics), say what answered, then exit (1 on failure)")
     p.set_defaults(func=_listen)
 
 
@@ -102,14 +103,29 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
         stop_runner(runner)
 
 
+def _check(settings, names: list[str] | None) -> int:
+    """Connect for real to the Prefect API and every source; 0 only if all answer."""
+    from ..listeners import build_sources, listeners_config
+    from ..listeners.check import check_prefect, check_source
+    from ..trigger import DEFAULT_DEPLOYMENT
+
+    section = listeners_config(settings)
+    timeout = float(section.get("check_timeout", 10))
+    results = [check_prefect(settings, section.get("deployment", DEFAULT_DEPLOYMENT))]
+    for source in build_sources(settings, names):
+        try:
+            results.append(check_source(source, timeout))
+        finally:
+            source.close()
+    for r in results:
+        print(f"{r.name}: {'OK' if r.ok else 'FAILED'}: {r.detail}")
+    return 0 if all(r.ok for r in results) else 1
+
+
 def _listen(args: argparse.Namespace) -> int:
-    from ..listeners import build_sources
 
     settings = setup_service(args)
     if args.check:
-        for source in build_sources(settings, args.source):
-            print(f"{source.name}: configuration and credentials OK")
-            source.close()
-        return 0
+        return _check(settings, args.source)
     listen(settings, args.source, stop=stop_on_signals(log))
     return 0

@@ -6,7 +6,9 @@ connection-level failures (refused, reset, timed out) and on HTTP 408, 429,
 becomes a :class:`FacilityHTTPError` carrying the status and the start of the
 body. Every attempt is recorded as a :class:`Transaction` (method, URL, status,
 elapsed time, error) that the caller can store; headers, and so tokens, are
-never recorded or logged.
+never recorded or logged, and what a facility answers is redacted
+(:mod:`tooflow.safe_text`) before it is recorded, raised or logged: an error
+body that echoes the request headers does not leak the token.
 
 Every request, its retries and back-off included, ends within a total
 ``deadline`` (default 60 s), however slowly the server answers; its answer may
@@ -27,6 +29,7 @@ from typing import Any, ParamSpec, TypeVar
 import httpx
 
 from ..deadline import Deadline, DeadlineExceeded, ResponseTooLarge, read_response
+from ..safe_text import REDACTED, redact
 
 __all__ = [
     "RETRYABLE_STATUS",
@@ -49,7 +52,14 @@ R = TypeVar("R")
 
 
 class FacilityError(RuntimeError):
-    """A facility refused a request or answered something the adapter cannot use."""
+    """A facility refused a request or answered something the adapter cannot use.
+
+    The message is redacted (:func:`tooflow.safe_text.redact`): a facility that
+    echoes the request headers in its error body cannot leak a token through it.
+    """
+
+    def __init__(self, message: object = "", *args: object):
+        super().__init__(redact(str(message)), *args)
 
 
 class FacilityHTTPError(FacilityError):
@@ -112,8 +122,8 @@ class Transaction:
 
     def row(self) -> dict[str, Any]:
         """The fields of a ``tooflow.models.FacilityTransaction`` row (no event key)."""
-        detail = f"attempt {self.attempt}" + (f": {self.error}" if self.error else "")
-        return {"telescope": self.facility, "method": self.method, "url": self.url,
+        detail = redact(f"attempt {self.attempt}" + (f": {self.error}" if self.error else ""))
+        return {"telescope": self.facility, "method": self.method, "url": redact(self.url),
                 "status_code": self.status, "elapsed": self.elapsed, "detail": detail[:1000],
                 "created": self.started}
 
@@ -203,6 +213,7 @@ class HttpClient:
         headers = {"User-Agent": "tooflow"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        self._secrets = [token] if token else []
         self.base_url = base_url.rstrip("/")
         self.facility = facility
         self.retries = retries
@@ -251,15 +262,16 @@ class HttpClient:
                                              content=content)
         started = datetime.now(UTC)
         t0 = time.perf_counter()
-        record = Transaction(facility=self.facility, method=method, url=str(request.url),
-                             status=None, elapsed=0.0, started=started, attempt=attempt,
+        record = Transaction(facility=self.facility, method=method,
+                             url=self._clean(str(request.url)), status=None, elapsed=0.0,
+                             started=started, attempt=attempt,
                              request_bytes=len(request.content or b""))
         try:
             response = read_response(self._client, request, budget, read_timeout=self.timeout,
                                      max_bytes=self.max_response_bytes)
         except httpx.TransportError as exc:
             record.elapsed = time.perf_counter() - t0
-            record.error = f"{exc.__class__.__name__}: {exc}"
+            record.error = self._clean(f"{exc.__class__.__name__}: {exc}")
             self._record(record)
             raise
         except (DeadlineExceeded, ResponseTooLarge) as exc:
@@ -271,7 +283,7 @@ class HttpClient:
         record.status = response.status_code
         record.response_bytes = len(response.content)
         if response.status_code not in ok:
-            body = response.text[:300].strip()
+            body = self._clean(response.text[:300].strip())
             record.error = body
             self._record(record)
             raise FacilityHTTPError(
@@ -279,6 +291,12 @@ class HttpClient:
                 f"{response.reason_phrase}: {body}", response.status_code)
         self._record(record)
         return response
+
+    def _clean(self, text: str) -> str:
+        """``text`` without credentials: redacted, and this client's token removed verbatim."""
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return redact(text)
 
     def _record(self, record: Transaction) -> None:
         self.transactions.append(record)

@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from ..budgets import CIRCULAR_MARGIN, HANDLE_NOTICE_TIMEOUT
+from ..events import ParseOutcome, supersede_if_newer
 from ..failures import record_failure
 from ..stages.plan import unobservable_plans
 from ..tasks._context import context
@@ -26,6 +29,7 @@ from ..tasks.notify import notify
 from ..tasks.parse import parse
 from ..tasks.plan import plan
 from ..tasks.submit import cancel, submit
+from .event_lock import event_lock
 from .monitor import monitor_event, start_monitor_deployment
 
 __all__ = ["handle_notice"]
@@ -131,7 +135,27 @@ def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
                            "event_id": parsed.event_id, "notice_type": parsed.notice_type,
                            "fields": parsed.summary, "flow_run_name": run_name,
                            "flow_run_url": flow_run.ui_url}
+    stage[0] = "wait for the event"
+    with ExitStack() as held:  # one flow per event at a time, from gate to submit
+        held.enter_context(event_lock(parsed.event_id))
+        newer = supersede_if_newer(notice_id)
+        if newer is not None:
+            logger.warning("notice %s: notice #%s of %s is later and has its own flow; "
+                           "nothing more to do here", notice_id, newer, parsed.event_id)
+            return {**out, "superseded_by": newer}
+        return _follow_up(notice_id, parsed, out, follow_up, plan_start, stage, started,
+                          release=held.close)
 
+
+def _follow_up(notice_id: int, parsed: ParseOutcome, out: dict[str, Any], follow_up: bool,
+               plan_start: dt.datetime | None, stage: list[str], started: float,
+               release: Callable[[], None]) -> dict[str, Any]:
+    """Gate, notify, plan, submit under the event's lock; ``release()`` it, then monitor.
+
+    The monitor polls what the event has queued, whichever notice queued it: a
+    later notice need not wait for the plan window to end to re-plan.
+    """
+    logger = get_run_logger()
     stage[0] = "gate"
     decisions = gate(notice_id, parsed.event_id, parsed.notice_type)
     out["decisions"] = [d.__dict__ for d in decisions]
@@ -165,6 +189,7 @@ def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
     if not programs:
         return out
     notify(parsed.event_pk, "plan_submitted", programs)
+    release()
     stage[0] = "monitor"
     if _monitor_mode() == "deployment":  # it outlives this run (plan windows of days)
         out["monitor_flow_run_id"] = start_monitor_deployment(

@@ -17,12 +17,16 @@ from typing import Any
 
 import confluent_kafka
 
+from ..log_repeats import limit_repeats
 from .loop import Message
 
 __all__ = ["KafkaSource", "base_consumer_config", "kafka_message", "kafka_timestamp",
            "parse_kafka_url"]
 
 log = logging.getLogger(__name__)
+#: Where librdkafka's own log lines go (rate-limited: see :mod:`tooflow.log_repeats`).
+LIBRDKAFKA_LOG = logging.getLogger("tooflow.listeners.librdkafka")
+limit_repeats(log, LIBRDKAFKA_LOG)
 
 
 def parse_kafka_url(url: str) -> tuple[str, list[str]]:
@@ -135,8 +139,51 @@ class KafkaSource:
         self.batch_size = max(1, int(batch_size))
         self.batch_timeout = batch_timeout
         self._fatal = None
+        self._errors: list[str] = []
+        # librdkafka's own log and errors go through Python logging, where identical
+        # lines (a refused password, every few ms) are counted, not repeated.
+        config = {"error_cb": self._on_error, "logger": LIBRDKAFKA_LOG, **config}
         self._consumer = consumer_factory(config)
         self._consumer.subscribe(self.topics)
+
+    def _on_error(self, err: Any) -> None:
+        self._errors = [*self._errors[-9:], str(err)]
+        log.error("%s: Kafka error: %s", self.name, err)
+
+    def check(self, timeout: float = 10.0) -> str:
+        """Connect for real: authenticate and read the topics' metadata.
+
+        Returns
+        -------
+        str
+            What was checked (brokers and partitions per topic).
+
+        Raises
+        ------
+        RuntimeError
+            When the broker cannot be reached, refuses the credentials, or a
+            topic does not exist or may not be read; the message says which.
+        """
+        try:
+            meta = self._consumer.list_topics(timeout=timeout)
+        except confluent_kafka.KafkaException as exc:
+            said = "; ".join(dict.fromkeys(self._errors)) or str(exc)
+            raise RuntimeError(f"{self.name}: cannot read the broker's metadata within "
+                               f"{timeout:g} s: {said}") from exc
+        if self._errors and not meta.brokers:
+            raise RuntimeError(f"{self.name}: {'; '.join(dict.fromkeys(self._errors))}")
+        problems, parts = [], []
+        for topic in self.topics:
+            info = meta.topics.get(topic)
+            if info is None:
+                problems.append(f"topic {topic} does not exist")
+            elif info.error is not None:
+                problems.append(f"topic {topic}: {info.error}")
+            else:
+                parts.append(f"{topic} ({len(info.partitions)} partition(s))")
+        if problems:
+            raise RuntimeError(f"{self.name}: " + "; ".join(problems))
+        return f"{len(meta.brokers)} broker(s); " + ", ".join(parts)
 
     def poll(self, timeout: float) -> list[Message]:
         if self._fatal is not None:

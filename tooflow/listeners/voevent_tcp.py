@@ -54,7 +54,8 @@ class VOEventTCPSource:
                  ivorn: str = "ivo://python_voeventclient/anonymous",
                  iamalive_timeout: float = 150.0, max_reconnect_timeout: float = 1024.0,
                  max_packet_bytes: int = 16 << 20, packet_timeout: float = 60.0):
-        self._servers = itertools.cycle(list(zip(hosts, ports, strict=True)))
+        self._all = list(zip(hosts, ports, strict=True))
+        self._servers = itertools.cycle(self._all)
         self.ivorn = ivorn
         self.iamalive_timeout = iamalive_timeout
         self.max_reconnect_timeout = max_reconnect_timeout
@@ -130,6 +131,23 @@ class VOEventTCPSource:
         self._drop(reason)
         return Message(payload=head, topic=self._peer, raw=None,
                        problem=reason + f"; first {len(head)} bytes kept")
+
+    def check(self, timeout: float = 10.0) -> str:
+        """Connect for real to each configured server once; what answered.
+
+        Raises
+        ------
+        RuntimeError
+            When none of the servers accepts a connection.
+        """
+        failures = []
+        for host, port in dict.fromkeys(self._all):
+            try:
+                socket.create_connection((host, port), timeout=timeout).close()
+                return f"connected to {host}:{port}"
+            except OSError as exc:
+                failures.append(f"{host}:{port}: {exc}")
+        raise RuntimeError("voevent: no server accepts a connection: " + "; ".join(failures))
 
     # -- Source protocol --------------------------------------------------------
     def poll(self, timeout: float) -> list[Message]:
