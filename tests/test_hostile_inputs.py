@@ -448,3 +448,21 @@ def test_log_records_are_redacted_once_installed(caplog):
             "facility said: %s", "Authorization: Bearer abc.DEF-123 and password=hunter2")
     assert "abc.DEF-123" not in caplog.text and "hunter2" not in caplog.text
     assert "Bearer [redacted]" in caplog.text
+
+
+def test_health_lists_a_run_that_died_without_a_word(sqlite_engine, capsys):
+    from tooflow.cli import main as tooflow_main
+
+    stored = store_notice(FERMI.read_bytes(), "kafka:gcn", engine=sqlite_engine)
+    with Session(sqlite_engine) as s:  # its worker was killed 5 h ago, mid-run
+        notice = s.get(Notice, stored.notice_id)
+        notice.status = "triggered"
+        notice.triggered_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)
+        s.add(notice)
+        s.commit()
+    capsys.readouterr()
+    assert tooflow_main(["health"]) == 1
+    out = capsys.readouterr().out
+    assert "0 notice(s) waiting for a flow run" in out
+    assert "1 notice(s) whose flow run started but never finished" in out
+    assert f"#{stored.notice_id} (triggered)" in out

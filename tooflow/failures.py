@@ -18,7 +18,8 @@ from .db import get_engine
 from .models import Event, Notice, NoticeStatus
 from .safe_text import redact
 
-__all__ = ["MAX_REASON_CHARS", "failed_notices", "failure_reason", "record_failure"]
+__all__ = ["MAX_REASON_CHARS", "failed_notices", "failure_reason", "record_failure",
+           "stuck_notices"]
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +85,29 @@ def failed_notices(engine: Engine | None = None, limit: int = 5) -> tuple[int, l
                                    .where(Notice.status == NoticeStatus.failed.value)
                                    .order_by(Notice.id.desc()).limit(limit)))
     return count, newest
+
+
+def stuck_notices(engine: Engine | None = None, *, older_than: float | None = None,
+                  now=None) -> list[Notice]:
+    """Notices whose run started (``triggered``/``parsed``) longer ago than its budget.
+
+    A run that died without recording anything (its worker killed, the machine
+    rebooted) leaves its notice there; ``tooflow health`` lists them.
+
+    Parameters
+    ----------
+    older_than : float, optional
+        Seconds; default the ``handle-notice`` budget plus ten minutes.
+    """
+    import datetime as dt
+
+    from .budgets import HANDLE_NOTICE_TIMEOUT
+    from .models._types import utcnow
+
+    limit = (now or utcnow()) - dt.timedelta(
+        seconds=older_than if older_than is not None else HANDLE_NOTICE_TIMEOUT + 600)
+    started = func.coalesce(Notice.triggered_at, Notice.received)
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        return list(session.exec(select(Notice).where(
+            Notice.status.in_([NoticeStatus.triggered.value, NoticeStatus.parsed.value]),
+            started < limit).order_by(Notice.id)))

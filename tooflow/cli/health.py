@@ -72,4 +72,11 @@ def _health(args: argparse.Namespace) -> int:
                                           if failed else ""))
     for n in newest:
         print(f"  #{n.id} {n.source}: {n.error}")
-    return 1 if stale or pending or failed else 0
+    from ..failures import stuck_notices
+
+    stuck = stuck_notices(engine)
+    if stuck:
+        print(f"{len(stuck)} notice(s) whose flow run started but never finished "
+              "(past the run's budget; `tooflow rerun EVENT_ID`): "
+              + ", ".join(f"#{n.id} ({n.status})" for n in stuck[:10]))
+    return 1 if stale or pending or failed or stuck else 0
