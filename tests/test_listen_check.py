@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import http.server
 import logging
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import yaml
 
@@ -39,21 +43,25 @@ def _config(tmp_path, hop: dict) -> str:
     return str(path)
 
 
-def test_check_fails_on_a_prefect_api_that_refuses_the_key(kafka_broker, tmp_path,
-                                                           monkeypatch, capsys):
+def test_check_fails_on_a_prefect_api_that_refuses_the_key(kafka_broker, tmp_path):
     topic = kafka_broker.create_topic()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuses)
     threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
-    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{server.server_address[1]}/api")
-    monkeypatch.setenv("PREFECT_API_KEY", "pnu_expired0123456789")
     config = _config(tmp_path, {"url": kafka_broker.url + topic, "group_id": "tooflow-check",
                                 "auth": False, "kafka": consumer_settings()})
+    # Its own process, as an operator runs it (no Prefect test harness settings).
+    env = {**os.environ, "TOOFLOW_HOME": str(tmp_path),
+           "PREFECT_API_URL": f"http://127.0.0.1:{server.server_address[1]}/api",
+           "PREFECT_API_KEY": "pnu_expired0123456789"}
     try:
-        assert tooflow_main(["listen", "--config", config, "--check"]) == 1
+        proc = subprocess.run([str(Path(sys.executable).with_name("tooflow")), "listen",
+                               "--config", config, "--check"], env=env, capture_output=True,
+                              timeout=120)
     finally:
         server.shutdown()
         server.server_close()
-    out = capsys.readouterr().out
+    assert proc.returncode == 1
+    out = proc.stdout.decode()
     assert "prefect: FAILED" in out and "401" in out
     assert f"hop: OK: 1 broker(s); {topic} (1 partition(s))" in out
     assert "pnu_expired0123456789" not in out

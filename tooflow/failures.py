@@ -18,8 +18,8 @@ from .db import get_engine
 from .models import Event, Notice, NoticeStatus
 from .safe_text import redact
 
-__all__ = ["MAX_REASON_CHARS", "failed_notices", "failure_reason", "record_failure",
-           "stuck_notices"]
+__all__ = ["MAX_REASON_CHARS", "failed_notices", "failure_reason", "record_event_failure",
+           "record_failure", "stuck_notices"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,23 @@ def record_failure(notice_id: int, stage: str, exc: BaseException, *,
             session.commit()
     except Exception as db_exc:  # noqa: BLE001 - recording must not hide the original error
         log.error("notice %s: %s (could not be recorded: %s)", notice_id, reason,
+                  redact(str(db_exc)))
+    return reason
+
+
+def record_event_failure(event_pk: int, stage: str, exc: BaseException, *,
+                         engine: Engine | None = None) -> str:
+    """Note a failure on an event (``last_error``); never raises; return the reason."""
+    reason = failure_reason(stage, exc)
+    try:
+        with Session(engine or get_engine()) as session:
+            event = session.get(Event, event_pk)
+            if event is not None:
+                event.last_error = reason
+                session.add(event)
+                session.commit()
+    except Exception as db_exc:  # noqa: BLE001 - recording must not hide the original error
+        log.error("event %s: %s (could not be recorded: %s)", event_pk, reason,
                   redact(str(db_exc)))
     return reason
 

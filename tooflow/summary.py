@@ -78,7 +78,7 @@ def event_report(session: Session, event_id: str) -> str:
         lines.append(f"  #{n.id:<5} {n.notice_type or '?':<13} {n.format or '?':<8} "
                      f"{n.received:%Y-%m-%d %H:%M:%S} {n.status:<9} {n.source}")
         if n.error or n.rejection_reason:
-            lines.append(f"         {'FAILED' if n.error else 'rejected'}: "
+            lines.append(f"         {'FAILED' if n.error else n.status}: "
                          f"{n.error or n.rejection_reason}")
     if notices:  # the notice the event reads (by the notices' own order, not arrival)
         last = next((n for n in notices if n.id == event.latest_notice_id), notices[-1])

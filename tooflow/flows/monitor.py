@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from ..budgets import MONITOR_EVENT_TIMEOUT
+from ..failures import record_event_failure
 from ..stages.monitor import monitor_budget
 from ..tasks._context import artifact_key, context
 from ..tasks.circular import circular
@@ -71,7 +72,24 @@ def monitor_event(event_pk: int, event_id: str, programs: list[str] | None = Non
     dict
         ``progress``: the last :class:`~tooflow.stages.monitor.Progress` as a dict;
         ``circulars``: draft id per program.
+
+    Raises
+    ------
+    Exception
+        Whatever failed, after recording it on the event (``last_error``; a run
+        of the ``monitor-event`` deployment has no notice of its own).
     """
+    try:
+        return _monitor(event_pk, event_id, programs, poll_seconds, max_wall_seconds,
+                        wall_cap)
+    except Exception as exc:
+        reason = record_event_failure(event_pk, "monitor", exc)
+        get_run_logger().error("%s: %s", event_id, reason)
+        raise
+
+
+def _monitor(event_pk: int, event_id: str, programs: list[str] | None, poll_seconds: float,
+             max_wall_seconds: float | None, wall_cap: float | None) -> dict:
     logger = get_run_logger()
     settings, engine = context()
     budget = max_wall_seconds if max_wall_seconds is not None else monitor_budget(
