@@ -66,6 +66,9 @@ def base_consumer_config(group_id: str, *, start_at: str = "latest",
         # a 50 MB notice must not wedge the partition: fetch it, store it as rejected
         "fetch.max.bytes": 64 << 20,
         "receive.message.max.bytes": 80 << 20,
+        # librdkafka prefetches up to 64 MB by default (kept by the allocator once
+        # touched): 16 MB of notices is hundreds of them, plenty to keep up
+        "queued.max.messages.kbytes": 16 << 10,
     }
     config.update(extra or {})
     return config

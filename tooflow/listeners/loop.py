@@ -307,12 +307,18 @@ def run_source(source: Source, *, engine: Engine, trigger: Callable[[int], objec
                 log.error("%s: %s", source.name, exc)
                 stop.wait(1.0)
                 batch = []
-            for message in batch:
+            batch.reverse()
+            while batch:
+                # one message alive at a time: its payload is freed before the next is
+                # stored (a batch of 100 large notices is not held at once)
+                message = batch.pop()
                 trig = trigger
                 if pool is not None:
                     trig = functools.partial(_submit, pool, message.topic, message.partition)
-                if handle_message(source, message, engine=engine, trigger=trig,
-                                  stop=stop, status=status, max_bytes=max_bytes) is None:
+                stored = handle_message(source, message, engine=engine, trigger=trig,
+                                        stop=stop, status=status, max_bytes=max_bytes)
+                del message
+                if stored is None:
                     break
             status.maybe_flush(source.lag)
     finally:
