@@ -51,3 +51,14 @@ def test_a_crash_is_reported_and_fails(small_corpus, capsys, monkeypatch):
     assert corpus.main([str(small_corpus), "--no-tests-data", "--repeat", "1"]) == 1
     out = capsys.readouterr().out
     assert "crashed: 1" in out and "MS181101ab-preliminary.avro: KeyError: 'bug'" in out
+
+
+@pytest.mark.parametrize("encoding", [b"UTA-8", b"shift_jis"])
+def test_xml_declaring_an_unreadable_encoding_is_refused(encoding):
+    # found by `corpus.py --mutations 40`: voevent-parse's Gaia16aac.xml with its
+    # declaration damaged crashed the XML parser with LookupError
+    data = (DATA / "gcn/voevent/voevent-parse/Gaia16aac.xml").read_bytes()
+    assert b"encoding='UTF-8'" in data[:100]
+    damaged = data.replace(b"encoding='UTF-8'", b"encoding='" + encoding + b"'", 1)
+    with pytest.raises(corpus.NoticeRejected, match="XML in an encoding that cannot be read"):
+        corpus.parse_once(damaged, "Gaia16aac.xml")

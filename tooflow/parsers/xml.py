@@ -46,6 +46,8 @@ def parse_xml(payload: bytes, max_bytes: int = MAX_XML_BYTES) -> ET.Element:
         raise NoticeRejected(f"unsafe XML refused: {exc.__class__.__name__}: {exc}") from exc
     except ET.ParseError as exc:
         raise NoticeRejected(f"malformed XML: {exc}") from exc
+    except (LookupError, ValueError) as exc:  # <?xml encoding="..."?> Python cannot read
+        raise NoticeRejected(f"XML in an encoding that cannot be read: {exc}") from exc
 
 
 def voevent_params(root: ET.Element) -> dict[str, Any]:
