@@ -141,7 +141,7 @@ class Telescope:
     sun_altitude: float = -12.0
     moon_distance: float = 10.0
     hour_angle_limits: tuple[float, float] | None = None
-    min_marginal: float = 0.0005
+    min_marginal: float = 0.0001
     grid_spec: dict = field(default_factory=dict)
     source: str = ""
 
@@ -247,7 +247,7 @@ def load_telescope(name: str) -> Telescope:
         sun_altitude=float(d.get("sun_altitude", -12.0)),
         moon_distance=float(d.get("moon_distance", 10.0)),
         hour_angle_limits=tuple(float(v) for v in ha) if ha else None,
-        min_marginal=float(d.get("min_marginal_probability", 0.0005)),
+        min_marginal=float(d.get("min_marginal_probability", 0.0001)),
         grid_spec=dict(d.get("grid") or {"format": "none"}),
         source=str(path),
     )
