@@ -165,8 +165,9 @@ def test_real_lvc_map_with_distances_downsampled_keeps_its_moments():
     wsum = _flat_to(w, 64)
     got_mean, got_std, _ = parameters_to_moments(dist["DISTMU"], dist["DISTSIGMA"])
     good = wsum > 1e-8 * wsum.max()
-    assert np.allclose(got_mean[good], (m1 / wsum)[good], rtol=1e-6)
-    assert np.allclose(got_std[good], np.sqrt(m2 / wsum - (m1 / wsum) ** 2)[good], rtol=1e-5)
+    m1, m2, wsum = m1[good], m2[good], wsum[good]
+    assert np.allclose(got_mean[good], m1 / wsum, rtol=1e-6)
+    assert np.allclose(got_std[good], np.sqrt(m2 / wsum - (m1 / wsum) ** 2), rtol=1e-5)
     # and at its own nside the stream reader gives the layers back unchanged
     same, exact, _ = read_flat_downsampled(data, layout, 256, distances=True)
     assert np.array_equal(same, p) and np.array_equal(exact["DISTMU"], mu)
@@ -189,3 +190,22 @@ def test_a_truncated_gzip_flat_map_is_refused_by_the_parser_check():
     verify_skymap_bytes(data)
     with pytest.raises(NoticeRejected, match="truncated"):
         verify_skymap_bytes(data[: len(data) // 2])
+
+
+def test_probability_over_the_whole_sky_is_coarsened_to_a_bounded_number_of_rows():
+    """A uniform nside-1024 map would be 12.6 M rows (1.2 GB to summarise)."""
+    from tooflow.skymap.read import MAX_MOC_ROWS
+
+    n = 12 * 1024 ** 2
+    hdu = fits.BinTableHDU.from_columns(
+        [fits.Column(name="PROB", format="E", array=np.full(n, 1 / n, dtype=np.float32))])
+    hdu.header.update({"PIXTYPE": "HEALPIX", "ORDERING": "NESTED", "NSIDE": 1024,
+                       "INDXSCHM": "IMPLICIT"})
+    buf = io.BytesIO()
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buf)
+    data = gzip.compress(buf.getvalue(), compresslevel=1)
+    del buf, hdu
+    table, peak = _peak(read_skymap_bytes, data)
+    assert len(table) <= MAX_MOC_ROWS
+    assert _prob_per_pixel(table, 64).sum() == pytest.approx(1.0, abs=1e-6)
+    assert peak < 700e6, peak

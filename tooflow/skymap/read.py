@@ -26,12 +26,19 @@ from astropy.table import Table
 
 from ..errors import NoticeRejected
 from .flat import DIST_COLUMNS, flat_to_moc
-from .stream import TableLayout, count_decompressed, peek_table, read_flat_downsampled
+from .stream import (
+    TableLayout,
+    count_decompressed,
+    peek_table,
+    read_flat_downsampled,
+    sum_to_parents,
+)
 
 __all__ = [
     "FLAT_NSIDE",
     "FLAT_NSIDE_DISTANCES",
     "MAX_FLAT_NSIDE",
+    "MAX_MOC_ROWS",
     "MAX_SKYMAP_BYTES",
     "WHOLE_READ_BYTES",
     "NORMALISATION_TOLERANCE",
@@ -59,6 +66,11 @@ FLAT_NSIDE = 1024
 #: The same for flat maps with distance layers (four layers to carry): nside 512,
 #: 6.9 arcmin pixels.
 FLAT_NSIDE_DISTANCES = 512
+
+#: Most rows a flat map may become: a map whose 99.9 % region needs more pixels
+#: than this (probability spread over most of the sky at nside 1024: 12.6 M
+#: rows, 1.2 GB to summarise) is summed to coarser levels until it does not.
+MAX_MOC_ROWS = 1 << 20
 
 #: Flat maps declaring a finer nside are refused from their header, before any
 #: of their data is read (an nside-8192 float64 map is 6.4 GB decompressed).
@@ -283,10 +295,44 @@ def _read_large_flat(data: bytes, layout: TableLayout, nside: int, has_dist: boo
         ) from exc
     if not np.all(np.isfinite(prob)) or np.any(prob < 0):
         raise NoticeRejected("sky map has negative, NaN or infinite probability density")
-    table = flat_to_moc(prob, dist=dist, meta=meta)
-    if nside < layout.nside:
+    table = _bounded_moc(prob, dist, meta)
+    if _moc_nside(table) < layout.nside:
         table.meta["downsampled_from_nside"] = layout.nside
     return table
+
+
+def _moc_nside(table: Table) -> int:
+    order = (int(np.log2(int(np.max(table["UNIQ"])))) - 2) // 2
+    return 1 << order
+
+
+def _bounded_moc(prob: np.ndarray, dist: dict[str, np.ndarray] | None,
+                 meta: dict) -> Table:
+    """:func:`flat_to_moc`, one level coarser at a time while its 99.9 % region
+    would need more than MAX_MOC_ROWS pixels."""
+    from .flat import KEEP_CREDIBLE_LEVEL
+
+    prob = np.asarray(prob, dtype=np.float64)
+    while len(prob) > 12 * 64 * 64 and _region_size(prob, KEEP_CREDIBLE_LEVEL) > MAX_MOC_ROWS:
+        prob, dist = sum_to_parents(prob, dist)
+    return flat_to_moc(prob, dist=dist, meta=meta)
+
+
+def _region_size(prob: np.ndarray, keep: float) -> int:
+    """About how many of the most probable pixels hold ``keep`` of the probability.
+
+    Bisection on a probability threshold with masked sums: no sort, no index
+    arrays (the greedy sort of a 12.6 M-pixel map needs ~500 MB).
+    """
+    target = keep * float(prob.sum())
+    lo, hi = 0.0, float(prob.max())
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if float(np.sum(prob, where=prob >= mid)) >= target:
+            lo = mid
+        else:
+            hi = mid
+    return int(np.count_nonzero(prob >= lo))
 
 
 def _read_whole(data: bytes, max_bytes: int, read_sky_map) -> Table:
@@ -306,7 +352,7 @@ def _read_whole(data: bytes, max_bytes: int, read_sky_map) -> Table:
                 result, meta = read_sky_map(hdu, nest=True, distances=has_dist)
                 layers = result if has_dist else (result,)
                 dist = dict(zip(DIST_COLUMNS, layers[1:], strict=False)) if has_dist else None
-                table = flat_to_moc(layers[0], dist=dist, meta=meta)
+                table = _bounded_moc(layers[0], dist, meta)
     except NoticeRejected:
         raise
     except Exception as exc:  # ligo.skymap/astropy raise ValueError, KeyError, ...

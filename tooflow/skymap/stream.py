@@ -31,7 +31,7 @@ from astropy.io import fits
 from ..errors import NoticeRejected
 
 __all__ = ["CHUNK_BYTES", "TableLayout", "count_decompressed", "peek_table",
-           "read_flat_downsampled"]
+           "read_flat_downsampled", "sum_to_parents"]
 
 #: Bytes of table rows decoded at a time.
 CHUNK_BYTES = 8 << 20
@@ -380,3 +380,25 @@ def read_flat_downsampled(data: bytes, layout: TableLayout, nside: int, *,
         mu[bad], sigma[bad], norm[bad] = np.inf, 1.0, 0.0
         dist = {"DISTMU": mu, "DISTSIGMA": sigma, "DISTNORM": norm}
     return prob, dist, _meta(layout.header)
+
+
+def sum_to_parents(prob: np.ndarray, dist: dict[str, np.ndarray] | None = None,
+                   ) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+    """A NESTED flat map one level coarser: probability summed over each four
+    children, distance layers combined through their moments (as while reading)."""
+    from ligo.skymap.distance import moments_to_parameters, parameters_to_moments
+
+    parent = prob.reshape(-1, 4).sum(axis=1)
+    if not dist:
+        return parent, None
+    with np.errstate(all="ignore"):
+        mean, std, _ = parameters_to_moments(dist["DISTMU"], dist["DISTSIGMA"])
+        ok = np.isfinite(mean) & np.isfinite(std) & (prob > 0)
+        w = np.where(ok, prob, 0.0)
+        wsum = w.reshape(-1, 4).sum(axis=1)
+        m1 = (w * np.where(ok, mean, 0.0)).reshape(-1, 4).sum(axis=1) / wsum
+        m2 = (w * np.where(ok, std * std + mean * mean, 0.0)).reshape(-1, 4).sum(axis=1) / wsum
+        mu, sigma, norm = moments_to_parameters(m1, np.sqrt(np.maximum(m2 - m1 * m1, 0.0)))
+    bad = ~(wsum > 0) | ~np.isfinite(mu) | ~np.isfinite(sigma) | ~np.isfinite(norm)
+    mu[bad], sigma[bad], norm[bad] = np.inf, 1.0, 0.0
+    return parent, {"DISTMU": mu, "DISTSIGMA": sigma, "DISTNORM": norm}
