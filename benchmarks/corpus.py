@@ -1,7 +1,7 @@
 """Corpus benchmark: every notice file parsed and summarised; outcomes, kinds, parse times.
 
-Run: ``python benchmarks/corpus.py [DIR ...] [--repeat 3] [--mutations 0] [--no-tests-data]
-[--show N] [--list]``
+Run: ``python benchmarks/corpus.py [DIR ...] [--repeat 3] [--mutations 0] [--seed 12]
+[--no-tests-data] [--show N] [--list]``
 
 Walks ``tests/data`` (unless ``--no-tests-data``) and every directory given, and for
 each candidate notice file:
@@ -276,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true", help="print every file's outcome too")
     ap.add_argument("--mutations", type=int, default=0,
                     help="damaged copies of each file to feed as well (default 0)")
+    ap.add_argument("--seed", type=int, default=12, help="of the damage (default 12)")
     ap.add_argument("--log", default="ERROR", help="log level of the parsers (default ERROR)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=args.log.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -284,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         ap.error(f"no such directory: {', '.join(map(str, missing))}")
     results, skipped = [], Counter()
-    rng, n_mutated, mutation_crashes = random.Random(12), 0, []
+    rng, n_mutated, mutation_crashes = random.Random(args.seed), 0, []
     seen: set[Path] = set()
     for root in roots:
         for path in walk(root):
