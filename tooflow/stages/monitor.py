@@ -15,6 +15,7 @@ from ..config import Settings
 from ..facilities import FacilityError
 from ..facilities.base import TERMINAL_STATUSES
 from ..models import ExecutedObservationRow, Plan, PlannedObservationRow, QueueRequestRow
+from ..safe_text import redact
 from .submit import store_transactions, update_request
 
 __all__ = ["Progress", "poll_event", "achieved_coverage", "monitor_budget"]
@@ -108,7 +109,7 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
             try:
                 facility = facility_for(tel, settings)
             except Exception as exc:  # noqa: BLE001 - recorded per telescope
-                progress.errors[tel] = f"{type(exc).__name__}: {exc}"
+                progress.errors[tel] = redact(f"{type(exc).__name__}: {exc}")
                 continue
             with facility:
                 try:

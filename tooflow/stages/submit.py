@@ -22,6 +22,7 @@ from ..models import (
 )
 from ..models._types import utcnow
 from ..observations import PlannedObservation
+from ..safe_text import redact
 
 __all__ = ["SubmitResult", "submit_plan", "cancel_event_requests", "store_transactions",
            "update_request"]
@@ -104,7 +105,7 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
             try:
                 facility = facility_for(tel, settings)
             except Exception as exc:  # noqa: BLE001 - recorded per telescope
-                result.errors[tel] = f"{type(exc).__name__}: {exc}"
+                result.errors[tel] = redact(f"{type(exc).__name__}: {exc}")
                 continue
             with facility:
                 try:
@@ -143,7 +144,7 @@ def _mock_real_queues(settings: Settings, program: str) -> bool:
 def _insert(session: Session, event_pk: int, plan_id: int, state) -> None:
     row = QueueRequestRow(event_pk=event_pk, plan_id=plan_id, telescope=state.telescope,
                           request_key=state.request_key, queue_id=state.queue_id,
-                          status=state.status, detail=state.detail)
+                          status=state.status, detail=redact(state.detail or ""))
     try:
         with session.begin_nested():
             session.add(row)
@@ -158,7 +159,7 @@ def update_request(session: Session, event_pk: int, state) -> None:
         QueueRequestRow.request_key == state.request_key)).first()
     if row is None:
         return
-    row.status, row.detail, row.updated = state.status, state.detail, utcnow()
+    row.status, row.detail, row.updated = state.status, redact(state.detail or ""), utcnow()
     row.queue_id = state.queue_id or row.queue_id
     session.add(row)
 
