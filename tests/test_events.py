@@ -116,7 +116,8 @@ def test_corrupt_embedded_map_rejects_only_that_notice(engine):
     truncated = payload[:at] + payload[at + 40_000:]  # valid base64, a FITS file cut short
     stored = store_notice(truncated, "corrupted", engine=engine)
     out = parse_stored_notice(stored.notice_id, engine=engine, settings=load_settings())
-    assert out.rejected and "FITS" in out.reason
+    # refused from the FITS header, before the table is read: it names what is missing
+    assert out.rejected and "skymap is truncated: its table needs" in out.reason
     with Session(engine) as s:
         assert s.get(Notice, good.notice_id).status == "parsed"
         assert s.get(Notice, stored.notice_id).rejection_reason == out.reason
