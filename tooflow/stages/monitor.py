@@ -16,7 +16,7 @@ from ..facilities import FacilityError
 from ..facilities.base import TERMINAL_STATUSES
 from ..models import ExecutedObservationRow, Plan, PlannedObservationRow, QueueRequestRow
 from ..safe_text import redact
-from .submit import store_transactions, update_request
+from .submit import EXPIRED, NOT_SENT, UNSENT, store_transactions, update_request
 
 __all__ = ["Progress", "poll_event", "achieved_coverage", "monitor_budget"]
 
@@ -29,6 +29,7 @@ class Progress:
     completed: int = 0
     failed: int = 0
     cancelled: int = 0
+    unsent: int = 0
     executed: int = 0
     new_executed: int = 0
     coverage: dict[str, float] = field(default_factory=dict)
@@ -104,8 +105,11 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
         since = min(starts) - dt.timedelta(hours=1) if starts else None
         unkeyed = _keys_by_field(session, event_pk)
         for tel, rows in by_tel.items():
+            if all(q.status in NOT_SENT for q in rows):  # no queue holds any: nothing to ask
+                continue
             keys = {q.request_key for q in rows}
-            open_keys = [q.request_key for q in rows if q.status not in TERMINAL_STATUSES]
+            open_keys = [q.request_key for q in rows if q.status not in TERMINAL_STATUSES
+                         and q.status not in NOT_SENT]
             try:
                 facility = facility_for(tel, settings)
             except Exception as exc:  # noqa: BLE001 - recorded per telescope
@@ -129,8 +133,10 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
                               .where(QueueRequestRow.event_pk == event_pk)).all():
             if q.status == "completed":
                 progress.completed += 1
-            elif q.status in ("failed", "rejected"):
+            elif q.status in ("failed", "rejected", EXPIRED):
                 progress.failed += 1
+            elif q.status == UNSENT:  # no queue holds it yet: resubmit_unsent retries it
+                progress.unsent += 1
             elif q.status == "cancelled":
                 progress.cancelled += 1
             else:

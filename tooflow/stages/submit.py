@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ from sqlmodel import Session, select
 from ..config import Settings
 from ..facilities import FacilityError
 from ..facilities.base import TERMINAL_STATUSES
+from ..facilities.http import FacilityUnavailable
 from ..models import (
     Event,
     ExecutedObservationRow,
@@ -24,8 +26,16 @@ from ..models._types import utcnow
 from ..observations import PlannedObservation
 from ..safe_text import redact
 
-__all__ = ["SubmitResult", "submit_plan", "cancel_event_requests", "store_transactions",
-           "update_request"]
+__all__ = ["SubmitResult", "SubmissionFailed", "ResubmitResult", "submit_plan",
+           "resubmit_unsent", "cancel_event_requests", "store_transactions", "update_request",
+           "UNSENT", "EXPIRED", "NOT_SENT", "submitted_programs"]
+
+#: A planned request the queue has not accepted yet (unreachable, error): kept to retry.
+UNSENT = "unsent"
+#: An unsent request whose plan window closed before any queue accepted it.
+EXPIRED = "expired"
+#: Statuses of requests no queue holds.
+NOT_SENT = frozenset({UNSENT, EXPIRED})
 
 
 @dataclass
@@ -37,6 +47,37 @@ class SubmitResult:
     cancelled: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)
+    unsent: dict[str, int] = field(default_factory=dict)
+    transient: bool = True
+
+    def failure_message(self) -> str:
+        """One line naming each telescope that failed, its error and what was kept."""
+        return "; ".join(f"{tel}: {err} ({self.unsent.get(tel, 0)} request(s) kept unsent)"
+                         for tel, err in sorted(self.errors.items()))
+
+
+class SubmissionFailed(RuntimeError):
+    """At least one telescope's queue did not take its requests.
+
+    ``args`` are (message, result as a dict, transient) so that the exception
+    survives pickling in a Prefect state.
+    """
+
+    def __init__(self, message: str, result: dict, transient: bool):
+        super().__init__(message, result, transient)
+
+    @property
+    def result(self) -> dict:
+        """The :class:`SubmitResult` as a dict (what went through and what did not)."""
+        return self.args[1]
+
+    @property
+    def transient(self) -> bool:
+        """Every failure was an unreachable queue (worth retrying soon)."""
+        return bool(self.args[2])
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def store_transactions(session: Session, facility, event_pk: int | None) -> None:
@@ -65,9 +106,11 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
     this plan, an earlier plan or an earlier run) is not sent again; requests of
     superseded plans that the new plan no longer wants, and that have not run,
     are cancelled. One telescope's failure is recorded and does not stop the
-    others. A mock or test event is sent to a real queue (not the simulator)
-    only when its program says ``mock_real_queues: true``; otherwise that
-    telescope's requests are held back, with the reason in ``held``.
+    others: its requests are kept as ``unsent`` rows with the error, which
+    :func:`resubmit_unsent` (and a re-run of this function) sends again. A mock
+    or test event is sent to a real queue (not the simulator) only when its
+    program says ``mock_real_queues: true``; otherwise that telescope's
+    requests are held back, with the reason in ``held``.
     """
     from ..facility_config import is_real_queue
 
@@ -82,7 +125,8 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
         existing = session.exec(select(QueueRequestRow)
                                 .where(QueueRequestRow.event_pk == event.id)).all()
         live = {(q.telescope, q.request_key): q for q in existing
-                if q.status not in ("cancelled", "rejected")}
+                if q.status not in ("cancelled", "rejected") and q.status not in NOT_SENT}
+        unsent = {(q.telescope, q.request_key): q for q in existing if q.status == UNSENT}
         if event.is_mock and not _mock_real_queues(settings, plan.program):
             for tel in sorted({r.telescope for r in rows if is_real_queue(r.telescope, settings)}):
                 result.held[tel] = ("mock/test event: its program does not send mocks to "
@@ -101,11 +145,18 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
             if (tel, key) not in wanted and q.status not in TERMINAL_STATUSES \
                     and q.plan_id != plan_id:
                 stale[tel].append(q)
+        for (tel, key), q in unsent.items():
+            if (tel, key) not in wanted and q.plan_id != plan_id:  # never sent: nothing to ask
+                _set(session, q, "cancelled", "superseded before any queue accepted it")
         for tel in sorted(set(by_tel) | set(stale)):
             try:
                 facility = facility_for(tel, settings)
             except Exception as exc:  # noqa: BLE001 - recorded per telescope
                 result.errors[tel] = redact(f"{type(exc).__name__}: {exc}")
+                result.transient = False
+                result.unsent[tel] = _keep_unsent(session, event.id, plan_id,
+                                                  by_tel.get(tel, []), result.errors[tel])
+                session.commit()
                 continue
             with facility:
                 try:
@@ -123,6 +174,9 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
                         result.submitted[tel] = len(states)
                 except FacilityError as exc:
                     result.errors[tel] = str(exc)
+                    result.transient &= isinstance(exc, FacilityUnavailable)
+                    result.unsent[tel] = _keep_unsent(session, event.id, plan_id,
+                                                      by_tel.get(tel, []), str(exc))
                 finally:
                     store_transactions(session, facility, event.id)
                     session.commit()
@@ -141,7 +195,35 @@ def _mock_real_queues(settings: Settings, program: str) -> bool:
                if p.name == program)
 
 
+def _set(session: Session, row: QueueRequestRow, status: str, detail: str) -> None:
+    row.status, row.detail, row.updated = status, detail, utcnow()
+    session.add(row)
+
+
+def _keep_unsent(session: Session, event_pk: int, plan_id: int,
+                 observations: list[PlannedObservation], error: str) -> int:
+    """Store (or refresh) an ``unsent`` row per observation the queue did not take."""
+    detail = redact(f"not sent: {error}")
+    for obs in observations:
+        row = session.exec(select(QueueRequestRow).where(
+            QueueRequestRow.event_pk == event_pk, QueueRequestRow.telescope == obs.telescope,
+            QueueRequestRow.request_key == obs.request_key)).first()
+        if row is None:
+            row = QueueRequestRow(event_pk=event_pk, plan_id=plan_id, telescope=obs.telescope,
+                                  request_key=obs.request_key, status=UNSENT)
+        row.plan_id = plan_id
+        _set(session, row, UNSENT, detail)
+    return len(observations)
+
+
 def _insert(session: Session, event_pk: int, plan_id: int, state) -> None:
+    existing = session.exec(select(QueueRequestRow).where(
+        QueueRequestRow.event_pk == event_pk, QueueRequestRow.telescope == state.telescope,
+        QueueRequestRow.request_key == state.request_key)).first()
+    if existing is not None:  # an unsent (or expired) row: the queue took it now
+        existing.plan_id = plan_id
+        update_request(session, event_pk, state)
+        return
     row = QueueRequestRow(event_pk=event_pk, plan_id=plan_id, telescope=state.telescope,
                           request_key=state.request_key, queue_id=state.queue_id,
                           status=state.status, detail=redact(state.detail or ""))
@@ -177,9 +259,13 @@ def cancel_event_requests(event_pk: int, *, engine: Engine, settings: Settings,
         from ..facility_config import facility_for
     cancelled: dict[str, int] = {}
     with Session(engine, expire_on_commit=False) as session:
-        open_rows = [q for q in session.exec(select(QueueRequestRow)
-                                             .where(QueueRequestRow.event_pk == event_pk))
-                     if q.status not in TERMINAL_STATUSES]
+        open_rows = []
+        for q in session.exec(select(QueueRequestRow)
+                              .where(QueueRequestRow.event_pk == event_pk)):
+            if q.status == UNSENT:  # no queue holds it: nothing to ask, never send it
+                _set(session, q, "cancelled", "cancelled before any queue accepted it")
+            elif q.status not in TERMINAL_STATUSES and q.status not in NOT_SENT:
+                open_rows.append(q)
         executed = {(e.telescope, e.request_key) for e in session.exec(
             select(ExecutedObservationRow).where(ExecutedObservationRow.event_pk == event_pk))}
         by_tel = defaultdict(list)
@@ -201,3 +287,111 @@ def cancel_event_requests(event_pk: int, *, engine: Engine, settings: Settings,
             session.add(plan)
         session.commit()
     return cancelled
+
+
+@dataclass
+class ResubmitResult:
+    """What :func:`resubmit_unsent` did, per ``"EVENT TELESCOPE"``."""
+
+    submitted: dict[str, int] = field(default_factory=dict)
+    still_unsent: dict[str, int] = field(default_factory=dict)
+    expired: dict[str, int] = field(default_factory=dict)
+    cancelled: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    events: list[int] = field(default_factory=list)  #: event pks that got requests queued
+
+
+def resubmit_unsent(*, engine: Engine, settings: Settings, now: dt.datetime | None = None,
+                    event_pk: int | None = None, facility_for=None) -> ResubmitResult:
+    """Send again the requests no queue has accepted yet (status ``unsent``).
+
+    Per plan and telescope: while the plan window is open, the observations
+    are submitted again (their request keys make a queue that already has
+    them answer with their state: nothing is ever queued twice); once the
+    window has closed they become ``expired``; those of a superseded or
+    cancelled plan, or of a retracted event, become ``cancelled``. A queue that
+    still fails keeps its rows ``unsent`` with the new error.
+
+    Parameters
+    ----------
+    engine, settings
+        Database and configuration.
+    now : datetime, optional
+        Current time (UTC) compared with the plan windows; default now.
+    event_pk : int, optional
+        Only this event's requests.
+    facility_for : callable, optional
+        ``facility_for(telescope, settings)``; default the configured queues.
+    """
+    if facility_for is None:
+        from ..facility_config import facility_for
+    now = now or utcnow()
+    result = ResubmitResult()
+    with Session(engine, expire_on_commit=False) as session:
+        query = select(QueueRequestRow).where(QueueRequestRow.status == UNSENT)
+        if event_pk is not None:
+            query = query.where(QueueRequestRow.event_pk == event_pk)
+        groups: dict[tuple[int, str], list[QueueRequestRow]] = defaultdict(list)
+        for q in session.exec(query.order_by(QueueRequestRow.id)):
+            groups[(q.plan_id, q.telescope)].append(q)
+        for (plan_id, tel), requests in sorted(groups.items()):
+            plan = session.get(Plan, plan_id)
+            event = session.get(Event, plan.event_pk)
+            label = f"{event.event_id} {tel}"
+            if event.retracted or plan.status in ("superseded", "cancelled"):
+                for q in requests:
+                    _set(session, q, "cancelled", f"not sent: plan {plan.status}"
+                         if not event.retracted else "not sent: the event was retracted")
+                result.cancelled[label] = len(requests)
+            elif plan.end <= now:
+                for q in requests:
+                    _set(session, q, EXPIRED, f"never accepted before the window closed "
+                         f"({plan.end:%Y-%m-%d %H:%M} UTC); last {q.detail}")
+                result.expired[label] = len(requests)
+            else:
+                _send_again(session, plan, event, tel, requests, settings, facility_for,
+                            result, label)
+            session.commit()
+    return result
+
+
+def _send_again(session: Session, plan: Plan, event: Event, tel: str,
+                requests: list[QueueRequestRow], settings: Settings, facility_for,
+                result: ResubmitResult, label: str) -> None:
+    keys = {q.request_key for q in requests}
+    planned = session.exec(select(PlannedObservationRow).where(
+        PlannedObservationRow.plan_id == plan.id, PlannedObservationRow.telescope == tel)).all()
+    observations = [_planned(r, event.event_id) for r in planned if r.request_key in keys]
+    try:
+        facility = facility_for(tel, settings)
+    except Exception as exc:  # noqa: BLE001 - recorded per telescope
+        error = redact(f"{type(exc).__name__}: {exc}")
+    else:
+        with facility:
+            try:
+                states = facility.submit(observations, event_id=event.event_id,
+                                         program=plan.program, window=(plan.start, plan.end))
+            except FacilityError as exc:
+                error = redact(str(exc))
+            else:
+                for state in states:
+                    _insert(session, event.id, plan.id, state)
+                result.submitted[label] = len(states)
+                result.events.append(event.id)
+                if plan.status == "planned":
+                    plan.status = "submitted"
+                    session.add(plan)
+                return
+            finally:
+                store_transactions(session, facility, event.id)
+    result.errors[label] = error
+    result.still_unsent[label] = _keep_unsent(session, event.id, plan.id, observations, error)
+
+
+def submitted_programs(event_pk: int, *, engine: Engine) -> tuple[str, list[str]]:
+    """The event's name and the programs with a submitted plan (what a monitor follows)."""
+    with Session(engine) as session:
+        event = session.get(Event, event_pk)
+        programs = session.exec(select(Plan.program).where(
+            Plan.event_pk == event_pk, Plan.status == "submitted").distinct()).all()
+    return event.event_id, sorted(programs)

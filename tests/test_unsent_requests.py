@@ -1,0 +1,141 @@
+"""A queue that cannot be reached: its requests are kept ``unsent`` and sent later, once.
+
+The ZTF queue of these tests points at a real closed port of 127.0.0.1 (a socket
+bound, then closed), then a simulator queue comes up on that same port.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+
+import yaml
+from sqlmodel import Session, select
+
+from tooflow.config import load_settings
+from tooflow.models import FacilityTransaction, Plan, QueueRequestRow
+from tooflow.simulator.server import SimulatorServer
+from tooflow.stages.monitor import poll_event
+from tooflow.stages.plan import plan_for_program
+from tooflow.stages.submit import (
+    EXPIRED,
+    UNSENT,
+    cancel_event_requests,
+    resubmit_unsent,
+    submit_plan,
+)
+
+from . import test_stages
+from .test_stages import NIGHT
+
+# The MS181101ab fixtures of the stage tests (a gated notice, a simulator to start).
+gated, simulator = test_stages.gated, test_stages.simulator
+
+__all__ = ["closed_port", "point_ztf_at"]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: bound once, then closed."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def point_ztf_at(url: str) -> None:
+    """Send ZTF's requests to ``url`` (one retry, as in the issue: 2 attempts)."""
+    import os
+    from pathlib import Path
+
+    path = Path(os.environ["TOOFLOW_CONFIG"])
+    config = yaml.safe_load(path.read_text())
+    config["facilities"]["ZTF"] = {"url": url, "retries": 1, "backoff": 0.01}
+    path.write_text(yaml.safe_dump(config))
+
+
+def _requests(engine) -> list[QueueRequestRow]:
+    with Session(engine) as s:
+        return list(s.exec(select(QueueRequestRow).order_by(QueueRequestRow.id)))
+
+
+def test_unreachable_queue_keeps_requests_and_sends_them_once_it_is_back(gated, engine,
+                                                                        simulator):
+    notice_id, event_pk = gated
+    settings = load_settings()
+    plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                               start=NIGHT, picture=False)
+    port = closed_port()
+    point_ztf_at(f"http://127.0.0.1:{port}")
+    settings = load_settings()
+
+    result = submit_plan(plan_id, engine=engine, settings=settings)
+    assert result.submitted == {}
+    assert result.errors["ZTF"].startswith("ConnectError after 2 attempt(s)")
+    assert result.transient
+    n = result.unsent["ZTF"]
+    rows = _requests(engine)
+    assert n > 0 and len(rows) == n
+    assert {r.status for r in rows} == {UNSENT}
+    assert all("ConnectError after 2 attempt(s)" in r.detail for r in rows)
+    assert "ZTF: ConnectError" in result.failure_message()
+    with Session(engine) as s:
+        assert s.get(Plan, plan_id).status == "planned"  # nothing went out
+    # The monitor counts them apart: nothing open in any queue, n waiting to be sent.
+    progress = poll_event(event_pk, engine=engine, settings=settings)
+    assert progress.unsent == n and progress.open == 0 and progress.failed == 0
+
+    # Still closed: they stay unsent with the new error.
+    still = resubmit_unsent(engine=engine, settings=settings, now=NIGHT)
+    assert still.still_unsent == {"MS181101ab ZTF": n} and not still.submitted
+    assert {r.status for r in _requests(engine)} == {UNSENT}
+
+    # The queue comes up on that port: every unsent request goes, once.
+    with SimulatorServer(port=port, speedup=1, weather_loss=0.0, start=NIGHT) as server:
+        sent = resubmit_unsent(engine=engine, settings=settings, now=NIGHT)
+        assert sent.submitted == {"MS181101ab ZTF": n} and sent.events == [event_pk]
+        rows = _requests(engine)
+        assert len(rows) == n and not {r.status for r in rows} & {UNSENT, EXPIRED}
+        states = server.simulator.status([r.request_key for r in rows])
+        assert all(s["status"] != "unknown" for s in states)
+        again = resubmit_unsent(engine=engine, settings=settings, now=NIGHT)
+        assert again.submitted == {} and again.still_unsent == {}
+        replay = submit_plan(plan_id, engine=engine, settings=settings)
+        assert replay.submitted == {} and replay.already_queued == {"ZTF": n}
+    with Session(engine) as s:
+        assert s.get(Plan, plan_id).status == "submitted"
+        posts = s.exec(select(FacilityTransaction).where(
+            FacilityTransaction.method == "POST",
+            FacilityTransaction.status_code == 200)).all()
+    assert len(posts) == 1  # one accepted submission for the n requests, never a second
+
+
+def test_unsent_requests_expire_when_the_window_closes(gated, engine, simulator):
+    notice_id, _ = gated
+    settings = load_settings()
+    plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                               start=NIGHT, picture=False)
+    point_ztf_at(f"http://127.0.0.1:{closed_port()}")
+    settings = load_settings()
+    n = submit_plan(plan_id, engine=engine, settings=settings).unsent["ZTF"]
+    with Session(engine) as s:
+        end = s.get(Plan, plan_id).end
+    late = resubmit_unsent(engine=engine, settings=settings, now=end + dt.timedelta(seconds=1))
+    assert late.expired == {"MS181101ab ZTF": n} and not late.errors
+    rows = _requests(engine)
+    assert {r.status for r in rows} == {EXPIRED}
+    assert all(r.detail.startswith("never accepted before the window closed") and
+               "ConnectError" in r.detail for r in rows)
+    # Expired is final: nothing is tried again.
+    assert resubmit_unsent(engine=engine, settings=settings, now=NIGHT).expired == {}
+
+
+def test_retraction_cancels_unsent_requests_without_asking_the_queue(gated, engine, simulator):
+    notice_id, event_pk = gated
+    settings = load_settings()
+    plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                               start=NIGHT, picture=False)
+    point_ztf_at(f"http://127.0.0.1:{closed_port()}")
+    settings = load_settings()
+    submit_plan(plan_id, engine=engine, settings=settings)
+    assert cancel_event_requests(event_pk, engine=engine, settings=settings) == {}
+    assert {r.status for r in _requests(engine)} == {"cancelled"}
+    assert resubmit_unsent(engine=engine, settings=settings, now=NIGHT).submitted == {}
