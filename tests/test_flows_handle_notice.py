@@ -34,7 +34,10 @@ def test_fermi_gbm_notice_through_the_flow(flow, sqlite_engine):
     assert "error_radius < 10 is false (error_radius=16.85)" == decisions["GRB afterglow"]["reason"]
     with Session(sqlite_engine) as s:
         notice = s.get(Notice, stored.notice_id)
-        assert notice.status == "gated" and notice.format == "voevent"
+        # The flow finished what it had to do, and the notice names its run.
+        assert notice.status == "done" and notice.format == "voevent"
+        assert notice.flow_run_id and notice.flow_run_name == \
+            "Fermi-GBM-680977982-fermi_gbm_flt_pos-n1"
         event = s.exec(select(Event).where(Event.event_id == "Fermi-GBM-680977982")).one()
         assert event.kind == "GRB" and event.source == "Fermi"
         loc = s.exec(select(Localization).where(Localization.notice_id == notice.id)).one()

@@ -251,7 +251,7 @@ def test_a_stage_that_crashes_fails_the_run_and_says_why_everywhere(prefect, sql
     assert not handle_notice(stored.notice_id)["rejected"]
     with Session(sqlite_engine) as s:
         notice = s.get(Notice, stored.notice_id)
-        assert notice.status == "gated" and notice.error is None
+        assert notice.status == "done" and notice.error is None
         assert s.get(Event, notice.event_pk).last_error is None
 
 

@@ -11,7 +11,7 @@ the reason, which is recorded on the notice. docs/operations.md lists them.
 from __future__ import annotations
 
 __all__ = ["TASK_TIMEOUTS", "HANDLE_NOTICE_TIMEOUT", "MONITOR_EVENT_TIMEOUT", "RERUN_TIMEOUT",
-           "CIRCULAR_MARGIN"]
+           "RESUBMIT_TIMEOUT", "CIRCULAR_MARGIN"]
 
 #: Seconds each task may run (one attempt).
 TASK_TIMEOUTS: dict[str, float] = {
@@ -23,6 +23,8 @@ TASK_TIMEOUTS: dict[str, float] = {
     "cancel": 900,
     "poll": 300,
     "circular": 300,
+    "resubmit": 900,  # as submit, over every event's unsent requests
+    "event_view": 300,  # reads the event's rows (and its sky map for the coverage)
 }
 
 #: Seconds one ``handle-notice`` run may take, an inline monitor included: the
@@ -37,6 +39,10 @@ CIRCULAR_MARGIN: float = 900
 #: Seconds a ``monitor-event`` deployment run may take: the longest plan window
 #: (48 h) and a margin. Its own loop stops at the plan window's end.
 MONITOR_EVENT_TIMEOUT: float = 3 * 86400
+
+#: Seconds a ``resubmit-unsent`` run may take, an inline monitor of what a queue
+#: accepted included (it stops in time, as handle-notice's does).
+RESUBMIT_TIMEOUT: float = HANDLE_NOTICE_TIMEOUT
 
 #: Seconds a ``rerun`` run may take (it runs handle-notice as a sub-flow).
 RERUN_TIMEOUT: float = HANDLE_NOTICE_TIMEOUT + 600

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
-
-from .models import Event, GateDecision, Notice
+from sqlmodel import Session
 
 __all__ = ["format_fields", "format_decisions", "format_followup", "event_report",
            "not_observable_text", "plan_lines"]
@@ -61,42 +59,10 @@ def format_decisions(decisions: list[dict[str, Any]]) -> list[str]:
 
 
 def event_report(session: Session, event_id: str) -> str:
-    """Everything stored about an event, for ``tooflow show``."""
-    from .events import event_fields, latest_localization
+    """Everything stored about an event, for ``tooflow show`` (:mod:`tooflow.event_view`)."""
+    from .event_view import load_event_view, render_text
 
-    event = session.exec(select(Event).where(Event.event_id == event_id)).first()
-    if event is None:
-        raise LookupError(f"no event {event_id!r}; `tooflow events` lists them")
-    loc = latest_localization(session, event.id)
-    lines = format_fields(event_fields(event, loc))
-    if event.last_error:
-        lines.append(f"LAST ERROR: {event.last_error} (`tooflow rerun {event.event_id}`)")
-    notices = session.exec(select(Notice).where(Notice.event_pk == event.id)
-                           .order_by(Notice.id)).all()
-    lines.append(f"notices ({len(notices)}):")
-    for n in notices:
-        lines.append(f"  #{n.id:<5} {n.notice_type or '?':<13} {n.format or '?':<8} "
-                     f"{n.received:%Y-%m-%d %H:%M:%S} {n.status:<9} {n.source}")
-        if n.error or n.rejection_reason:
-            lines.append(f"         {'FAILED' if n.error else n.status}: "
-                         f"{n.error or n.rejection_reason}")
-    if notices:  # the notice the event reads (by the notices' own order, not arrival)
-        last = next((n for n in notices if n.id == event.latest_notice_id), notices[-1])
-        decisions = session.exec(select(GateDecision)
-                                 .where(GateDecision.notice_id == last.id)).all()
-        if decisions:
-            lines.append(f"gate (notice #{last.id}):")
-            lines += format_decisions([d.model_dump() for d in decisions])
-    from .models import Plan
-
-    current = session.exec(select(Plan).where(Plan.event_pk == event.id,
-                                              Plan.status.in_(["planned", "submitted"]))
-                           .order_by(Plan.id)).all()
-    if current:
-        lines.append("plans:")
-        for plan in current:
-            lines += [f"  {line}" for line in plan_lines(plan, plan.program)]
-    return "\n".join(lines)
+    return render_text(load_event_view(session, event_id))
 
 
 def idle_telescope_lines(plan) -> list[str]:
@@ -153,7 +119,10 @@ def format_followup(flow_summary: dict[str, Any], session: Session) -> list[str]
     for program, sub in (flow_summary.get("submitted") or {}).items():
         queued = ", ".join(f"{t} {n}" for t, n in sorted(sub["submitted"].items())) or "nothing"
         again = sum(sub["already_queued"].values())
-        errors = "; ".join(f"{t}: {e}" for t, e in sub["errors"].items())
+        unsent = sub.get("unsent") or {}
+        errors = "; ".join(f"{t}: {e}" + (f" ({unsent[t]} request(s) kept unsent, retried by "
+                                          "`tooflow reconcile`)" if unsent.get(t) else "")
+                           for t, e in sub["errors"].items())
         held = "; ".join(f"{t}: {e}" for t, e in (sub.get("held") or {}).items())
         lines.append(f"submitted ({program}): {queued}"
                      + (f" ({again} already queued)" if again else "")

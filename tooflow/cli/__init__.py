@@ -82,7 +82,7 @@ def _plain_help(p: argparse.ArgumentParser) -> None:
 
 
 def _prefect_defaults(verbose: bool = False) -> None:
-    """Before Prefect is imported: its home under TOOFLOW_HOME, no analytics, quiet logs."""
+    """Before Prefect is imported: its home under TOOFLOW_HOME, no analytics, quiet console."""
     import os
 
     from ..config import default_home
@@ -93,7 +93,11 @@ def _prefect_defaults(verbose: bool = False) -> None:
     except OSError:
         pass
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    # Runs log at INFO (the Prefect UI shows every run's lines, tooflow's own
+    # included); the terminal shows warnings and errors unless -v.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 
 def _quiet_stdout() -> None:

@@ -13,8 +13,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     p.add_argument("--kind", help="only this kind (GW, GRB, neutrino, supernova, X-ray)")
     p.set_defaults(func=_events)
-    s = sub.add_parser("show", help="show one event: notices, localization, gate",
-                       description="Show everything stored about one event.")
+    s = sub.add_parser("show", help="show one event: notices, gate, plans, requests, observations",
+                       description="Show everything stored about one event: its notices "
+                       "and their flow runs, gate decisions, plans, queue requests and "
+                       "their errors, executed observations and coverage, circular drafts.")
     s.add_argument("event_id", metavar="EVENT_ID", help="e.g. S230518h, MS181101ab")
     s.set_defaults(func=_show)
 
@@ -48,9 +50,21 @@ def _events(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
+    from ..config import load_settings
     from ..db import get_engine
-    from ..summary import event_report
+    from ..event_view import load_event_view, render_text
 
-    with Session(get_engine()) as session:
-        print(event_report(session, args.event_id))
+    settings = load_settings()
+    with Session(get_engine(settings)) as session:
+        view = load_event_view(session, args.event_id, ui_base=_ui_base(settings),
+                               settings=settings)
+    print(render_text(view))
     return 0
+
+
+def _ui_base(settings) -> str | None:
+    """The Prefect UI for flow-run links: the configured server, else the local one if up."""
+    from ..prefect_local import _configured_api_url, local_server_status
+
+    api = _configured_api_url() or (local_server_status(settings) or {}).get("url")
+    return str(api).rstrip("/").removesuffix("/api") if api else None

@@ -68,21 +68,27 @@ def _run_flow(notice_id: int, settings, echo) -> dict:
         from ..flows.handle_notice import handle_notice
 
         t0 = time.perf_counter()
-        try:
-            summary = handle_notice(notice_id)
-        except Exception as exc:  # noqa: BLE001 - recorded on the notice by the flow
-            from ..failures import failure_reason
-
-            reason = _recorded_error(notice_id, settings) or failure_reason("flow", exc)
-            echo(f"  FAILED: {reason} (recorded on notice #{notice_id}; `tooflow show`, "
-                 "`tooflow rerun` after the fix)")
-            return {"notice_id": notice_id, "failed": True, "reason": reason}
+        state = handle_notice(notice_id, return_state=True)
         elapsed = time.perf_counter() - t0
+    summary = state.result(raise_on_failure=False)
+    if not isinstance(summary, dict):  # a stage raised: recorded on the notice by the flow
+        from ..failures import failure_reason
+
+        exc = summary if isinstance(summary, BaseException) else RuntimeError(state.message)
+        reason = _recorded_error(notice_id, settings) or failure_reason("flow", exc)
+        echo(f"  FAILED: {reason} (recorded on notice #{notice_id}; `tooflow show`, "
+             "`tooflow rerun` after the fix)")
+        return {"notice_id": notice_id, "failed": True, "reason": reason}
+    if state.is_failed():  # e.g. a queue that did not take its requests; the rest ran
+        summary.update(failed=True, reason=state.message)
     if summary.get("rejected"):
         echo(f"  REJECTED: {summary['reason']}")
         return summary
-    echo(f"  flow run {summary['flow_run_name']!r} (handle-notice) finished in {elapsed:.1f} s: "
+    echo(f"  flow run {summary['flow_run_name']!r} (handle-notice) finished "
+         f"{'FAILED' if state.is_failed() else 'Completed'} in {elapsed:.1f} s: "
          f"{summary.get('flow_run_url') or ''}")
+    if state.is_failed():
+        echo(f"  FAILED: {state.message}")
     for line in format_fields(summary["fields"]):
         echo(f"  {line}")
     echo("  programs:")

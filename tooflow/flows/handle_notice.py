@@ -18,12 +18,15 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from prefect.states import Failed, State
 
 from ..budgets import CIRCULAR_MARGIN, HANDLE_NOTICE_TIMEOUT
 from ..events import ParseOutcome, supersede_if_newer
 from ..failures import record_failure
 from ..stages.plan import unobservable_plans
+from ..stages.submit import SubmissionFailed
 from ..tasks._context import context
+from ..tasks.event_view import publish_event_view
 from ..tasks.gate import gate
 from ..tasks.notify import notify
 from ..tasks.parse import parse
@@ -46,6 +49,13 @@ def _rename_run(name: str) -> None:
         pass
 
 
+def _publish_view(event_pk: int, event_id: str) -> None:
+    """Update the event's page (artifact); a failure to do so is a warning, not the run's."""
+    state = publish_event_view(event_pk, event_id, return_state=True)
+    if state.is_failed():
+        get_run_logger().warning("%s: event page not updated: %s", event_id, state.message)
+
+
 def _monitor_mode() -> str:
     """``inline`` (a sub-flow: the embedded default) or ``deployment`` (monitor.mode)."""
     from ..config import load_settings
@@ -59,7 +69,7 @@ def _monitor_mode() -> str:
 @flow(name="handle-notice", flow_run_name="notice-{notice_id}",
       timeout_seconds=HANDLE_NOTICE_TIMEOUT)
 def handle_notice(notice_id: int, follow_up: bool = True,
-                  plan_start: dt.datetime | None = None) -> dict[str, Any]:
+                  plan_start: dt.datetime | None = None) -> dict[str, Any] | State:
     """Handle one stored notice, from parsing to the circular draft.
 
     Parameters
@@ -76,9 +86,14 @@ def handle_notice(notice_id: int, follow_up: bool = True,
 
     Returns
     -------
-    dict
+    dict or State
         A short summary: event id, notice type, rejection reason, gate
-        decisions, plans, submissions, progress and circular draft ids.
+        decisions, plans, submissions (``submit_errors``: per program whose
+        submission failed, why), progress and circular draft ids. When a queue
+        did not take its requests, a ``Failed`` state carrying that summary:
+        the run is red in the UI although every other stage ran, and the
+        notice is ``failed`` with the reason (call with ``return_state=True``
+        and read ``state.result(raise_on_failure=False)``).
 
     Raises
     ------
@@ -87,10 +102,15 @@ def handle_notice(notice_id: int, follow_up: bool = True,
         ``failed``, ``error`` naming the stage) and its event, so that the run
         ends Failed and ``tooflow show``/``tooflow health`` say why.
     """
+    from ..notice_runs import finish_notice
+    from ..run_logs import send_tooflow_logs_to_prefect
+
+    send_tooflow_logs_to_prefect()
     stage = ["parse"]
     started = time.monotonic()
+    event: list[tuple[int, str]] = []  # (event pk, event id) once parsed: the event's page
     try:
-        return _run_stages(notice_id, follow_up, plan_start, stage)
+        out = _run_stages(notice_id, follow_up, plan_start, stage, event)
     except Exception as exc:
         # Whatever failed, the notice and its event say which stage and why
         # (tooflow show, tooflow health); the run still ends Failed. The run's own
@@ -98,6 +118,8 @@ def handle_notice(notice_id: int, follow_up: bool = True,
         why = _stopped(time.monotonic() - started, exc) if isinstance(exc, TimeoutError) else exc
         reason = record_failure(notice_id, stage[0], why)
         get_run_logger().error("notice %s: %s", notice_id, reason)
+        if event:
+            _publish_view(*event[0])
         if why is not exc:  # the Prefect UI says the run's budget, not the task's
             raise TimeoutError(reason) from exc
         raise
@@ -106,6 +128,18 @@ def handle_notice(notice_id: int, follow_up: bool = True,
         # BaseException) inside the body, then marks it Failed (TimedOut).
         record_failure(notice_id, stage[0], _stopped(time.monotonic() - started))
         raise
+    if out.get("rejected"):
+        return out
+    errors = out.get("submit_errors") or {}
+    if errors:  # the other stages ran; the run is red and the notice says why
+        failure = SubmissionFailed("; ".join(dict.fromkeys(errors.values())), {}, True)
+        reason = record_failure(notice_id, "submit", failure)
+    else:
+        finish_notice(notice_id, engine=context()[1])
+    _publish_view(*event[0])
+    if errors:
+        return Failed(message=reason, data=out)
+    return out
 
 
 def _stopped(elapsed: float, exc: BaseException | None = None) -> BaseException:
@@ -121,16 +155,22 @@ def _stopped(elapsed: float, exc: BaseException | None = None) -> BaseException:
 
 
 def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
-                stage: list[str]) -> dict[str, Any]:
+                stage: list[str], event: list[tuple[int, str]]) -> dict[str, Any]:
     """The stages of :func:`handle_notice`; ``stage[0]`` names the one running."""
+    from ..notice_runs import record_flow_run
+
     logger = get_run_logger()
     started = time.monotonic()
+    engine = context()[1]
+    record_flow_run(notice_id, flow_run.id, flow_run.name, engine=engine)
     parsed = parse(notice_id)
     if parsed.rejected:
         logger.warning("notice %s rejected: %s", notice_id, parsed.reason)
         return {"notice_id": notice_id, "rejected": True, "reason": parsed.reason}
+    event.append((parsed.event_pk, parsed.event_id))
     run_name = f"{parsed.event_id}-{(parsed.notice_type or 'notice').lower()}-n{notice_id}"
     _rename_run(run_name)
+    record_flow_run(notice_id, flow_run.id, run_name, engine=engine)
     out: dict[str, Any] = {"notice_id": notice_id, "rejected": False,
                            "event_id": parsed.event_id, "notice_type": parsed.notice_type,
                            "fields": parsed.summary, "flow_run_name": run_name,
@@ -179,13 +219,23 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: dict[str, Any], follow
     out["plans"] = plans
     stage[0] = "submit"
     # an empty plan is submitted too: it cancels what earlier plans queued and it no longer wants
-    out["submitted"] = {p: submit(pid) for p, pid in plans.items() if pid is not None}
+    out["submitted"], failures = _submit_all(plans)
+    out["submit_errors"] = {p: str(exc) for p, exc in failures.items()}
+    for program, exc in failures.items():
+        logger.error("%s (%s): submission failed: %s", parsed.event_id, program, exc)
+    if failures:
+        stage[0] = "notify"
+        notify(parsed.event_pk, "submission_failed", list(failures),
+               "; ".join(out["submit_errors"].values()))
     unobservable = out["not_observable"] = unobservable_plans(plans, engine=context()[1])
     if unobservable:
         logger.info("%s", "; ".join(unobservable.values()))
         notify(parsed.event_pk, "not_observable", list(unobservable),
                "; ".join(unobservable.values()))
-    programs = [p for p in out["submitted"] if p not in unobservable]
+    # A program whose queues all failed has nothing to monitor (its requests wait unsent).
+    programs = [p for p, r in out["submitted"].items() if p not in unobservable
+                and (p not in failures
+                     or sum(r["submitted"].values()) + sum(r["already_queued"].values()))]
     if not programs:
         return out
     notify(parsed.event_pk, "plan_submitted", programs)
@@ -200,3 +250,28 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: dict[str, Any], follow
     out.update(monitor_event(parsed.event_pk, parsed.event_id, programs,
                              wall_cap=max(0.0, left)))
     return out
+
+
+def _submit_all(plans: dict[str, int | None]) -> tuple[dict[str, dict], dict[str, Exception]]:
+    """Submit each plan; a program whose submission failed goes on with what went through.
+
+    Returns
+    -------
+    submitted, failures : dict, dict
+        Per program: the submission result (as a dict); why its task run failed.
+    """
+    submitted: dict[str, dict] = {}
+    failures: dict[str, Exception] = {}
+    for program, plan_id in plans.items():
+        if plan_id is None:
+            continue
+        state = submit(plan_id, return_state=True)
+        if not state.is_failed():
+            submitted[program] = state.result()
+            continue
+        exc = state.result(raise_on_failure=False)
+        if not isinstance(exc, SubmissionFailed):  # a bug, a timeout: the stage failed
+            raise exc if isinstance(exc, Exception) else RuntimeError(state.message)
+        failures[program] = exc
+        submitted[program] = exc.result
+    return submitted, failures

@@ -18,6 +18,7 @@ from ..failures import record_event_failure
 from ..stages.monitor import monitor_budget
 from ..tasks._context import artifact_key, context
 from ..tasks.circular import circular
+from ..tasks.event_view import publish_event_view
 from ..tasks.monitor import poll
 from ..tasks.notify import notify
 
@@ -27,18 +28,20 @@ MONITOR_DEPLOYMENT = "monitor-event/monitor-event"
 
 
 def start_monitor_deployment(event_pk: int, event_id: str, programs: list[str],
-                             notice_id: int) -> str:
+                             notice_id: int, idempotency_key: str | None = None) -> str:
     """Start the ``monitor-event`` deployment for an event; return the flow run id.
 
     One monitor run per notice that submitted plans: a re-run of the same
-    notice gets the same monitor run back (idempotency key).
+    notice gets the same monitor run back (idempotency key; another key, e.g.
+    for requests a queue accepted later, starts another run).
     """
     from prefect.deployments import run_deployment
 
     run = run_deployment(MONITOR_DEPLOYMENT, timeout=0, as_subflow=False,
                          parameters={"event_pk": event_pk, "event_id": event_id,
                                      "programs": programs},
-                         idempotency_key=f"monitor-event{event_pk}-notice{notice_id}")
+                         idempotency_key=idempotency_key
+                         or f"monitor-event{event_pk}-notice{notice_id}")
     return str(run.id)
 
 
@@ -119,4 +122,8 @@ def _monitor(event_pk: int, event_id: str, programs: list[str] | None, poll_seco
               for p in programs or []}
     if drafts:
         notify(event_pk, "circular_ready", list(drafts))
+    if progress.get("unsent"):
+        logger.warning("%s: %d request(s) still not accepted by their queue (retried by "
+                       "`tooflow reconcile` / resubmit-unsent)", event_id, progress["unsent"])
+    publish_event_view(event_pk, event_id, return_state=True)  # a page not updated: its task
     return {"progress": progress, "circulars": drafts}

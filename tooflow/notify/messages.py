@@ -28,6 +28,7 @@ REASONS: dict[str, str] = {
     "program_triggered": "program triggered",
     "plan_submitted": "plan submitted",
     "not_observable": "not observable in the window",
+    "submission_failed": "SUBMISSION FAILED",
     "retraction": "RETRACTION",
     "circular_ready": "circular draft ready",
     "snews_coincidence": "SNEWS coincidence",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["retry_on_io", "is_transient"]
+__all__ = ["retry_on_io", "retry_on_io_or_unreachable", "is_transient"]
 
 _TRANSIENT_NAMES = {
     "OperationalError",  # sqlalchemy: database restarting, connection dropped
@@ -34,4 +34,18 @@ def retry_on_io(task, task_run, state) -> bool:
         state.result()
     except Exception as exc:  # noqa: BLE001 - we only classify it
         return is_transient(exc)
+    return False
+
+
+def retry_on_io_or_unreachable(task, task_run, state) -> bool:
+    """``retry_condition_fn`` of submissions: transient I/O, or a queue not reached.
+
+    :class:`~tooflow.stages.submit.SubmissionFailed` says ``transient`` when every
+    failing queue was unreachable (connection refused, timeouts): worth another
+    try; a queue that refused the requests is not asked again by a retry.
+    """
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - we only classify it
+        return is_transient(exc) or bool(getattr(exc, "transient", False))
     return False

@@ -4,23 +4,42 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from ..budgets import TASK_TIMEOUTS
-from ..stages.submit import cancel_event_requests, submit_plan
+from ..stages.submit import SubmissionFailed, cancel_event_requests, submit_plan
 from ._context import context
-from .retry import retry_on_io
+from .retry import retry_on_io, retry_on_io_or_unreachable
 
 __all__ = ["submit", "cancel"]
 
 
 @task(name="submit", timeout_seconds=TASK_TIMEOUTS["submit"],
       task_run_name="submit-plan-{plan_id}", retries=3,
-      retry_delay_seconds=[5, 30, 120], retry_condition_fn=retry_on_io)
+      retry_delay_seconds=[5, 30, 120], retry_condition_fn=retry_on_io_or_unreachable)
 def submit(plan_id: int) -> dict:
-    """Queue a plan (idempotent: a retry queues nothing twice)."""
+    """Queue a plan (idempotent: a retry queues nothing twice).
+
+    A telescope whose queue did not take its requests fails the task run (red
+    in the UI, retried while the queue is only unreachable), with an ERROR log
+    line per telescope; the others' requests are queued all the same, and the
+    failed ones are kept ``unsent`` for :func:`~tooflow.stages.submit.resubmit_unsent`.
+
+    Raises
+    ------
+    SubmissionFailed
+        With the :class:`~tooflow.stages.submit.SubmitResult` (as a dict).
+    """
     settings, engine = context()
-    return asdict(submit_plan(plan_id, engine=engine, settings=settings))
+    result = submit_plan(plan_id, engine=engine, settings=settings)
+    if result.errors:
+        logger = get_run_logger()
+        for tel, error in sorted(result.errors.items()):
+            logger.error("%s: submission of plan %s failed: %s; %d request(s) kept unsent "
+                         "(retried by `tooflow reconcile` and the resubmit-unsent deployment)",
+                         tel, plan_id, error, result.unsent.get(tel, 0))
+        raise SubmissionFailed(result.failure_message(), asdict(result), result.transient)
+    return asdict(result)
 
 
 @task(name="cancel", timeout_seconds=TASK_TIMEOUTS["cancel"],
