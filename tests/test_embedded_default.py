@@ -108,7 +108,7 @@ def test_reconcile_and_rerun_run_the_flow_here_when_nothing_serves_it(embedded):
     assert len(links) == 2 and all(
         link.startswith(f"http://127.0.0.1:{embedded['port']}/flow-runs/flow-run/")
         for link in links), out.stdout
-    assert {n.status for n in notices(embedded)} <= {"parsed", "gated", "rejected"}
+    assert {n.status for n in notices(embedded)} <= {"parsed", "gated", "done", "rejected"}
 
     out = tooflow(embedded, "rerun", GBM)
     assert out.returncode == 0, out.stdout + out.stderr

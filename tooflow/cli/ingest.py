@@ -84,8 +84,7 @@ def _run_flow(notice_id: int, settings, echo) -> dict:
     if summary.get("rejected"):
         echo(f"  REJECTED: {summary['reason']}")
         return summary
-    echo(f"  flow run {summary['flow_run_name']!r} (handle-notice) finished "
-         f"{'FAILED' if state.is_failed() else 'Completed'} in {elapsed:.1f} s: "
+    echo(f"  flow run {summary['flow_run_name']!r} (handle-notice) finished in {elapsed:.1f} s: "
          f"{summary.get('flow_run_url') or ''}")
     if state.is_failed():
         echo(f"  FAILED: {state.message}")
