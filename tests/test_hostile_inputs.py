@@ -431,7 +431,7 @@ def test_one_flow_per_event_at_a_time_and_the_later_notice_wins(prefect, sqlite_
     for t in threads:
         t.join(timeout=300)
     assert all(results[n].is_completed() for n in (earlier, later))
-    assert status(earlier) == "superseded" and status(later) == "gated"
+    assert status(earlier) == "superseded" and status(later) == "done"
     with Session(sqlite_engine) as s:
         reason = s.get(Notice, earlier).rejection_reason
     assert reason.startswith(f"superseded by notice #{later} (FERMI_GBM_GND_POS")
