@@ -122,3 +122,24 @@ def test_listener_to_worker_end_to_end(deployment, kafka_broker, sqlite_engine, 
         rows = [s.get(Notice, i) for i in (1, 2)]
     assert all(r.status not in (NoticeStatus.received.value, NoticeStatus.triggered.value)
                for r in rows), [r.status for r in rows]
+
+
+def test_a_trickling_prefect_api_cannot_hold_a_trigger_past_its_deadline(sqlite_engine,
+                                                                        monkeypatch):
+    """Issue 10: every external call has a total deadline; the notice stays received."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    import tooflow.trigger as trigger
+    from tests.slow_http import trickling_server
+
+    monkeypatch.setattr(trigger, "TRIGGER_DEADLINE", 3.0)
+    stored = store_notice((DATA / "alert_251.json").read_bytes(), "test", engine=sqlite_engine)
+    with trickling_server() as slow, \
+            temporary_settings({PREFECT_API_URL: f"{slow.url}/api"}):
+        start = time.monotonic()
+        with pytest.raises(trigger.TriggerError, match=r"within its 3 s deadline"):
+            trigger.trigger_notice(stored.notice_id, engine=sqlite_engine)
+        assert time.monotonic() - start < 3 + 30
+        assert slow.requests >= 1  # the settings of this thread reached the call
+    row = _row(sqlite_engine, stored.notice_id)
+    assert (row.status, row.flow_run_id) == (NoticeStatus.received.value, None)

@@ -18,6 +18,7 @@ names what timed out and the budget.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -149,16 +150,19 @@ def read_response(client: httpx.Client, request: httpx.Request, deadline: Deadli
 def call_with_deadline(func: Callable[[], R], seconds: float, what: str) -> R:
     """Run ``func()`` and return its result, or raise if it takes longer than ``seconds``.
 
-    The call runs in a daemon thread; past the deadline it is abandoned (its
-    library's own timeouts end it later) and :class:`DeadlineExceeded` is
-    raised here. Its exception, if it fails in time, is re-raised as is.
+    The call runs in a daemon thread, in a copy of the caller's context
+    (context variables such as Prefect's settings go along); past the deadline
+    it is abandoned (its library's own timeouts end it later) and
+    :class:`DeadlineExceeded` is raised here. Its exception, if it fails in time, is
+    re-raised as is.
     """
     box: dict[str, object] = {}
     done = threading.Event()
+    context = contextvars.copy_context()  # the caller's settings (e.g. Prefect's) go along
 
     def run() -> None:
         try:
-            box["result"] = func()
+            box["result"] = context.run(func)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             box["error"] = exc
         finally:

@@ -56,6 +56,10 @@ log = logging.getLogger(__name__)
 #: ``<flow name>/<deployment name>`` of the per-notice flow (see ``prefect.yaml``).
 DEFAULT_DEPLOYMENT = "handle-notice/handle-notice"
 
+#: Total seconds to create one flow run (lookup included); past it the notice stays
+#: ``received`` and the reconciler asks again.
+TRIGGER_DEADLINE = 120.0
+
 _deployment_ids: dict[tuple[str, str], uuid.UUID] = {}
 
 
@@ -137,10 +141,18 @@ def create_flow_run(notice_id: int, *, deployment: str = DEFAULT_DEPLOYMENT,
     """
     from prefect.deployments import run_deployment
 
+    from .deadline import call_with_deadline
+
     try:
-        run = run_deployment(_deployment_id(deployment), parameters={"notice_id": notice_id},
-                             timeout=0, as_subflow=False, idempotency_key=idempotency_key,
-                             tags=tags)
+        # a total deadline: a Prefect API that answers a byte at a time must not hold
+        # a trigger thread; past it the notice stays received for the reconciler, and
+        # the idempotency key makes a late-created run the one it gets
+        run = call_with_deadline(
+            lambda: run_deployment(_deployment_id(deployment),
+                                   parameters={"notice_id": notice_id}, timeout=0,
+                                   as_subflow=False, idempotency_key=idempotency_key,
+                                   tags=tags),
+            TRIGGER_DEADLINE, f"creating the {deployment} run for notice #{notice_id}")
     except Exception as exc:  # noqa: BLE001 - httpx, Prefect and OS errors all mean "not now"
         _deployment_ids.pop((_api_url(), deployment), None)
         raise TriggerError(f"could not start {deployment} for notice #{notice_id}: "
