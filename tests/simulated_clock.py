@@ -1,4 +1,4 @@
-"""A simulator whose accelerated clock starts with its first queue request.
+"""A simulator whose accelerated clock starts once its first queue request is queued.
 
 At a speed-up of thousands, every wall-clock second the flow spends planning on a
 busy machine costs simulated hours: a plan for tonight could find the night over
@@ -42,8 +42,11 @@ def simulator_from_first_request(**kwargs: Any) -> SimulatorServer:
     submit = sim.submit
 
     def submit_and_release(*args: Any, **kw: Any) -> list[dict[str, Any]]:
-        clock.release()
-        return submit(*args, **kw)
+        # Queued at the start time however long this batch takes; the night runs after.
+        try:
+            return submit(*args, **kw)
+        finally:
+            clock.release()
 
     sim.submit = submit_and_release  # type: ignore[method-assign]
     return SimulatorServer(sim)

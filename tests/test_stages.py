@@ -35,6 +35,7 @@ from tooflow.stages.plan import load_event_moc, plan_for_program
 from tooflow.stages.submit import cancel_event_requests, submit_plan
 
 from .conftest import DATA
+from .simulated_clock import simulator_from_first_request
 
 PRELIMINARY = DATA / "lvk" / "avro" / "MS181101ab-preliminary.avro"
 NIGHT = dt.datetime(2019, 4, 1, 4, 0, tzinfo=dt.UTC)
@@ -67,12 +68,13 @@ def _configure(tmp_path, monkeypatch, simulator_url: str) -> None:
 
 @pytest.fixture
 def simulator(tmp_path, monkeypatch):
-    """Start the simulator when called: its accelerated clock starts at NIGHT then."""
+    """Start the simulator when called; its accelerated clock leaves NIGHT once the
+    first request is queued (however long submitting took on a busy machine)."""
     servers = []
 
     def start(speedup: float = 5000.0) -> SimulatorServer:
-        server = SimulatorServer(speedup=speedup, weather_loss=0.0, seed=1,
-                                 start=NIGHT).start()
+        server = simulator_from_first_request(speedup=speedup, weather_loss=0.0, seed=1,
+                                              start=NIGHT).start()
         servers.append(server)
         _configure(tmp_path, monkeypatch, server.url)
         return server
@@ -118,7 +120,7 @@ def test_plan_submit_poll_circular(gated, engine, simulator):
     assert all(r.request_key.startswith("MS181101ab:ZTF:f") for r in rows)
     assert all(NIGHT <= r.start_time <= NIGHT + dt.timedelta(hours=10) for r in rows)
 
-    simulator()  # the night starts now, 5000 times faster than real time
+    simulator()  # the night starts with the first request, 5000 times faster than real time
     settings = load_settings()
     first = submit_plan(plan_id, engine=engine, settings=settings)
     assert first.submitted == {"ZTF": len(rows)} and not first.errors
