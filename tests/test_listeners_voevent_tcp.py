@@ -11,6 +11,7 @@ from lxml.etree import fromstring
 from sqlmodel import Session, func, select
 
 from tests.kafka_fixtures import RecordingTrigger, run_source_until
+from tests.waiting import HANG
 from tooflow.listeners.voevent_tcp import voevent_source
 from tooflow.models import ListenerStatus, Notice
 
@@ -32,7 +33,7 @@ class VTPServer:
 
     def _serve(self):
         conn, _ = self.sock.accept()
-        conn.settimeout(10)  # pygcn's framing reads need a timeout
+        conn.settimeout(HANG)  # pygcn's framing reads need a timeout (bounds a hang)
         with conn:
             _send_packet(conn, _form_response("iamalive", "ivo://gcn.test/server", "",
                                               "2026-11-23T00:00:00"))
