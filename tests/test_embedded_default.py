@@ -92,6 +92,9 @@ def test_local_server_on_another_port_tells_its_ui_that_port(embedded):
     assert embedded["port"] != 4200
     ui = httpx.get(f"http://127.0.0.1:{embedded['port']}/ui-settings", timeout=30).json()
     assert ui["api_url"] == embedded["url"] == f"http://127.0.0.1:{embedded['port']}/api"
+    status = tooflow(embedded, "server", "status")
+    assert status.returncode == 0, status.stdout
+    assert f"UI http://127.0.0.1:{embedded['port']}\n" in status.stdout
 
 
 def test_reconcile_and_rerun_run_the_flow_here_when_nothing_serves_it(embedded):

@@ -29,7 +29,7 @@ def _start(args: argparse.Namespace) -> int:
     from ..prefect_local import ensure_prefect_api
 
     url = ensure_prefect_api(load_settings(), echo=print)
-    print(f"Prefect API: {url}")
+    print(f"Prefect API: {url}\nPrefect UI: {url.removesuffix('/api')}")
     return 0
 
 
@@ -49,7 +49,19 @@ def _status(args: argparse.Namespace) -> int:
     if state is None:
         print("not running (`tooflow server start`, or any `tooflow ingest`, starts it)")
         return 1
-    print(f"running: pid {state['pid']}, API {state['url']}")
+    import httpx
+
+    ui = state["url"].removesuffix("/api")
+    print(f"running: pid {state['pid']}, API {state['url']}, UI {ui}")
+    try:
+        asks = httpx.get(f"{ui}/ui-settings", timeout=10).json().get("api_url")
+    except (httpx.HTTPError, ValueError) as exc:
+        print(f"warning: its UI settings could not be read: {exc}")
+        return 1
+    if asks != state["url"]:
+        print(f"warning: its UI asks {asks}, not its own API (started by an older tooflow); "
+              "`tooflow server stop` and start it again")
+        return 1
     return 0
 
 
