@@ -170,5 +170,7 @@ def prefect():
     """One Prefect test harness (a temporary server) for the whole session."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    from tests.waiting import HANG
+
+    with prefect_test_harness(server_startup_timeout=int(HANG)):  # bounds a hang only
         yield
