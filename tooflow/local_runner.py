@@ -110,7 +110,7 @@ def start_runner(*, log_path=None) -> subprocess.Popen:
 
 
 def wait_for_deployment(proc: subprocess.Popen, name: str = SERVED[0], *,
-                        timeout: float = 180.0) -> bool:
+                        timeout: float = 300.0) -> bool:
     """Wait until the runner ``proc`` serves ``name``; False if it exited or ``timeout`` passed.
 
     ``timeout`` only bounds a hang: a busy machine takes tens of seconds to

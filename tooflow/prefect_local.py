@@ -84,8 +84,12 @@ def local_server_status(settings: Settings) -> dict | None:
     return service_status(settings.home, SERVICE)
 
 
-def ensure_prefect_api(settings: Settings, *, timeout: float = 120.0, echo=None) -> str:
-    """Make sure a Prefect API is reachable; return its URL."""
+def ensure_prefect_api(settings: Settings, *, timeout: float = 300.0, echo=None) -> str:
+    """Make sure a Prefect API is reachable; return its URL.
+
+    The local server gets ``timeout`` seconds to answer: 15–30 s on an idle
+    machine, 60–90 s were measured on two cores busy with other work.
+    """
     configured = _configured_api_url()
     if configured:
         return configured
