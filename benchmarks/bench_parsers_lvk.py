@@ -1,8 +1,8 @@
 """Median time of LVK notice parsing and sky-map handling, per kind.
 
 Run: ``python benchmarks/bench_parsers_lvk.py [--repeat N] [LVK_DIR] [SKYMAP_DIR]``
-(defaults: tests/data/lvk and tests/data/skymaps; /work/shared/data/lvk and
-/work/shared/data/skymaps give the full sample set). Every input is processed
+(defaults: tests/data/lvk and tests/data/skymaps; folders holding the full public
+sample set named in their SOURCES.md can be given instead). Every input is processed
 once to warm up (imports, schema loading: reported separately), then ``N``
 times; the tables give, per kind, the number of files and the median and
 maximum of the per-file medians, in milliseconds.

@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path("/work/shared/data/skymaps")
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+#: (label, file name looked up under --data)
 MAPS = [
-    ("S190425z", DATA / "gwemopt/S190425z_2_LALInference.fits.gz"),
-    ("S190814bv", DATA / "gwemopt/S190814bv_5_LALInference.v1.fits.gz"),
-    ("MS190227n", DATA / "gwemopt/MS190227n_bayestar.fits.gz"),
+    ("S190425z", "S190425z_2_LALInference.fits.gz"),
+    ("S190814bv", "S190814bv_5_LALInference.v1.fits.gz"),
+    ("MS190227n", "MS190227n_bayestar.fits.gz"),
 ]
 
 WRAPPER = """
@@ -67,6 +68,8 @@ def run_gwemopt(python: str, path: Path, start: dt.datetime, end: dt.datetime, o
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gwemopt-python", required=True, help="python of gwemopt's venv")
+    p.add_argument("--data", type=Path, default=DATA,
+                   help="directory searched for the maps by name (default: tests/data)")
     args = p.parse_args(argv)
 
     from astropy.time import Time
@@ -82,7 +85,11 @@ def main(argv=None) -> int:
     print("| map | gwemopt fields | gwemopt own % | gwemopt rescored % | tooflow r-only % "
           "| tooflow g+r % | gwemopt s | tooflow s |")
     print("|---|---|---|---|---|---|---|---|")
-    for label, path in MAPS:
+    for label, name in MAPS:
+        path = next(iter(sorted(args.data.rglob(name))), None)
+        if path is None:
+            print(f"| {label} | no {name} under {args.data} |||||||")
+            continue
         moc = read_sky_map(str(path), moc=True)
         start = Time(moc.meta["gps_time"], format="gps").utc.to_datetime(timezone=dt.UTC)
         start = start.replace(microsecond=0)

@@ -18,8 +18,10 @@ published at once. Reported:
 * with ``--worker`` (use a small ``--n``): publish → the flow's first task p50/p95,
   the flows running on a real process worker polling every second.
 
-The notices are the 251 distinct small real notices of ../shared/data (LVK
-JSON/Avro/VOEvent, GCN VOEvent/JSON, SNEWS). To reach 1000 distinct payloads
+The notices are the distinct small real notices (LVK JSON/Avro/VOEvent, GCN
+VOEvent/JSON, SNEWS) under the lvk/, gcn/ and snews/ folders of ``--data DIR``
+(default: the repository's tests/data; the public sample set named in
+tests/data/*/SOURCES.md, laid out the same way, gave 251). To reach 1000 distinct payloads
 (sha256 dedupe would drop repeats), the text ones are also sent with 1, 2, 3
 trailing newlines: the same real notice, different bytes.
 """
@@ -35,14 +37,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+DATA = ROOT / "tests" / "data"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def real_notices(n: int) -> list[bytes]:
-    """``n`` distinct payloads made of the real notices in ../shared/data."""
-    files = sorted(p for sub in ("lvk", "gcn", "snews") for p in (SHARED / sub).rglob("*")
+def real_notices(n: int, data: Path = DATA) -> list[bytes]:
+    """``n`` distinct payloads made of the real notices under ``data``."""
+    files = sorted(p for sub in ("lvk", "gcn", "snews") for p in (data / sub).rglob("*")
                    if p.suffix in {".json", ".xml", ".avro"} and p.stat().st_size < 200_000
                    and "schema" not in p.parts and "gcn-schema" not in str(p.parent.name))
     base, seen = [], set()
@@ -101,14 +103,14 @@ def _pct(values, q):
 
 
 def run(n: int, database_url: str | None, prefect: bool, worker: bool = False,
-        fetch_wait_ms: int | None = None) -> dict:
+        fetch_wait_ms: int | None = None, data: Path = DATA) -> dict:
     from sqlmodel import Session, func, select
 
     from tests.kafka_fixtures import Broker
     from tooflow.db import create_schema, get_engine
     from tooflow.models import Notice, NoticeStatus
 
-    payloads = real_notices(n)
+    payloads = real_notices(n, data)
     tmp = Path(tempfile.mkdtemp(prefix="tooflow-bench-"))
     url = database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
     engine = get_engine(url=url)
@@ -253,13 +255,15 @@ def main() -> None:
                         "task (implies --prefect; use a small --n)")
     p.add_argument("--fetch-wait-ms", type=int,
                    help="librdkafka fetch.wait.max.ms of the listener (default 500)")
+    p.add_argument("--data", type=Path, default=DATA,
+                   help="folder whose lvk/, gcn/, snews/ hold the notices (default: tests/data)")
     p.add_argument("--listener", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.listener:
         return _listener(args)
     r = run(args.n, args.database_url, args.prefect or args.worker, args.worker,
-            args.fetch_wait_ms)
+            args.fetch_wait_ms, args.data)
     print(f"{r['n']} notices, {r['db']}, trigger={r['trigger']}: "
           f"published in {r['publish_s']:.2f} s; stored {r['stored_per_s']:.0f}/s; "
           f"all triggered after {r['all_triggered_s']:.1f} s; "

@@ -1,7 +1,11 @@
 """Peak memory of one notice's sky-map processing, for the largest real maps and
 generated large flat maps.
 
-Run: ``python benchmarks/memory.py [--case NAME ...]``
+Run: ``python benchmarks/memory.py [--case NAME ...] [--data DIR]``
+
+Real maps are read from the repository's tests/data; one not there (the 2.6 MB
+gwcelery Swift MOC) is looked up by file name under ``--data`` (e.g. a checkout
+of the public sources named in tests/data/skymaps/SOURCES.md), or fails alone.
 
 Each case runs in a fresh process (so that one case's peak does not hide
 another's): it reads the map bytes and runs what the flow runs on them — the
@@ -34,7 +38,8 @@ import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path("/work/shared/data")
+#: where real maps not in tests/data are looked up by file name (``--data``)
+DATA = ROOT / "tests" / "data"
 
 #: name → (what, how to get the bytes)
 CASES = {
@@ -56,7 +61,12 @@ CASES = {
 def _bytes(kind: str, spec) -> bytes:
     sys.path.insert(0, str(ROOT))
     if kind == "real":
-        path = ROOT / spec if (ROOT / spec).exists() else SHARED / spec
+        path = ROOT / spec
+        if not path.exists():
+            found = sorted(DATA.rglob(Path(spec).name))
+            if not found:
+                raise FileNotFoundError(f"no {Path(spec).name} under {DATA} (see --data)")
+            path = found[0]
         data = path.read_bytes()
         if path.suffix == ".avro":
             from tooflow.parsers import parse_notice
@@ -122,18 +132,22 @@ def run_one(name: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global DATA  # noqa: PLW0603 - the option reaches _bytes in the --one process
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", action="append", choices=list(CASES),
                         help="run only this case (repeatable)")
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="directory searched by file name for maps not in tests/data")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    DATA = args.data.resolve()
     if args.one:
         print(json.dumps(run_one(args.one)))
         return 0
     print(f"{'case':36} {'input MB':>9} {'rss MB':>8} {'traced MB':>10} {'s':>6}  outcome")
     for name in args.case or list(CASES):
-        done = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True,
-                              text=True, cwd=ROOT)
+        done = subprocess.run([sys.executable, __file__, "--one", name, "--data", str(DATA)],
+                              capture_output=True, text=True, cwd=ROOT)
         if done.returncode:
             print(f"{name:36} failed: {done.stderr.strip().splitlines()[-1:]}")
             continue

@@ -22,7 +22,7 @@ from pathlib import Path
 
 DATA = Path(__file__).parents[1] / "tests" / "data"
 
-#: One real notice per kind (copies of ../shared/data, see tests/data/*/SOURCES.md).
+#: One real notice per kind (public sources in tests/data/*/SOURCES.md).
 SAMPLES = {
     "LVK Avro + map": "lvk/avro/MS181101ab-preliminary.avro",
     "LVK Avro RAVEN (2 maps)": "lvk/avro/MS181101ab-ext-update.avro",

@@ -4,6 +4,11 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/planning.py            # all cases, prints a table
     .venv/bin/python benchmarks/planning.py --markdown # same, as a markdown table
+    .venv/bin/python benchmarks/planning.py --data DIR # maps found by name under DIR
+
+The maps are looked up by file name under ``--data`` (default: the repository's
+tests/data); a map not found there is skipped with a message. A checkout of the
+public sources named in tests/data/skymaps/SOURCES.md gives the missing ones.
 
 Each case (map × telescope set) runs in a fresh Python process so that the peak
 memory (ru_maxrss) belongs to that case alone. The window is the event time + 24 h,
@@ -27,18 +32,22 @@ import time
 import tracemalloc
 from pathlib import Path
 
-DATA = Path("/work/shared/data/skymaps")
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
-#: (label, file, event time or None to read gps_time from the map)
+#: (label, file name, event time or None to read gps_time from the map)
 MAPS = [
-    ("S190425z (LALInference)", DATA / "gwemopt/S190425z_2_LALInference.fits.gz", None),
-    ("S190814bv (LALInference)", DATA / "gwemopt/S190814bv_5_LALInference.v1.fits.gz", None),
-    ("MS181101ab (bayestar)", DATA / "userguide/bayestar.multiorder.fits", None),
-    ("MS190227n (bayestar)", DATA / "gwemopt/MS190227n_bayestar.fits.gz", None),
+    ("S190425z (LALInference)", "S190425z_2_LALInference.fits.gz", None),
+    ("S190814bv (LALInference)", "S190814bv_5_LALInference.v1.fits.gz", None),
+    ("MS181101ab (bayestar)", "bayestar.multiorder.fits", None),
+    ("MS190227n (bayestar)", "MS190227n_bayestar.fits.gz", None),
     # bn180116026: day fraction .026 -> 00:37:26 UTC
-    ("GRB180116A (Fermi GBM)", DATA / "growth-too-marshal/glg_healpix_all_bn180116026.fit",
-     "2018-01-16T00:37:26"),
+    ("GRB180116A (Fermi GBM)", "glg_healpix_all_bn180116026.fit", "2018-01-16T00:37:26"),
 ]
+
+
+def find_map(data: Path, name: str) -> Path | None:
+    """The first file called ``name`` under ``data`` (sorted), or None."""
+    return next(iter(sorted(data.rglob(name))), None)
 
 SETS = {
     "ZTF": ["ZTF"],
@@ -84,6 +93,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--markdown", action="store_true", help="print a markdown table")
     p.add_argument("--time-limit", type=float, default=20.0, help="solver limit (s)")
+    p.add_argument("--data", type=Path, default=DATA,
+                   help="directory searched for the maps by name (default: tests/data)")
     p.add_argument("--one", nargs=3, metavar=("PATH", "WHEN", "NAMES"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
@@ -92,9 +103,10 @@ def main(argv=None) -> int:
         print(json.dumps(res))
         return 0
     rows = []
-    for label, path, when in MAPS:
-        if not path.exists():
-            print(f"skipping {label}: {path} not found", file=sys.stderr)
+    for label, name, when in MAPS:
+        path = find_map(args.data, name)
+        if path is None:
+            print(f"skipping {label}: no {name} under {args.data}", file=sys.stderr)
             continue
         for set_name, names in SETS.items():
             out = subprocess.run(

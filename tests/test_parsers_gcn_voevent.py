@@ -87,7 +87,7 @@ def test_fermi_gbm_final_position_map_url_from_locplot():
     assert n.properties["temporal_coincidence"] is True
     assert n.properties["skymap_url"].endswith(
         "/bn260410294/quicklook/glg_healpix_all_bn260410294.fit")
-    # GRB180116A: the HEALPix file the shared data holds is glg_healpix_all_bn180116026.fit
+    # GRB180116A: the HEALPix file in tests/data/skymaps is glg_healpix_all_bn180116026.fit
     grb = parse(VOE / "growth-too-marshal" / "GRB180116A_Fermi_GBM_Fin_Pos.xml")
     assert grb.event_id == "Fermi-GBM-537755817"
     assert grb.properties["skymap_url"].endswith("/glg_healpix_all_bn180116026.fit")

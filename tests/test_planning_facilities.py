@@ -15,7 +15,7 @@ def test_all_described_telescopes_load_and_cite_a_source():
     assert {"ZTF", "DECam", "Gattini", "GROWTH-India", "KPED"} <= set(names)
     for tel in load_telescopes():
         text = (DATA_DIR / f"{tel.name}.yaml").read_text()
-        assert "/work/shared/data/telescopes" in text or "gwemopt/config" in text
+        assert "skyportal/gwemopt@" in text or "growth-astro/growth-too-marshal@" in text
         assert 1.0 < tel.airmass_limit <= 2.5
         assert all(tel.exposure_time[f] > 0 for f in tel.filters)
 
