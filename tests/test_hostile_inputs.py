@@ -484,3 +484,29 @@ def test_a_failure_outside_any_notice_is_noted_on_its_event(sqlite_engine):
                       "{'Authorization': 'Bearer [redacted]'}")
     with Session(sqlite_engine) as s:
         assert s.get(Event, out.event_pk).last_error == reason
+
+
+def test_an_earlier_monitor_hands_over_once_a_later_notice_has_submitted(sqlite_engine):
+    from tooflow.events import monitor_handed_over
+    from tooflow.models import Plan
+
+    first = _parse(sqlite_engine, LVK_AVRO.read_bytes())
+    assert monitor_handed_over(first.event_pk, first.notice_id, engine=sqlite_engine) is None
+    update = _parse(sqlite_engine, LVK_UPDATE.read_bytes())
+    # The update is parsed but has not re-planned yet: the first monitor goes on.
+    assert monitor_handed_over(first.event_pk, first.notice_id, engine=sqlite_engine) is None
+    now = dt.datetime.now(dt.UTC)
+    with Session(sqlite_engine) as s:
+        plan = Plan(event_pk=update.event_pk, notice_id=update.notice_id,
+                    program="GW kilonova search", start=now, end=now + dt.timedelta(hours=8),
+                    objective=0.4)
+        s.add(plan)
+        s.commit()
+        assert monitor_handed_over(first.event_pk, first.notice_id,
+                                   engine=sqlite_engine) is None  # planned, not submitted
+        plan.status = "submitted"
+        s.add(plan)
+        s.commit()
+    assert monitor_handed_over(first.event_pk, first.notice_id,
+                               engine=sqlite_engine) == update.notice_id
+    assert monitor_handed_over(first.event_pk, update.notice_id, engine=sqlite_engine) is None

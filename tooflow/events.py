@@ -28,7 +28,7 @@ from .parsers import parse_notice
 from .parsers.validate import check_parsed
 
 __all__ = ["ParseOutcome", "parse_stored_notice", "event_fields", "gate_notice",
-           "latest_localization", "supersede_if_newer"]
+           "latest_localization", "monitor_handed_over", "supersede_if_newer"]
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,24 @@ def supersede_if_newer(notice_id: int, *, engine: Engine | None = None) -> int |
             return None
         _supersede(session, notice, event.id, newer)
         return newer.id
+
+
+def monitor_handed_over(event_pk: int, notice_id: int, *,
+                        engine: Engine | None = None) -> int | None:
+    """The later notice whose run now monitors the event instead of ``notice_id``'s, if any.
+
+    A later notice (the one the event reads) that has submitted a plan has its
+    own monitor, which polls every request of the event: the earlier monitor
+    stops, so one event gets one monitor and one circular draft at a time.
+    """
+    with Session(engine or get_engine()) as session:
+        event = session.get(Event, event_pk)
+        if event is None or event.latest_notice_id in (None, notice_id):
+            return None
+        submitted = session.exec(select(Plan.id).where(
+            Plan.event_pk == event_pk, Plan.notice_id == event.latest_notice_id,
+            Plan.status == "submitted")).first()
+        return event.latest_notice_id if submitted is not None else None
 
 
 def _upsert_event(session: Session, parsed: ParsedNotice, notice_id: int) -> Event:

@@ -248,7 +248,7 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: dict[str, Any], follow
     # inline, the monitor stops polling in time to draft inside this run's budget
     left = HANDLE_NOTICE_TIMEOUT - (time.monotonic() - started) - CIRCULAR_MARGIN
     out.update(monitor_event(parsed.event_pk, parsed.event_id, programs,
-                             wall_cap=max(0.0, left)))
+                             wall_cap=max(0.0, left), notice_id=notice_id))
     return out
 
 

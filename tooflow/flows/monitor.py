@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from ..budgets import MONITOR_EVENT_TIMEOUT
+from ..events import monitor_handed_over
 from ..failures import record_event_failure
 from ..stages.monitor import monitor_budget
 from ..tasks._context import artifact_key, context
@@ -39,7 +40,7 @@ def start_monitor_deployment(event_pk: int, event_id: str, programs: list[str],
 
     run = run_deployment(MONITOR_DEPLOYMENT, timeout=0, as_subflow=False,
                          parameters={"event_pk": event_pk, "event_id": event_id,
-                                     "programs": programs},
+                                     "programs": programs, "notice_id": notice_id},
                          idempotency_key=idempotency_key
                          or f"monitor-event{event_pk}-notice{notice_id}")
     return str(run.id)
@@ -49,7 +50,7 @@ def start_monitor_deployment(event_pk: int, event_id: str, programs: list[str],
       timeout_seconds=MONITOR_EVENT_TIMEOUT)
 def monitor_event(event_pk: int, event_id: str, programs: list[str] | None = None,
                   poll_seconds: float = 2.0, max_wall_seconds: float | None = None,
-                  wall_cap: float | None = None) -> dict:
+                  wall_cap: float | None = None, notice_id: int | None = None) -> dict:
     """Poll an event's queue requests, record executed observations and coverage.
 
     Then draft the GCN Circular of each program in ``programs`` and tell the
@@ -69,12 +70,17 @@ def monitor_event(event_pk: int, event_id: str, programs: list[str] | None = Non
     wall_cap : float, optional
         Never poll longer than this (seconds), whatever the plan window: what is
         left of the calling ``handle-notice`` run's budget when run inline.
+    notice_id : int, optional
+        The notice whose run started this monitor: when a later notice of the
+        event has submitted plans of its own (and so monitors), this one stops
+        without drafting (one monitor and one draft per event at a time).
 
     Returns
     -------
     dict
         ``progress``: the last :class:`~tooflow.stages.monitor.Progress` as a dict;
-        ``circulars``: draft id per program.
+        ``circulars``: draft id per program; ``handed_over_to``: the later
+        notice whose monitor took over, if one did.
 
     Raises
     ------
@@ -84,7 +90,7 @@ def monitor_event(event_pk: int, event_id: str, programs: list[str] | None = Non
     """
     try:
         return _monitor(event_pk, event_id, programs, poll_seconds, max_wall_seconds,
-                        wall_cap)
+                        wall_cap, notice_id)
     except Exception as exc:
         reason = record_event_failure(event_pk, "monitor", exc)
         get_run_logger().error("%s: %s", event_id, reason)
@@ -92,7 +98,8 @@ def monitor_event(event_pk: int, event_id: str, programs: list[str] | None = Non
 
 
 def _monitor(event_pk: int, event_id: str, programs: list[str] | None, poll_seconds: float,
-             max_wall_seconds: float | None, wall_cap: float | None) -> dict:
+             max_wall_seconds: float | None, wall_cap: float | None,
+             notice_id: int | None) -> dict:
     logger = get_run_logger()
     settings, engine = context()
     budget = max_wall_seconds if max_wall_seconds is not None else monitor_budget(
@@ -114,6 +121,11 @@ def _monitor(event_pk: int, event_id: str, programs: list[str] | None, poll_seco
             logger.warning("%s: %s", tel, err)
         if progress["open"] == 0 or time.monotonic() >= deadline:
             break
+        newer = monitor_handed_over(event_pk, notice_id) if notice_id is not None else None
+        if newer is not None:  # a later notice's run monitors the event now
+            logger.info("%s: notice #%s has re-planned and monitors the event; this "
+                        "monitor stops without a draft", event_id, newer)
+            return {"progress": progress, "circulars": {}, "handed_over_to": newer}
         time.sleep(poll_seconds)
     logger.info("%s: %d executed, %d open, %d failed; probability covered %.1f %%", event_id,
                 progress["executed"], progress["open"], progress["failed"],
