@@ -115,3 +115,30 @@ def test_identical_errors_are_logged_once_per_window_with_a_count():
         "SASL authentication error: Authentication failed (after 9 ms) "
         "(744 identical message(s) suppressed in the last 60 s)",
     ]
+
+
+def test_check_connects_to_the_voevent_server_for_real(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = closed.getsockname()[1]
+    server = socket.create_server(("127.0.0.1", 0))
+    alive = server.getsockname()[1]
+    try:
+        for port, ok in ((dead, False), (alive, True)):
+            path = tmp_path / f"voevent-{port}.yaml"
+            path.write_text(yaml.safe_dump({"listeners": {
+                "voevent": {"host": "127.0.0.1", "port": port}, "check_timeout": 5}}))
+            result = tooflow_main(["listen", "--config", str(path), "--check",
+                                   "--source", "voevent"])
+            out = capsys.readouterr().out
+            line = next(x for x in out.splitlines() if x.startswith("voevent:"))
+            if ok:
+                assert line == f"voevent: OK: connected to 127.0.0.1:{port}"
+            else:
+                assert result == 1
+                assert line.startswith("voevent: FAILED: voevent: no server accepts a "
+                                       f"connection: 127.0.0.1:{port}")
+    finally:
+        server.close()

@@ -111,8 +111,9 @@ def _check(settings, names: list[str] | None) -> int:
 
     section = listeners_config(settings)
     timeout = float(section.get("check_timeout", 10))
+    sources = build_sources(settings, names)  # refuses a configuration without credentials
     results = [check_prefect(settings, section.get("deployment", DEFAULT_DEPLOYMENT))]
-    for source in build_sources(settings, names):
+    for source in sources:
         try:
             results.append(check_source(source, timeout))
         finally:

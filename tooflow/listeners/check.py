@@ -4,8 +4,8 @@ A configuration that only *looks* right (a password the broker refuses, a
 Prefect API key that has expired) must fail the check, not the first night:
 
 * the Prefect API: an authenticated read of the ``handle-notice`` deployment
-  (on the embedded default: the local server answers; the deployments are
-  served when the listener starts);
+  (on the embedded default: the local server answers if it runs — the check
+  starts nothing; ``tooflow listen`` starts it and serves the deployments);
 * each Kafka source: authenticate and read the metadata of every topic;
 * the VOEvent source: open a TCP connection to a configured server.
 """
@@ -28,13 +28,17 @@ class CheckResult:
 
 def check_prefect(settings, deployment: str) -> CheckResult:
     """Read the ``deployment`` through the configured Prefect API (auth included)."""
-    from ..prefect_local import ensure_prefect_api, is_embedded
+    from ..prefect_local import is_embedded, local_server_status
     from ..safe_text import redact
 
     try:
-        if is_embedded():
-            url = ensure_prefect_api(settings)
-            return CheckResult("prefect", True, f"local server {url} answers "
+        if is_embedded():  # tooflow's own server: `tooflow listen` starts it if needed
+            running = local_server_status(settings)  # None unless it answers
+            if running is None:
+                return CheckResult("prefect", True, "embedded default: no local server "
+                                   "running yet; `tooflow listen` starts it and serves "
+                                   "the deployments")
+            return CheckResult("prefect", True, f"local server {running['url']} answers "
                                "(its deployments are served when the listener starts)")
         from prefect.client.orchestration import get_client
         from prefect.settings import PREFECT_API_URL
