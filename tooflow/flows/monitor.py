@@ -40,7 +40,9 @@ def start_monitor_deployment(event_pk: int, event_id: str, programs: list[str],
 
     run = run_deployment(MONITOR_DEPLOYMENT, timeout=0, as_subflow=False,
                          parameters={"event_pk": event_pk, "event_id": event_id,
-                                     "programs": programs, "notice_id": notice_id},
+                                     "programs": programs,
+                                     # 0: not a notice's monitor (resubmit): never hands over
+                                     "notice_id": notice_id or None},
                          idempotency_key=idempotency_key
                          or f"monitor-event{event_pk}-notice{notice_id}")
     return str(run.id)
