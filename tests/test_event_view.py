@@ -80,7 +80,9 @@ def test_event_page_from_notice_to_circular(gated, engine, simulator):
                               coverage=progress.coverage, area=progress.area)
     view = _view(engine, settings=settings)
     page, markdown = render_text(view), render_markdown(view)
-    assert "ATTENTION:\n  ! notice" in page and "request(s) not accepted" not in page
+    # Every request went: nothing asks for action; the failure stays as history.
+    assert "ATTENTION" not in page and "request(s) not accepted" not in page
+    assert "         done: resolved " in page
     assert "    [submitted] " in page
     assert f"queue requests ({n}):\n  ZTF: {n} completed" in page
     covered = f"{100 * progress.coverage['total']:.1f} % of the probability covered"

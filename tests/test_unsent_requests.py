@@ -108,6 +108,35 @@ def test_unreachable_queue_keeps_requests_and_sends_them_once_it_is_back(gated, 
     assert len(posts) == 1  # one accepted submission for the n requests, never a second
 
 
+def test_notice_failed_at_submission_is_done_once_every_request_went(gated, engine, simulator):
+    """The failure stays until the queue took everything; then health stops asking."""
+    from tooflow.failures import failed_notices, record_failure
+    from tooflow.models import Notice
+    from tooflow.stages.submit import SubmissionFailed
+
+    notice_id, event_pk = gated
+    settings = load_settings()
+    plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                               start=NIGHT, picture=False)
+    port = closed_port()
+    point_ztf_at(f"http://127.0.0.1:{port}")
+    settings = load_settings()
+    result = submit_plan(plan_id, engine=engine, settings=settings)
+    # What the flow records when a submission failed.
+    record_failure(notice_id, "submit", SubmissionFailed(result.failure_message(), {}, True),
+                   engine=engine)
+    resubmit_unsent(engine=engine, settings=settings, now=NIGHT)  # still closed
+    assert failed_notices(engine)[0] == 1
+    with SimulatorServer(port=port, speedup=1, weather_loss=0.0, start=NIGHT):
+        sent = resubmit_unsent(engine=engine, settings=settings, now=NIGHT)
+    assert sum(sent.submitted.values()) == result.unsent["ZTF"]
+    assert failed_notices(engine)[0] == 0
+    with Session(engine) as s:
+        notice = s.get(Notice, notice_id)
+    assert notice.status == "done"
+    assert notice.error.startswith("resolved ") and "ConnectError" in notice.error
+
+
 def test_unsent_requests_expire_when_the_window_closes(gated, engine, simulator):
     notice_id, _ = gated
     settings = load_settings()

@@ -267,7 +267,8 @@ def render_text(view: EventView) -> str:
         lines.append(f"  #{n.id:<5} {n.notice_type or '?':<13} {n.format or '?':<8} "
                      f"{n.received:%Y-%m-%d %H:%M:%S} {n.status:<9} {n.source}")
         if n.error or n.reason:
-            lines.append(f"         {'FAILED' if n.error else n.status}: {n.error or n.reason}")
+            label = 'FAILED' if n.status == 'failed' else n.status
+            lines.append(f"         {label}: {n.error or n.reason}")
         if n.flow_run_url or n.flow_run_name:
             lines.append(f"         flow run {n.flow_run_name or ''}: {n.flow_run_url or '-'}")
     reads = view.gate_notice

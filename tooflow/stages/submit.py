@@ -18,6 +18,8 @@ from ..models import (
     Event,
     ExecutedObservationRow,
     FacilityTransaction,
+    Notice,
+    NoticeStatus,
     Plan,
     PlannedObservationRow,
     QueueRequestRow,
@@ -352,7 +354,37 @@ def resubmit_unsent(*, engine: Engine, settings: Settings, now: dt.datetime | No
                 _send_again(session, plan, event, tel, requests, settings, facility_for,
                             result, label)
             session.commit()
+        for pk in sorted(set(result.events)):
+            _clear_recovered_submission(session, pk, now)
+        session.commit()
     return result
+
+
+#: Prefix of the reason :func:`tooflow.failures.failure_reason` gives a failed submission.
+_SUBMIT_FAILED = "submit failed: "
+
+
+def _clear_recovered_submission(session: Session, event_pk: int, now: dt.datetime) -> None:
+    """A notice that failed only because a queue refused is done once every request went.
+
+    While any request of the event is still ``unsent`` (or ``expired``) the
+    notice stays ``failed``; once all were accepted its status reads ``done``
+    again, and its error says the failure was resolved (kept as history, like
+    the event's ``last_error``), so ``tooflow health`` stops asking for action.
+    """
+    waiting = session.exec(select(QueueRequestRow.id).where(
+        QueueRequestRow.event_pk == event_pk,
+        QueueRequestRow.status.in_((UNSENT, EXPIRED)))).first()
+    if waiting is not None:
+        return
+    failed = session.exec(select(Notice).where(
+        Notice.event_pk == event_pk, Notice.status == NoticeStatus.failed.value)).all()
+    for notice in failed:
+        if (notice.error or "").startswith(_SUBMIT_FAILED):
+            notice.status = NoticeStatus.done.value
+            notice.error = (f"resolved {now:%Y-%m-%d %H:%M} UTC, every request accepted "
+                            f"later: {notice.error}")
+            session.add(notice)
 
 
 def _send_again(session: Session, plan: Plan, event: Event, tel: str,
