@@ -174,3 +174,19 @@ def prefect():
 
     with prefect_test_harness(server_startup_timeout=int(HANG)):  # bounds a hang only
         yield
+
+
+# --- markers --------------------------------------------------------------------
+
+#: Fixtures that start a server: Kafka broker, Prefect server (and flows on it),
+#: the facility simulator, a ``tooflow``/``prefect`` subprocess server. A test using
+#: one is marked ``slow``; ``pytest -m "not slow"`` runs the fast tests only.
+SLOW_FIXTURES = frozenset({"kafka_broker", "prefect", "deployment", "simulator", "embedded",
+                           "auth_server", "prefect_postgres"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every test that uses a fixture of :data:`SLOW_FIXTURES`."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

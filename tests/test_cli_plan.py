@@ -13,6 +13,7 @@ from tooflow.cli import main
 SKYMAP = Path(__file__).parent / "data" / "skymaps" / "rrt_small_area.fits"
 
 
+@pytest.mark.slow  # plans a real map (~15 s)
 def test_plan_cli_writes_json_csv_and_png(tmp_path, capsys):
     out_json = tmp_path / "plan.json"
     png = tmp_path / "plan.png"

@@ -32,6 +32,7 @@ def test_bad_settings_are_one_line_errors(capsys):
     assert (args.speedup, args.seed, args.port) == (600.0, 4, 8765)
 
 
+@pytest.mark.slow  # server process
 def test_serve_answers_health_until_terminated():
     port = free_port()
     started = time.monotonic()

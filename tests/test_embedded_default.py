@@ -207,6 +207,7 @@ def test_missing_deployment_in_production_says_how_to_create_it(prefect, sqlite_
     assert "`prefect deploy --all`" in err and "ObjectNotFound: None" not in err
 
 
+@pytest.mark.slow  # a tooflow subprocess
 def test_closed_pipe_ends_quietly(sqlite_engine):
     stored = store_notice((DATA / "lvk" / "avro" / "MS181101ab-retraction.avro").read_bytes(),
                           "f", engine=sqlite_engine)

@@ -24,6 +24,7 @@ def _ingest(engine, path):
     return parse_stored_notice(stored.notice_id, engine=engine, settings=load_settings())
 
 
+@pytest.mark.slow  # big map
 def test_ms181101ab_preliminary_numbers_match_crossmatch(engine):
     out = _ingest(engine, LVK / "avro" / "MS181101ab-preliminary.avro")
     assert not out.rejected and out.event_id == "MS181101ab"

@@ -25,6 +25,9 @@ SKYMAP = Path(__file__).parent / "data" / "skymaps" / "rrt_small_area.fits"
 NAMES = ["ZTF", "DECam", "Gattini", "GROWTH-India"]
 
 
+pytestmark = pytest.mark.slow  # the module's plan of a real map takes ~10 s
+
+
 @pytest.fixture(scope="module")
 def planned():
     configure_iers(offline=True)

@@ -29,6 +29,7 @@ def driven(**kwargs) -> tuple[Simulator, list[float]]:
     return sim, wall
 
 
+@pytest.mark.slow  # waits on the simulated clock (~7 s)
 def test_states_move_with_the_simulated_clock():
     sim, wall = driven(weather_loss=0.0)
     keys = [r["request_key"] for r in sim.submit("ZTF", ztf_payload(2))]

@@ -64,6 +64,7 @@ def _flat_to(prob: np.ndarray, nside: int) -> np.ndarray:
     return prob.reshape(12 * nside ** 2, -1).sum(axis=1)
 
 
+@pytest.mark.slow  # big map
 def test_nside_4096_float32_in_a_real_avro_notice_stays_bounded():
     """The reproduction: MS181101ab's real Avro alert carrying a flat nside-4096 map."""
     import fastavro
@@ -125,6 +126,7 @@ def test_a_multi_order_map_declaring_gigabytes_is_refused_from_its_header():
         read_skymap_bytes(data)
 
 
+@pytest.mark.slow  # big map
 def test_real_ipn_map_ring_nside_2048_is_summed_to_1024_exactly():
     """GRB220617A's IPN annulus: RING, nside 2048, 1024-wide float32 rows."""
     from ligo.skymap.io.fits import read_sky_map
@@ -144,6 +146,7 @@ def test_real_ipn_map_ring_nside_2048_is_summed_to_1024_exactly():
     assert np.argmax(per_pixel) == np.argmax(prob)
 
 
+@pytest.mark.slow  # big map
 def test_real_lvc_map_with_distances_downsampled_keeps_its_moments():
     """S190425z (nside 256, distances) summed to nside 64 while read, against ligo.skymap."""
     from ligo.skymap.distance import parameters_to_moments
@@ -173,6 +176,7 @@ def test_real_lvc_map_with_distances_downsampled_keeps_its_moments():
     assert np.array_equal(same, p) and np.array_equal(exact["DISTMU"], mu)
 
 
+@pytest.mark.slow  # big map
 def test_real_lvc_map_of_400_mb_decompressed_is_read_in_chunks():
     """S190814bv: nside 1024, four float64 layers (402 MB of table data)."""
     data = (SKYMAPS / "S190814bv_5_LALInference.v1.fits.gz").read_bytes()
