@@ -33,7 +33,11 @@ __all__ = ["SERVED", "deployment_is_served", "serve", "start_runner", "stop_runn
 log = logging.getLogger(__name__)
 
 #: ``<flow>/<deployment>`` names served, as ``prefect.yaml`` names them.
-SERVED = ("handle-notice/handle-notice", "rerun/rerun", "monitor-event/monitor-event")
+SERVED = ("handle-notice/handle-notice", "rerun/rerun", "monitor-event/monitor-event",
+          "resubmit-unsent/resubmit-unsent")
+
+#: resubmit-unsent runs on this schedule (seconds), as its prefect.yaml deployment does.
+RESUBMIT_EVERY = 300
 
 #: Seconds between the runner's polls for new runs.
 QUERY_SECONDS = 2.0
@@ -43,7 +47,11 @@ LIVE_SECONDS = 60.0
 
 
 def serve(limit: int | None = None) -> None:
-    """Serve the three flows on the configured Prefect API until SIGINT/SIGTERM.
+    """Serve the flows of prefect.yaml on the configured Prefect API until SIGINT/SIGTERM.
+
+    ``resubmit-unsent`` is served on its schedule (every :data:`RESUBMIT_EVERY`
+    seconds), so requests a queue refused are sent again on the embedded
+    default too, not only by ``tooflow reconcile``.
 
     Parameters
     ----------
@@ -58,13 +66,15 @@ def serve(limit: int | None = None) -> None:
     from .flows.handle_notice import handle_notice
     from .flows.monitor import monitor_event
     from .flows.rerun import rerun
+    from .flows.resubmit import resubmit_unsent_flow
 
+    flows = (handle_notice, rerun, monitor_event, resubmit_unsent_flow)
+    schedules = (None, None, None, RESUBMIT_EVERY)
     # The module form of the entrypoint: the file form breaks the flows'
     # package-relative imports (see docs/operations.md).
     deployments = [f.to_deployment(name=name.split("/")[1], tags=["tooflow", "served"],
-                                   entrypoint_type=EntrypointType.MODULE_PATH)
-                   for f, name in zip((handle_notice, rerun, monitor_event), SERVED,
-                                      strict=True)]
+                                   entrypoint_type=EntrypointType.MODULE_PATH, interval=every)
+                   for f, name, every in zip(flows, SERVED, schedules, strict=True)]
     # Poll every 2 s, not Prefect's 10 s: a notice's run starts sooner, and a
     # local server does not mind.
     prefect_serve(*deployments, limit=limit, print_starting_message=False,
