@@ -34,7 +34,7 @@ from astropy.table import Table
 
 from ..errors import NoticeRejected
 
-__all__ = ["MAX_ORDER", "circle_kind", "circle_to_moc"]
+__all__ = ["MAX_ORDER", "circle_kind", "circle_to_moc", "moc_table"]
 
 #: Finest HEALPix order used for circles: nside 2**18, pixels of 0.8 arcsec.
 MAX_ORDER = 18
@@ -157,9 +157,27 @@ def circle_to_moc(ra: float, dec: float, radius_deg: float, *, kind: str = "1-si
             dens[np.argmin(sep)] = 1.0
     else:
         dens = np.exp(-2 * kappa * np.sin(sep / 2) ** 2)
+    return moc_table(uniq, dens)
+
+
+def moc_table(uniq: np.ndarray, dens: np.ndarray) -> Table:
+    """A multi-order map (UNIQ-sorted) of relative densities ``dens``, normalised to 1.
+
+    Parameters
+    ----------
+    uniq : numpy.ndarray
+        NUNIQ pixel indices (any order, no overlaps).
+    dens : numpy.ndarray
+        Relative probability density of each pixel.
+
+    Returns
+    -------
+    astropy.table.Table
+        ``UNIQ`` and ``PROBDENSITY`` (sr⁻¹) whose integral over the sky is 1.
+    """
     order = (np.floor(np.log2(uniq)).astype(np.int64) - 2) // 2
     area = 4 * np.pi / (12 * 4.0**order)
-    dens /= np.sum(dens * area)
+    dens = dens / np.sum(dens * area)
     i = np.argsort(uniq)
     table = Table()
     table["UNIQ"] = uniq[i]

@@ -37,7 +37,7 @@ from astropy import units as u
 from astropy.table import Table
 
 from ..errors import NoticeRejected
-from .circle import EFOLDS, MAX_ORDER, circle_kind, circle_to_moc
+from .circle import EFOLDS, MAX_ORDER, circle_kind, circle_to_moc, moc_table
 
 __all__ = ["MAX_AXIS_RATIO", "ellipse_to_moc", "polygon_to_moc"]
 
@@ -78,18 +78,6 @@ def _adaptive(keep: Callable[[np.ndarray, np.ndarray, float], np.ndarray],
         lat_parts.append(lat[~refine])
         ipix = (ipix[refine][:, None] * 4 + np.arange(4)).ravel()
     return np.concatenate(uniq_parts), np.concatenate(lon_parts), np.concatenate(lat_parts)
-
-
-def _table(uniq: np.ndarray, dens: np.ndarray) -> Table:
-    order = (np.floor(np.log2(uniq)).astype(np.int64) - 2) // 2
-    area = 4 * np.pi / (12 * 4.0**order)
-    dens = dens / np.sum(dens * area)
-    i = np.argsort(uniq)
-    table = Table()
-    table["UNIQ"] = uniq[i]
-    table["PROBDENSITY"] = dens[i]
-    table["PROBDENSITY"].unit = "sr-1"
-    return table
 
 
 def _offsets(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float
@@ -189,7 +177,7 @@ def ellipse_to_moc(ra: float, dec: float, a_deg: float, b_deg: float, angle_deg:
             dens[np.argmin(m)] = 1.0
     else:
         dens = np.exp(-0.5 * m**2)
-    return _table(uniq, dens)
+    return moc_table(uniq, dens)
 
 
 def _unit(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
@@ -257,4 +245,4 @@ def polygon_to_moc(corners: Sequence[Sequence[float]], *, max_order: int = MAX_O
     dens = np.all(dist >= 0, axis=1).astype(np.float64)
     if not dens.any():
         dens[np.argmin(sep)] = 1.0
-    return _table(uniq, dens)
+    return moc_table(uniq, dens)
