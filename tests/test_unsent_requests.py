@@ -57,15 +57,23 @@ def _requests(engine) -> list[QueueRequestRow]:
         return list(s.exec(select(QueueRequestRow).order_by(QueueRequestRow.id)))
 
 
-def test_unreachable_queue_keeps_requests_and_sends_them_once_it_is_back(gated, engine,
-                                                                        simulator):
-    notice_id, event_pk = gated
+def _plan_with_ztf_at_a_closed_port(notice_id: int, engine) -> tuple[int, int, object]:
+    """The gated notice's ZTF kilonova plan; ZTF's queue at a closed port.
+
+    Returns (plan id, the port, the settings that point ZTF there).
+    """
     settings = load_settings()
     plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
                                start=NIGHT, picture=False)
     port = closed_port()
     point_ztf_at(f"http://127.0.0.1:{port}")
-    settings = load_settings()
+    return plan_id, port, load_settings()
+
+
+def test_unreachable_queue_keeps_requests_and_sends_them_once_it_is_back(gated, engine,
+                                                                        simulator):
+    notice_id, event_pk = gated
+    plan_id, port, settings = _plan_with_ztf_at_a_closed_port(notice_id, engine)
 
     result = submit_plan(plan_id, engine=engine, settings=settings)
     assert result.submitted == {}
@@ -115,12 +123,7 @@ def test_notice_failed_at_submission_is_done_once_every_request_went(gated, engi
     from tooflow.stages.submit import SubmissionFailed
 
     notice_id, event_pk = gated
-    settings = load_settings()
-    plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
-                               start=NIGHT, picture=False)
-    port = closed_port()
-    point_ztf_at(f"http://127.0.0.1:{port}")
-    settings = load_settings()
+    plan_id, port, settings = _plan_with_ztf_at_a_closed_port(notice_id, engine)
     result = submit_plan(plan_id, engine=engine, settings=settings)
     # What the flow records when a submission failed.
     record_failure(notice_id, "submit", SubmissionFailed(result.failure_message(), {}, True),
@@ -139,11 +142,7 @@ def test_notice_failed_at_submission_is_done_once_every_request_went(gated, engi
 
 def test_unsent_requests_expire_when_the_window_closes(gated, engine, simulator):
     notice_id, _ = gated
-    settings = load_settings()
-    plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
-                               start=NIGHT, picture=False)
-    point_ztf_at(f"http://127.0.0.1:{closed_port()}")
-    settings = load_settings()
+    plan_id, _, settings = _plan_with_ztf_at_a_closed_port(notice_id, engine)
     n = submit_plan(plan_id, engine=engine, settings=settings).unsent["ZTF"]
     with Session(engine) as s:
         end = s.get(Plan, plan_id).end
@@ -159,11 +158,7 @@ def test_unsent_requests_expire_when_the_window_closes(gated, engine, simulator)
 
 def test_retraction_cancels_unsent_requests_without_asking_the_queue(gated, engine, simulator):
     notice_id, event_pk = gated
-    settings = load_settings()
-    plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
-                               start=NIGHT, picture=False)
-    point_ztf_at(f"http://127.0.0.1:{closed_port()}")
-    settings = load_settings()
+    plan_id, _, settings = _plan_with_ztf_at_a_closed_port(notice_id, engine)
     submit_plan(plan_id, engine=engine, settings=settings)
     assert cancel_event_requests(event_pk, engine=engine, settings=settings) == {}
     assert {r.status for r in _requests(engine)} == {"cancelled"}
