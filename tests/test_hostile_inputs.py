@@ -398,15 +398,11 @@ def test_one_flow_per_event_at_a_time_and_the_later_notice_wins(prefect, sqlite_
     from tooflow.flows.event_lock import event_lock
     from tooflow.flows.handle_notice import handle_notice
 
+    from .waiting import HANG, wait_for
+
     def status(notice_id):
         with Session(sqlite_engine) as s:
             return s.get(Notice, notice_id).status
-
-    def wait_for(condition, what, timeout=120.0):
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, f"not {what} within {timeout} s"
-            time.sleep(0.2)
 
     earlier = store_notice(GBM_FLT.read_bytes(), "kafka:gcn", engine=sqlite_engine).notice_id
     later = store_notice(GBM_GND.read_bytes(), "kafka:gcn", engine=sqlite_engine).notice_id
@@ -427,7 +423,7 @@ def test_one_flow_per_event_at_a_time_and_the_later_notice_wins(prefect, sqlite_
         assert status(later) == "parsed"  # waiting for the event: not gated
         assert status(earlier) in ("parsed", "superseded")
     for t in threads:
-        t.join(timeout=300)
+        t.join(timeout=HANG)
     assert all(results[n].is_completed() for n in (earlier, later))
     assert status(earlier) == "superseded" and status(later) == "done"
     with Session(sqlite_engine) as s:
