@@ -68,11 +68,19 @@ class Deadline:
         """Whether the deadline has passed."""
         return time.monotonic() >= self.end
 
-    def check(self) -> None:
-        """Raise :class:`DeadlineExceeded` if the deadline has passed."""
-        if self.expired():
-            raise DeadlineExceeded(f"{self.what} did not finish within its "
-                                   f"{self.seconds:g} s deadline")
+    def check(self, cause: BaseException | None = None) -> None:
+        """Raise :class:`DeadlineExceeded` if the deadline has passed.
+
+        ``cause`` (e.g. the per-read timeout that noticed it) is named in the
+        message and chained.
+        """
+        if not self.expired():
+            return
+        error = DeadlineExceeded(f"{self.what} did not finish within its {self.seconds:g} s "
+                                 f"deadline" + (f" ({cause})" if cause is not None else ""))
+        if cause is None:
+            raise error
+        raise error from cause
 
 
 def read_response(client: httpx.Client, request: httpx.Request, deadline: Deadline, *,
@@ -113,9 +121,7 @@ def read_response(client: httpx.Client, request: httpx.Request, deadline: Deadli
     try:
         response = client.send(request, stream=True)
     except httpx.TimeoutException as exc:
-        if deadline.expired():
-            raise DeadlineExceeded(f"{deadline.what} did not finish within its "
-                                   f"{deadline.seconds:g} s deadline ({exc})") from exc
+        deadline.check(exc)
         raise
     try:
         declared = response.headers.get("content-length", "")
@@ -132,9 +138,7 @@ def read_response(client: httpx.Client, request: httpx.Request, deadline: Deadli
                 chunks.append(chunk)
                 deadline.check()
         except httpx.TimeoutException as exc:
-            if deadline.expired():
-                raise DeadlineExceeded(f"{deadline.what} did not finish within its "
-                                       f"{deadline.seconds:g} s deadline ({exc})") from exc
+            deadline.check(exc)
             raise
     finally:
         response.close()
