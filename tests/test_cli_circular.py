@@ -23,9 +23,9 @@ def test_unknown_event_and_event_without_plans(sqlite_engine, capsys):
 
 
 def test_monitor_mode_must_be_known(tooflow_home):
-    from tooflow.flows.handle_notice import _monitor_mode
+    from tooflow.flows.monitor import monitor_mode
 
-    assert _monitor_mode() == "inline"
+    assert monitor_mode() == "inline"
     (tooflow_home / "tooflow.yaml").write_text("monitor: {mode: background}\n")
     with pytest.raises(ValueError, match="monitor.mode must be 'inline' or 'deployment'"):
-        _monitor_mode()
+        monitor_mode()

@@ -33,7 +33,7 @@ from ..tasks.parse import parse
 from ..tasks.plan import plan
 from ..tasks.submit import cancel, submit
 from .event_lock import event_lock
-from .monitor import monitor_event, start_monitor_deployment
+from .monitor import monitor_event, monitor_mode, start_monitor_deployment
 
 __all__ = ["handle_notice"]
 
@@ -54,16 +54,6 @@ def _publish_view(event_pk: int, event_id: str) -> None:
     state = publish_event_view(event_pk, event_id, return_state=True)
     if state.is_failed():
         get_run_logger().warning("%s: event page not updated: %s", event_id, state.message)
-
-
-def _monitor_mode() -> str:
-    """``inline`` (a sub-flow: the embedded default) or ``deployment`` (monitor.mode)."""
-    from ..config import load_settings
-
-    mode = str((load_settings().extra.get("monitor") or {}).get("mode", "inline"))
-    if mode not in ("inline", "deployment"):
-        raise ValueError(f"monitor.mode must be 'inline' or 'deployment', not {mode!r}")
-    return mode
 
 
 @flow(name="handle-notice", flow_run_name="notice-{notice_id}",
@@ -241,7 +231,7 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: dict[str, Any], follow
     notify(parsed.event_pk, "plan_submitted", programs)
     release()
     stage[0] = "monitor"
-    if _monitor_mode() == "deployment":  # it outlives this run (plan windows of days)
+    if monitor_mode() == "deployment":  # it outlives this run (plan windows of days)
         out["monitor_flow_run_id"] = start_monitor_deployment(
             parsed.event_pk, parsed.event_id, programs, notice_id)
         return out

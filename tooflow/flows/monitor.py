@@ -23,9 +23,19 @@ from ..tasks.event_view import publish_event_view
 from ..tasks.monitor import poll
 from ..tasks.notify import notify
 
-__all__ = ["monitor_event", "start_monitor_deployment", "MONITOR_DEPLOYMENT"]
+__all__ = ["monitor_event", "monitor_mode", "start_monitor_deployment", "MONITOR_DEPLOYMENT"]
 
 MONITOR_DEPLOYMENT = "monitor-event/monitor-event"
+
+
+def monitor_mode() -> str:
+    """``inline`` (a sub-flow: the embedded default) or ``deployment`` (monitor.mode)."""
+    from ..config import load_settings
+
+    mode = str((load_settings().extra.get("monitor") or {}).get("mode", "inline"))
+    if mode not in ("inline", "deployment"):
+        raise ValueError(f"monitor.mode must be 'inline' or 'deployment', not {mode!r}")
+    return mode
 
 
 def start_monitor_deployment(event_pk: int, event_id: str, programs: list[str],

@@ -23,7 +23,7 @@ from prefect.states import Failed, State
 from ..budgets import CIRCULAR_MARGIN, RESUBMIT_TIMEOUT
 from ..tasks.event_view import publish_event_view
 from ..tasks.resubmit import resubmit
-from .monitor import monitor_event, start_monitor_deployment
+from .monitor import monitor_event, monitor_mode, start_monitor_deployment
 
 __all__ = ["resubmit_unsent_flow"]
 
@@ -46,7 +46,6 @@ def resubmit_unsent_flow(now: dt.datetime | None = None,
         The :class:`~tooflow.stages.submit.ResubmitResult` as a dict; a Failed
         state carrying it when requests are still unsent or expired.
     """
-    from ..flows.handle_notice import _monitor_mode
     from ..run_logs import send_tooflow_logs_to_prefect
     from ..stages.submit import submitted_programs
     from ..tasks._context import context
@@ -70,7 +69,7 @@ def resubmit_unsent_flow(now: dt.datetime | None = None,
     for event_pk in sorted(touched):
         event_id, programs = submitted_programs(event_pk, engine=engine)
         if monitor and programs:
-            if _monitor_mode() == "deployment":
+            if monitor_mode() == "deployment":
                 start_monitor_deployment(event_pk, event_id, programs, 0,
                                          idempotency_key=f"monitor-event{event_pk}-resubmit-"
                                          f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}")
