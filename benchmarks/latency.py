@@ -32,9 +32,9 @@ STAGES = ["store", "parse", "gate", "notify", "plan", "submit"]
 def one_run(payload: bytes, program: str, home: Path, url: str) -> dict[str, float]:
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
-    from tooflow.events import gate_notice, parse_stored_notice
     from tooflow.ingest import store_notice
     from tooflow.stages.notify import notify_event
+    from tooflow.stages.parse import gate_notice, parse_stored_notice
     from tooflow.stages.plan import plan_for_program
     from tooflow.stages.submit import submit_plan
 

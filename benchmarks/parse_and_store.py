@@ -54,9 +54,9 @@ def main() -> None:
 
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
-    from tooflow.events import parse_stored_notice
     from tooflow.ingest import store_notice
     from tooflow.parsers import parse_notice
+    from tooflow.stages.parse import parse_stored_notice
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

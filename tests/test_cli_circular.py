@@ -6,8 +6,8 @@ import pytest
 
 from tooflow.cli import main
 from tooflow.config import load_settings
-from tooflow.events import parse_stored_notice
 from tooflow.ingest import store_notice
+from tooflow.stages.parse import parse_stored_notice
 
 from .conftest import DATA
 

@@ -19,10 +19,10 @@ from tooflow.coincidence.multimessenger import (
     joint_skymap_sha256,
 )
 from tooflow.config import load_settings
-from tooflow.events import parse_stored_notice
 from tooflow.ingest import store_notice
 from tooflow.models import Event, Localization, MultimessengerCoincidence, Notice
 from tooflow.skymap import SkymapStore, moc_to_bytes, read_skymap_bytes, summarize
+from tooflow.stages.parse import parse_stored_notice
 
 DATA = Path(__file__).parent / "data"
 GW_MAP = DATA / "coincidence" / "MS190227n_bayestar.fits.gz"

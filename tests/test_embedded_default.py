@@ -26,9 +26,9 @@ from tests import kafka_fixtures
 from tests.kafka_fixtures import consumer_settings
 from tests.waiting import HANG, wait_for
 from tooflow.cli import main as tooflow_main
-from tooflow.events import parse_stored_notice
 from tooflow.ingest import store_notice
 from tooflow.models import CircularDraft, Event, Notice, NoticeStatus
+from tooflow.stages.parse import parse_stored_notice
 
 kafka_broker = kafka_fixtures.kafka_broker
 ROOT = Path(__file__).parent.parent

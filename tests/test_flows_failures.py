@@ -165,9 +165,9 @@ def test_unreachable_queue_fails_red_and_is_retried_later(prefect, sqlite_engine
 def test_resubmit_flow_is_red_while_the_queue_is_down(prefect, sqlite_engine, tmp_path,
                                                       monkeypatch):
     from tooflow.config import load_settings
-    from tooflow.events import gate_notice, parse_stored_notice
     from tooflow.flows.resubmit import resubmit_unsent_flow
     from tooflow.simulator.server import SimulatorServer
+    from tooflow.stages.parse import gate_notice, parse_stored_notice
     from tooflow.stages.plan import plan_for_program
     from tooflow.stages.submit import submit_plan
 

@@ -81,7 +81,7 @@ def test_restart_resumes_at_committed_offset(kafka_broker, sqlite_engine):
 
 def test_bad_payloads_keep_the_listener_up_and_are_rejected_at_parse(kafka_broker,
                                                                      sqlite_engine):
-    from tooflow.events import parse_stored_notice
+    from tooflow.stages.parse import parse_stored_notice
 
     topic = kafka_broker.create_topic()
     avro = (DATA / "MS181101ab-retraction.avro").read_bytes()

@@ -15,10 +15,10 @@ import pytest
 from sqlmodel import Session, select
 
 from tooflow.config import load_settings
-from tooflow.events import gate_notice, parse_stored_notice
 from tooflow.ingest import store_notice
 from tooflow.models import FacilityTransaction, NotificationRecord, QueueRequestRow
 from tooflow.stages.notify import notify_event
+from tooflow.stages.parse import gate_notice, parse_stored_notice
 from tooflow.stages.plan import plan_for_program
 from tooflow.stages.submit import submit_plan
 

@@ -14,10 +14,10 @@ from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source
 from tooflow.coincidence.alerts import payload_bytes, snews_alert
 from tooflow.coincidence.cache import CoincidenceCache, DetectorMessage, parse_neutrino_time
 from tooflow.errors import NoticeRejected
-from tooflow.events import parse_stored_notice
 from tooflow.listeners.hop import hop_source
 from tooflow.models import Event, Notice
 from tooflow.parsers import parse_notice
+from tooflow.stages.parse import parse_stored_notice
 
 kafka_broker = kafka_fixtures.kafka_broker
 CS = Path(__file__).parent / "data" / "snews" / "snews_cs"

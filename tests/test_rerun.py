@@ -8,9 +8,9 @@ import pytest
 
 from tests import prefect_fixtures
 from tooflow.cli import main as tooflow_main
-from tooflow.events import parse_stored_notice
 from tooflow.ingest import store_notice
 from tooflow.rerun import rerun_event, rerun_notice_id
+from tooflow.stages.parse import parse_stored_notice
 
 deployment = prefect_fixtures.deployment
 DATA = Path(__file__).parent / "data" / "listeners"

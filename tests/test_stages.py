@@ -16,7 +16,6 @@ from sqlmodel import Session, select
 
 from tests.waiting import HANG
 from tooflow.config import load_settings
-from tooflow.events import gate_notice, parse_stored_notice
 from tooflow.ingest import store_notice
 from tooflow.models import (
     CircularDraft,
@@ -31,6 +30,7 @@ from tooflow.simulator.server import SimulatorServer
 from tooflow.stages.circular import draft_circular
 from tooflow.stages.monitor import achieved_coverage, poll_event
 from tooflow.stages.notify import notify_event
+from tooflow.stages.parse import gate_notice, parse_stored_notice
 from tooflow.stages.plan import load_event_moc, plan_for_program
 from tooflow.stages.submit import cancel_event_requests, submit_plan
 

@@ -17,10 +17,10 @@ import pytest
 from sqlmodel import Session, select
 
 from tooflow.config import load_settings
-from tooflow.events import gate_notice, parse_stored_notice
 from tooflow.ingest import store_notice
 from tooflow.models import Event, NotificationRecord, Plan, PlannedObservationRow
 from tooflow.stages.notify import notify_event
+from tooflow.stages.parse import gate_notice, parse_stored_notice
 from tooflow.stages.plan import plan_for_program, unobservable_plans
 from tooflow.summary import event_report, format_followup
 

@@ -162,7 +162,7 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
     LookupError
         No such event.
     """
-    from .events import event_fields, latest_localization
+    from .stages.parse import event_fields, latest_localization
     from .summary import plan_lines
 
     event = session.exec(select(Event).where(Event.event_id == event_id)).first()

@@ -1,7 +1,7 @@
 """The ``handle-notice`` flow: one run per incoming notice.
 
 parse → gate → notify → plan → submit → monitor → circular. Each step is a thin
-task over a plain, tested function (:mod:`tooflow.events`, :mod:`tooflow.stages`);
+task over a plain, tested function (:mod:`tooflow.stages.parse`, :mod:`tooflow.stages`);
 ids pass between them. A retraction cancels what is queued for the event; an
 update re-plans (what already ran or is queued with the same key is not sent
 again).
@@ -21,8 +21,8 @@ from prefect.runtime import flow_run
 from prefect.states import Failed, State
 
 from ..budgets import CIRCULAR_MARGIN, HANDLE_NOTICE_TIMEOUT
-from ..events import ParseOutcome, supersede_if_newer
 from ..failures import record_failure
+from ..stages.parse import ParseOutcome, supersede_if_newer
 from ..stages.plan import unobservable_plans
 from ..stages.submit import SubmissionFailed
 from ..tasks._context import context

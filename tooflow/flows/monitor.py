@@ -14,9 +14,9 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from ..budgets import MONITOR_EVENT_TIMEOUT
-from ..events import monitor_handed_over
 from ..failures import record_event_failure
 from ..stages.monitor import monitor_budget
+from ..stages.parse import monitor_handed_over
 from ..tasks._context import artifact_key, context
 from ..tasks.circular import circular
 from ..tasks.event_view import publish_event_view

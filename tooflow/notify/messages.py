@@ -101,7 +101,7 @@ class EventSummary:
         flow_run_url: str | None = None,
         detail: str = "",
     ) -> EventSummary:
-        """Build a summary from an event's stored fields (``tooflow.events.event_fields``).
+        """Build a summary from an event's stored fields (``tooflow.stages.parse.event_fields``).
 
         Parameters
         ----------

@@ -6,9 +6,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ..config import Settings
-from ..events import latest_localization
 from ..models import CircularDraft, Event, ExecutedObservationRow, Plan
 from ..observations import ExecutedObservation
+from .parse import latest_localization
 
 __all__ = ["draft_circular", "SOURCE_NAMES"]
 

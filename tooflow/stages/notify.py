@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ..config import Settings
-from ..events import event_fields, latest_localization
 from ..models import Event, NotificationRecord
+from .parse import event_fields, latest_localization
 
 __all__ = ["notify_event"]
 

@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ..config import Settings
-from ..events import latest_localization
 from ..gate import Program, load_programs
 from ..models import Event, Localization, Plan, PlannedObservationRow
+from .parse import latest_localization
 
 __all__ = ["idle_record", "load_event_moc", "plan_for_program", "program_by_name",
            "strategy_for", "targets_for", "unobservable_plans"]

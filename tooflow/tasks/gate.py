@@ -6,8 +6,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
 from ..budgets import TASK_TIMEOUTS
-from ..events import gate_notice
 from ..gate import Decision
+from ..stages.parse import gate_notice
 from ._context import artifact_key
 from .retry import retry_on_io
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 
 from ..budgets import TASK_TIMEOUTS
-from ..events import ParseOutcome, parse_stored_notice
+from ..stages.parse import ParseOutcome, parse_stored_notice
 from .retry import retry_on_io
 
 __all__ = ["parse"]

@@ -16,16 +16,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from .config import Settings, load_settings
-from .db import get_engine
-from .errors import NoticeRejected, SkymapUnavailable
-from .gate import Decision, gate, load_programs
-from .models import Event, GateDecision, Localization, Notice, NoticeStatus, Plan
-from .models._types import utcnow
-from .notice import ParsedNotice
-from .notice_order import is_older
-from .parsers import parse_notice
-from .parsers.validate import check_parsed
+from ..config import Settings, load_settings
+from ..db import get_engine
+from ..errors import NoticeRejected, SkymapUnavailable
+from ..gate import Decision, gate, load_programs
+from ..models import Event, GateDecision, Localization, Notice, NoticeStatus, Plan
+from ..models._types import utcnow
+from ..notice import ParsedNotice
+from ..notice_order import is_older
+from ..parsers import parse_notice
+from ..parsers.validate import check_parsed
 
 __all__ = ["ParseOutcome", "parse_stored_notice", "event_fields", "gate_notice",
            "latest_localization", "monitor_handed_over", "supersede_if_newer"]
@@ -159,7 +159,7 @@ def _jsonable(value: Any) -> Any:
 
 def _record_localization(session: Session, notice: Notice, event: Event,
                          parsed: ParsedNotice, settings: Settings) -> Localization | None:
-    from .skymap import (
+    from ..skymap import (
         SkymapStore,
         fetch_skymap,
         read_skymap_bytes,
@@ -181,7 +181,7 @@ def _record_localization(session: Session, notice: Notice, event: Event,
             row.state = "unavailable"
             log.warning("notice %s: %s", notice.id, exc)
     if data is not None:
-        from .skymap.read import WARNING_KEY
+        from ..skymap.read import WARNING_KEY
 
         moc = read_skymap_bytes(data)  # NoticeRejected on a corrupt map
         row.warning = moc.meta.pop(WARNING_KEY, None)  # e.g. renormalised
@@ -325,8 +325,8 @@ def _coincidences(session: Session, event: Event, settings: Settings) -> dict[st
     ``coincident_with`` (partner event ids), ``coincident_kinds``, ``overlap``
     (the largest overlap integral), ``joint_area_90`` (deg²).
     """
-    from .coincidence.multimessenger import coincidence_fields, find_coincidences
-    from .skymap import SkymapStore
+    from ..coincidence.multimessenger import coincidence_fields, find_coincidences
+    from ..skymap import SkymapStore
 
     if event.kind in ("GW", "GRB", "neutrino") and not event.retracted:
         find_coincidences(session, event.id, store=SkymapStore(settings.resolved_skymap_dir))
