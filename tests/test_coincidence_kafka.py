@@ -12,10 +12,10 @@ from sqlmodel import Session, select
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, kafka_broker  # noqa: F401
 from tests.kafka_fixtures import run_until as run_loop_until
 from tests.waiting import HANG
-from tooflow.coincidence.kafka import alert_publisher, observation_source
-from tooflow.coincidence.service import CoincidenceService, run_service
 from tooflow.models import Notice, SnewsAlert, SnewsMessage
 from tooflow.parsers import parse_notice
+from tooflow.snews.kafka import alert_publisher, observation_source
+from tooflow.snews.service import CoincidenceService, run_service
 
 DATA = Path(__file__).parent / "data" / "snews"
 

@@ -1,4 +1,4 @@
-"""SNEWS detector messages (tooflow.coincidence.messages): real snews_pt examples, refusals."""
+"""SNEWS detector messages (tooflow.snews.messages): real snews_pt examples, refusals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tooflow.coincidence.messages import (
+from tooflow.errors import NoticeRejected
+from tooflow.snews.messages import (
     Heartbeat,
     MessageRejected,
     Observation,
@@ -16,7 +17,6 @@ from tooflow.coincidence.messages import (
     Retraction,
     read_detector_message,
 )
-from tooflow.errors import NoticeRejected
 
 DATA = Path(__file__).parent / "data" / "snews"
 NOW = dt.datetime(2030, 1, 1, 12, 40, tzinfo=dt.UTC)

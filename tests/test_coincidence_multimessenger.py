@@ -1,4 +1,4 @@
-"""Multi-messenger coincidences (tooflow.coincidence.multimessenger) on real sky maps."""
+"""Multi-messenger coincidences (tooflow.stages.coincidence) on real sky maps."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from astropy.table import Table
 from ligo.skymap.moc import rasterize
 from sqlmodel import Session, select
 
-from tooflow.coincidence.multimessenger import (
+from tooflow.config import load_settings
+from tooflow.ingest import store_notice
+from tooflow.models import Event, Localization, MultimessengerCoincidence, Notice
+from tooflow.skymap import SkymapStore, moc_to_bytes, read_skymap_bytes, summarize
+from tooflow.stages.coincidence import (
     coincidence_fields,
     find_coincidences,
     joint_skymap,
     joint_skymap_sha256,
 )
-from tooflow.config import load_settings
-from tooflow.ingest import store_notice
-from tooflow.models import Event, Localization, MultimessengerCoincidence, Notice
-from tooflow.skymap import SkymapStore, moc_to_bytes, read_skymap_bytes, summarize
 from tooflow.stages.parse import parse_stored_notice
 
 DATA = Path(__file__).parent / "data"

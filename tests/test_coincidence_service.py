@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.kafka_fixtures import RecordingTrigger
-from tooflow.coincidence.service import CoincidenceService
 from tooflow.models import Notice, SnewsAlert, SnewsCoincidence, SnewsMessage
 from tooflow.parsers import parse_notice
+from tooflow.snews.service import CoincidenceService
 
 DATA = Path(__file__).parent / "data" / "snews"
 NOW = dt.datetime(2030, 1, 1, 12, 35, tzinfo=dt.UTC)
@@ -166,8 +166,8 @@ def test_every_publishing_tools_scenario_through_the_service(sqlite_engine, name
 
 
 def test_people_on_duty_are_told_once_per_alert(sqlite_engine, capsys):
-    from tooflow.coincidence.notifications import duty_notifier
     from tooflow.config import load_settings
+    from tooflow.snews.notifications import duty_notifier
 
     svc = service(sqlite_engine, inject=False, notify=duty_notifier(load_settings(), environ={}))
     for i, payload in enumerate(scenario("simple coincidence")):

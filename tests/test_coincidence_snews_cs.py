@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tooflow.cli import main
-from tooflow.coincidence.cache import CoincidenceCache, DetectorMessage, parse_neutrino_time
+from tooflow.snews.cache import CoincidenceCache, DetectorMessage, parse_neutrino_time
 
 DATA = Path(__file__).parent / "data" / "snews"
 CS = DATA / "snews_cs"

@@ -11,12 +11,12 @@ from sqlmodel import Session, select
 
 from tests import kafka_fixtures
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
-from tooflow.coincidence.alerts import payload_bytes, snews_alert
-from tooflow.coincidence.cache import CoincidenceCache, DetectorMessage, parse_neutrino_time
 from tooflow.errors import NoticeRejected
 from tooflow.listeners.hop import hop_source
 from tooflow.models import Event, Notice
 from tooflow.parsers import parse_notice
+from tooflow.snews.alerts import payload_bytes, snews_alert
+from tooflow.snews.cache import CoincidenceCache, DetectorMessage, parse_neutrino_time
 from tooflow.stages.parse import parse_stored_notice
 
 kafka_broker = kafka_fixtures.kafka_broker

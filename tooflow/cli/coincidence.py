@@ -23,7 +23,7 @@ from ._service import add_service_options, connect_prefect, setup_service, stop_
 
 __all__ = ["add_parser", "build_service"]
 
-log = logging.getLogger("tooflow.coincidence")
+log = logging.getLogger("tooflow.snews")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=None,
                   rules: str | None = None):
-    """The :class:`~tooflow.coincidence.service.CoincidenceService` the configuration describes.
+    """The :class:`~tooflow.snews.service.CoincidenceService` the configuration describes.
 
     Parameters
     ----------
@@ -67,10 +67,10 @@ def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=
     rules : str, optional
         ``tooflow`` or ``snews_cs``; default the section's ``rules`` (else ``tooflow``).
     """
-    from ..coincidence.kafka import alert_publisher
-    from ..coincidence.notifications import duty_notifier
-    from ..coincidence.service import CoincidenceService
     from ..db import create_schema, get_engine
+    from ..snews.kafka import alert_publisher
+    from ..snews.notifications import duty_notifier
+    from ..snews.service import CoincidenceService
     from ..trigger import trigger_notice
 
     conf = settings.extra.get("coincidence") or {}
@@ -90,8 +90,8 @@ def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..coincidence.kafka import observation_source
-    from ..coincidence.service import run_service
+    from ..snews.kafka import observation_source
+    from ..snews.service import run_service
 
     settings = setup_service(args)
     conf = settings.extra.get("coincidence") or {}

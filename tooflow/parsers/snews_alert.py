@@ -12,7 +12,7 @@ alerts on SCiMMA Hopskotch (``snews.alert``, ``snews.alert-firedrill``,
      "p_values average": 0.98, "sub list number": 0}
 
 Releases before 2024 name the id ``_id``; tooflow's own coincidence service
-publishes the same layout (:func:`tooflow.coincidence.alerts.snews_alert`).
+publishes the same layout (:func:`tooflow.snews.alerts.snews_alert`).
 :func:`parse_snews_alert` reads any of them as a ``supernova`` notice from
 ``SNEWS``:
 
@@ -69,7 +69,7 @@ def _alert_type(obj: dict[str, Any]) -> tuple[str, str]:
 
 
 def _members(obj: dict[str, Any]) -> tuple[list[str], list[dt.datetime], list[str]]:
-    from ..coincidence.cache import parse_neutrino_time
+    from ..snews.cache import parse_neutrino_time
 
     names, times = obj.get("detector_names"), obj.get("neutrino_times")
     if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):

@@ -325,8 +325,8 @@ def _coincidences(session: Session, event: Event, settings: Settings) -> dict[st
     ``coincident_with`` (partner event ids), ``coincident_kinds``, ``overlap``
     (the largest overlap integral), ``joint_area_90`` (deg²).
     """
-    from ..coincidence.multimessenger import coincidence_fields, find_coincidences
     from ..skymap import SkymapStore
+    from .coincidence import coincidence_fields, find_coincidences
 
     if event.kind in ("GW", "GRB", "neutrino") and not event.retracted:
         find_coincidences(session, event.id, store=SkymapStore(settings.resolved_skymap_dir))

@@ -33,8 +33,8 @@ def load_event_moc(session: Session, event_pk: int, settings: Settings,
     The joint map of the event's best multi-messenger coincidence when there is
     one, else the map of ``notice_id`` if it has one, else the event's latest.
     """
-    from ..coincidence.multimessenger import joint_skymap_sha256
     from ..skymap import SkymapStore, read_skymap_bytes
+    from .coincidence import joint_skymap_sha256
 
     store = SkymapStore(settings.resolved_skymap_dir)
     joint = joint_skymap_sha256(session, event_pk)

@@ -204,7 +204,7 @@ def find_coincidences(session: Session, event_pk: int, *, store=None,
         The coincidences of the event now (new or updated), spatially overlapping.
     """
     from ..skymap import SkymapStore, moc_to_bytes, summarize
-    from ..stages.parse import latest_localization
+    from .parse import latest_localization
 
     if store is None:
         from ..config import load_settings

@@ -55,7 +55,7 @@ def snews_alert(alert: CoincidenceAlert, *, sent: dt.datetime,
     -------
     dict
         JSON-ready; ``alert_type`` is ``snews_cs``'s name of what changed the
-        group (:attr:`~tooflow.coincidence.cache.CoincidenceAlert.snews_cs_type`),
+        group (:attr:`~tooflow.snews.cache.CoincidenceAlert.snews_cs_type`),
         prefixed ``TEST `` in test mode as ``snews_cs`` does (``FIREDRILL `` in
         fire-drill mode: ``snews_cs`` tells drills by their topic only).
     """

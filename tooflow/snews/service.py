@@ -4,7 +4,7 @@
 same from Kafka (:func:`run_service`), from files (``tooflow coincidence feed``)
 and in tests. For each message it
 
-1. validates it (:func:`~tooflow.coincidence.messages.read_detector_message`); a bad
+1. validates it (:func:`~tooflow.snews.messages.read_detector_message`); a bad
    one is logged with its reason, stored as rejected, and skipped;
 2. stores it and the alerts it causes in one transaction (the cache of its mode —
    ``observation``, ``test`` or ``firedrill`` — decides the alerts);
@@ -55,7 +55,7 @@ from .store import (
 
 __all__ = ["CoincidenceService", "HandleResult", "run_service"]
 
-log = logging.getLogger("tooflow.coincidence")
+log = logging.getLogger("tooflow.snews")
 
 #: ``source`` of the notices the service stores in the pipeline.
 NOTICE_SOURCE = "snews-coincidence"
@@ -89,7 +89,7 @@ class CoincidenceService:
     window, lifetime : float
         Coincidence window and cache lifetime, s (10 s and 24 h in SNEWS).
     rules : str
-        ``tooflow`` or ``snews_cs`` (:class:`~tooflow.coincidence.cache.CoincidenceCache`).
+        ``tooflow`` or ``snews_cs`` (:class:`~tooflow.snews.cache.CoincidenceCache`).
     server_tag : str
         Name of this server in the SNEWS alerts.
     publish : callable, optional

@@ -2,7 +2,7 @@
 
 Detectors publish JSON messages with SNEWS_Publishing_Tools (``snews_pt``). Each
 message is validated with :mod:`jsonschema` against the SNEWS 0.2 schema of its
-tier (copies in ``tooflow/coincidence/schemas/``), then checked the way
+tier (copies in ``tooflow/snews/schemas/``), then checked the way
 ``snews_pt``'s format checker does: the detector is on the SNEWS detector list,
 the neutrino time is ISO 8601, and — unless the message is a test or a fire
 drill — the neutrino time is neither more than 48 h old nor in the future.
@@ -109,13 +109,13 @@ class OtherTier:
 @cache
 def snews_detectors() -> frozenset[str]:
     """Names on the SNEWS detector list (``Super-K``, ``IceCube``, ``JUNO``...)."""
-    path = resources.files("tooflow.coincidence") / "schemas" / "detector_properties.json"
+    path = resources.files("tooflow.snews") / "schemas" / "detector_properties.json"
     return frozenset(json.loads(path.read_text(encoding="utf-8")))
 
 
 @cache
 def _validator(tier: str) -> Draft202012Validator:
-    path = resources.files("tooflow.coincidence") / "schemas" / f"{TIERS[tier]}.schema.json"
+    path = resources.files("tooflow.snews") / "schemas" / f"{TIERS[tier]}.schema.json"
     return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
 
 
