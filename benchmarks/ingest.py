@@ -66,9 +66,9 @@ def _listener(args) -> None:
     import threading
 
     from tooflow.db import get_engine
-    from tooflow.listeners import run_source
-    from tooflow.listeners.hop import hop_source
-    from tooflow.trigger import FlowRunRef, mark_triggered, trigger_notice, warm_up
+    from tooflow.intake.listeners import run_source
+    from tooflow.intake.listeners.hop import hop_source
+    from tooflow.intake.trigger import FlowRunRef, mark_triggered, trigger_notice, warm_up
 
     engine = get_engine(url=args.database_url)
     if args.prefect:

@@ -32,7 +32,7 @@ STAGES = ["store", "parse", "gate", "notify", "plan", "submit"]
 def one_run(payload: bytes, program: str, home: Path, url: str) -> dict[str, float]:
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
-    from tooflow.ingest import store_notice
+    from tooflow.intake.store import store_notice
     from tooflow.stages.notify import notify_event
     from tooflow.stages.parse import gate_notice, parse_stored_notice
     from tooflow.stages.plan import plan_for_program
@@ -79,7 +79,7 @@ def flow_run(payload: bytes, home: Path, url: str) -> float:
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
     from tooflow.flows.handle_notice import handle_notice
-    from tooflow.ingest import store_notice
+    from tooflow.intake.store import store_notice
 
     (home / "tooflow.yaml").write_text(f"facilities:\n  simulator:\n    url: {url}\n"
                                        "monitor:\n  max_wall_seconds: 0\n")

@@ -54,7 +54,7 @@ def main() -> None:
 
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
-    from tooflow.ingest import store_notice
+    from tooflow.intake.store import store_notice
     from tooflow.parsers import parse_notice
     from tooflow.stages.parse import parse_stored_notice
 

@@ -128,9 +128,9 @@ def kafka_broker():
 
 
 class RecordingTrigger:
-    """A stand-in for :func:`tooflow.trigger.trigger_notice`: records calls, marks rows.
+    """A stand-in for :func:`tooflow.intake.trigger.trigger_notice`: records calls, marks rows.
 
-    ``fail=True`` makes it raise :class:`tooflow.trigger.TriggerError` like an
+    ``fail=True`` makes it raise :class:`tooflow.intake.trigger.TriggerError` like an
     unreachable Prefect API; ``then`` is called with the notice id after marking.
     """
 
@@ -139,7 +139,7 @@ class RecordingTrigger:
         self.calls: list[int] = []
 
     def __call__(self, notice_id: int) -> str:
-        from tooflow.trigger import FlowRunRef, TriggerError, mark_triggered
+        from tooflow.intake.trigger import FlowRunRef, TriggerError, mark_triggered
 
         if self.fail:
             raise TriggerError(f"could not start handle-notice for notice #{notice_id}: "
@@ -186,8 +186,8 @@ def run_until(run, done, *, timeout: float = HANG) -> float:
 
 
 def run_source_until(source, engine, trigger, done, *, timeout: float = HANG, **kwargs):
-    """Run :func:`tooflow.listeners.run_source` in a thread until ``done()`` is true."""
-    from tooflow.listeners import run_source
+    """Run :func:`tooflow.intake.listeners.run_source` in a thread until ``done()`` is true."""
+    from tooflow.intake.listeners import run_source
 
     status_interval = kwargs.pop("status_interval", 0.5)
     return run_until(lambda stop: run_source(source, engine=engine, trigger=trigger, stop=stop,

@@ -14,9 +14,9 @@ import threading
 import time
 
 from tooflow.db import get_engine
-from tooflow.listeners import run_source
-from tooflow.listeners.hop import hop_source
-from tooflow.trigger import FlowRunRef, mark_triggered, reconcile
+from tooflow.intake.listeners import run_source
+from tooflow.intake.listeners.hop import hop_source
+from tooflow.intake.trigger import FlowRunRef, mark_triggered, reconcile
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from tooflow.cli import main
 from tooflow.config import load_settings
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.stages.parse import parse_stored_notice
 
 from .conftest import DATA

@@ -13,7 +13,7 @@ from ligo.skymap.moc import rasterize
 from sqlmodel import Session, select
 
 from tooflow.config import load_settings
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.models import Event, Localization, MultimessengerCoincidence, Notice
 from tooflow.skymap import SkymapStore, moc_to_bytes, read_skymap_bytes, summarize
 from tooflow.stages.coincidence import (

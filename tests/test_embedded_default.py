@@ -26,7 +26,7 @@ from tests import kafka_fixtures
 from tests.kafka_fixtures import consumer_settings
 from tests.waiting import HANG, wait_for
 from tooflow.cli import main as tooflow_main
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.models import CircularDraft, Event, Notice, NoticeStatus
 from tooflow.stages.parse import parse_stored_notice
 

@@ -8,7 +8,7 @@ from ligo.skymap.postprocess.crossmatch import crossmatch
 from sqlmodel import Session, select
 
 from tooflow.config import load_settings
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.models import Event, GateDecision, Localization, Notice
 from tooflow.skymap import SkymapStore
 from tooflow.stages.parse import gate_notice, parse_stored_notice

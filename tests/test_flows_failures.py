@@ -17,7 +17,7 @@ import time
 import yaml
 from sqlmodel import Session, select
 
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.models import Notice, NotificationRecord, QueueRequestRow
 
 from .test_stages import NIGHT, PRELIMINARY, _configure

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlmodel import Session, select
 
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.models import Event, GateDecision, Localization, Notice
 
 from .conftest import DATA

@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tooflow.config import load_settings
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.models import Event, Notice
 from tooflow.stages.parse import gate_notice, parse_stored_notice
 
@@ -362,8 +362,8 @@ GBM_GND = DATA / "listeners" / "GRB180116A_Fermi_GBM_Gnd_Pos.xml"
 
 
 def test_stale_preliminary_after_update_does_not_replace_it(engine):
+    from tooflow.intake.rerun import rerun_notice_id
     from tooflow.models import Localization
-    from tooflow.rerun import rerun_notice_id
 
     update = _parse(engine, LVK_UPDATE.read_bytes())
     stale = _parse(engine, LVK_AVRO.read_bytes())  # arrives second, issued 96 s earlier

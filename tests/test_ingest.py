@@ -7,7 +7,7 @@ import threading
 
 from sqlmodel import Session, func, select
 
-from tooflow.ingest import OVERSIZE_KEEP_BYTES, store_notice
+from tooflow.intake.store import OVERSIZE_KEEP_BYTES, store_notice
 from tooflow.models import Notice
 
 from .conftest import DATA

@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 
 from tests import kafka_fixtures
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
-from tooflow.listeners import ListenerConfigError, MissingCredentials
-from tooflow.listeners.gcn_kafka import gcn_source
+from tooflow.intake.listeners import ListenerConfigError, MissingCredentials
+from tooflow.intake.listeners.gcn_kafka import gcn_source
 from tooflow.models import Notice
 
 kafka_broker = kafka_fixtures.kafka_broker

@@ -9,9 +9,9 @@ from sqlmodel import Session, select
 
 from tests import kafka_fixtures
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
-from tooflow.listeners import MissingCredentials
-from tooflow.listeners.hop import hop_auth_config, hop_source
-from tooflow.listeners.kafka import parse_kafka_url
+from tooflow.intake.listeners import MissingCredentials
+from tooflow.intake.listeners.hop import hop_auth_config, hop_source
+from tooflow.intake.listeners.kafka import parse_kafka_url
 from tooflow.models import Notice
 
 kafka_broker = kafka_fixtures.kafka_broker

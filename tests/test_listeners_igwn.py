@@ -10,8 +10,8 @@ import pytest
 from tests import kafka_fixtures
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
 from tooflow.cli import main as tooflow_main
-from tooflow.listeners import MissingCredentials
-from tooflow.listeners.igwn import igwn_auth_config, igwn_source, igwn_topics
+from tooflow.intake.listeners import MissingCredentials
+from tooflow.intake.listeners.igwn import igwn_auth_config, igwn_source, igwn_topics
 
 kafka_broker = kafka_fixtures.kafka_broker
 LVK_JSON = Path(__file__).parent / "data" / "lvk" / "json"

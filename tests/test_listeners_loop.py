@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 from tests import kafka_fixtures
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
 from tests.waiting import HANG
-from tooflow.listeners.hop import hop_source
+from tooflow.intake.listeners.hop import hop_source
 from tooflow.models import ListenerStatus, Notice, NoticeStatus
 
 DATA = Path(__file__).parent / "data" / "listeners"
@@ -114,7 +114,7 @@ def test_bad_payloads_keep_the_listener_up_and_are_rejected_at_parse(kafka_broke
 
 
 def test_prefect_down_leaves_notices_pending_until_reconcile(kafka_broker, sqlite_engine):
-    from tooflow.trigger import reconcile
+    from tooflow.intake.trigger import reconcile
 
     topic = kafka_broker.create_topic()
     payloads = [p.read_bytes() for p in NOTICES[:6]]
@@ -141,7 +141,7 @@ def test_database_outage_blocks_the_commit_until_the_row_is_stored(kafka_broker,
     """While the database refuses writes, nothing is acknowledged; then all is stored."""
     from sqlalchemy.exc import OperationalError
 
-    import tooflow.listeners.loop as loop
+    import tooflow.intake.listeners.loop as loop
 
     topic = kafka_broker.create_topic()
     payloads = [p.read_bytes() for p in NOTICES[:4]]
@@ -206,7 +206,7 @@ def test_postgresql_connections_killed_mid_burst(kafka_broker, postgres_url, mon
     assert sum(killed) > 0, "no connection was ever terminated"
     # a trigger whose "triggered" mark lost its connection left the notice pending:
     # the listener's periodic reconcile asks again (Prefect's key: same run)
-    from tooflow.trigger import reconcile
+    from tooflow.intake.trigger import reconcile
 
     pending = _count(engine, Notice.status == NoticeStatus.received.value)
     assert reconcile(engine, trigger=trigger) == pending
@@ -224,7 +224,7 @@ def test_broker_restart_while_listening(kafka_broker, sqlite_engine):
     import time
 
     from tests.kafka_fixtures import Broker
-    from tooflow.listeners import run_source
+    from tooflow.intake.listeners import run_source
 
     broker = Broker(kafka_broker.binary)
     broker.start()

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from tests import kafka_fixtures
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
-from tooflow.listeners.hop import hop_source
+from tooflow.intake.listeners.hop import hop_source
 from tooflow.models import Notice, NoticeStatus
 
 kafka_broker = kafka_fixtures.kafka_broker
@@ -72,7 +72,7 @@ def test_a_timestamp_out_of_range_costs_no_message(kafka_broker, sqlite_engine):
 
 
 def test_a_message_with_a_problem_is_stored_rejected_and_acknowledged(sqlite_engine):
-    from tooflow.listeners.loop import Message, handle_message
+    from tooflow.intake.listeners.loop import Message, handle_message
 
     class Recorder:
         name = "hop"

@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 
 from tests.kafka_fixtures import RecordingTrigger, run_source_until
 from tests.waiting import HANG
-from tooflow.listeners.voevent_tcp import voevent_source
+from tooflow.intake.listeners.voevent_tcp import voevent_source
 from tooflow.models import ListenerStatus, Notice
 
 DATA = Path(__file__).parent / "data" / "listeners"
@@ -132,7 +132,7 @@ def test_a_packet_announcing_a_gigabyte_is_refused_before_allocating(sqlite_engi
     trigger = RecordingTrigger(sqlite_engine)
     run_source_until(source, sqlite_engine, trigger, lambda: len(trigger.calls) == 1
                      and dropped.is_set(), timeout=30)
-    from tooflow.listeners.loop import handle_message
+    from tooflow.intake.listeners.loop import handle_message
     handle_message(source, first[0], engine=sqlite_engine, trigger=trigger)
     with Session(sqlite_engine) as s:
         rows = s.exec(select(Notice).order_by(Notice.id)).all()

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from tests import kafka_fixtures
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
 from tooflow.errors import NoticeRejected
-from tooflow.listeners.hop import hop_source
+from tooflow.intake.listeners.hop import hop_source
 from tooflow.models import Event, Notice
 from tooflow.parsers import parse_notice
 from tooflow.snews.alerts import payload_bytes, snews_alert

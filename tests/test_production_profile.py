@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.waiting import HANG
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.models import Notice, NoticeStatus
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -103,7 +103,7 @@ def test_listener_trigger_authenticates_with_the_client_setting(auth_server, sql
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-    from tooflow.trigger import TriggerError, trigger_notice
+    from tooflow.intake.trigger import TriggerError, trigger_notice
 
     stored = store_notice((DATA / "alert_253.json").read_bytes(), "test", engine=sqlite_engine)
     with temporary_settings({PREFECT_API_URL: auth_server}):

@@ -8,8 +8,8 @@ import pytest
 
 from tests import prefect_fixtures
 from tooflow.cli import main as tooflow_main
-from tooflow.ingest import store_notice
-from tooflow.rerun import rerun_event, rerun_notice_id
+from tooflow.intake.rerun import rerun_event, rerun_notice_id
+from tooflow.intake.store import store_notice
 from tooflow.stages.parse import parse_stored_notice
 
 deployment = prefect_fixtures.deployment

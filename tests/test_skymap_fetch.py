@@ -144,7 +144,7 @@ def test_a_stored_url_only_notice_is_parsed_within_the_deadline(sqlite_engine, m
     from sqlmodel import Session, select
 
     from tooflow.config import load_settings
-    from tooflow.ingest import store_notice
+    from tooflow.intake.store import store_notice
     from tooflow.models import Localization
     from tooflow.stages.parse import parse_stored_notice
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from tests.waiting import HANG
 from tooflow.config import load_settings
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.models import (
     CircularDraft,
     ExecutedObservationRow,

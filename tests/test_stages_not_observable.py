@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tooflow.config import load_settings
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.models import Event, NotificationRecord, Plan, PlannedObservationRow
 from tooflow.stages.notify import notify_event
 from tooflow.stages.parse import gate_notice, parse_stored_notice

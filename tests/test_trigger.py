@@ -14,7 +14,7 @@ from sqlmodel import Session
 from tests import kafka_fixtures, prefect_fixtures
 from tests.kafka_fixtures import consumer_settings, run_source_until
 from tests.waiting import HANG
-from tooflow.ingest import store_notice
+from tooflow.intake.store import store_notice
 from tooflow.models import Notice, NoticeStatus
 
 kafka_broker = kafka_fixtures.kafka_broker
@@ -33,7 +33,7 @@ def _row(engine, notice_id) -> Notice:
 
 def test_trigger_creates_one_run_per_notice_and_reruns_make_new_ones(deployment,
                                                                      sqlite_engine):
-    from tooflow.trigger import trigger_notice
+    from tooflow.intake.trigger import trigger_notice
 
     stored = store_notice((DATA / "alert_248.json").read_bytes(), "test", engine=sqlite_engine)
     run_id = trigger_notice(stored.notice_id, engine=sqlite_engine)
@@ -57,7 +57,7 @@ def test_unreachable_api_leaves_the_notice_received(sqlite_engine):
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from tooflow.trigger import TriggerError, reconcile, trigger_notice
+    from tooflow.intake.trigger import TriggerError, reconcile, trigger_notice
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,7 +72,7 @@ def test_unreachable_api_leaves_the_notice_received(sqlite_engine):
 
 
 def test_unknown_deployment_is_a_clear_error(prefect, sqlite_engine):
-    from tooflow.trigger import TriggerError, trigger_notice
+    from tooflow.intake.trigger import TriggerError, trigger_notice
 
     stored = store_notice((DATA / "alert_250.json").read_bytes(), "test", engine=sqlite_engine)
     with pytest.raises(TriggerError, match="no-such/deployment"):
@@ -84,8 +84,8 @@ def test_listener_to_worker_end_to_end(deployment, kafka_broker, sqlite_engine, 
     """Broker → listener → run_deployment → a real process worker runs the flow."""
     from prefect.settings import PREFECT_API_URL
 
-    from tooflow.listeners.hop import hop_source
-    from tooflow.trigger import trigger_notice
+    from tooflow.intake.listeners.hop import hop_source
+    from tooflow.intake.trigger import trigger_notice
 
     topic = kafka_broker.create_topic()
     files = ["GRB180116A_Fermi_GBM_Flt_Pos.xml", "MS181101ab-retraction.avro"]
@@ -129,7 +129,7 @@ def test_a_trickling_prefect_api_cannot_hold_a_trigger_past_its_deadline(sqlite_
     """Issue 10: every external call has a total deadline; the notice stays received."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    import tooflow.trigger as trigger
+    import tooflow.intake.trigger as trigger
     from tests.slow_http import trickling_server
 
     monkeypatch.setattr(trigger, "TRIGGER_DEADLINE", 3.0)

@@ -63,15 +63,15 @@ def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=
     inject : bool
         Put alerts into the ToO pipeline (unless ``inject: false`` in the section).
     trigger : callable, optional
-        ``trigger(notice_id)``; default :func:`tooflow.trigger.trigger_notice`.
+        ``trigger(notice_id)``; default :func:`tooflow.intake.trigger.trigger_notice`.
     rules : str, optional
         ``tooflow`` or ``snews_cs``; default the section's ``rules`` (else ``tooflow``).
     """
     from ..db import create_schema, get_engine
+    from ..intake.trigger import trigger_notice
     from ..snews.kafka import alert_publisher
     from ..snews.notifications import duty_notifier
     from ..snews.service import CoincidenceService
-    from ..trigger import trigger_notice
 
     conf = settings.extra.get("coincidence") or {}
     engine = get_engine(settings)

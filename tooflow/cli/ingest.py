@@ -34,7 +34,7 @@ def ingest_files(files: list[Path], *, run_flow: bool = True, echo=print) -> lis
     """
     from ..config import load_settings
     from ..db import create_schema, get_engine
-    from ..ingest import store_notice
+    from ..intake.store import store_notice
     from ..safe_text import printable
 
     settings = load_settings()

@@ -55,11 +55,11 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
     stop : threading.Event, optional
         Set it to stop every source.
     trigger : callable, optional
-        ``trigger(notice_id)``; default :func:`tooflow.trigger.trigger_notice`.
+        ``trigger(notice_id)``; default :func:`tooflow.intake.trigger.trigger_notice`.
     """
     from ..db import create_schema, get_engine
-    from ..listeners import build_sources, listeners_config, run_source
-    from ..trigger import DEFAULT_DEPLOYMENT, reconcile, trigger_notice, warm_up
+    from ..intake.listeners import build_sources, listeners_config, run_source
+    from ..intake.trigger import DEFAULT_DEPLOYMENT, reconcile, trigger_notice, warm_up
 
     section = listeners_config(settings)
     sources = build_sources(settings, names)
@@ -105,9 +105,9 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
 
 def _check(settings, names: list[str] | None) -> int:
     """Connect for real to the Prefect API and every source; 0 only if all answer."""
-    from ..listeners import build_sources, listeners_config
-    from ..listeners.check import check_prefect, check_source
-    from ..trigger import DEFAULT_DEPLOYMENT
+    from ..intake.listeners import build_sources, listeners_config
+    from ..intake.listeners.check import check_prefect, check_source
+    from ..intake.trigger import DEFAULT_DEPLOYMENT
 
     section = listeners_config(settings)
     timeout = float(section.get("check_timeout", 10))

@@ -31,8 +31,8 @@ def _reconcile(args: argparse.Namespace) -> int:
 
     from ..config import load_settings
     from ..db import get_engine
+    from ..intake.trigger import DEFAULT_DEPLOYMENT, reconcile
     from ..models import Notice, NoticeStatus
-    from ..trigger import DEFAULT_DEPLOYMENT, reconcile
     from ._start import notice_starter
 
     settings = load_settings()

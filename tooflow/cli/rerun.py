@@ -35,7 +35,7 @@ def _step(line: str) -> None:
 def _rerun(args: argparse.Namespace) -> int:
     from ..config import load_settings
     from ..db import get_engine
-    from ..rerun import rerun_notice_id
+    from ..intake.rerun import rerun_notice_id
     from ._start import notice_starter
 
     settings = load_settings()

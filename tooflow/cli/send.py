@@ -46,8 +46,8 @@ def send_files(files: list[Path], topic: str, server: str, *, auth: bool | str =
     """
     import confluent_kafka
 
-    from ..listeners.hop import hop_auth_config
-    from ..listeners.kafka import parse_kafka_url
+    from ..intake.listeners.hop import hop_auth_config
+    from ..intake.listeners.kafka import parse_kafka_url
 
     servers, _ = parse_kafka_url(server)
     payloads = [Path(f).read_bytes() for f in files]

@@ -13,7 +13,7 @@ from typing import Any
 from prefect import flow
 
 from ..budgets import RERUN_TIMEOUT
-from ..rerun import rerun_notice_id
+from ..intake.rerun import rerun_notice_id
 from .handle_notice import handle_notice
 
 __all__ = ["rerun"]

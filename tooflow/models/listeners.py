@@ -15,7 +15,7 @@ __all__ = ["ListenerStatus"]
 class ListenerStatus(SQLModel, table=True):
     """Where a listener is on one partition of one topic (or one VOEvent server).
 
-    Written by :mod:`tooflow.listeners.loop` every few seconds and when it stops;
+    Written by :mod:`tooflow.intake.listeners.loop` every few seconds and when it stops;
     read by ``tooflow health``.
     """
 

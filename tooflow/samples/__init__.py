@@ -21,7 +21,7 @@ def sample_files() -> list[resources.abc.Traversable]:
 
 def load_samples(engine: Engine, settings: Settings) -> Iterator[str]:
     """Store, parse and gate every sample notice (no Prefect needed); yield a line each."""
-    from ..ingest import store_notice
+    from ..intake.store import store_notice
     from ..stages.parse import gate_notice, parse_stored_notice
 
     for f in sample_files():

@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..listeners.errors import ListenerConfigError
-from ..listeners.hop import hop_auth_config, hop_source
-from ..listeners.kafka import KafkaSource, parse_kafka_url
+from ..intake.listeners.errors import ListenerConfigError
+from ..intake.listeners.hop import hop_auth_config, hop_source
+from ..intake.listeners.kafka import KafkaSource, parse_kafka_url
 
 __all__ = ["alert_publisher", "observation_source"]
 

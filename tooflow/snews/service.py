@@ -11,7 +11,7 @@ and in tests. For each message it
 3. after the caller has committed the Kafka offset, :meth:`CoincidenceService.deliver`
    sends each stored alert that has not gone out yet: to the Kafka alert topic (SNEWS
    alert format), into the ToO pipeline (SNEWS GCN JSON notice through
-   :func:`~tooflow.ingest.store_notice`, then ``trigger``), and to the people on duty
+   :func:`~tooflow.intake.store.store_notice`, then ``trigger``), and to the people on duty
    through :mod:`tooflow.notify`. Each step is recorded on the alert row, so a
    restart finishes what a crash interrupted.
 
@@ -284,7 +284,7 @@ class CoincidenceService:
             return (notice.status, notice.triggered_at) if notice else (None, None)
 
     def _deliver_one(self, alert_id: int) -> int:
-        from ..ingest import store_notice
+        from ..intake.store import store_notice
 
         row, coinc = self._load(alert_id)
         done = 0
@@ -328,7 +328,7 @@ class CoincidenceService:
 
 def run_service(service: CoincidenceService, source, *, stop: threading.Event,
                 poll_timeout: float = 1.0, expire_interval: float = 60.0) -> None:
-    """Consume ``source`` (a :class:`tooflow.listeners.Source`) until ``stop`` is set.
+    """Consume ``source`` (a :class:`tooflow.intake.listeners.Source`) until ``stop`` is set.
 
     Each message is handled (stored with its alerts), then its offset committed,
     then the alerts delivered. A database outage blocks the commit and is retried

@@ -207,7 +207,7 @@ def voevent_source(conf: dict[str, Any]) -> VOEventTCPSource:
     """Build the VOEvent TCP listener from its config (defaults: the GCN classic servers)."""
     from gcn.voeventclient import _validate_host_port
 
-    from ..config import load_settings
+    from ...config import load_settings
 
     hosts, ports = _validate_host_port(conf.get("host", ["45.58.43.186", "68.169.57.253"]),
                                        conf.get("port", 8099))

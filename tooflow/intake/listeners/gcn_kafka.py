@@ -33,7 +33,7 @@ CLIENT_SECRET_VAR = "TOOFLOW_GCN_CLIENT_SECRET"
 
 
 def gcn_source(conf: dict[str, Any], environ: dict[str, str] | None = None) -> KafkaSource:
-    """Build the GCN listener's :class:`~tooflow.listeners.kafka.KafkaSource`.
+    """Build the GCN listener's :class:`~tooflow.intake.listeners.kafka.KafkaSource`.
 
     Raises
     ------

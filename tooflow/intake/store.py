@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from .db import get_engine
-from .models import Notice, NoticeStatus
-from .safe_text import printable
+from ..db import get_engine
+from ..models import Notice, NoticeStatus
+from ..safe_text import printable
 
 __all__ = ["IngestResult", "OVERSIZE_KEEP_BYTES", "store_notice"]
 

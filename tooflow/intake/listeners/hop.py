@@ -59,7 +59,7 @@ def hop_auth_config(auth: bool | str, servers: str,
 
 def hop_source(conf: dict[str, Any], *, name: str = "hop",
                start_at: str = "latest") -> KafkaSource:
-    """Build a hop-authenticated :class:`~tooflow.listeners.kafka.KafkaSource` from its config.
+    """Build a hop-authenticated :class:`~.kafka.KafkaSource` from its config.
 
     ``name`` labels the source (``hop`` for the listener, ``snews`` for the
     coincidence service); ``start_at`` is the default of ``conf['start_at']``.

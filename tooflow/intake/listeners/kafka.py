@@ -17,7 +17,7 @@ from typing import Any
 
 import confluent_kafka
 
-from ..log_repeats import limit_repeats
+from ...log_repeats import limit_repeats
 from .loop import Message
 
 __all__ = ["KafkaSource", "base_consumer_config", "kafka_message", "kafka_timestamp",
@@ -25,7 +25,7 @@ __all__ = ["KafkaSource", "base_consumer_config", "kafka_message", "kafka_timest
 
 log = logging.getLogger(__name__)
 #: Where librdkafka's own log lines go (rate-limited: see :mod:`tooflow.log_repeats`).
-LIBRDKAFKA_LOG = logging.getLogger("tooflow.listeners.librdkafka")
+LIBRDKAFKA_LOG = logging.getLogger("tooflow.intake.listeners.librdkafka")
 limit_repeats(log, LIBRDKAFKA_LOG)
 
 

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from .db import get_engine
-from .models import Notice, NoticeStatus
-from .models._types import utcnow
+from ..db import get_engine
+from ..models import Notice, NoticeStatus
+from ..models._types import utcnow
 
 __all__ = [
     "DEFAULT_DEPLOYMENT",
@@ -141,7 +141,7 @@ def create_flow_run(notice_id: int, *, deployment: str = DEFAULT_DEPLOYMENT,
     """
     from prefect.deployments import run_deployment
 
-    from .deadline import call_with_deadline
+    from ..deadline import call_with_deadline
 
     try:
         # a total deadline: a Prefect API that answers a byte at a time must not hold

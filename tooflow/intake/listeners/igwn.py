@@ -77,7 +77,7 @@ def igwn_auth_config(conf: dict[str, Any], host: str, port: int) -> dict[str, An
 
 
 def igwn_source(conf: dict[str, Any]) -> KafkaSource:
-    """Build the igwn-alert listener's :class:`~tooflow.listeners.kafka.KafkaSource`."""
+    """Build the igwn-alert listener's :class:`~tooflow.intake.listeners.kafka.KafkaSource`."""
     topics = list(conf.get("topics") or [])
     if not topics:
         raise ListenerConfigError("igwn: list the GraceDB `topics` (e.g. [superevent])")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..config import Settings
+from ...config import Settings
 from .errors import ListenerConfigError, MissingCredentials
 from .loop import Message, Source, handle_message, run_source
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from .db import get_engine
-from .models import Event, Notice
+from ..db import get_engine
+from ..models import Event, Notice
 from .trigger import DEFAULT_DEPLOYMENT, trigger_notice
 
 __all__ = ["rerun_event", "rerun_notice_id"]

@@ -2,7 +2,7 @@
 
 For each message a :class:`Source` delivers:
 
-1. :func:`tooflow.ingest.store_notice` commits the bytes to the database (retried
+1. :func:`tooflow.intake.store.store_notice` commits the bytes to the database (retried
    with back-off while the database is down; nothing is acknowledged meanwhile);
 2. ``source.commit(message)`` acknowledges it (Kafka offset commit, VOEvent ack);
 3. ``trigger(notice_id)`` starts the ``handle-notice`` flow, if the notice is
@@ -35,9 +35,9 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError,
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session, select
 
-from ..ingest import OVERSIZE_KEEP_BYTES, IngestResult, store_notice
-from ..models import ListenerStatus, NoticeStatus
-from ..models._types import utcnow
+from ...models import ListenerStatus, NoticeStatus
+from ...models._types import utcnow
+from ..store import OVERSIZE_KEEP_BYTES, IngestResult, store_notice
 
 __all__ = ["Message", "Source", "StatusRecorder", "TriggerPool", "handle_message", "run_source"]
 
@@ -279,7 +279,7 @@ def run_source(source: Source, *, engine: Engine, trigger: Callable[[int], objec
     engine : Engine
         The tooflow database.
     trigger : callable
-        ``trigger(notice_id)`` starts the flow (:func:`tooflow.trigger.trigger_notice`
+        ``trigger(notice_id)`` starts the flow (:func:`tooflow.intake.trigger.trigger_notice`
         in production; tests inject a recorder).
     stop : threading.Event
         Set it (e.g. from a SIGTERM handler) to stop after the current message.
