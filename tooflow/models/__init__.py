@@ -1,5 +1,16 @@
 """Database models (SQLModel), one module per concern, re-exported here."""
 
+from .candidates import (
+    AlertStatus,
+    Candidate,
+    CandidateAlert,
+    CandidateCutout,
+    CandidateEvent,
+    CandidateFollowup,
+    CandidatePhotometry,
+    CandidateVetting,
+    VettingState,
+)
 from .coincidence import (
     MultimessengerCoincidence,
     SnewsAlert,
@@ -20,7 +31,9 @@ from .plans import (
 )
 from .programs import GateDecision
 
-__all__ = ["CircularDraft", "Event", "ExecutedObservationRow", "FacilityTransaction",
+__all__ = ["AlertStatus", "Candidate", "CandidateAlert", "CandidateCutout", "CandidateEvent",
+           "CandidateFollowup", "CandidatePhotometry", "CandidateVetting", "VettingState",
+           "CircularDraft", "Event", "ExecutedObservationRow", "FacilityTransaction",
            "GateDecision", "ListenerStatus", "Localization", "MultimessengerCoincidence",
            "Notice", "NoticeStatus", "NotificationRecord", "Plan", "PlannedObservationRow",
            "QueueRequestRow", "SnewsAlert", "SnewsCoincidence", "SnewsMessage"]
