@@ -1,4 +1,4 @@
-"""Telescope descriptions in tooflow/facilities/data."""
+"""Telescope descriptions in tooflow/telescopes/data (the catalogue)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tooflow.planning import available_telescopes, load_telescope, load_telescopes
-from tooflow.planning.facilities import DATA_DIR
+from tooflow.telescopes import DATA_DIR
 
 
 def test_all_described_telescopes_load_and_cite_a_source():

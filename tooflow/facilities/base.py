@@ -26,6 +26,7 @@ from typing import Any
 
 from tooflow.facilities.http import FacilityError, HttpClient, Transaction
 from tooflow.observations import ExecutedObservation, PlannedObservation, QueueRequest
+from tooflow.telescopes import Site
 
 __all__ = [
     "Site",
@@ -38,34 +39,6 @@ __all__ = [
 
 #: Queue states after which a request never changes again.
 TERMINAL_STATUSES = frozenset({"completed", "cancelled", "failed", "rejected"})
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where a telescope stands and what it can see.
-
-    Attributes
-    ----------
-    name : str
-        Observatory name (free text, e.g. ``Palomar``).
-    lat, lon : float
-        Geodetic latitude and east longitude, degrees.
-    elevation : float
-        Metres above sea level.
-    airmass_limit : float
-        Largest airmass the queue accepts (dimensionless).
-    """
-
-    name: str
-    lat: float
-    lon: float
-    elevation: float = 0.0
-    airmass_limit: float = 2.5
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict for a JSON payload."""
-        return {"name": self.name, "lat": self.lat, "lon": self.lon,
-                "elevation": self.elevation, "airmass_limit": self.airmass_limit}
 
 
 @dataclass

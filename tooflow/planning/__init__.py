@@ -1,11 +1,18 @@
 """Observation planning for a network of telescopes (OR-Tools).
 
 Public entry points: :func:`plan_skymap` (sky map → :class:`Plan`),
-:func:`load_telescope` / :func:`load_telescopes` (facilities as data) and
+:func:`load_telescope` / :func:`load_telescopes` (re-exported from the telescope
+catalogue, :mod:`tooflow.telescopes`) and
 :class:`Strategy` (how a program observes).
 """
 
-from .facilities import Footprint, Telescope, available_telescopes, load_telescope, load_telescopes
+from ..telescopes import (
+    Footprint,
+    Telescope,
+    available_telescopes,
+    load_telescope,
+    load_telescopes,
+)
 from .plan import Plan, plan_skymap
 from .problem import Target
 from .strategy import Strategy, default_strategy

@@ -20,7 +20,7 @@ from matplotlib.path import Path as MplPath
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from .facilities import Footprint
+from ..telescopes import Footprint
 
 __all__ = [
     "ProbabilityGrid",

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
+from ..telescopes import Telescope, load_telescope
 from . import coverage as cv
-from .facilities import Telescope, load_telescope
 from .plan import Plan, resolve_strategies, solve_problem
 from .problem import Target, build_problem
 from .strategy import Strategy

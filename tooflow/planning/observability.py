@@ -13,7 +13,7 @@ import datetime as dt
 
 import numpy as np
 
-from .facilities import Telescope
+from ..telescopes import Telescope
 from .problem import Problem, TelescopeProblem
 from .visibility import field_visibility, night_mask
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from tooflow.observations import PlannedObservation
 
+from ..telescopes import Telescope, load_telescope
 from . import coverage as cv
-from .facilities import Telescope, load_telescope
 from .greedy import greedy_plan
 from .observability import LOOKAHEAD_DAYS, explain_idle
 from .problem import Problem, Target, build_problem

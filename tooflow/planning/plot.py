@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .facilities import Footprint, Telescope, load_telescope
+from ..telescopes import Footprint, Telescope, load_telescope
 from .plan import Plan
 
 __all__ = ["footprint_outline", "plot_plan"]

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..telescopes import Telescope
 from . import coverage as cv
-from .facilities import Telescope
 from .strategy import Strategy
 from .visibility import Blocks, field_visibility, observing_blocks
 

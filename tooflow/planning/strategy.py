@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .facilities import Telescope
+from ..telescopes import Telescope
 
 __all__ = ["Strategy", "default_strategy", "DEFAULT_VISITS"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .facilities import Telescope
+from ..telescopes import Telescope
 
 __all__ = ["Blocks", "observing_blocks", "field_visibility", "altaz_astropy", "night_mask"]
 

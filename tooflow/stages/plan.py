@@ -137,7 +137,7 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
         limit = time_limit or float(program.strategy.get("time_limit", 20))
         days = float(program.strategy.get("lookahead_days", 14))
         unknown = {t: {"reason": "tooflow has no description of this telescope "
-                                 "(tooflow/facilities/data)"}
+                                 "(tooflow/telescopes/data)"}
                    for t in program.telescopes if t not in known}
         if telescopes:
             strategies = strategy_for(program, settings)

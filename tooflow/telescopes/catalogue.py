@@ -1,17 +1,20 @@
-"""Telescopes as data: load ``tooflow/facilities/data/<name>.yaml``.
+"""The one telescope catalogue: ``tooflow/telescopes/data/<name>.yaml``.
 
 Each YAML file describes one telescope/instrument (site, field grid, footprint,
-filters, exposure times, overheads, observing limits) and cites the public
-configuration it was taken from. :func:`load_telescope` turns it into a
-:class:`Telescope`.
+filters, exposure times, overheads, observing limits, depth zero points) and
+cites the public configuration or measurement each number comes from.
+:func:`load_telescope` turns it into a :class:`Telescope`. The planner, the
+queue adapters (:mod:`tooflow.facilities`) and the simulator all read it; the
+depth of an exposure is :func:`tooflow.telescopes.depth.limiting_magnitude`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -19,14 +22,43 @@ import yaml
 __all__ = [
     "DATA_DIR",
     "Footprint",
+    "Site",
     "Telescope",
     "available_telescopes",
     "load_telescope",
     "load_telescopes",
 ]
 
-#: Where the facility descriptions and field grids live.
-DATA_DIR = Path(__file__).resolve().parent.parent / "facilities" / "data"
+#: Where the telescope descriptions and field grids live.
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a telescope stands and what it can see.
+
+    Attributes
+    ----------
+    name : str
+        Observatory name (free text, e.g. ``Palomar``).
+    lat, lon : float
+        Geodetic latitude and east longitude, degrees.
+    elevation : float
+        Metres above sea level.
+    airmass_limit : float
+        Largest airmass the queue accepts (dimensionless).
+    """
+
+    name: str
+    lat: float
+    lon: float
+    elevation: float = 0.0
+    airmass_limit: float = 2.5
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for a JSON payload."""
+        return {"name": self.name, "lat": self.lat, "lon": self.lon,
+                "elevation": self.elevation, "airmass_limit": self.airmass_limit}
 
 
 @dataclass(frozen=True)
@@ -117,12 +149,16 @@ class Footprint:
 
 @dataclass
 class Telescope:
-    """One telescope + instrument, as the planner sees it.
+    """One telescope + instrument, as the planner, the adapters and the simulator see it.
 
     Times are in seconds, angles in degrees, distances on the sky in degrees.
     ``min_marginal`` is the least a field (all its visits) must add to the plan's
     objective to be scheduled (a fraction of the probability; YAML
     ``min_marginal_probability``): expensive telescopes ask for more.
+    ``zenith_dark`` is the 5σ depth (AB) per filter of a ``reference_exposure``
+    at the zenith under a dark sky, the zero point of the depth model
+    (:mod:`tooflow.telescopes.depth`); ``dark_sky_override`` and
+    ``extinction_override`` replace that model's defaults for this site.
     """
 
     name: str
@@ -136,7 +172,6 @@ class Telescope:
     overhead_per_exposure: float = 0.0
     slew_rate: float = 1.0
     filter_change_time: float = 0.0
-    limiting_magnitude: float | None = None
     airmass_limit: float = 2.5
     sun_altitude: float = -12.0
     moon_distance: float = 10.0
@@ -144,6 +179,44 @@ class Telescope:
     min_marginal: float = 0.0001
     grid_spec: dict = field(default_factory=dict)
     source: str = ""
+    site_name: str = ""
+    reference_exposure: float = 60.0
+    zenith_dark: dict[str, float] = field(default_factory=dict)
+    dark_sky_override: dict[str, float] = field(default_factory=dict)
+    extinction_override: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def site(self) -> Site:
+        """The telescope's :class:`Site` (name, position, airmass limit)."""
+        return Site(self.site_name or self.name, lat=self.latitude, lon=self.longitude,
+                    elevation=self.elevation, airmass_limit=self.airmass_limit)
+
+    def zero_point(self, filter_name: str) -> float:
+        """5σ AB depth of a ``reference_exposure`` at the zenith, dark sky.
+
+        Raises
+        ------
+        KeyError
+            For a filter without a zero point, naming the ones there are.
+        """
+        try:
+            return float(self.zenith_dark[filter_name])
+        except KeyError:
+            raise KeyError(f"{self.name} has no depth for filter {filter_name!r} "
+                           f"(has {', '.join(self.zenith_dark) or 'none'})") from None
+
+    def extinction(self, filter_name: str) -> float:
+        """Extinction coefficient (mag/airmass): the site's, else the model default."""
+        from tooflow.telescopes.depth import EXTINCTION
+
+        return float(self.extinction_override.get(filter_name,
+                                                  EXTINCTION.get(filter_name, 0.12)))
+
+    def dark_sky(self, filter_name: str) -> float:
+        """Zenith dark-sky brightness (AB mag/arcsec²): the site's, else the default."""
+        from tooflow.telescopes.depth import DARK_SKY
+
+        return float(self.dark_sky_override.get(filter_name, DARK_SKY.get(filter_name, 21.0)))
 
     @property
     def has_grid(self) -> bool:
@@ -213,6 +286,8 @@ def available_telescopes() -> list[str]:
 def load_telescope(name: str) -> Telescope:
     """Load one telescope description by name (case-insensitive).
 
+    The result is cached: treat it as read-only.
+
     Parameters
     ----------
     name : str
@@ -226,10 +301,16 @@ def load_telescope(name: str) -> Telescope:
     names = {n.lower(): n for n in available_telescopes()}
     if name.lower() not in names:
         raise KeyError(f"unknown telescope {name!r}; known: {', '.join(sorted(names.values()))}")
-    path = DATA_DIR / f"{names[name.lower()]}.yaml"
+    return _load(names[name.lower()])
+
+
+@cache
+def _load(stem: str) -> Telescope:
+    path = DATA_DIR / f"{stem}.yaml"
     d = yaml.safe_load(path.read_text())
     site = d["site"]
     ha = d.get("hour_angle_limits")
+    depth = d.get("depth") or {}
     return Telescope(
         name=d["name"],
         latitude=float(site["latitude"]),
@@ -242,7 +323,6 @@ def load_telescope(name: str) -> Telescope:
         overhead_per_exposure=float(d.get("overhead_per_exposure", 0.0)),
         slew_rate=float(d.get("slew_rate", 1.0)),
         filter_change_time=float(d.get("filter_change_time", 0.0)),
-        limiting_magnitude=d.get("limiting_magnitude"),
         airmass_limit=float(d.get("airmass_limit", 2.5)),
         sun_altitude=float(d.get("sun_altitude", -12.0)),
         moon_distance=float(d.get("moon_distance", 10.0)),
@@ -250,6 +330,11 @@ def load_telescope(name: str) -> Telescope:
         min_marginal=float(d.get("min_marginal_probability", 0.0001)),
         grid_spec=dict(d.get("grid") or {"format": "none"}),
         source=str(path),
+        site_name=str(site.get("name", "")),
+        reference_exposure=float(depth.get("reference_exposure", 60.0)),
+        zenith_dark={k: float(v) for k, v in (depth.get("zenith_dark") or {}).items()},
+        dark_sky_override={k: float(v) for k, v in (depth.get("dark_sky") or {}).items()},
+        extinction_override={k: float(v) for k, v in (depth.get("extinction") or {}).items()},
     )
 
 

@@ -1,0 +1,34 @@
+"""The one telescope catalogue: sites, grids, footprints, filters, overheads, depths, limits.
+
+Every telescope is described once, in ``tooflow/telescopes/data/<name>.yaml``
+(each number citing its source); :func:`load_telescope` reads it. The planner
+(:mod:`tooflow.planning`), the queue adapters (:mod:`tooflow.facilities`) and the
+simulator (:mod:`tooflow.simulator`) all use this catalogue, and the depth of an
+exposure comes from one model, :func:`limiting_magnitude`
+(:mod:`tooflow.telescopes.depth`).
+"""
+
+from __future__ import annotations
+
+from tooflow.telescopes.catalogue import (
+    DATA_DIR,
+    Footprint,
+    Site,
+    Telescope,
+    available_telescopes,
+    load_telescope,
+    load_telescopes,
+)
+from tooflow.telescopes.depth import limiting_magnitude, sky_brightness
+
+__all__ = [
+    "DATA_DIR",
+    "Footprint",
+    "Site",
+    "Telescope",
+    "available_telescopes",
+    "limiting_magnitude",
+    "load_telescope",
+    "load_telescopes",
+    "sky_brightness",
+]
