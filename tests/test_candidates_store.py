@@ -1,0 +1,190 @@
+"""Candidate alerts stored once and parsed into rows (tooflow/candidates/store.py, uploads.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import fastavro
+import pytest
+from sqlmodel import Session, select
+
+from tooflow.candidates.store import (
+    OVERSIZE_KEEP_BYTES,
+    ingest_alert_bytes,
+    process_alert,
+    store_alert,
+)
+from tooflow.models import (
+    Candidate,
+    CandidateAlert,
+    CandidateCutout,
+    CandidatePhotometry,
+)
+
+DATA = Path(__file__).parent / "data" / "candidates"
+ZTF_32 = DATA / "ztf" / "2019_01_10_739260766315010006.avro"
+ZTF_33 = DATA / "ztf" / "472263571115115000.avro"
+#: AT2017gfo (the GW170817 kilonova), NED position.
+AT2017GFO = (197.450374, -23.381495)
+
+
+def rows(engine, model, *where):
+    with Session(engine) as s:
+        return s.exec(select(model).where(*where)).all()
+
+
+def at2017gfo_upload(facility: str = "DECam", limit: int | None = None) -> bytes:
+    """The real AT2017gfo optical photometry as a tooflow photometry CSV.
+
+    Flux (µJy, zero point 23.9 AB) at S/N >= 3 becomes a detection; below, or with
+    no flux, a 5-sigma upper limit from the flux error.
+    """
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["name", "facility", "ra", "dec", "mjd", "filter", "mag", "magerr",
+                "limiting_mag"])
+    with (DATA / "AT2017gfo_optical.csv").open() as fh:
+        for n, r in enumerate(csv.DictReader(fh)):
+            if limit is not None and n >= limit:
+                break
+            flux = float(r["flux"]) if r["flux"] else None
+            err = float(r["fluxerr"])
+            zp = float(r["zp"])
+            if flux is not None and flux / err >= 3:
+                mag, magerr, lim = -2.5 * math.log10(flux) + zp, 1.0857 * err / flux, ""
+            else:
+                mag, magerr, lim = "", "", -2.5 * math.log10(5 * err) + zp
+            w.writerow(["AT2017gfo", facility, *AT2017GFO, r["mjd"], r["filter"], mag, magerr,
+                        lim])
+    return out.getvalue().encode()
+
+
+def test_real_packet_becomes_candidate_photometry_and_cutouts(engine):
+    out = ingest_alert_bytes(ZTF_32.read_bytes(), str(ZTF_32), engine=engine)
+    assert out.status == "parsed" and out.created and out.names == ("ZTF17aaacxxf",)
+    (cand,) = rows(engine, Candidate)
+    assert (cand.facility, cand.name) == ("ZTF", "ZTF17aaacxxf")
+    assert cand.ra == pytest.approx(75.2007803) and cand.dec == pytest.approx(35.3613954)
+    phot = rows(engine, CandidatePhotometry, CandidatePhotometry.candidate_pk == cand.id)
+    assert len(phot) == out.new_photometry == 29  # 28 previous + the packet's own
+    detections = sorted((p for p in phot if not p.is_upper_limit), key=lambda p: p.jd)
+    limits = [p for p in phot if p.is_upper_limit]
+    assert limits and all(p.mag is None and p.limiting_mag for p in limits)
+    assert cand.n_detections == len(detections)
+    assert cand.first_detected == detections[0].time and cand.first_mag == detections[0].mag
+    assert cand.last_detected == detections[-1].time
+    assert detections[-1].candid == 739260766315010006 and detections[-1].origin == "alert"
+    assert cand.last_filter == "ztfr" and cand.last_mag == pytest.approx(15.3711, abs=1e-4)
+    assert cand.scores["rb"] == pytest.approx(0.4471, abs=1e-4)
+    assert cand.scores["ssdistnr"] is None and cand.state == "new"
+    cutouts = rows(engine, CandidateCutout, CandidateCutout.candidate_pk == cand.id)
+    assert sorted(c.kind for c in cutouts) == ["difference", "science", "template"]
+    reader = fastavro.reader(io.BytesIO(ZTF_32.read_bytes()))
+    science = next(reader)["cutoutScience"]["stampData"]
+    assert {c.kind: c.data for c in cutouts}["science"] == science
+    (alert,) = rows(engine, CandidateAlert)
+    assert (alert.schema_version, alert.candid, alert.candidate_pk) == ("3.2", 739260766315010006,
+                                                                        cand.id)
+    assert alert.payload == ZTF_32.read_bytes()
+
+
+def test_same_bytes_twice_change_nothing(sqlite_engine):
+    first = ingest_alert_bytes(ZTF_33.read_bytes(), "kafka:ztf", engine=sqlite_engine)
+    again = ingest_alert_bytes(ZTF_33.read_bytes(), "file", engine=sqlite_engine)
+    assert again.alert_id == first.alert_id and not again.created and again.new_photometry == 0
+    assert again.names == ("ZTF17aaajnnn",)
+    assert len(rows(sqlite_engine, CandidateAlert)) == 1
+    assert len(rows(sqlite_engine, CandidateCutout)) == 3
+
+
+def test_history_repeated_in_a_later_packet_is_stored_once(sqlite_engine):
+    """The same record re-sent with a shorter history (other bytes): no measurement twice."""
+    reader = fastavro.reader(io.BytesIO(ZTF_32.read_bytes()))
+    schema, record = reader.writer_schema, next(reader)
+    record["prv_candidates"] = record["prv_candidates"][:10]
+    buf = io.BytesIO()
+    fastavro.writer(buf, schema, [record])
+    first = ingest_alert_bytes(ZTF_32.read_bytes(), "a", engine=sqlite_engine)
+    second = ingest_alert_bytes(buf.getvalue(), "b", engine=sqlite_engine)
+    assert second.created and second.status == "parsed" and second.new_photometry == 0
+    assert second.candidate_ids == first.candidate_ids
+    assert len(rows(sqlite_engine, CandidatePhotometry)) == 29
+
+
+@pytest.mark.parametrize(("damage", "reason"), [
+    (lambda b: b[: len(b) // 3], "corrupt or truncated Avro"),
+    (lambda b: b"\x00" * 64, "not an Avro object container"),
+])
+def test_bad_packets_are_recorded_rejections(engine, damage, reason):
+    payload = damage(ZTF_33.read_bytes())
+    out = ingest_alert_bytes(payload, "kafka:ztf", fmt="ztf-avro", engine=engine)
+    assert out.status == "rejected" and reason in out.reason
+    (alert,) = rows(engine, CandidateAlert)
+    assert alert.status == "rejected" and reason in alert.rejection_reason
+    assert alert.payload == payload  # kept as received
+    assert rows(engine, Candidate) == []
+
+
+def test_huge_payload_is_stored_truncated_and_rejected(sqlite_engine):
+    payload = ZTF_33.read_bytes() * 80  # 5.4 MB
+    stored = store_alert(payload, "kafka:ztf", engine=sqlite_engine, max_bytes=4 << 20)
+    assert stored.status == "rejected"
+    (alert,) = rows(sqlite_engine, CandidateAlert)
+    assert len(alert.payload) == OVERSIZE_KEEP_BYTES and alert.size == len(payload)
+    assert "exceeds the 4194304-byte limit" in alert.rejection_reason
+    assert process_alert(stored.alert_id, engine=sqlite_engine).status == "rejected"
+
+
+def test_upload_of_real_photometry(engine):
+    payload = at2017gfo_upload()
+    out = ingest_alert_bytes(payload, "upload:test", engine=engine)
+    assert out.status == "parsed", out.reason
+    (cand,) = rows(engine, Candidate)
+    assert (cand.name, cand.facility) == ("AT2017gfo", "DECam")
+    phot = rows(engine, CandidatePhotometry)
+    assert len(phot) == out.new_photometry == 107
+    limits = [p for p in phot if p.is_upper_limit]
+    assert len(limits) == 5  # the real file's no-flux and S/N < 3 rows
+    first = min((p for p in phot if not p.is_upper_limit), key=lambda p: p.jd)
+    assert first.jd == pytest.approx(57982.9 + 2400000.5, abs=1.0)
+    assert first.origin == "upload" and first.facility == "DECam"
+    assert cand.n_detections == 102
+    assert {p.filter for p in phot} >= {"ps1::g", "2massks", "sdssu"}
+    (alert,) = rows(engine, CandidateAlert)
+    assert alert.format == "photometry-csv" and alert.facility == "DECam"
+
+
+def test_upload_for_a_known_candidate_needs_no_position(sqlite_engine):
+    ingest_alert_bytes(ZTF_33.read_bytes(), "kafka", engine=sqlite_engine)
+    payload = (b'{"name": "ZTF17aaajnnn", "facility": "growth india", "instrument": "GIT",'
+               b' "photometry": [{"mjd": 58227.81, "filter": "r", "mag": 18.9, "magerr": 0.1},'
+               b' {"time": "2018-04-19T20:00:00Z", "filter": "g", "limiting_mag": 20.4}]}')
+    out = ingest_alert_bytes(payload, "upload:test", engine=sqlite_engine)
+    assert out.status == "parsed", out.reason
+    (cand,) = rows(sqlite_engine, Candidate)
+    git = rows(sqlite_engine, CandidatePhotometry, CandidatePhotometry.facility == "GROWTH-India")
+    assert len(git) == 2 and {p.instrument for p in git} == {"GIT"}
+    assert cand.last_mag == pytest.approx(18.9) and cand.last_filter == "r"
+
+
+@pytest.mark.parametrize(("payload", "reason"), [
+    (b"name,facility,mjd,filter,mag,magerr,colour\n", "unknown columns ['colour']"),
+    (b"name,facility,mjd,filter,mag,magerr\nX1,Keck,58000.1,r,19,0.1\n",
+     "row 1: facility 'Keck' unknown"),
+    (b"name,facility,mjd,filter,mag,magerr\nX1,KPED,58000.1,r,19,\n", "row 1: a detection"),
+    (b"name,facility,mjd,filter,mag,magerr\nX1,KPED,58000.1,r,19,0.1\n",
+     "candidate 'X1' is new: its ra and dec are required"),
+    (b"name,facility,ra,dec,mjd,jd,filter,limiting_mag\nX1,KPED,1,2,58000.1,2458000.6,r,20\n",
+     "exactly one of mjd, jd, time"),
+    (b'[{"name": "X1", "facility": "KPED", "ra": 1, "dec": 2, "mjd": NaN, "filter": "r"}]',
+     "does not parse"),
+    (b"\xff\xfename", "not UTF-8"),
+    (b"\x00" * 64, "binary (NUL bytes)"),
+])
+def test_bad_uploads_are_recorded_rejections(sqlite_engine, payload, reason):
+    out = ingest_alert_bytes(payload, "upload:test", engine=sqlite_engine)
+    assert out.status == "rejected" and reason in out.reason, out.reason
+    assert rows(sqlite_engine, Candidate) == [] and rows(sqlite_engine, CandidatePhotometry) == []

@@ -1,0 +1,320 @@
+"""Store candidate alerts once, then turn them into candidate, photometry and cutout rows.
+
+The same two steps as notices (:mod:`tooflow.intake.store`): :func:`store_alert`
+commits the raw bytes, deduplicated by sha256, before anything else happens (a
+listener commits its Kafka offset only after it returned); :func:`process_alert`
+parses a stored alert and records the result — rows, or the rejection reason on
+the ``candidate_alert`` row. A packet seen twice changes nothing; a candidate's
+history, repeated in each of its packets, is stored once per measurement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..db import get_engine
+from ..models import (
+    AlertStatus,
+    Candidate,
+    CandidateAlert,
+    CandidateCutout,
+    CandidatePhotometry,
+)
+from ..models._types import utcnow
+from ..safe_text import printable
+from .errors import CandidateRejected
+from .photometry import PhotometryPoint
+from .uploads import UploadRow, parse_upload
+from .ztf import AVRO_MAGIC, ZtfAlert, parse_ztf_alert
+
+__all__ = ["AlertOutcome", "AlertStored", "FORMATS", "OVERSIZE_KEEP_BYTES", "ingest_alert_bytes",
+           "process_alert", "sniff_format", "store_alert"]
+
+#: Payload formats the candidate path reads.
+FORMATS = ("ztf-avro", "photometry-csv", "photometry-json")
+
+#: For a payload over the size limit only this many leading bytes are kept.
+OVERSIZE_KEEP_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class AlertStored:
+    """What :func:`store_alert` did."""
+
+    alert_id: int
+    created: bool
+    sha256: str
+    status: str
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    """What became of a stored alert: its candidates, or why it was rejected."""
+
+    alert_id: int
+    status: str
+    candidate_ids: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()
+    new_photometry: int = 0
+    reason: str | None = None
+    created: bool = True
+
+
+def sniff_format(payload: bytes, filename: str | None = None) -> str:
+    """The format of a candidate payload: Avro container → ``ztf-avro``, ``{``/``[`` → JSON.
+
+    Examples
+    --------
+    >>> sniff_format(b"Obj\\x01...")
+    'ztf-avro'
+    >>> sniff_format(b"name,facility,mjd,filter,mag,magerr,limiting_mag\\n")
+    'photometry-csv'
+    """
+    if payload.startswith(AVRO_MAGIC) or (filename or "").endswith(".avro"):
+        return "ztf-avro"
+    head = payload.lstrip()[:1]
+    if head in (b"{", b"[") or (filename or "").endswith(".json"):
+        return "photometry-json"
+    return "photometry-csv"
+
+
+def store_alert(payload: bytes, source: str, *, fmt: str | None = None,
+                engine: Engine | None = None, max_bytes: int = 4 << 20,
+                reject: str | None = None) -> AlertStored:
+    """Store an alert packet or photometry upload durably, once.
+
+    Parameters
+    ----------
+    payload : bytes
+        The bytes exactly as received.
+    source : str
+        Where they came from (file path, ``kafka:<topic>``, ``upload:<user>``).
+    fmt : str, optional
+        One of :data:`FORMATS` (default: sniffed from the bytes).
+    engine : Engine, optional
+        Database engine (default: the configured one).
+    max_bytes : int
+        Larger payloads are stored rejected, truncated to :data:`OVERSIZE_KEEP_BYTES`.
+    reject : str, optional
+        Store it as rejected with this reason (a message the listener could not
+        take as it came).
+
+    Returns
+    -------
+    AlertStored
+        ``created`` is False when the same bytes were already stored.
+    """
+    engine = engine or get_engine()
+    source = printable(source)
+    sha = hashlib.sha256(payload).hexdigest()
+    fmt = fmt or sniff_format(payload[:64], source)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown candidate format {fmt!r} (known: {', '.join(FORMATS)})")
+    with Session(engine, expire_on_commit=False) as session:
+        existing = session.exec(select(CandidateAlert).where(CandidateAlert.sha256 == sha)).first()
+        if existing is not None:
+            return AlertStored(existing.id, False, sha, existing.status)
+        row = CandidateAlert(sha256=sha, payload=payload, size=len(payload), source=source,
+                             format=fmt)
+        if len(payload) > max_bytes:
+            row.payload = payload[:OVERSIZE_KEEP_BYTES]
+            row.status = AlertStatus.rejected.value
+            row.rejection_reason = (f"payload of {len(payload)} bytes exceeds the "
+                                    f"{max_bytes}-byte limit; first {OVERSIZE_KEEP_BYTES} "
+                                    f"bytes kept")
+        elif reject:
+            row.status = AlertStatus.rejected.value
+            row.rejection_reason = printable(reject)[:2000]
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:  # the same bytes stored by another process meanwhile
+            session.rollback()
+            existing = session.exec(
+                select(CandidateAlert).where(CandidateAlert.sha256 == sha)).one()
+            return AlertStored(existing.id, False, sha, existing.status)
+        return AlertStored(row.id, True, sha, row.status)
+
+
+def process_alert(alert_id: int, *, engine: Engine | None = None,
+                  now: dt.datetime | None = None) -> AlertOutcome:
+    """Parse a stored alert into rows, or record why it cannot be used.
+
+    Idempotent: an alert already parsed or rejected is reported as it is.
+
+    Parameters
+    ----------
+    alert_id : int
+        The ``candidate_alert`` row.
+    engine : Engine, optional
+        Database engine (default: the configured one).
+    now : datetime, optional
+        The present, for the plausibility of detection times (default: wall clock).
+
+    Returns
+    -------
+    AlertOutcome
+    """
+    engine = engine or get_engine()
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.get(CandidateAlert, alert_id)
+        if row is None:
+            raise LookupError(f"no candidate alert {alert_id}")
+        if row.status != AlertStatus.received.value:
+            return _outcome(session, row, created=False)
+        try:
+            if row.format == "ztf-avro":
+                alert = parse_ztf_alert(row.payload, now=now)
+                candidates, added = _apply_ztf(session, row, alert)
+            else:
+                rows = parse_upload(row.payload, row.format or "photometry-csv")
+                candidates, added = _apply_upload(session, row, rows)
+        except CandidateRejected as exc:
+            session.rollback()
+            row = session.get(CandidateAlert, alert_id)
+            row.status = AlertStatus.rejected.value
+            row.rejection_reason = printable(str(exc))[:2000]
+            row.parsed_at = utcnow()
+            session.add(row)
+            session.commit()
+            return AlertOutcome(alert_id, row.status, reason=row.rejection_reason)
+        row.status = AlertStatus.parsed.value
+        row.parsed_at = utcnow()
+        if len(candidates) == 1:
+            row.candidate_pk = candidates[0].id
+        row.object_name = ",".join(sorted({c.name for c in candidates}))[:500]
+        session.add(row)
+        session.commit()
+        return AlertOutcome(alert_id, row.status, tuple(c.id for c in candidates),
+                            tuple(c.name for c in candidates), added)
+
+
+def ingest_alert_bytes(payload: bytes, source: str, *, fmt: str | None = None,
+                       engine: Engine | None = None, max_bytes: int = 4 << 20,
+                       now: dt.datetime | None = None) -> AlertOutcome:
+    """Store then process one payload (``tooflow candidates ingest``, the listener).
+
+    Returns
+    -------
+    AlertOutcome
+        ``created`` False when the bytes were already stored (nothing redone).
+    """
+    engine = engine or get_engine()
+    stored = store_alert(payload, source, fmt=fmt, engine=engine, max_bytes=max_bytes)
+    outcome = process_alert(stored.alert_id, engine=engine, now=now)
+    if not stored.created:
+        return AlertOutcome(outcome.alert_id, outcome.status, outcome.candidate_ids,
+                            outcome.names, 0, outcome.reason, created=False)
+    return outcome
+
+
+def _outcome(session: Session, row: CandidateAlert, *, created: bool) -> AlertOutcome:
+    ids: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()
+    if row.object_name:
+        names = tuple(row.object_name.split(","))
+        ids = tuple(c.id for c in session.exec(
+            select(Candidate).where(Candidate.name.in_(names))).all())
+    return AlertOutcome(row.id, row.status, ids, names, 0, row.rejection_reason, created)
+
+
+def _candidate(session: Session, facility: str, name: str, ra: float | None,
+               dec: float | None) -> Candidate:
+    """The candidate called ``name`` (any facility), created under ``facility`` if new."""
+    found = session.exec(select(Candidate).where(Candidate.name == name)
+                         .order_by(Candidate.id)).first()
+    if found is not None:
+        return found
+    if ra is None or dec is None:
+        raise CandidateRejected(f"candidate {name!r} is new: its ra and dec are required")
+    cand = Candidate(facility=facility, name=name, ra=ra, dec=dec)
+    try:
+        with session.begin_nested():
+            session.add(cand)
+    except IntegrityError:  # created by another process meanwhile
+        return session.exec(select(Candidate).where(Candidate.name == name)).one()
+    return cand
+
+
+def _add_photometry(session: Session, cand: Candidate, alert_id: int,
+                    points: Iterable[tuple[PhotometryPoint, str]]) -> int:
+    known = set(session.exec(select(CandidatePhotometry.key)
+                             .where(CandidatePhotometry.candidate_pk == cand.id)).all())
+    added = 0
+    for point, origin in points:
+        if point.key in known:
+            continue
+        known.add(point.key)
+        session.add(CandidatePhotometry(
+            candidate_pk=cand.id, alert_id=alert_id, key=point.key, facility=point.facility,
+            instrument=point.instrument, time=point.time, jd=point.jd, filter=point.filter,
+            mag=point.mag, magerr=point.magerr, limiting_mag=point.limiting_mag,
+            is_upper_limit=point.is_upper_limit, isdiffpos=point.isdiffpos,
+            candid=point.candid, ra=point.ra, dec=point.dec, origin=origin))
+        added += 1
+    session.flush()
+    return added
+
+
+def _refresh(session: Session, cand: Candidate) -> None:
+    """First/last detection, their magnitudes and the count, from all photometry."""
+    detections = session.exec(
+        select(CandidatePhotometry)
+        .where(CandidatePhotometry.candidate_pk == cand.id,
+               CandidatePhotometry.is_upper_limit == False)  # noqa: E712 (SQL)
+        .order_by(CandidatePhotometry.jd)).all()
+    cand.n_detections = len(detections)
+    if detections:
+        first, last = detections[0], detections[-1]
+        cand.first_detected, cand.first_mag, cand.first_filter = first.time, first.mag, first.filter
+        cand.last_detected, cand.last_mag, cand.last_filter = last.time, last.mag, last.filter
+    cand.updated = utcnow()
+    session.add(cand)
+
+
+def _apply_ztf(session: Session, row: CandidateAlert,
+               alert: ZtfAlert) -> tuple[list[Candidate], int]:
+    row.facility, row.schema_version, row.candid = "ZTF", alert.schema_version, alert.candid
+    row.object_name = alert.object_id
+    cand = _candidate(session, "ZTF", alert.object_id, alert.ra, alert.dec)
+    session.flush()
+    points = [(p, "history") for p in alert.prv_candidates] + [(alert.detection, "alert")]
+    added = _add_photometry(session, cand, row.id, points)
+    for kind, data in alert.cutouts.items():
+        session.add(CandidateCutout(
+            candidate_pk=cand.id, alert_id=row.id, candid=alert.candid, kind=kind,
+            file_name=alert.cutout_file_names.get(kind),
+            sha256=hashlib.sha256(data).hexdigest(), data=data))
+    previous = (cand.scores or {}).get("jd")
+    if previous is None or alert.jd >= previous:  # packets may arrive out of order
+        cand.ra, cand.dec = alert.ra, alert.dec
+        cand.scores = {**alert.scores, "jd": alert.jd, "candid": alert.candid}
+        cand.latest_alert_id = row.id
+    _refresh(session, cand)
+    return [cand], added
+
+
+def _apply_upload(session: Session, row: CandidateAlert,
+                  rows: list[UploadRow]) -> tuple[list[Candidate], int]:
+    by_name: dict[str, list[UploadRow]] = {}
+    for item in rows:
+        by_name.setdefault(item.name, []).append(item)
+    candidates: list[Candidate] = []
+    added = 0
+    facilities = sorted({item.point.facility for item in rows})
+    row.facility = facilities[0] if len(facilities) == 1 else "several"
+    for name, items in by_name.items():
+        placed = next((i for i in items if i.ra is not None and i.dec is not None), items[0])
+        cand = _candidate(session, items[0].point.facility, name, placed.ra, placed.dec)
+        session.flush()
+        added += _add_photometry(session, cand, row.id, ((i.point, "upload") for i in items))
+        _refresh(session, cand)
+        candidates.append(cand)
+    return candidates, added
