@@ -10,7 +10,7 @@ each candidate notice file:
    file path as its ``source`` (GCN Classic JSON takes its type from it), then
    :func:`tooflow.parsers.validate.check_parsed` (plausible time, finite numbers);
 2. summarises it: the event fields the gate sees, formatted by
-   :func:`tooflow.summary.format_fields`, and the form of its localization.
+   :func:`tooflow.views.summary.format_fields`, and the form of its localization.
 
 Each file ends in one outcome: **parsed**, **rejected** (a
 :class:`~tooflow.errors.NoticeRejected` with its reason) or **crashed** (any other
@@ -47,7 +47,7 @@ from tooflow.errors import NoticeRejected
 from tooflow.notice import ParsedNotice
 from tooflow.parsers import parse_notice
 from tooflow.parsers.validate import check_parsed
-from tooflow.summary import format_fields
+from tooflow.views.summary import format_fields
 
 TESTS_DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from tooflow.config import load_settings
-from tooflow.event_view import load_event_view, render_markdown, render_text
 from tooflow.failures import record_failure
 from tooflow.models import Notice
 from tooflow.notice_runs import record_flow_run
@@ -18,6 +17,7 @@ from tooflow.simulator.server import SimulatorServer
 from tooflow.stages.circular import draft_circular
 from tooflow.stages.plan import plan_for_program
 from tooflow.stages.submit import SubmissionFailed, resubmit_unsent, submit_plan
+from tooflow.views.event import load_event_view, render_markdown, render_text
 
 from . import test_stages
 from .test_stages import NIGHT, _wait_until_done

@@ -94,7 +94,7 @@ def test_ellipses_and_boxes_are_stored_as_what_they_are(engine, name, state, are
     assert out.summary["localization_state"] == state
     assert out.summary["area_90"] == pytest.approx(area_90, rel=0.02)
     assert (out.summary["ra"], out.summary["dec"]) == (346.56, 18.61)
-    from tooflow.summary import format_fields
+    from tooflow.views.summary import format_fields
 
     shown = "\n".join(format_fields(out.summary))
     assert ("error ellipse" if state == "ellipse" else "error box") in shown

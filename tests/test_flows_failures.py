@@ -76,10 +76,10 @@ def test_unreachable_queue_fails_red_and_is_retried_later(prefect, sqlite_engine
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     import tooflow.flows.handle_notice as handle_module
-    from tooflow.event_view import load_event_view, render_text
     from tooflow.flows.handle_notice import handle_notice
     from tooflow.flows.resubmit import resubmit_unsent_flow
     from tooflow.simulator.server import SimulatorServer
+    from tooflow.views.event import load_event_view, render_text
 
     # Same retries as deployed (3), without their minutes of delay.
     monkeypatch.setattr(handle_module, "submit",

@@ -22,7 +22,7 @@ from tooflow.models import Event, NotificationRecord, Plan, PlannedObservationRo
 from tooflow.stages.notify import notify_event
 from tooflow.stages.parse import gate_notice, parse_stored_notice
 from tooflow.stages.plan import plan_for_program, unobservable_plans
-from tooflow.summary import event_report, format_followup
+from tooflow.views.summary import event_report, format_followup
 
 from .conftest import DATA
 

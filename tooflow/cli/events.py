@@ -52,7 +52,7 @@ def _show(args: argparse.Namespace) -> int:
 
     from ..config import load_settings
     from ..db import get_engine
-    from ..event_view import load_event_view, render_text
+    from ..views.event import load_event_view, render_text
 
     settings = load_settings()
     with Session(get_engine(settings)) as session:

@@ -62,7 +62,7 @@ def ingest_files(files: list[Path], *, run_flow: bool = True, echo=print) -> lis
 
 def _run_flow(notice_id: int, settings, echo) -> dict:
     from ..prefect_local import use_prefect_api
-    from ..summary import format_decisions, format_fields
+    from ..views.summary import format_decisions, format_fields
 
     with use_prefect_api(settings, echo=echo):
         from ..flows.handle_notice import handle_notice
@@ -96,7 +96,7 @@ def _run_flow(notice_id: int, settings, echo) -> dict:
     from sqlmodel import Session
 
     from ..db import get_engine
-    from ..summary import format_followup
+    from ..views.summary import format_followup
 
     with Session(get_engine(settings)) as session:
         for line in format_followup(summary, session):

@@ -202,7 +202,7 @@ def unobservable_plans(plan_ids: dict[str, int | None], *, engine: Engine
     The sentence ("not observable in the window …; ZTF: next observable from …")
     goes into the notification and the summary.
     """
-    from ..summary import not_observable_text
+    from ..views.summary import not_observable_text
 
     out = {}
     with Session(engine) as session:

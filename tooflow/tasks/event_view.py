@@ -1,4 +1,4 @@
-"""Task: publish the event's page (:mod:`tooflow.event_view`) as one Prefect artifact."""
+"""Task: publish the event's page (:mod:`tooflow.views.event`) as one Prefect artifact."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from prefect.artifacts import create_markdown_artifact
 from sqlmodel import Session
 
 from ..budgets import TASK_TIMEOUTS
-from ..event_view import load_event_view, render_markdown
+from ..views.event import load_event_view, render_markdown
 from ._context import artifact_key, context
 
 __all__ = ["publish_event_view", "ui_base_url"]

@@ -25,7 +25,7 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
     the telescopes that got nothing and why.
     """
     from ..planning.plan import describe_solver
-    from ..summary import idle_telescope_lines, not_observable_text
+    from ..views.summary import idle_telescope_lines, not_observable_text
 
     lines = [f"### Plan {row.id} for {event_id}: {row.program}", ""]
     if not row.observable:

@@ -59,15 +59,15 @@ def format_decisions(decisions: list[dict[str, Any]]) -> list[str]:
 
 
 def event_report(session: Session, event_id: str) -> str:
-    """Everything stored about an event, for ``tooflow show`` (:mod:`tooflow.event_view`)."""
-    from .event_view import load_event_view, render_text
+    """Everything stored about an event, for ``tooflow show`` (:mod:`tooflow.views.event`)."""
+    from .event import load_event_view, render_text
 
     return render_text(load_event_view(session, event_id))
 
 
 def idle_telescope_lines(plan) -> list[str]:
     """``TELESCOPE: why it got nothing[; next observable from …]`` for a stored plan."""
-    from .planning.plan import idle_lines
+    from ..planning.plan import idle_lines
 
     idle = plan.idle or {}
     reasons = {name: v.get("reason", "?") for name, v in idle.items()}
@@ -88,7 +88,7 @@ def not_observable_text(plan) -> str:
 
 def plan_lines(plan, program: str) -> list[str]:
     """A stored plan in a few lines: coverage and solver, or "not observable in the window"."""
-    from .planning.plan import describe_solver
+    from ..planning.plan import describe_solver
 
     if not plan.observable:
         return [f"plan #{plan.id} ({program}): {not_observable_text(plan)}"]
@@ -105,7 +105,7 @@ def plan_lines(plan, program: str) -> list[str]:
 
 def format_followup(flow_summary: dict[str, Any], session: Session) -> list[str]:
     """Plans, submissions, observations and circular drafts of a flow run, a line each."""
-    from .models import CircularDraft, Plan
+    from ..models import CircularDraft, Plan
 
     lines = []
     for program, plan_id in (flow_summary.get("plans") or {}).items():

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from .models import (
+from ..models import (
     CircularDraft,
     Event,
     ExecutedObservationRow,
@@ -162,7 +162,7 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
     LookupError
         No such event.
     """
-    from .stages.parse import event_fields, latest_localization
+    from ..stages.parse import event_fields, latest_localization
     from .summary import plan_lines
 
     event = session.exec(select(Event).where(Event.event_id == event_id)).first()
@@ -205,8 +205,8 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
     cov_error = None
     if executed_rows and coverage:
         try:
-            from .config import load_settings
-            from .stages.monitor import _coverage
+            from ..config import load_settings
+            from ..stages.monitor import _coverage
 
             cov, area = _coverage(session, event.id, executed_rows, settings or load_settings())
         except Exception as exc:  # noqa: BLE001 - the rest of the view still helps
