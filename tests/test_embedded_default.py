@@ -127,7 +127,7 @@ def test_rerun_and_reconcile_use_the_served_deployment(embedded):
         def served():
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
-            from tooflow.local_runner import deployment_is_served
+            from tooflow.embedded.runner import deployment_is_served
 
             assert serve.poll() is None, serve.stdout.read()
             with temporary_settings(updates={PREFECT_API_URL: embedded["url"]}):

@@ -58,11 +58,11 @@ def connect_prefect(settings, log: logging.Logger, *, serve: bool = True):
 
     On the embedded default the local server's URL is applied to the whole
     process and, with ``serve``, tooflow's deployments are served beside it
-    (:mod:`tooflow.local_runner`) so that triggered runs run. Returns that runner
+    (:mod:`tooflow.embedded.runner`) so that triggered runs run. Returns that runner
     process (or None). When no API can be reached, logs it and goes on: notices
     stay pending for the reconciler.
     """
-    from ..prefect_local import activate_prefect_api, ensure_prefect_api, is_embedded
+    from ..embedded.prefect_server import activate_prefect_api, ensure_prefect_api, is_embedded
 
     if not is_embedded():
         return None
@@ -79,7 +79,7 @@ def connect_prefect(settings, log: logging.Logger, *, serve: bool = True):
 
 def start_local_runner(settings, log: logging.Logger):
     """Serve tooflow's deployments on the local server; wait until handle-notice is served."""
-    from ..local_runner import start_runner, wait_for_deployment
+    from ..embedded.runner import start_runner, wait_for_deployment
 
     log_path = settings.home / "prefect" / "runner.log"
     runner = start_runner(log_path=log_path)

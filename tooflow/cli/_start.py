@@ -22,9 +22,9 @@ def notice_starter(settings, engine, *, deployment: str, rerun: bool = False,
     and returns the flow run id (deployment) or name (here); when the flow runs
     here and fails, RuntimeError with the reason recorded on the notice.
     """
+    from ..embedded.prefect_server import activate_prefect_api, ensure_prefect_api, is_embedded
+    from ..embedded.runner import deployment_is_served
     from ..intake.trigger import trigger_notice
-    from ..local_runner import deployment_is_served
-    from ..prefect_local import activate_prefect_api, ensure_prefect_api, is_embedded
 
     embedded = is_embedded()
     url = ensure_prefect_api(settings, echo=echo)

@@ -61,7 +61,7 @@ def ingest_files(files: list[Path], *, run_flow: bool = True, echo=print) -> lis
 
 
 def _run_flow(notice_id: int, settings, echo) -> dict:
-    from ..prefect_local import use_prefect_api
+    from ..embedded.prefect_server import use_prefect_api
     from ..views.summary import format_decisions, format_fields
 
     with use_prefect_api(settings, echo=echo):

@@ -98,7 +98,7 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
     for t in threads:
         t.join(timeout=30)
     if runner is not None:
-        from ..local_runner import stop_runner
+        from ..embedded.runner import stop_runner
 
         stop_runner(runner)
 

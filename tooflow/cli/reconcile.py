@@ -68,7 +68,7 @@ def _resubmit_unsent(settings, engine) -> bool:
                                .where(QueueRequestRow.status == UNSENT)).one()
     if not waiting:
         return True
-    from ..prefect_local import use_prefect_api
+    from ..embedded.prefect_server import use_prefect_api
 
     print(f"{waiting} unsent queue request(s): resubmit-unsent in this process")
     with use_prefect_api(settings):

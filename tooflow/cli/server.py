@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _start(args: argparse.Namespace) -> int:
     from ..config import load_settings
-    from ..prefect_local import ensure_prefect_api
+    from ..embedded.prefect_server import ensure_prefect_api
 
     url = ensure_prefect_api(load_settings(), echo=print)
     print(f"Prefect API: {url}\nPrefect UI: {url.removesuffix('/api')}")
@@ -35,7 +35,7 @@ def _start(args: argparse.Namespace) -> int:
 
 def _stop(args: argparse.Namespace) -> int:
     from ..config import load_settings
-    from ..prefect_local import stop_local_server
+    from ..embedded.prefect_server import stop_local_server
 
     print("stopped" if stop_local_server(load_settings()) else "no local server was running")
     return 0
@@ -43,7 +43,7 @@ def _stop(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from ..config import load_settings
-    from ..prefect_local import local_server_status
+    from ..embedded.prefect_server import local_server_status
 
     state = local_server_status(load_settings())
     if state is None:
@@ -67,8 +67,8 @@ def _status(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from ..config import load_settings
-    from ..local_runner import SERVED, serve
-    from ..prefect_local import activate_prefect_api, ensure_prefect_api
+    from ..embedded.prefect_server import activate_prefect_api, ensure_prefect_api
+    from ..embedded.runner import SERVED, serve
 
     url = ensure_prefect_api(load_settings(), echo=print)
     activate_prefect_api(url)

@@ -28,7 +28,7 @@ class CheckResult:
 
 def check_prefect(settings, deployment: str) -> CheckResult:
     """Read the ``deployment`` through the configured Prefect API (auth included)."""
-    from ...prefect_local import is_embedded, local_server_status
+    from ...embedded.prefect_server import is_embedded, local_server_status
     from ...safe_text import redact
 
     try:

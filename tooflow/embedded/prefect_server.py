@@ -3,7 +3,7 @@
 Without ``PREFECT_API_URL`` Prefect would start a temporary server inside every
 process (8–25 s each time). Instead, the first command that needs Prefect
 starts ``prefect server start`` in the background with its home under
-``$TOOFLOW_HOME/prefect`` (:mod:`tooflow.local_services`); later commands find
+``$TOOFLOW_HOME/prefect`` (:mod:`tooflow.embedded.processes`); later commands find
 it healthy and connect in milliseconds. ``tooflow server stop`` stops it. When
 ``PREFECT_API_URL`` is configured (production), that server is used and
 nothing starts.
@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import Settings
-from .local_services import ensure_service, service_status, stop_service
+from ..config import Settings
+from .processes import ensure_service, service_status, stop_service
 
 __all__ = ["activate_prefect_api", "ensure_prefect_api", "is_embedded", "local_server_status",
            "prefect_env", "stop_local_server", "use_prefect_api"]

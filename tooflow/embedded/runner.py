@@ -63,10 +63,10 @@ def serve(limit: int | None = None) -> None:
     from prefect import serve as prefect_serve
     from prefect.deployments.runner import EntrypointType
 
-    from .flows.handle_notice import handle_notice
-    from .flows.monitor import monitor_event
-    from .flows.rerun import rerun
-    from .flows.resubmit import resubmit_unsent_flow
+    from ..flows.handle_notice import handle_notice
+    from ..flows.monitor import monitor_event
+    from ..flows.rerun import rerun
+    from ..flows.resubmit import resubmit_unsent_flow
 
     flows = (handle_notice, rerun, monitor_event, resubmit_unsent_flow)
     schedules = (None, None, None, RESUBMIT_EVERY)
@@ -106,7 +106,7 @@ def start_runner(*, log_path=None) -> subprocess.Popen:
     """Start :func:`serve` in a child process (stopped when this process exits).
 
     The child inherits the environment: ``PREFECT_API_URL`` must already name the
-    server (:func:`tooflow.prefect_local.activate_prefect_api`).
+    server (:func:`tooflow.embedded.prefect_server.activate_prefect_api`).
     """
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", __name__], stdout=out,
