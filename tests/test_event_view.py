@@ -10,9 +10,9 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from tooflow.config import load_settings
-from tooflow.failures import record_failure
 from tooflow.models import Notice
-from tooflow.notice_runs import record_flow_run
+from tooflow.runs.failures import record_failure
+from tooflow.runs.outcome import record_flow_run
 from tooflow.simulator.server import SimulatorServer
 from tooflow.stages.circular import draft_circular
 from tooflow.stages.plan import plan_for_program

@@ -469,7 +469,7 @@ def test_health_lists_a_run_that_died_without_a_word(sqlite_engine, capsys):
 
 def test_a_failure_outside_any_notice_is_noted_on_its_event(sqlite_engine):
     # A monitor-event deployment run has an event, not a notice, of its own.
-    from tooflow.failures import record_event_failure
+    from tooflow.runs.failures import record_event_failure
 
     out = _parse(sqlite_engine, FERMI.read_bytes())
     reason = record_event_failure(out.event_pk, "monitor", ConnectionError(

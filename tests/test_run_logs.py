@@ -10,7 +10,7 @@ import warnings
 
 
 def test_handler_is_attached_once_at_info(monkeypatch):
-    from tooflow.run_logs import RunLogHandler, send_tooflow_logs_to_prefect
+    from tooflow.runs.logs import RunLogHandler, send_tooflow_logs_to_prefect
 
     logger = logging.getLogger("tooflow")
     monkeypatch.setattr(logger, "handlers", [h for h in logger.handlers
@@ -25,7 +25,7 @@ def test_handler_is_attached_once_at_info(monkeypatch):
 def test_lines_outside_a_run_are_not_sent_and_warn_nothing(monkeypatch):
     from prefect.logging import handlers
 
-    from tooflow.run_logs import RunLogHandler
+    from tooflow.runs.logs import RunLogHandler
 
     sent = []
     monkeypatch.setattr(handlers, "emit_api_log", sent.append)

@@ -118,8 +118,8 @@ def test_unreachable_queue_keeps_requests_and_sends_them_once_it_is_back(gated, 
 
 def test_notice_failed_at_submission_is_done_once_every_request_went(gated, engine, simulator):
     """The failure stays until the queue took everything; then health stops asking."""
-    from tooflow.failures import failed_notices, record_failure
     from tooflow.models import Notice
+    from tooflow.runs.failures import failed_notices, record_failure
     from tooflow.stages.submit import SubmissionFailed
 
     notice_id, event_pk = gated

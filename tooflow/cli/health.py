@@ -65,14 +65,14 @@ def _health(args: argparse.Namespace) -> int:
               f"{r.messages} messages ({r.created} new), {r.errors} errors"
               + (f"; last error: {r.last_error}" if r.last_error else ""))
     print(f"{pending} notice(s) waiting for a flow run")
-    from ..failures import failed_notices
+    from ..runs.failures import failed_notices
 
     failed, newest = failed_notices(engine)
     print(f"{failed} notice(s) failed" + (" (`tooflow rerun EVENT_ID` after the fix):"
                                           if failed else ""))
     for n in newest:
         print(f"  #{n.id} {n.source}: {n.error}")
-    from ..failures import stuck_notices
+    from ..runs.failures import stuck_notices
 
     stuck = stuck_notices(engine)
     if stuck:

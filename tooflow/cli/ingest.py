@@ -72,7 +72,7 @@ def _run_flow(notice_id: int, settings, echo) -> dict:
         elapsed = time.perf_counter() - t0
     summary = state.result(raise_on_failure=False)
     if not isinstance(summary, dict):  # a stage raised: recorded on the notice by the flow
-        from ..failures import failure_reason
+        from ..runs.failures import failure_reason
 
         exc = summary if isinstance(summary, BaseException) else RuntimeError(state.message)
         reason = _recorded_error(notice_id, settings) or failure_reason("flow", exc)

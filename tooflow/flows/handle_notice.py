@@ -20,8 +20,8 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
 
-from ..budgets import CIRCULAR_MARGIN, HANDLE_NOTICE_TIMEOUT
-from ..failures import record_failure
+from ..runs.budgets import CIRCULAR_MARGIN, HANDLE_NOTICE_TIMEOUT
+from ..runs.failures import record_failure
 from ..stages.parse import ParseOutcome, supersede_if_newer
 from ..stages.plan import unobservable_plans
 from ..stages.submit import SubmissionFailed
@@ -92,8 +92,8 @@ def handle_notice(notice_id: int, follow_up: bool = True,
         ``failed``, ``error`` naming the stage) and its event, so that the run
         ends Failed and ``tooflow show``/``tooflow health`` say why.
     """
-    from ..notice_runs import finish_notice
-    from ..run_logs import send_tooflow_logs_to_prefect
+    from ..runs.logs import send_tooflow_logs_to_prefect
+    from ..runs.outcome import finish_notice
 
     send_tooflow_logs_to_prefect()
     stage = ["parse"]
@@ -147,7 +147,7 @@ def _stopped(elapsed: float, exc: BaseException | None = None) -> BaseException:
 def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
                 stage: list[str], event: list[tuple[int, str]]) -> dict[str, Any]:
     """The stages of :func:`handle_notice`; ``stage[0]`` names the one running."""
-    from ..notice_runs import record_flow_run
+    from ..runs.outcome import record_flow_run
 
     logger = get_run_logger()
     started = time.monotonic()

@@ -13,8 +13,8 @@ import time
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-from ..budgets import MONITOR_EVENT_TIMEOUT
-from ..failures import record_event_failure
+from ..runs.budgets import MONITOR_EVENT_TIMEOUT
+from ..runs.failures import record_event_failure
 from ..stages.monitor import monitor_budget
 from ..stages.parse import monitor_handed_over
 from ..tasks._context import artifact_key, context

@@ -12,8 +12,8 @@ from typing import Any
 
 from prefect import flow
 
-from ..budgets import RERUN_TIMEOUT
 from ..intake.rerun import rerun_notice_id
+from ..runs.budgets import RERUN_TIMEOUT
 from .handle_notice import handle_notice
 
 __all__ = ["rerun"]

@@ -20,7 +20,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
-from ..budgets import CIRCULAR_MARGIN, RESUBMIT_TIMEOUT
+from ..runs.budgets import CIRCULAR_MARGIN, RESUBMIT_TIMEOUT
 from ..tasks.event_view import publish_event_view
 from ..tasks.resubmit import resubmit
 from .monitor import monitor_event, monitor_mode, start_monitor_deployment
@@ -46,7 +46,7 @@ def resubmit_unsent_flow(now: dt.datetime | None = None,
         The :class:`~tooflow.stages.submit.ResubmitResult` as a dict; a Failed
         state carrying it when requests are still unsent or expired.
     """
-    from ..run_logs import send_tooflow_logs_to_prefect
+    from ..runs.logs import send_tooflow_logs_to_prefect
     from ..stages.submit import submitted_programs
     from ..tasks._context import context
 

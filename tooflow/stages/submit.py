@@ -360,7 +360,7 @@ def resubmit_unsent(*, engine: Engine, settings: Settings, now: dt.datetime | No
     return result
 
 
-#: Prefix of the reason :func:`tooflow.failures.failure_reason` gives a failed submission.
+#: Prefix of the reason :func:`tooflow.runs.failures.failure_reason` gives a failed submission.
 _SUBMIT_FAILED = "submit failed: "
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
-from ..budgets import TASK_TIMEOUTS
 from ..models import CircularDraft
+from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.circular import draft_circular
 from ._context import artifact_key, context
 

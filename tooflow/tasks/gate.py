@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
-from ..budgets import TASK_TIMEOUTS
 from ..gate import Decision
+from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.parse import gate_notice
 from ._context import artifact_key
 from .retry import retry_on_io

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..budgets import TASK_TIMEOUTS
+from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.monitor import poll_event
 from ._context import context
 from .retry import retry_on_io

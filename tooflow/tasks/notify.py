@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.runtime import flow_run
 
-from ..budgets import TASK_TIMEOUTS
+from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.notify import notify_event
 from ._context import context
 

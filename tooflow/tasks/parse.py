@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from ..budgets import TASK_TIMEOUTS
+from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.parse import ParseOutcome, parse_stored_notice
 from .retry import retry_on_io
 

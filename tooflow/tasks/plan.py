@@ -8,8 +8,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from sqlmodel import Session, select
 
-from ..budgets import TASK_TIMEOUTS
 from ..models import Plan, PlannedObservationRow
+from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.plan import plan_for_program
 from ._context import artifact_key, context
 from .retry import retry_on_io

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..budgets import TASK_TIMEOUTS
+from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.submit import resubmit_unsent
 from ._context import context
 from .retry import retry_on_io

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from prefect import get_run_logger, task
 
-from ..budgets import TASK_TIMEOUTS
+from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.submit import SubmissionFailed, cancel_event_requests, submit_plan
 from ._context import context
 from .retry import retry_on_io, retry_on_io_or_unreachable

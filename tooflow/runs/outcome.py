@@ -3,7 +3,7 @@
 ``tooflow ingest`` runs the flow in-process (no trigger records the run), so the
 flow itself records its run on the notice when it starts, and the outcome when
 it ends: ``done`` when every stage it had to run did its work (a stage that
-could not is recorded by :func:`tooflow.failures.record_failure`: ``failed``).
+could not is recorded by :func:`tooflow.runs.failures.record_failure`: ``failed``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from .models import Notice, NoticeStatus
-from .models._types import utcnow
+from ..models import Notice, NoticeStatus
+from ..models._types import utcnow
 
 __all__ = ["record_flow_run", "finish_notice"]
 
@@ -35,7 +35,7 @@ def record_flow_run(notice_id: int, run_id: str | None, run_name: str | None, *,
 def finish_notice(notice_id: int, *, engine: Engine) -> None:
     """Mark a notice ``done`` once its flow ran every stage it had to.
 
-    A notice ``rejected``, ``failed`` (:func:`tooflow.failures.record_failure`) or
+    A notice ``rejected``, ``failed`` (:func:`tooflow.runs.failures.record_failure`) or
     ``superseded`` keeps that status.
     """
     with Session(engine) as session:

@@ -14,9 +14,9 @@ import logging
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from .db import get_engine
-from .models import Event, Notice, NoticeStatus
-from .safe_text import redact
+from ..db import get_engine
+from ..models import Event, Notice, NoticeStatus
+from ..safe_text import redact
 
 __all__ = ["MAX_REASON_CHARS", "failed_notices", "failure_reason", "record_event_failure",
            "record_failure", "stuck_notices"]
@@ -118,8 +118,8 @@ def stuck_notices(engine: Engine | None = None, *, older_than: float | None = No
     """
     import datetime as dt
 
+    from ..models._types import utcnow
     from .budgets import HANDLE_NOTICE_TIMEOUT
-    from .models._types import utcnow
 
     limit = (now or utcnow()) - dt.timedelta(
         seconds=older_than if older_than is not None else HANDLE_NOTICE_TIMEOUT + 600)
