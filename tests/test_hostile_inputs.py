@@ -439,7 +439,7 @@ def test_one_flow_per_event_at_a_time_and_the_later_notice_wins(prefect, sqlite_
 def test_log_records_are_redacted_once_installed(caplog):
     import logging
 
-    from tooflow.safe_text import install_log_redaction
+    from tooflow.guards.text import install_log_redaction
 
     install_log_redaction()
     with caplog.at_level(logging.INFO):

@@ -15,7 +15,7 @@ import yaml
 from tests import kafka_fixtures
 from tests.kafka_fixtures import consumer_settings
 from tooflow.cli import main as tooflow_main
-from tooflow.log_repeats import RepeatLimiter
+from tooflow.guards.log_repeats import RepeatLimiter
 
 kafka_broker = kafka_fixtures.kafka_broker
 

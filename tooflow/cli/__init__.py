@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = parser().parse_args(argv)
     _prefect_defaults(verbose=args.verbose)
-    from ..safe_text import install_log_redaction, redact
+    from ..guards.text import install_log_redaction, redact
 
     install_log_redaction()
     try:

@@ -34,8 +34,8 @@ def ingest_files(files: list[Path], *, run_flow: bool = True, echo=print) -> lis
     """
     from ..config import load_settings
     from ..db import create_schema, get_engine
+    from ..guards.text import printable
     from ..intake.store import store_notice
-    from ..safe_text import printable
 
     settings = load_settings()
     engine = get_engine(settings)

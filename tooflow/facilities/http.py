@@ -7,7 +7,7 @@ becomes a :class:`FacilityHTTPError` carrying the status and the start of the
 body. Every attempt is recorded as a :class:`Transaction` (method, URL, status,
 elapsed time, error) that the caller can store; headers, and so tokens, are
 never recorded or logged, and what a facility answers is redacted
-(:mod:`tooflow.safe_text`) before it is recorded, raised or logged: an error
+(:mod:`tooflow.guards.text`) before it is recorded, raised or logged: an error
 body that echoes the request headers does not leak the token.
 
 Every request, its retries and back-off included, ends within a total
@@ -28,8 +28,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
-from ..deadline import Deadline, DeadlineExceeded, ResponseTooLarge, read_response
-from ..safe_text import REDACTED, redact
+from ..guards.deadline import Deadline, DeadlineExceeded, ResponseTooLarge, read_response
+from ..guards.text import REDACTED, redact
 
 __all__ = [
     "RETRYABLE_STATUS",
@@ -54,7 +54,7 @@ R = TypeVar("R")
 class FacilityError(RuntimeError):
     """A facility refused a request or answered something the adapter cannot use.
 
-    The message is redacted (:func:`tooflow.safe_text.redact`): a facility that
+    The message is redacted (:func:`tooflow.guards.text.redact`): a facility that
     echoes the request headers in its error body cannot leak a token through it.
     """
 

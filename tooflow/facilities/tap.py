@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tooflow.deadline import DeadlineExceeded, call_with_deadline
 from tooflow.facilities.http import FacilityError, Transaction
+from tooflow.guards.deadline import DeadlineExceeded, call_with_deadline
 from tooflow.observations import ExecutedObservation
 
 __all__ = ["TapColumns", "ZTF_COLUMNS", "SIMULATOR_COLUMNS", "executed_from_tap",

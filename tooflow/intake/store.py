@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..db import get_engine
+from ..guards.text import printable
 from ..models import Notice, NoticeStatus
-from ..safe_text import printable
 
 __all__ = ["IngestResult", "OVERSIZE_KEEP_BYTES", "store_notice"]
 

@@ -141,7 +141,7 @@ def create_flow_run(notice_id: int, *, deployment: str = DEFAULT_DEPLOYMENT,
     """
     from prefect.deployments import run_deployment
 
-    from ..deadline import call_with_deadline
+    from ..guards.deadline import call_with_deadline
 
     try:
         # a total deadline: a Prefect API that answers a byte at a time must not hold

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tooflow.deadline import call_with_deadline
+from tooflow.guards.deadline import call_with_deadline
 from tooflow.notify import console
 from tooflow.notify.config import (
     SLACK_TOKEN_ENV,

@@ -180,11 +180,11 @@ def query_galaxies_tap(
         columns; default GLADE+ names.
     timeout, deadline : float
         Seconds for the service to run the query; total seconds for the whole
-        exchange (:class:`tooflow.deadline.DeadlineExceeded` past it).
+        exchange (:class:`tooflow.guards.deadline.DeadlineExceeded` past it).
     """
     import pyvo
 
-    from ..deadline import call_with_deadline
+    from ..guards.deadline import call_with_deadline
 
     c = {"name": "GLADE_no", "ra": "RA", "dec": "DEC", "distmpc": "d_L", "magk": "K",
          "magb": "B"}

@@ -1,7 +1,7 @@
 """Time budgets of the Prefect tasks and flows: nothing runs forever.
 
 Every external call already has its own total deadline (sky-map fetch,
-facility HTTP, TAP, notifications: :mod:`tooflow.deadline`); these budgets are
+facility HTTP, TAP, notifications: :mod:`tooflow.guards.deadline`); these budgets are
 the backstop above them. A task past its budget fails with Prefect's
 ``TimedOut`` state (and is not retried: a retry of something stuck would only
 double the wait); a flow past its budget ends ``Failed`` (``TimedOut``) with

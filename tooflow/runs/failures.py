@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from ..db import get_engine
+from ..guards.text import redact
 from ..models import Event, Notice, NoticeStatus
-from ..safe_text import redact
 
 __all__ = ["MAX_REASON_CHARS", "failed_notices", "failure_reason", "record_event_failure",
            "record_failure", "stuck_notices"]

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..deadline import Deadline, DeadlineExceeded, ResponseTooLarge, read_response
 from ..errors import SkymapUnavailable
+from ..guards.deadline import Deadline, DeadlineExceeded, ResponseTooLarge, read_response
 from .read import MAX_SKYMAP_BYTES
 
 __all__ = ["RETRYABLE_STATUS", "fetch_skymap"]

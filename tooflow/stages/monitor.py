@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 from ..config import Settings
 from ..facilities import FacilityError
 from ..facilities.base import TERMINAL_STATUSES
+from ..guards.text import redact
 from ..models import ExecutedObservationRow, Plan, PlannedObservationRow, QueueRequestRow
-from ..safe_text import redact
 from .submit import EXPIRED, NOT_SENT, UNSENT, store_transactions, update_request
 
 __all__ = ["Progress", "poll_event", "achieved_coverage", "monitor_budget"]

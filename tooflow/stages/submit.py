@@ -14,6 +14,7 @@ from ..config import Settings
 from ..facilities import FacilityError
 from ..facilities.base import TERMINAL_STATUSES
 from ..facilities.http import FacilityUnavailable
+from ..guards.text import redact
 from ..models import (
     Event,
     ExecutedObservationRow,
@@ -26,7 +27,6 @@ from ..models import (
 )
 from ..models._types import utcnow
 from ..observations import PlannedObservation
-from ..safe_text import redact
 
 __all__ = ["SubmitResult", "SubmissionFailed", "ResubmitResult", "submit_plan",
            "resubmit_unsent", "cancel_event_requests", "store_transactions", "update_request",

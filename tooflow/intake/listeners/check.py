@@ -29,7 +29,7 @@ class CheckResult:
 def check_prefect(settings, deployment: str) -> CheckResult:
     """Read the ``deployment`` through the configured Prefect API (auth included)."""
     from ...embedded.prefect_server import is_embedded, local_server_status
-    from ...safe_text import redact
+    from ...guards.text import redact
 
     try:
         if is_embedded():  # tooflow's own server: `tooflow listen` starts it if needed
@@ -54,7 +54,7 @@ def check_prefect(settings, deployment: str) -> CheckResult:
 
 def check_source(source, timeout: float = 10.0) -> CheckResult:
     """Connect ``source`` for real (its ``check(timeout)``); never raises."""
-    from ...safe_text import redact
+    from ...guards.text import redact
 
     try:
         return CheckResult(source.name, True, source.check(timeout))

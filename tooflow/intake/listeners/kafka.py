@@ -17,14 +17,14 @@ from typing import Any
 
 import confluent_kafka
 
-from ...log_repeats import limit_repeats
+from ...guards.log_repeats import limit_repeats
 from .loop import Message
 
 __all__ = ["KafkaSource", "base_consumer_config", "kafka_message", "kafka_timestamp",
            "parse_kafka_url"]
 
 log = logging.getLogger(__name__)
-#: Where librdkafka's own log lines go (rate-limited: see :mod:`tooflow.log_repeats`).
+#: Where librdkafka's own log lines go (rate-limited: see :mod:`tooflow.guards.log_repeats`).
 LIBRDKAFKA_LOG = logging.getLogger("tooflow.intake.listeners.librdkafka")
 limit_repeats(log, LIBRDKAFKA_LOG)
 
