@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tooflow.gate import Program, evaluate, gate, load_programs
+from tooflow.programs import Program, evaluate, gate, load_programs
 
 SHIPPED = Path(__file__).parents[1] / "tooflow" / "programs.yaml"
 
@@ -93,7 +93,7 @@ def test_bad_program_file_is_a_clear_error(tmp_path):
 def test_docstring_examples():
     import doctest
 
-    import tooflow.gate
+    import tooflow.programs
 
-    result = doctest.testmod(tooflow.gate)
+    result = doctest.testmod(tooflow.programs)
     assert result.attempted > 0 and result.failed == 0

@@ -14,8 +14,8 @@ import pytest
 
 from tooflow.circulars import render_circular
 from tooflow.errors import NoticeRejected
-from tooflow.gate import Program, gate
 from tooflow.parsers import parse_notice
+from tooflow.programs import Program, gate
 from tooflow.skymap import localization_to_moc, summarize
 
 GCN = Path(__file__).parent / "data" / "gcn"

@@ -36,8 +36,8 @@ def notify_event(event_pk: int, reason: str, *, programs: list[str],
         Ids of the stored :class:`~tooflow.models.NotificationRecord` rows (empty
         when nothing was sent).
     """
-    from ..gate import load_programs
     from ..notify import EventSummary, NotifyConfig, load_roster, notify, should_notify
+    from ..programs import load_programs
 
     now = now or dt.datetime.now(dt.UTC)
     mine = [p for p in load_programs(settings.resolved_programs_file) if p.name in programs]

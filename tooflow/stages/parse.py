@@ -19,13 +19,13 @@ from sqlmodel import Session, select
 from ..config import Settings, load_settings
 from ..db import get_engine
 from ..errors import NoticeRejected, SkymapUnavailable
-from ..gate import Decision, gate, load_programs
 from ..models import Event, GateDecision, Localization, Notice, NoticeStatus, Plan
 from ..models._types import utcnow
 from ..notice import ParsedNotice
 from ..notice_order import is_older
 from ..parsers import parse_notice
 from ..parsers.validate import check_parsed
+from ..programs import Decision, gate, load_programs
 
 __all__ = ["ParseOutcome", "parse_stored_notice", "event_fields", "gate_notice",
            "latest_localization", "monitor_handed_over", "supersede_if_newer"]

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ..config import Settings
-from ..gate import Program, load_programs
 from ..models import Event, Localization, Plan, PlannedObservationRow
+from ..programs import Program, load_programs
 from .parse import latest_localization
 
 __all__ = ["idle_record", "load_event_moc", "plan_for_program", "program_by_name",

@@ -191,7 +191,7 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
 
 def _mock_real_queues(settings: Settings, program: str) -> bool:
     """Whether ``program`` opts in to sending mock events to real queues."""
-    from ..gate import load_programs
+    from ..programs import load_programs
 
     return any(p.mock_real_queues for p in load_programs(settings.resolved_programs_file)
                if p.name == program)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
-from ..gate import Decision
+from ..programs import Decision
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.parse import gate_notice
 from ._context import artifact_key
