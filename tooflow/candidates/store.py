@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..db import get_engine
+from ..guards.text import printable
 from ..models import (
     AlertStatus,
     Candidate,
@@ -28,7 +29,6 @@ from ..models import (
     CandidatePhotometry,
 )
 from ..models._types import utcnow
-from ..safe_text import printable
 from .errors import CandidateRejected
 from .photometry import PhotometryPoint
 from .uploads import UploadRow, parse_upload
