@@ -33,8 +33,9 @@ def one_run(payload: bytes, program: str, home: Path, url: str) -> dict[str, flo
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
     from tooflow.intake.store import store_notice
+    from tooflow.stages.gate import gate_notice
     from tooflow.stages.notify import notify_event
-    from tooflow.stages.parse import gate_notice, parse_stored_notice
+    from tooflow.stages.parse import parse_stored_notice
     from tooflow.stages.plan import plan_for_program
     from tooflow.stages.submit import submit_plan
 

@@ -15,12 +15,12 @@ from sqlmodel import Session, select
 from tooflow.config import load_settings
 from tooflow.intake.store import store_notice
 from tooflow.models import Event, Localization, MultimessengerCoincidence, Notice
+from tooflow.records.event import joint_skymap_sha256
 from tooflow.skymap import SkymapStore, moc_to_bytes, read_skymap_bytes, summarize
 from tooflow.stages.coincidence import (
     coincidence_fields,
     find_coincidences,
     joint_skymap,
-    joint_skymap_sha256,
 )
 from tooflow.stages.parse import parse_stored_notice
 

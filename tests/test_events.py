@@ -11,7 +11,8 @@ from tooflow.config import load_settings
 from tooflow.intake.store import store_notice
 from tooflow.models import Event, GateDecision, Localization, Notice
 from tooflow.skymap import SkymapStore
-from tooflow.stages.parse import gate_notice, parse_stored_notice
+from tooflow.stages.gate import gate_notice
+from tooflow.stages.parse import parse_stored_notice
 
 from .conftest import DATA
 

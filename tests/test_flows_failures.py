@@ -167,7 +167,8 @@ def test_resubmit_flow_is_red_while_the_queue_is_down(prefect, sqlite_engine, tm
     from tooflow.config import load_settings
     from tooflow.flows.resubmit import resubmit_unsent_flow
     from tooflow.simulator.server import SimulatorServer
-    from tooflow.stages.parse import gate_notice, parse_stored_notice
+    from tooflow.stages.gate import gate_notice
+    from tooflow.stages.parse import parse_stored_notice
     from tooflow.stages.plan import plan_for_program
     from tooflow.stages.submit import submit_plan
 

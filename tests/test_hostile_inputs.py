@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from tooflow.config import load_settings
 from tooflow.intake.store import store_notice
 from tooflow.models import Event, Notice
-from tooflow.stages.parse import gate_notice, parse_stored_notice
+from tooflow.stages.gate import gate_notice
+from tooflow.stages.parse import parse_stored_notice
 
 from .conftest import DATA
 
@@ -482,7 +483,7 @@ def test_a_failure_outside_any_notice_is_noted_on_its_event(sqlite_engine):
 
 def test_an_earlier_monitor_hands_over_once_a_later_notice_has_submitted(sqlite_engine):
     from tooflow.models import Plan
-    from tooflow.stages.parse import monitor_handed_over
+    from tooflow.records.event import monitor_handed_over
 
     first = _parse(sqlite_engine, LVK_AVRO.read_bytes())
     assert monitor_handed_over(first.event_pk, first.notice_id, engine=sqlite_engine) is None

@@ -26,12 +26,15 @@ from tooflow.models import (
     PlannedObservationRow,
     QueueRequestRow,
 )
+from tooflow.records.coverage import achieved_coverage
+from tooflow.records.event import load_event_moc
 from tooflow.simulator.server import SimulatorServer
 from tooflow.stages.circular import draft_circular
-from tooflow.stages.monitor import achieved_coverage, poll_event
+from tooflow.stages.gate import gate_notice
+from tooflow.stages.monitor import poll_event
 from tooflow.stages.notify import notify_event
-from tooflow.stages.parse import gate_notice, parse_stored_notice
-from tooflow.stages.plan import load_event_moc, plan_for_program
+from tooflow.stages.parse import parse_stored_notice
+from tooflow.stages.plan import plan_for_program
 from tooflow.stages.submit import cancel_event_requests, submit_plan
 
 from .conftest import DATA

@@ -19,8 +19,9 @@ from sqlmodel import Session, select
 from tooflow.config import load_settings
 from tooflow.intake.store import store_notice
 from tooflow.models import Event, NotificationRecord, Plan, PlannedObservationRow
+from tooflow.stages.gate import gate_notice
 from tooflow.stages.notify import notify_event
-from tooflow.stages.parse import gate_notice, parse_stored_notice
+from tooflow.stages.parse import parse_stored_notice
 from tooflow.stages.plan import plan_for_program, unobservable_plans
 from tooflow.views.summary import event_report, format_followup
 

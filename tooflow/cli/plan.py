@@ -121,8 +121,8 @@ def _run_event(args: argparse.Namespace) -> int:
     from tooflow.iers import ensure_iers
     from tooflow.models import Event
     from tooflow.planning import load_telescope, plan_skymap
+    from tooflow.records.event import load_event_moc
     from tooflow.stages.plan import (
-        load_event_moc,
         program_by_name,
         strategy_for,
         targets_for,

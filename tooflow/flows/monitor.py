@@ -13,10 +13,10 @@ import time
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
+from ..records.event import monitor_handed_over
 from ..runs.budgets import MONITOR_EVENT_TIMEOUT
 from ..runs.failures import record_event_failure
 from ..stages.monitor import monitor_budget
-from ..stages.parse import monitor_handed_over
 from ..tasks._context import artifact_key, context
 from ..tasks.circular import circular
 from ..tasks.event_view import publish_event_view

@@ -22,7 +22,8 @@ def sample_files() -> list[resources.abc.Traversable]:
 def load_samples(engine: Engine, settings: Settings) -> Iterator[str]:
     """Store, parse and gate every sample notice (no Prefect needed); yield a line each."""
     from ..intake.store import store_notice
-    from ..stages.parse import gate_notice, parse_stored_notice
+    from ..stages.gate import gate_notice
+    from ..stages.parse import parse_stored_notice
 
     for f in sample_files():
         stored = store_notice(f.read_bytes(), f"sample:{f.name}", engine=engine)

@@ -8,7 +8,8 @@ from sqlmodel import Session, select
 from ..config import Settings
 from ..models import CircularDraft, Event, ExecutedObservationRow, Plan
 from ..observations import ExecutedObservation
-from .parse import latest_localization
+from ..records.coverage import event_coverage
+from ..records.event import latest_localization
 
 __all__ = ["draft_circular", "SOURCE_NAMES"]
 
@@ -46,9 +47,7 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
                             .where(ExecutedObservationRow.event_pk == event_pk)
                             .order_by(ExecutedObservationRow.obs_time)).all()
         if coverage is None and rows:
-            from .monitor import _coverage
-
-            coverage, area = _coverage(session, event_pk, rows, settings)
+            coverage, area = event_coverage(session, event_pk, rows, settings)
         coverage, area = coverage or {}, area or {}
         plan = session.exec(select(Plan).where(Plan.event_pk == event_pk,
                                                Plan.program == program)

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from astropy.table import Table
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, select
 
 from ..models import Event, Localization, MultimessengerCoincidence
 from ..models._types import utcnow
+from ..records.event import coincidence_rows
 
 __all__ = [
     "DEFAULT_WINDOWS",
@@ -36,7 +37,6 @@ __all__ = [
     "coincidence_fields",
     "find_coincidences",
     "joint_skymap",
-    "joint_skymap_sha256",
 ]
 
 log = logging.getLogger(__name__)
@@ -203,8 +203,8 @@ def find_coincidences(session: Session, event_pk: int, *, store=None,
     list of MultimessengerCoincidence
         The coincidences of the event now (new or updated), spatially overlapping.
     """
+    from ..records.event import latest_localization
     from ..skymap import SkymapStore, moc_to_bytes, summarize
-    from .parse import latest_localization
 
     if store is None:
         from ..config import load_settings
@@ -254,13 +254,6 @@ def find_coincidences(session: Session, event_pk: int, *, store=None,
     return found
 
 
-def _rows(session: Session, event_pk: int) -> list[MultimessengerCoincidence]:
-    return list(session.exec(select(MultimessengerCoincidence).where(or_(
-        MultimessengerCoincidence.gw_event_pk == event_pk,
-        MultimessengerCoincidence.external_event_pk == event_pk))
-        .order_by(MultimessengerCoincidence.id)))
-
-
 def coincidence_fields(session: Session, event_pk: int) -> dict:
     """Gate fields of an event's multi-messenger coincidences.
 
@@ -273,7 +266,7 @@ def coincidence_fields(session: Session, event_pk: int) -> dict:
         ``coincidence_time_offset``: external minus GW time of that best pair, s;
         ``joint_area_90``: 90% area of its joint map, deg² (absent if none).
     """
-    rows = _rows(session, event_pk)
+    rows = coincidence_rows(session, event_pk)
     fields: dict = {"coincident_with": [], "coincident_kinds": [], "overlap": 0.0}
     best = None
     for row in rows:
@@ -292,10 +285,3 @@ def coincidence_fields(session: Session, event_pk: int) -> dict:
             fields["joint_area_90"] = best.joint_area_90
     return fields
 
-
-def joint_skymap_sha256(session: Session, event_pk: int) -> str | None:
-    """The joint map of the event's best coincidence (largest overlap), for the planner."""
-    rows = [r for r in _rows(session, event_pk) if r.joint_skymap_sha256]
-    if not rows:
-        return None
-    return max(rows, key=lambda r: r.overlap or 0.0).joint_skymap_sha256

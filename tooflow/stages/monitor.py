@@ -6,7 +6,6 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -16,9 +15,10 @@ from ..facilities import FacilityError
 from ..facilities.base import TERMINAL_STATUSES
 from ..guards.text import redact
 from ..models import ExecutedObservationRow, Plan, PlannedObservationRow, QueueRequestRow
+from ..records.coverage import event_coverage
 from .submit import EXPIRED, NOT_SENT, UNSENT, store_transactions, update_request
 
-__all__ = ["Progress", "poll_event", "achieved_coverage", "monitor_budget"]
+__all__ = ["Progress", "poll_event", "monitor_budget"]
 
 
 @dataclass
@@ -40,47 +40,6 @@ class Progress:
     def done(self) -> bool:
         """No request is waiting in a queue any more."""
         return self.open == 0
-
-
-def achieved_coverage(moc, pointings: list[tuple[str, float, float]],
-                      order: int = 9) -> tuple[dict[str, float], dict[str, float]]:
-    """Probability and area covered by executed pointings, per telescope and in total.
-
-    Each point of the sky counts once, however many exposures covered it.
-
-    Parameters
-    ----------
-    moc : astropy.table.Table
-        Multi-order sky map.
-    pointings : list of (telescope, ra, dec)
-        Executed exposures (deg).
-    order : int
-        HEALPix order of the working grid.
-
-    Returns
-    -------
-    probability, area : dict
-        Per telescope name and ``"total"``: probability (0–1) and area (deg²).
-    """
-    from ..planning import load_telescope
-    from ..planning.coverage import footprint_pixels, probability_grid
-
-    grid = probability_grid(moc, order=order)
-    pix_area = 4 * 180**2 / np.pi / (12 * 4**order)
-    by_tel: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for tel, ra, dec in pointings:
-        by_tel[tel].append((ra, dec))
-    union = np.zeros(grid.prob.size, bool)
-    prob, area = {}, {}
-    for tel, radec in by_tel.items():
-        ra, dec = np.array(radec).T
-        _, ipix = footprint_pixels(load_telescope(tel).footprint, ra, dec, order)
-        mine = np.zeros(grid.prob.size, bool)
-        mine[ipix] = True
-        union |= mine
-        prob[tel], area[tel] = float(grid.prob[mine].sum()), float(mine.sum() * pix_area)
-    prob["total"], area["total"] = float(grid.prob[union].sum()), float(union.sum() * pix_area)
-    return prob, area
 
 
 def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
@@ -145,7 +104,7 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
                                 .where(ExecutedObservationRow.event_pk == event_pk)).all()
         progress.executed = len(executed)
         if executed:
-            progress.coverage, progress.area = _coverage(session, event_pk, executed, settings)
+            progress.coverage, progress.area = event_coverage(session, event_pk, executed, settings)
     return progress
 
 
@@ -189,19 +148,6 @@ def _store_executed(session: Session, event_pk: int, obs) -> int:
     except IntegrityError:  # seen at an earlier poll
         return 0
     return 1
-
-
-def _coverage(session: Session, event_pk: int, executed, settings: Settings):
-    from .plan import load_event_moc
-
-    latest = session.exec(select(Plan).where(Plan.event_pk == event_pk)
-                          .order_by(Plan.id.desc())).first()
-    moc, _ = load_event_moc(session, event_pk, settings,
-                            latest.notice_id if latest else None)
-    if moc is None:
-        return {}, {}
-    return achieved_coverage(moc, [(e.telescope, e.ra, e.dec) for e in executed])
-
 
 
 def monitor_budget(event_pk: int, *, engine: Engine, settings: Settings,

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from ..config import Settings
 from ..models import Event, NotificationRecord
-from .parse import event_fields, latest_localization
+from ..records.event import event_fields, latest_localization
 
 __all__ = ["notify_event"]
 

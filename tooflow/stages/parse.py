@@ -1,7 +1,7 @@
 """Parse a stored notice and record what it says: the event and its localization.
 
-These are the plain functions behind the ``parse`` and ``gate`` tasks of the
-``handle-notice`` flow. They read the notice by id, work, store, and return ids
+These are the plain functions behind the ``parse`` task of the ``handle-notice``
+flow (the gate's are in :mod:`.gate`). They read the notice by id, work, store, and return ids
 and small summaries; they are tested without Prefect.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,16 +18,15 @@ from sqlmodel import Session, select
 from ..config import Settings, load_settings
 from ..db import get_engine
 from ..errors import NoticeRejected, SkymapUnavailable
-from ..models import Event, GateDecision, Localization, Notice, NoticeStatus, Plan
+from ..models import Event, Localization, Notice, NoticeStatus, Plan
 from ..models._types import utcnow
 from ..notice import ParsedNotice
 from ..notice_order import is_older
 from ..parsers import parse_notice
 from ..parsers.validate import check_parsed
-from ..programs import Decision, gate, load_programs
+from ..records.event import event_fields
 
-__all__ = ["ParseOutcome", "parse_stored_notice", "event_fields", "gate_notice",
-           "latest_localization", "monitor_handed_over", "supersede_if_newer"]
+__all__ = ["ParseOutcome", "parse_stored_notice", "supersede_if_newer"]
 
 log = logging.getLogger(__name__)
 
@@ -102,24 +100,6 @@ def supersede_if_newer(notice_id: int, *, engine: Engine | None = None) -> int |
             return None
         _supersede(session, notice, event.id, newer)
         return newer.id
-
-
-def monitor_handed_over(event_pk: int, notice_id: int, *,
-                        engine: Engine | None = None) -> int | None:
-    """The later notice whose run now monitors the event instead of ``notice_id``'s, if any.
-
-    A later notice (the one the event reads) that has submitted a plan has its
-    own monitor, which polls every request of the event: the earlier monitor
-    stops, so one event gets one monitor and one circular draft at a time.
-    """
-    with Session(engine or get_engine()) as session:
-        event = session.get(Event, event_pk)
-        if event is None or event.latest_notice_id in (None, notice_id):
-            return None
-        submitted = session.exec(select(Plan.id).where(
-            Plan.event_pk == event_pk, Plan.notice_id == event.latest_notice_id,
-            Plan.status == "submitted")).first()
-        return event.latest_notice_id if submitted is not None else None
 
 
 def _upsert_event(session: Session, parsed: ParsedNotice, notice_id: int) -> Event:
@@ -217,16 +197,6 @@ def moc_to_bytes(moc) -> bytes:
         return path.read_bytes()
 
 
-def latest_localization(session: Session, event_pk: int) -> Localization | None:
-    """The newest usable localization of an event (one with a stored map first)."""
-    rows = session.exec(select(Localization).where(Localization.event_pk == event_pk)
-                        .order_by(Localization.id.desc())).all()
-    for row in rows:
-        if row.skymap_sha256:
-            return row
-    return rows[0] if rows else None
-
-
 def parse_stored_notice(notice_id: int, *, engine: Engine | None = None,
                         settings: Settings | None = None) -> ParseOutcome:
     """Parse notice ``notice_id`` and record its event and localization.
@@ -291,75 +261,3 @@ def parse_stored_notice(notice_id: int, *, engine: Engine | None = None,
                             parsed.notice_type, loc.id if loc else None,
                             summary=fields)
 
-
-def event_fields(event: Event, loc: Localization | None,
-                 notice_type: str | None = None) -> dict[str, Any]:
-    """The flat field dictionary the gate evaluates and the summary prints."""
-    fields: dict[str, Any] = dict(event.properties or {})
-    fields.update(
-        event_id=event.event_id, kind=event.kind, source=event.source,
-        time=event.time.isoformat(), is_mock=event.is_mock,
-        # A retracted event stays retracted: later notices trigger nothing.
-        is_retraction=event.retracted,
-        notice_type=notice_type or event.latest_notice_type,
-    )
-    if loc is not None:
-        for name in ("ra", "dec", "error_radius", "area_50", "area_90",
-                     "distance_mean", "distance_std"):
-            value = getattr(loc, name)
-            if value is not None:
-                fields[name] = value
-        fields["localization_state"] = loc.state
-        if loc.warning:
-            fields["localization_warning"] = loc.warning
-        if loc.error_radius is None and loc.area_90 is not None:
-            # The radius of a disc of the same 90% area (deg, small-angle), so that
-            # GRB/neutrino criteria on error_radius also read sky maps.
-            fields["error_radius"] = math.sqrt(loc.area_90 / math.pi)
-    return fields
-
-
-def _coincidences(session: Session, event: Event, settings: Settings) -> dict[str, Any]:
-    """Record the event's multi-messenger coincidences; their fields for the gate.
-
-    ``coincident_with`` (partner event ids), ``coincident_kinds``, ``overlap``
-    (the largest overlap integral), ``joint_area_90`` (deg²).
-    """
-    from ..skymap import SkymapStore
-    from .coincidence import coincidence_fields, find_coincidences
-
-    if event.kind in ("GW", "GRB", "neutrino") and not event.retracted:
-        find_coincidences(session, event.id, store=SkymapStore(settings.resolved_skymap_dir))
-        session.flush()
-    return coincidence_fields(session, event.id)
-
-
-def gate_notice(notice_id: int, *, engine: Engine | None = None,
-                settings: Settings | None = None) -> list[Decision]:
-    """Gate a parsed notice against the configured science programs and store the decisions.
-
-    Gating the same notice again replaces its earlier decisions.
-    """
-    settings = settings or load_settings()
-    engine = engine or get_engine(settings)
-    programs = load_programs(settings.resolved_programs_file)
-    with Session(engine, expire_on_commit=False) as session:
-        notice = session.get(Notice, notice_id)
-        if notice is None or notice.event_pk is None:
-            raise LookupError(f"notice {notice_id} has not been parsed")
-        event = session.get(Event, notice.event_pk)
-        loc = session.exec(select(Localization).where(Localization.notice_id == notice_id)
-                           ).first() or latest_localization(session, event.id)
-        fields = event_fields(event, loc, notice.notice_type)
-        fields.update(_coincidences(session, event, settings))
-        decisions = gate(fields, programs)
-        for old in session.exec(select(GateDecision)
-                                .where(GateDecision.notice_id == notice_id)).all():
-            session.delete(old)
-        for d in decisions:
-            session.add(GateDecision(notice_id=notice_id, event_pk=event.id,
-                                     program=d.program, triggered=d.triggered, reason=d.reason))
-        notice.status = NoticeStatus.gated.value
-        session.add(notice)
-        session.commit()
-    return decisions

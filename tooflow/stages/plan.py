@@ -10,11 +10,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ..config import Settings
-from ..models import Event, Localization, Plan, PlannedObservationRow
+from ..models import Event, Plan, PlannedObservationRow
 from ..programs import Program, load_programs
-from .parse import latest_localization
+from ..records.event import load_event_moc
 
-__all__ = ["idle_record", "load_event_moc", "plan_for_program", "program_by_name",
+__all__ = ["idle_record", "plan_for_program", "program_by_name",
            "strategy_for", "targets_for", "unobservable_plans"]
 
 
@@ -24,31 +24,6 @@ def program_by_name(settings: Settings, name: str) -> Program:
         if program.name == name:
             return program
     raise LookupError(f"no science program named {name!r}")
-
-
-def load_event_moc(session: Session, event_pk: int, settings: Settings,
-                   notice_id: int | None = None):
-    """The map to plan on, and the localization row it comes from.
-
-    The joint map of the event's best multi-messenger coincidence when there is
-    one, else the map of ``notice_id`` if it has one, else the event's latest.
-    """
-    from ..skymap import SkymapStore, read_skymap_bytes
-    from .coincidence import joint_skymap_sha256
-
-    store = SkymapStore(settings.resolved_skymap_dir)
-    joint = joint_skymap_sha256(session, event_pk)
-    loc = None
-    if notice_id is not None:
-        loc = session.exec(select(Localization).where(Localization.notice_id == notice_id,
-                                                      Localization.skymap_sha256.is_not(None))
-                           ).first()
-    loc = loc or latest_localization(session, event_pk)
-    if joint:  # a coincidence with a GRB or neutrino: plan on the joint map
-        return read_skymap_bytes(store.get(joint)), loc
-    if loc is None or not loc.skymap_sha256:
-        return None, loc
-    return read_skymap_bytes(store.get(loc.skymap_sha256)), loc
 
 
 def strategy_for(program: Program, settings: Settings | None = None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from ..programs import Decision
 from ..runs.budgets import TASK_TIMEOUTS
-from ..stages.parse import gate_notice
+from ..stages.gate import gate_notice
 from ._context import artifact_key
 from .retry import retry_on_io
 

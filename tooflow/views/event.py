@@ -162,7 +162,7 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
     LookupError
         No such event.
     """
-    from ..stages.parse import event_fields, latest_localization
+    from ..records.event import event_fields, latest_localization
     from .summary import plan_lines
 
     event = session.exec(select(Event).where(Event.event_id == event_id)).first()
@@ -206,9 +206,10 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
     if executed_rows and coverage:
         try:
             from ..config import load_settings
-            from ..stages.monitor import _coverage
+            from ..records.coverage import event_coverage
 
-            cov, area = _coverage(session, event.id, executed_rows, settings or load_settings())
+            cov, area = event_coverage(session, event.id, executed_rows,
+                                       settings or load_settings())
         except Exception as exc:  # noqa: BLE001 - the rest of the view still helps
             cov_error = f"{type(exc).__name__}: {exc}"
     circulars = [(c.id, c.subject, c.created) for c in session.exec(
