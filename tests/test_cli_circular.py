@@ -27,5 +27,6 @@ def test_monitor_mode_must_be_known(tooflow_home):
 
     assert monitor_mode() == "inline"
     (tooflow_home / "tooflow.yaml").write_text("monitor: {mode: background}\n")
-    with pytest.raises(ValueError, match="monitor.mode must be 'inline' or 'deployment'"):
+    with pytest.raises(ValueError, match="monitor.mode = 'background': "
+                                         "Input should be 'inline' or 'deployment'"):
         monitor_mode()

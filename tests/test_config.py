@@ -1,10 +1,23 @@
-"""Settings layering: defaults, then YAML, then TOOFLOW_* variables."""
+"""Settings: defaults, then YAML, then TOOFLOW_* variables; every section typed and
+checked when loaded, a bad value named with its key, its value and what is allowed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from tooflow.config import load_settings
+import pytest
+import yaml
+
+from tooflow.cli import main
+from tooflow.config import ConfigError, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: The complete example of docs/configuration.md, as shipped.
+DOC_EXAMPLE = (REPO / "docs" / "configuration.md").read_text().split(
+    "A complete example:\n\n```yaml\n")[1].split("```")[0]
 
 
 def test_defaults_live_under_home(tooflow_home):
@@ -13,17 +26,21 @@ def test_defaults_live_under_home(tooflow_home):
     assert s.resolved_database_url == f"sqlite:///{tooflow_home / 'tooflow.sqlite'}"
     assert s.resolved_skymap_dir == tooflow_home / "skymaps"
     assert s.resolved_programs_file.name == "programs.yaml"
+    assert s.resolved_programs_file.parent.name == "tooflow"
+    assert s.monitor.mode == "inline" and s.monitor.max_wall_seconds is None
+    assert s.roster == [] and s.notifications.slack is None
+    assert not s.facilities.telescope("ZTF").is_real_queue
 
 
 def test_yaml_then_environment(tooflow_home, monkeypatch):
     (tooflow_home / "tooflow.yaml").write_text(
         "database_url: postgresql+psycopg2://db.example/tooflow\n"
         "max_notice_bytes: 1000\n"
-        "roster:\n  - name: Alice\n")
+        "roster:\n  - name: Alice\n    hours: always\n")
     s = load_settings()
     assert s.database_url == "postgresql+psycopg2://db.example/tooflow"
     assert s.max_notice_bytes == 1000
-    assert s.extra["roster"] == [{"name": "Alice"}]
+    assert [p.name for p in s.roster] == ["Alice"] and s.roster[0].always
     monkeypatch.setenv("TOOFLOW_MAX_NOTICE_BYTES", "2000")
     monkeypatch.setenv("TOOFLOW_DATABASE_URL", "sqlite:///x.sqlite")
     s = load_settings()
@@ -36,3 +53,127 @@ def test_explicit_config_file(tmp_path, monkeypatch):
     cfg.write_text(f"programs_file: {tmp_path / 'p.yaml'}\n")
     monkeypatch.setenv("TOOFLOW_CONFIG", str(cfg))
     assert load_settings().resolved_programs_file == Path(tmp_path / "p.yaml")
+
+
+def test_loaded_once_per_content(tooflow_home):
+    path = tooflow_home / "tooflow.yaml"
+    path.write_text("monitor: {mode: deployment}\n")
+    first = load_settings()
+    assert load_settings() is first
+    path.write_text("monitor: {mode: inline}    \n")
+    assert load_settings().monitor.mode == "inline"
+
+
+def test_the_documented_example_loads_typed(tooflow_home, monkeypatch):
+    path = tooflow_home / "tooflow.yaml"
+    path.write_text(DOC_EXAMPLE)
+    s = load_settings()
+    assert s.database_url.startswith("postgresql+psycopg2://")
+    assert s.facilities.simulator.speedup == 7200 and s.facilities.simulator.weather_loss == 0.1
+    ztf = s.facilities.telescope("ZTF")
+    assert ztf.is_real_queue and ztf.adapter == "ZTF"
+    assert ztf.facility_config() == {
+        "url": "https://ztf-too.example.org", "token_env": "TOOFLOW_ZTF_TOKEN",
+        "program": "Caltech", "tap_url": "https://irsa.ipac.caltech.edu/TAP",
+        "timeout": 10.0, "deadline": 60.0}
+    assert s.facilities.telescope("DECam").facility_config()["extra"] == {"propid": "2019A-0205"}
+    assert not s.facilities.telescope("KPED").is_real_queue
+    assert s.monitor.mode == "deployment" and s.monitor.max_wall_seconds == 172800
+    assert [(a.name, a.affiliation) for a in s.circulars.authors] == [
+        ("A. Astronomer", "Caltech"), ("B. Observer", None)]
+    assert s.roster[0].name == "Alice Example" and s.roster[0].channels.slack == "U012ABCDEF"
+    assert s.notifications.twilio.from_number == "+15005550006"
+    assert s.notifications.deadline == 30
+    assert s.listeners.sources()["voevent"]["port"] == 8099
+    # the real adapters accept what the section says
+    from tooflow.facility_config import facility_for
+
+    with facility_for("ZTF", s) as ztf_queue:
+        assert ztf_queue.config.deadline == 60 and ztf_queue.config.retries == 3
+
+
+def test_the_shipped_programs_and_embedded_default_load():
+    """No configuration file at all: the embedded default of the README's first command."""
+    s = load_settings({"TOOFLOW_HOME": "/nonexistent-tooflow-home"})
+    from tooflow.gate import load_programs
+
+    assert load_programs(s.resolved_programs_file)
+    assert s.facilities.simulator.url == ""
+
+
+BAD = [
+    # (file, the one line expected after "FILE: ")
+    ("monitor: {mode: sideways}\n",
+     "monitor.mode = 'sideways': Input should be 'inline' or 'deployment'"),
+    ("monitr: {mode: inline}\n", "monitr: unknown setting; allowed: home, database_url"),
+    ("facilities: {ZTF: {adapter: ZFT}}\n",
+     "facilities.ZTF.adapter = 'ZFT': allowed: ZTF, DECam, KPED, Gattini, GROWTH-India"),
+    ("facilities: {ZTF: {adapter: ZTF, tokn_env: X}}\n",
+     "facilities.ZTF.tokn_env: unknown setting; allowed: adapter, url, token_env"),
+    ("facilities: {simulator: {weather_loss: 1.5}}\n",
+     "facilities.simulator.weather_loss = 1.5: Input should be less than or equal to 1"),
+    ("notifications: {twilio: {base_url: https://api.twilio.com}}\n",
+     "notifications.twilio.from_number: missing (required)"),
+    ("notifications: {deadline: -1}\n",
+     "notifications.deadline = -1: Input should be greater than 0"),
+    ("roster: [{name: Bob, tz: Mars/Olympus, hours: [{start: '18:00', end: '08:00'}]}]\n",
+     "roster = [{'name': 'Bob'"),
+    ("coincidence: {rules: snews}\n",
+     "coincidence.rules = 'snews': Input should be 'tooflow' or 'snews_cs'"),
+    ("roster: [{name: Carol, always: true}]\n",
+     "roster = [{'name': 'Carol', 'always': True}]: roster entry 0 (Carol): unknown key "
+     "'always'; allowed: name, slack, phone, email, tz, hours"),
+    ("planning: {min_marginal_probability: {DECam: 2}}\n",
+     "planning.min_marginal_probability.DECam = 2: Input should be less than or equal to 1"),
+    ("listeners: {status_interval: soon}\n",
+     "listeners.status_interval = 'soon': Input should be a valid number"),
+    ("max_notice_bytes: 0\n", "max_notice_bytes = 0: Input should be greater than 0"),
+]
+
+
+@pytest.mark.parametrize("text,expected", BAD, ids=[b[1].split(" ")[0].rstrip(":") for b in BAD])
+def test_a_bad_value_is_named_with_key_value_and_what_is_allowed(tooflow_home, text, expected):
+    path = tooflow_home / "tooflow.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith(f"{path}: {expected}")
+    assert "\n" not in str(err.value)
+
+
+def test_a_bad_variable_is_named(tooflow_home, monkeypatch):
+    monkeypatch.setenv("TOOFLOW_IERS_OFFLINE", "maybe")
+    with pytest.raises(ConfigError, match="^TOOFLOW_IERS_OFFLINE: iers_offline = 'maybe': "
+                                          "Input should be 'auto', 'true' or 'false'$"):
+        load_settings()
+    monkeypatch.setenv("TOOFLOW_IERS_OFFLINE", "yes")
+    assert load_settings().iers_offline == "true"
+
+
+def test_the_command_fails_at_start_in_one_line(tooflow_home, capsys):
+    """In-process: the command does nothing (no database created) and says why."""
+    path = tooflow_home / "tooflow.yaml"
+    path.write_text(yaml.safe_dump({"monitor": {"mode": "sideways"}}))
+    assert main(["events"]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"tooflow: error: {path}: monitor.mode = 'sideways': "
+                   "Input should be 'inline' or 'deployment'\n")
+    assert not (tooflow_home / "tooflow.sqlite").exists()
+
+
+def test_tooflow_ingest_refuses_a_bad_config_before_storing(tooflow_home):
+    """As an operator runs it: its own process, the README's first notice, no traceback."""
+    import os
+
+    path = tooflow_home / "tooflow.yaml"
+    path.write_text("facilities:\n  ZTF: {adapter: ZTF, url: https://x.example, retries: -1}\n")
+    notice = REPO / "tests" / "data" / "lvk" / "avro" / "MS181101ab-preliminary.avro"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOFLOW_")}
+    env["TOOFLOW_HOME"] = str(tooflow_home)
+    done = subprocess.run([str(Path(sys.executable).with_name("tooflow")), "ingest", str(notice)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert done.stderr == (f"tooflow: error: {path}: facilities.ZTF.retries = -1: "
+                           "Input should be greater than or equal to 0\n")
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert not (tooflow_home / "tooflow.sqlite").exists()

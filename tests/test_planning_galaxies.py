@@ -59,11 +59,11 @@ def test_scores_are_3d_density_times_luminosity(moc):
     ref /= ref.sum()
     assert s == pytest.approx(ref, rel=1e-6, abs=1e-12)
     targets, scored = rank_galaxies(moc, g, top=5)
-    from types import SimpleNamespace
+    from tooflow.config import Settings
 
-    settings = SimpleNamespace(extra={"galaxies": {"catalog": str(CATALOG), "top": 5}})
+    settings = Settings.model_validate({"galaxies": {"catalog": str(CATALOG), "top": 5}})
     assert targets_for_skymap(moc, settings=settings, telescope="KPED") == targets
-    assert targets_for_skymap(moc, settings=SimpleNamespace(extra={})) == []
+    assert targets_for_skymap(moc, settings=Settings()) == []
     assert [t.name for t in targets] == list(scored["name"][:5])
     assert targets[0].weight == pytest.approx(s.max())
 

@@ -15,15 +15,37 @@ See docs/configuration.md for the reference.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
 
-__all__ = ["Settings", "load_settings", "default_home"]
+from .config_sections import (
+    CandidatesSection,
+    CircularsSection,
+    CoincidenceSection,
+    FacilitiesSection,
+    GalaxiesSection,
+    ListenersSection,
+    MonitorSection,
+    PlanningSection,
+    Roster,
+)
+from .notify.config import NotifyConfig
+
+__all__ = ["ConfigError", "Settings", "load_settings", "default_home"]
 
 
 def default_home() -> Path:
@@ -31,11 +53,21 @@ def default_home() -> Path:
     return Path(os.environ.get("TOOFLOW_HOME") or Path.home() / ".tooflow").expanduser()
 
 
-@dataclass
-class Settings:
-    """Everything tooflow can be told; see the module docstring for the layering."""
+class ConfigError(ValueError):
+    """A setting has a value tooflow cannot use; the message names the key, the value
+    and what is allowed, one line per problem."""
 
-    home: Path = field(default_factory=default_home)
+
+class Settings(BaseModel):
+    """Everything tooflow can be told; see the module docstring for the layering.
+
+    Loaded once per process and configuration (:func:`load_settings`), and never
+    changed after: every section is checked when it is loaded.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    home: Path = Field(default_factory=default_home)
     """Directory for the SQLite database, sky maps, plans and the Prefect home."""
 
     database_url: str = ""
@@ -49,79 +81,199 @@ class Settings:
     skymap_dir: str = ""
     """Content-addressed sky-map store; empty means ``$TOOFLOW_HOME/skymaps``."""
 
-    max_notice_bytes: int = 16 << 20
+    max_notice_bytes: PositiveInt = 16 << 20
     """Notices larger than this are rejected (bytes)."""
 
-    skymap_fetch_timeout: float = 10.0
+    skymap_fetch_timeout: PositiveFloat = 10.0
     """Seconds to wait for each read of a sky map given only by URL."""
 
-    skymap_fetch_deadline: float = 120.0
+    skymap_fetch_deadline: PositiveFloat = 120.0
     """Total seconds for fetching a sky map given only by URL (all attempts): a
     server trickling bytes cannot hold a flow longer."""
 
-    skymap_fetch_retries: int = 3
+    skymap_fetch_retries: NonNegativeInt = 3
     """Attempts to fetch a sky map given only by URL."""
 
-    iers_offline: str = "auto"
+    iers_offline: Literal["auto", "true", "false"] = "auto"
     """``auto`` (offline when the IERS servers are unreachable), ``true`` or ``false``."""
 
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Sections of the YAML file tooflow does not interpret itself (e.g. ``roster``,
-    ``facilities``, ``notifications``), kept for the modules that do."""
+    @field_validator("iers_offline", mode="before")
+    @classmethod
+    def _yes_no(cls, value: Any) -> Any:
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return "true"
+        if text in {"0", "false", "no", "off"}:
+            return "false"
+        return text
+
+    facilities: FacilitiesSection = FacilitiesSection()
+    """Which queue takes each telescope's observations (docs/facilities.md)."""
+
+    monitor: MonitorSection = MonitorSection()
+    """How handle-notice runs the monitor-event flow."""
+
+    circulars: CircularsSection = CircularsSection()
+    """Who signs the GCN Circular drafts."""
+
+    planning: PlanningSection = PlanningSection()
+    """Per-telescope thresholds below which no field is scheduled."""
+
+    galaxies: GalaxiesSection = GalaxiesSection()
+    """The galaxy catalogue of telescopes planning in ``galaxies`` mode."""
+
+    roster: Roster = []
+    """The people on duty (:class:`tooflow.notify.roster.Person`)."""
+
+    notifications: NotifyConfig = NotifyConfig()
+    """The notification channels and their deadlines."""
+
+    listeners: ListenersSection = ListenersSection()
+    """The sources of ``tooflow listen``."""
+
+    coincidence: CoincidenceSection = CoincidenceSection()
+    """The SNEWS coincidence service."""
+
+    candidates: CandidatesSection = CandidatesSection()
+    """The candidate path (alerts, vetting, follow-up)."""
 
     @property
     def resolved_database_url(self) -> str:
+        """``database_url``, else the SQLite file under ``home``."""
         return self.database_url or f"sqlite:///{self.home / 'tooflow.sqlite'}"
 
     @property
     def resolved_skymap_dir(self) -> Path:
+        """``skymap_dir``, else ``home/skymaps``."""
         return Path(self.skymap_dir) if self.skymap_dir else self.home / "skymaps"
 
     @property
     def resolved_programs_file(self) -> Path:
+        """``programs_file``, else the programs shipped with tooflow."""
         if self.programs_file:
             return Path(self.programs_file)
         return Path(__file__).with_name("programs.yaml")
 
 
-def _coerce(value: str, like: Any) -> Any:
-    if isinstance(like, bool):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(like, int):
-        return int(value)
-    if isinstance(like, float):
-        return float(value)
-    if isinstance(like, Path):
-        return Path(value).expanduser()
-    return value
+#: Settings that can be given as ``TOOFLOW_<NAME>`` variables (the sections cannot).
+ENV_SETTINGS = ("home", "database_url", "programs_file", "skymap_dir", "max_notice_bytes",
+                "skymap_fetch_timeout", "skymap_fetch_deadline", "skymap_fetch_retries",
+                "iers_offline")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from defaults, the YAML file and the environment.
 
+    The result is kept: the same environment and the same file content give
+    the same (frozen) object, parsed and checked once.
+
     Parameters
     ----------
     environ : dict, optional
         Environment to read (default: :data:`os.environ`).
+
+    Raises
+    ------
+    ConfigError
+        When a value is not allowed: one line per problem, naming where it was
+        set (file or variable), the key, the value and what is allowed.
     """
-    env = dict(os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
     home = Path(env.get("TOOFLOW_HOME") or Path.home() / ".tooflow").expanduser()
-    settings = Settings(home=home)
-    names = {f.name for f in dataclasses.fields(Settings)} - {"extra"}
+    config_file = Path(env.get("TOOFLOW_CONFIG") or home / "tooflow.yaml")
+    try:
+        text = config_file.read_text() if config_file.is_file() else None
+    except OSError as exc:
+        raise ConfigError(f"{config_file}: cannot be read: {exc}") from None
+    variables = tuple((name, env.get(f"TOOFLOW_{name.upper()}")) for name in ENV_SETTINGS)
+    return _load(str(home), str(config_file), text, variables)
 
-    config_file = env.get("TOOFLOW_CONFIG") or str(home / "tooflow.yaml")
-    if Path(config_file).is_file():
-        data = yaml.safe_load(Path(config_file).read_text()) or {}
+
+@functools.lru_cache(maxsize=32)
+def _load(home: str, config_file: str, text: str | None,
+          variables: tuple[tuple[str, str | None], ...]) -> Settings:
+    data: dict[str, Any] = {}
+    if text is not None:
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{config_file}: not YAML: {exc}".replace("\n", " ")) from None
         if not isinstance(data, dict):
-            raise ValueError(f"{config_file}: expected a mapping of settings")
-        for key, value in data.items():
-            if key in names:
-                setattr(settings, key, Path(value) if key == "home" else value)
-            else:
-                settings.extra[key] = value
-
-    for name in names:
-        value = env.get(f"TOOFLOW_{name.upper()}")
+            raise ConfigError(f"{config_file}: expected a mapping of settings, "
+                              f"not {type(data).__name__}")
+    data.setdefault("home", home)
+    where = {key: config_file for key in data}
+    for name, value in variables:
         if value is not None:
-            setattr(settings, name, _coerce(value, getattr(settings, name)))
-    return settings
+            data[name] = value
+            where[name] = f"TOOFLOW_{name.upper()}"
+    if isinstance(data.get("home"), str):
+        data["home"] = Path(data["home"]).expanduser()
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_problem(e, where) for e in exc.errors())) from None
+
+
+def _problem(error: dict[str, Any], where: dict[str, str]) -> str:
+    """One line: where, the key, the value and what is allowed."""
+    loc = [str(p) for p in error["loc"]]
+    key = ".".join(loc)
+    source = where.get(loc[0], "settings") if loc else "settings"
+    kind = error["type"]
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        allowed = _allowed_keys(loc[:-1])
+        return (f"{source}: {key}: unknown setting"
+                + (f"; allowed: {', '.join(allowed)}" if allowed else ""))
+    if kind == "missing":
+        return f"{source}: {key}: missing (required)"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return f"{source}: {key} = {_short(error.get('input'))}: {message}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _allowed_keys(parent: list[str]) -> list[str]:
+    """The keys a section at ``parent`` (a path of keys) accepts."""
+    import dataclasses
+
+    model: Any = Settings
+    for part in parent:
+        fields = getattr(model, "model_fields", None)
+        if fields is not None:
+            if part not in fields:  # an entry of its own, e.g. facilities.ZTF
+                model = getattr(model, "entry_model", None)
+                continue
+            model = _inner(fields[part].annotation)
+        elif dataclasses.is_dataclass(model):
+            types = {f.name: f.type for f in dataclasses.fields(model)}
+            model = _inner(types.get(part))
+        else:
+            return []
+    if hasattr(model, "model_fields"):
+        return list(model.model_fields)
+    if dataclasses.is_dataclass(model):
+        return [f.name for f in dataclasses.fields(model)]
+    return []
+
+
+def _inner(annotation: Any) -> Any:
+    """The model or dataclass inside ``X | None`` (or ``X`` itself)."""
+    from typing import get_args
+
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    import dataclasses
+
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner(arg)
+        if found is not None:
+            return found
+    return None

@@ -24,15 +24,9 @@ __all__ = ["facility_for", "is_real_queue", "ensure_local_simulator", "stop_loca
 
 _LOCAL = None  # the in-process SimulatorServer, started on first use
 
-#: Simulated seconds per wall-clock second of the embedded simulator: a night
-#: passes in ~5 s and a two-night plan window in ~25 s, so the demo stays short
-#: while its monitor sees observations come in.
-DEFAULT_SPEEDUP = 7200.0
-
-
 def simulator_settings(settings: Settings) -> dict[str, Any]:
-    """The ``facilities.simulator`` section (may be empty)."""
-    return dict((settings.extra.get("facilities") or {}).get("simulator") or {})
+    """The ``facilities.simulator`` section, defaults filled in, as a plain dict."""
+    return settings.facilities.simulator.model_dump()
 
 
 def ensure_local_simulator(settings: Settings, *, echo=None) -> str:
@@ -44,15 +38,14 @@ def ensure_local_simulator(settings: Settings, *, echo=None) -> str:
     started on first use and reused by later flows of the same process.
     """
     global _LOCAL
-    sim = simulator_settings(settings)
-    if sim.get("url"):
-        return str(sim["url"])
+    sim = settings.facilities.simulator
+    if sim.url:
+        return sim.url
     if _LOCAL is None:
         from .simulator.server import SimulatorServer
 
-        _LOCAL = SimulatorServer(speedup=float(sim.get("speedup", DEFAULT_SPEEDUP)),
-                                 weather_loss=float(sim.get("weather_loss", 0.1)),
-                                 seed=int(sim.get("seed", 0))).start()
+        _LOCAL = SimulatorServer(speedup=sim.speedup, weather_loss=sim.weather_loss,
+                                 seed=sim.seed).start()
         if echo:
             echo(f"telescope simulator serving at {_LOCAL.url} "
                  f"(×{_LOCAL.simulator.speedup:g} accelerated clock)")
@@ -76,19 +69,14 @@ def stop_local_simulator() -> bool:
 
 def is_real_queue(telescope: str, settings: Settings) -> bool:
     """True when ``telescope``'s requests go to a real queue, not the simulator."""
-    spec = (settings.extra.get("facilities") or {}).get(telescope) or {}
-    adapter = spec.get("adapter")
-    return bool(adapter) and str(adapter).lower() != "simulator"
+    return settings.facilities.telescope(telescope).is_real_queue
 
 
 def facility_for(telescope: str, settings: Settings) -> Facility:
     """The queue adapter that takes ``telescope``'s observations."""
-    sections = settings.extra.get("facilities") or {}
-    spec = dict(sections.get(telescope) or {})
-    adapter = spec.pop("adapter", None)
-    if adapter and adapter.lower() != "simulator":
-        return get_facility(adapter, spec)
+    entry = settings.facilities.telescope(telescope)
+    spec = entry.facility_config()
+    if entry.is_real_queue:
+        return get_facility(entry.adapter, spec)
     spec.setdefault("url", ensure_local_simulator(settings))
-    for key in ("speedup", "weather_loss", "seed"):
-        spec.pop(key, None)
     return get_facility("simulator", spec)

@@ -44,38 +44,8 @@ class CandidateConfig:
     def from_settings(cls, settings: Settings | None = None) -> CandidateConfig:
         """Read the ``candidates`` section (defaults for what it does not say).
 
-        Raises
-        ------
-        ValueError
-            If the section is not a mapping or a value has the wrong type.
+        The section was checked when the settings were loaded
+        (:class:`tooflow.config_sections.CandidatesSection`).
         """
         settings = settings or load_settings()
-        section = settings.extra.get("candidates") or {}
-        if not isinstance(section, dict):
-            raise ValueError("configuration: 'candidates' must be a mapping")
-        unknown = set(section) - {"max_alert_bytes", "notify_threshold", "kafka_topics",
-                                  "followup", "top"}
-        if unknown:
-            raise ValueError(f"configuration: unknown candidates settings {sorted(unknown)}")
-        kwargs: dict[str, Any] = {}
-        try:
-            if "max_alert_bytes" in section:
-                kwargs["max_alert_bytes"] = int(section["max_alert_bytes"])
-            if section.get("notify_threshold") is not None:
-                kwargs["notify_threshold"] = float(section["notify_threshold"])
-            if "kafka_topics" in section:
-                topics = section["kafka_topics"] or []
-                if isinstance(topics, str) or not all(isinstance(t, str) for t in topics):
-                    raise ValueError("kafka_topics must be a list of topic names")
-                kwargs["kafka_topics"] = list(topics)
-            if "followup" in section:
-                followup = section["followup"] or {}
-                if not isinstance(followup, dict) or not all(
-                        isinstance(v, dict) for v in followup.values()):
-                    raise ValueError("followup must map facility names to mappings")
-                kwargs["followup"] = {str(k): dict(v) for k, v in followup.items()}
-            if "top" in section:
-                kwargs["top"] = int(section["top"])
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"configuration: candidates: {exc}") from exc
-        return cls(**kwargs)
+        return cls(**settings.candidates.model_dump(exclude_unset=True))

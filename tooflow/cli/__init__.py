@@ -114,10 +114,34 @@ def _quiet_stdout() -> None:
         os.close(devnull)
 
 
+def _check_settings(args: argparse.Namespace) -> None:
+    """Load the settings once before any command runs: a bad value stops ``tooflow`` here.
+
+    A command's ``--config FILE`` is applied first, so that the file checked is
+    the one the command will use.
+
+    Raises
+    ------
+    tooflow.config.ConfigError
+        Naming the key, its value and what is allowed.
+    """
+    import os
+
+    from ..config import load_settings
+
+    config = getattr(args, "config", None)
+    if config is not None:
+        if not config.is_file():
+            raise FileNotFoundError(f"no such configuration file: {config}")
+        os.environ["TOOFLOW_CONFIG"] = str(config)
+    load_settings()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tooflow`` command line; errors print as one line unless ``--debug``.
 
-    A closed output pipe (``| head``) ends the command quietly with status 0.
+    The settings are checked first (:func:`_check_settings`). A closed output
+    pipe (``| head``) ends the command quietly with status 0.
     """
     args = parser().parse_args(argv)
     _prefect_defaults(verbose=args.verbose)
@@ -125,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     install_log_redaction()
     try:
+        _check_settings(args)
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # here, so that a closed pipe is caught below
         return status

@@ -73,20 +73,18 @@ def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=
     from ..snews.notifications import duty_notifier
     from ..snews.service import CoincidenceService
 
-    conf = settings.extra.get("coincidence") or {}
+    conf = settings.coincidence
     engine = get_engine(settings)
     create_schema(engine)
-    publish = alert_publisher(conf) if kafka and conf.get("alert_url") else None
-    inject = inject and bool(conf.get("inject", True))
+    publish = alert_publisher(conf.kafka_conf()) if kafka and conf.alert_url else None
+    inject = inject and conf.inject
     if trigger is None and inject:
         def trigger(notice_id: int) -> str:
             return trigger_notice(notice_id, engine=engine)
     return CoincidenceService(
-        engine, window=float(conf.get("window", 10.0)),
-        lifetime=float(conf.get("lifetime", 86400.0)),
-        rules=rules or str(conf.get("rules", "tooflow")),
-        server_tag=str(conf.get("server_tag", "tooflow")), publish=publish, inject=inject,
-        trigger=trigger, notify=duty_notifier(settings) if conf.get("notify", True) else None)
+        engine, window=conf.window, lifetime=conf.lifetime, rules=rules or conf.rules,
+        server_tag=conf.server_tag, publish=publish, inject=inject,
+        trigger=trigger, notify=duty_notifier(settings) if conf.notify else None)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -94,11 +92,11 @@ def _run(args: argparse.Namespace) -> int:
     from ..snews.service import run_service
 
     settings = setup_service(args)
-    conf = settings.extra.get("coincidence") or {}
-    source = observation_source(conf)
+    conf = settings.coincidence
+    source = observation_source(conf.kafka_conf())
     if args.check:
         print(f"coincidence: consuming {', '.join(source.topics)}; alerts to "
-              f"{conf.get('alert_url') or '(no Kafka output)'}: configuration OK")
+              f"{conf.alert_url or '(no Kafka output)'}: configuration OK")
         source.close()
         return 0
     connect_prefect(settings, log)

@@ -68,7 +68,7 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
     stop = stop or threading.Event()
     runner = None
     if trigger is None:
-        deployment = section.get("deployment", DEFAULT_DEPLOYMENT)
+        deployment = section.deployment or DEFAULT_DEPLOYMENT
         runner = connect_prefect(settings, log)
         warm_up(deployment)
 
@@ -79,12 +79,12 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
         target=run_source, name=f"listen-{s.name}", daemon=True,
         kwargs=dict(source=s, engine=engine, trigger=trigger, stop=stop,
                     max_bytes=settings.max_notice_bytes,
-                    status_interval=float(section.get("status_interval", 5)),
-                    trigger_workers=int(section.get("trigger_workers", 4))))
+                    status_interval=section.status_interval,
+                    trigger_workers=section.trigger_workers))
         for s in sources]
     for t in threads:
         t.start()
-    interval = float(section.get("reconcile_interval", 30))
+    interval = section.reconcile_interval
     while True:
         if runner is not None and runner.poll() is not None:
             log.error("the local runner exited (status %s); starting it again", runner.returncode)
@@ -110,9 +110,9 @@ def _check(settings, names: list[str] | None) -> int:
     from ..intake.trigger import DEFAULT_DEPLOYMENT
 
     section = listeners_config(settings)
-    timeout = float(section.get("check_timeout", 10))
+    timeout = section.check_timeout
     sources = build_sources(settings, names)  # refuses a configuration without credentials
-    results = [check_prefect(settings, section.get("deployment", DEFAULT_DEPLOYMENT))]
+    results = [check_prefect(settings, section.deployment or DEFAULT_DEPLOYMENT)]
     for source in sources:
         try:
             results.append(check_source(source, timeout))

@@ -32,10 +32,7 @@ def monitor_mode() -> str:
     """``inline`` (a sub-flow: the embedded default) or ``deployment`` (monitor.mode)."""
     from ..config import load_settings
 
-    mode = str((load_settings().extra.get("monitor") or {}).get("mode", "inline"))
-    if mode not in ("inline", "deployment"):
-        raise ValueError(f"monitor.mode must be 'inline' or 'deployment', not {mode!r}")
-    return mode
+    return load_settings().monitor.mode
 
 
 def start_monitor_deployment(event_pk: int, event_id: str, programs: list[str],

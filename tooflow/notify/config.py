@@ -28,8 +28,10 @@ configured", and what it would have sent goes to the console instead.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, NonNegativeInt, PositiveFloat, TypeAdapter
+from pydantic.dataclasses import dataclass
 
 __all__ = [
     "SLACK_TOKEN_ENV",
@@ -48,7 +50,12 @@ TWILIO_TOKEN_ENV = "TOOFLOW_TWILIO_AUTH_TOKEN"
 SMTP_PASSWORD_ENV = "TOOFLOW_SMTP_PASSWORD"
 
 
-@dataclass(frozen=True)
+#: Unknown keys are errors; numbers written where text is meant are text.
+_STRICT_KEYS = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+_Required = Annotated[str, Field(min_length=1)]
+
+
+@dataclass(frozen=True, config=_STRICT_KEYS)
 class SlackConfig:
     """Slack Web API settings; the bot token is in ``TOOFLOW_SLACK_TOKEN``."""
 
@@ -56,27 +63,27 @@ class SlackConfig:
     base_url: str = "https://slack.com/api/"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT_KEYS)
 class TwilioConfig:
     """Twilio settings; credentials are in ``TOOFLOW_TWILIO_ACCOUNT_SID``/``_AUTH_TOKEN``."""
 
-    from_number: str
+    from_number: _Required
     base_url: str = "https://api.twilio.com"
     call_reasons: tuple[str, ...] = ("program_triggered",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT_KEYS)
 class EmailConfig:
     """SMTP settings; the password (if ``username`` is set) is in ``TOOFLOW_SMTP_PASSWORD``."""
 
-    host: str
-    sender: str
-    port: int = 25
+    host: _Required
+    sender: _Required
+    port: NonNegativeInt = 25
     username: str | None = None
     starttls: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT_KEYS)
 class NotifyConfig:
     """Which channels exist and how to reach their services.
 
@@ -94,9 +101,8 @@ class NotifyConfig:
     slack: SlackConfig | None = None
     twilio: TwilioConfig | None = None
     email: EmailConfig | None = None
-    timeout: float = 10.0
-    deadline: float = 30.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    timeout: PositiveFloat = 10.0
+    deadline: PositiveFloat = 30.0
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> NotifyConfig:
@@ -104,52 +110,11 @@ class NotifyConfig:
 
         Raises
         ------
-        ValueError
-            Naming the missing or malformed key.
+        pydantic.ValidationError
+            (a ``ValueError``) naming the missing or malformed key, its value
+            and what is allowed.
         """
-        data = dict(data or {})
-        slack = twilio = email = None
-        if data.get("slack") is not None:
-            s = _section(data, "slack")
-            slack = SlackConfig(
-                channel=s.get("channel") or None,
-                base_url=str(s.get("base_url") or SlackConfig.base_url),
-            )
-        if data.get("twilio") is not None:
-            t = _section(data, "twilio")
-            if not t.get("from_number"):
-                raise ValueError("notifications.twilio: from_number is required")
-            reasons = t.get("call_reasons", TwilioConfig.call_reasons)
-            twilio = TwilioConfig(
-                from_number=str(t["from_number"]),
-                base_url=str(t.get("base_url") or TwilioConfig.base_url),
-                call_reasons=tuple(str(r) for r in reasons),
-            )
-        if data.get("email") is not None:
-            e = _section(data, "email")
-            for key in ("host", "sender"):
-                if not e.get(key):
-                    raise ValueError(f"notifications.email: {key} is required")
-            email = EmailConfig(
-                host=str(e["host"]),
-                sender=str(e["sender"]),
-                port=int(e.get("port", 25)),
-                username=e.get("username") or None,
-                starttls=bool(e.get("starttls", False)),
-            )
-        known = {"slack", "twilio", "email", "timeout", "deadline"}
-        return cls(
-            slack=slack,
-            twilio=twilio,
-            email=email,
-            timeout=float(data.get("timeout", 10.0)),
-            deadline=float(data.get("deadline", 30.0)),
-            extra={k: v for k, v in data.items() if k not in known},
-        )
+        return _ADAPTER.validate_python(dict(data or {}))
 
 
-def _section(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    section = data[name]
-    if not isinstance(section, Mapping):
-        raise ValueError(f"notifications.{name} must be a mapping")
-    return section
+_ADAPTER = TypeAdapter(NotifyConfig)

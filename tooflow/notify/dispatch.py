@@ -255,7 +255,7 @@ def _send_all(
 
         return send
 
-    call_reasons = (config.twilio or TwilioConfig("")).call_reasons
+    call_reasons = config.twilio.call_reasons if config.twilio else TwilioConfig.call_reasons
 
     if config.slack is not None and config.slack.channel and "slack" not in unavailable:
         _attempt(deliveries, secrets, "slack", config.slack.channel, config.slack.channel,

@@ -149,11 +149,19 @@ def _check_tz(name: Any, where: str) -> str:
     return str(name)
 
 
+#: The keys of one roster entry.
+_PERSON_KEYS = ("name", "slack", "phone", "email", "tz", "hours")
+
+
 def _parse_person(entry: Mapping[str, Any], index: int) -> Person:
     if not isinstance(entry, Mapping) or not entry.get("name"):
         raise RosterError(f"roster entry {index}: needs a name")
     name = str(entry["name"])
     where = f"roster entry {index} ({name})"
+    unknown = sorted(str(k) for k in entry if k not in _PERSON_KEYS)
+    if unknown:
+        raise RosterError(f"{where}: unknown key {unknown[0]!r}; allowed: "
+                          f"{', '.join(_PERSON_KEYS)}")
     default_tz = _check_tz(entry.get("tz", "UTC"), where)
     channels = Channels(
         slack=str(entry["slack"]) if entry.get("slack") else None,

@@ -257,9 +257,7 @@ def targets_for_skymap(moc, *, settings=None, telescope: str | None = None,
     queried around the 90 % credible region with :func:`query_galaxies_tap`.
     Without any, there are no targets (an empty list).
     """
-    conf = dict((getattr(settings, "extra", None) or {}).get("galaxies") or {})
-    if telescope and isinstance(conf.get(telescope), dict):
-        conf.update(conf[telescope])
+    conf = settings.galaxies.for_telescope(telescope) if settings is not None else {}
     path = catalog or conf.get("catalog")
     if path:
         galaxies = read_galaxy_catalog(path)

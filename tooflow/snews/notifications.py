@@ -37,10 +37,9 @@ def alert_summary(row: SnewsAlert, info: dict[str, Any]):
 def duty_notifier(settings, *, environ=None) -> Callable[[SnewsAlert, dict[str, Any]], list]:
     """``notify(alert_row, info)`` for the service, from the ``notifications`` and
     ``roster`` configuration sections (console only when neither is set)."""
-    from ..notify import NotifyConfig, load_roster, notify
+    from ..notify import notify
 
-    config = NotifyConfig.from_mapping(settings.extra.get("notifications"))
-    roster = load_roster(settings.extra.get("roster"))
+    config, roster = settings.notifications, settings.roster
 
     def send(row: SnewsAlert, info: dict[str, Any]) -> list:
         reason = "retraction" if row.alert_type == "RETRACTION" else "snews_coincidence"

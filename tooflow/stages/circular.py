@@ -39,7 +39,7 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
     """
     from ..circulars import CircularContext, Coverage, authors_from_config, render_circular
 
-    conf = settings.extra.get("circulars") or {}
+    conf = settings.circulars
     with Session(engine, expire_on_commit=False) as session:
         event = session.get(Event, event_pk)
         loc = latest_localization(session, event_pk)
@@ -64,9 +64,9 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
                 request_key=r.request_key, target=r.target) for r in rows],
             coverage={t: Coverage(probability=coverage.get(t), area=area.get(t))
                       for t in telescopes},
-            authors=authors_from_config(conf.get("authors") or []),
-            collaboration=conf.get("collaboration", ""),
-            acknowledgements=conf.get("acknowledgements", ""),
+            authors=authors_from_config([a.model_dump() for a in conf.authors]),
+            collaboration=conf.collaboration,
+            acknowledgements=conf.acknowledgements,
             source=SOURCE_NAMES.get(event.source, event.source),
             notice_type=event.latest_notice_type,
             localization_area=loc.area_90 if loc else None,

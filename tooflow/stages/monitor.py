@@ -175,6 +175,6 @@ def monitor_budget(event_pk: int, *, engine: Engine, settings: Settings,
         clock, speedup = report.get("clock"), float(report.get("speedup") or 1.0)
         t0 = dt.datetime.fromisoformat(clock.replace("Z", "+00:00")) if clock else now
         budget = max(budget, (end - t0).total_seconds() / speedup)
-    cap = (settings.extra.get("monitor") or {}).get("max_wall_seconds")
+    cap = settings.monitor.max_wall_seconds
     budget = max(0.0, budget) + 5.0 if plans else 0.0
     return min(budget, float(cap)) if cap is not None else budget

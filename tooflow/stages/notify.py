@@ -36,7 +36,7 @@ def notify_event(event_pk: int, reason: str, *, programs: list[str],
         Ids of the stored :class:`~tooflow.models.NotificationRecord` rows (empty
         when nothing was sent).
     """
-    from ..notify import EventSummary, NotifyConfig, load_roster, notify, should_notify
+    from ..notify import EventSummary, notify, should_notify
     from ..programs import load_programs
 
     now = now or dt.datetime.now(dt.UTC)
@@ -45,7 +45,7 @@ def notify_event(event_pk: int, reason: str, *, programs: list[str],
         urgent = any(p.urgent for p in mine)
     with Session(engine, expire_on_commit=False) as session:
         event = session.get(Event, event_pk)
-        roster = load_roster(settings.extra.get("roster"))
+        roster = settings.roster
         if event.is_mock and not any(p.mock_phone for p in mine):
             # a mock/test event reaches a phone only where a program opts in (mock_phone)
             urgent = False
@@ -62,7 +62,7 @@ def notify_event(event_pk: int, reason: str, *, programs: list[str],
         if not should_notify(previous, summary):
             return []
         deliveries = notify(summary, reason, roster,
-                            NotifyConfig.from_mapping(settings.extra.get("notifications")),
+                            settings.notifications,
                             now=now, environ=environ)
         rows = [NotificationRecord(event_pk=event_pk, fingerprint=summary.fingerprint(),
                                    summary=summary.to_dict(), **d.record_fields())

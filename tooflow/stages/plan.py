@@ -37,8 +37,7 @@ def strategy_for(program: Program, settings: Settings | None = None) -> dict[str
 
     per = program.strategy.get("telescopes") or {}
     out = {name: Strategy(**spec) for name, spec in per.items()}
-    planning = (settings.extra.get("planning") or {}) if settings is not None else {}
-    overrides = planning.get("min_marginal_probability") or {}
+    overrides = settings.planning.min_marginal_probability if settings is not None else {}
     known = set(available_telescopes())
     for name, value in overrides.items():
         if name not in program.telescopes or name not in known:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...config import Settings
+from ...config_sections import ListenersSection
 from .errors import ListenerConfigError, MissingCredentials
 from .loop import Message, Source, handle_message, run_source
 
@@ -32,12 +33,9 @@ __all__ = ["SOURCE_NAMES", "ListenerConfigError", "Message", "MissingCredentials
 SOURCE_NAMES = ("hop", "gcn", "igwn", "voevent")
 
 
-def listeners_config(settings: Settings) -> dict[str, Any]:
-    """The ``listeners:`` section of the configuration (empty if absent)."""
-    section = settings.extra.get("listeners") or {}
-    if not isinstance(section, dict):
-        raise ListenerConfigError("`listeners:` must be a mapping of source name to settings")
-    return section
+def listeners_config(settings: Settings) -> ListenersSection:
+    """The ``listeners:`` section of the configuration (checked when it was loaded)."""
+    return settings.listeners
 
 
 def _builder(name: str) -> Callable[[dict[str, Any]], Source]:
@@ -73,8 +71,8 @@ def build_sources(settings: Settings, names: list[str] | None = None) -> list[So
     Every source is checked before any is returned, so that ``tooflow listen``
     refuses to start at all when one configured source lacks credentials.
     """
-    section = listeners_config(settings)
-    configured = [n for n in SOURCE_NAMES if isinstance(section.get(n), dict)]
+    section = listeners_config(settings).sources()
+    configured = [n for n in SOURCE_NAMES if n in section]
     names = list(names or configured)
     if not names:
         raise ListenerConfigError(

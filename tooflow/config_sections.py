@@ -1,0 +1,282 @@
+"""The typed sections of ``tooflow.yaml``, checked when the settings are loaded.
+
+Each section of the configuration file is a pydantic model: a wrong type, a
+value out of range, a value not among those allowed or an unknown key is found
+when :func:`tooflow.config.load_settings` runs — when ``tooflow`` starts —
+with the key, the value and what is allowed, never later in a flow run.
+
+The defaults here are those of the code that reads each section; the
+reference is docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PlainValidator,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+)
+
+__all__ = [
+    "DEFAULT_SPEEDUP",
+    "Section",
+    "MonitorSection",
+    "CircularsSection",
+    "AuthorEntry",
+    "PlanningSection",
+    "GalaxiesSection",
+    "SimulatorSection",
+    "TelescopeQueueSection",
+    "FacilitiesSection",
+    "ListenersSection",
+    "CoincidenceSection",
+    "CandidatesSection",
+    "Roster",
+]
+
+#: Simulated seconds per wall-clock second of the embedded simulator: a night
+#: passes in ~5 s and a two-night plan window in ~25 s, so the demo stays short
+#: while its monitor sees observations come in.
+DEFAULT_SPEEDUP = 7200.0
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Section(BaseModel):
+    """A section of the file: unknown keys are errors; numbers written for text are text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+class MonitorSection(Section):
+    """``monitor``: how handle-notice runs the monitor-event flow."""
+
+    mode: Literal["inline", "deployment"] = "inline"
+    """``inline``: a sub-flow of handle-notice (the embedded default);
+    ``deployment``: handed to the monitor-event deployment (production)."""
+
+    max_wall_seconds: PositiveFloat | None = None
+    """Stop polling after this many seconds whatever the plan window says."""
+
+
+class AuthorEntry(Section):
+    """One author of the circulars: a name, optionally an affiliation."""
+
+    name: Annotated[str, Field(min_length=1)]
+    affiliation: str | None = None
+
+
+class CircularsSection(Section):
+    """``circulars``: who signs the GCN Circular drafts."""
+
+    authors: list[AuthorEntry] = []
+    collaboration: str = ""
+    acknowledgements: str = ""
+
+    @field_validator("authors", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class PlanningSection(Section):
+    """``planning``: per-telescope thresholds below which no field is scheduled."""
+
+    min_marginal_probability: dict[str, Fraction] = {}
+
+
+class _GalaxySource(Section):
+    catalog: str | None = None
+    tap_url: str | None = None
+    table: str | None = None
+    columns: list[str] | None = None
+    max_distance: PositiveFloat | None = None
+    top: PositiveInt | None = None
+
+
+class GalaxiesSection(_GalaxySource):
+    """``galaxies``: the galaxy catalogue of telescopes planning in ``galaxies`` mode.
+
+    Top-level keys apply to every telescope; a key named after a telescope holds
+    that telescope's own keys (same names), which win.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, _GalaxySource] = Field(init=False)  # type: ignore[assignment]
+    entry_model: ClassVar[type[Section]] = _GalaxySource
+
+    def for_telescope(self, telescope: str | None) -> dict[str, Any]:
+        """The keys that apply to ``telescope`` (those set, as a plain dict)."""
+        fields = set(_GalaxySource.model_fields)
+        conf = {k: v for k, v in self.model_dump(exclude_none=True).items() if k in fields}
+        own = (self.__pydantic_extra__ or {}).get(telescope or "")
+        if own is not None:
+            conf.update(own.model_dump(exclude_none=True))
+        return conf
+
+
+class SimulatorSection(Section):
+    """``facilities.simulator``: the simulator observing telescopes without a queue."""
+
+    url: str = ""
+    """A simulator already running (``tooflow simulator serve``); empty: one served
+    in the flow's own process."""
+    speedup: PositiveFloat = DEFAULT_SPEEDUP
+    weather_loss: Fraction = 0.1
+    seed: int = 0
+
+
+class _SiteSection(Section):
+    name: str
+    lat: Annotated[float, Field(ge=-90.0, le=90.0)]
+    lon: Annotated[float, Field(ge=-180.0, le=360.0)]
+    elevation: float = 0.0
+    airmass_limit: Annotated[float, Field(ge=1.0)] = 2.5
+
+
+class TelescopeQueueSection(Section):
+    """``facilities.TELESCOPE``: the queue taking a telescope's observations.
+
+    Without ``adapter`` (or with ``adapter: simulator``) the telescope is
+    observed by the simulator. The other keys are those of
+    :class:`tooflow.facilities.base.FacilityConfig`; a key left out keeps the
+    adapter's default.
+    """
+
+    adapter: str | None = None
+    url: str | None = None
+    token_env: str | None = None
+    timeout: PositiveFloat | None = None
+    retries: NonNegativeInt | None = None
+    backoff: NonNegativeFloat | None = None
+    deadline: PositiveFloat | None = None
+    queue_name: str | None = None
+    program: str | None = None
+    user: str | None = None
+    site: _SiteSection | None = None
+    tap_url: str | None = None
+    extra: dict[str, Any] | None = None
+    # the simulator's own keys, accepted (and ignored) on a telescope's entry
+    speedup: PositiveFloat | None = None
+    weather_loss: Fraction | None = None
+    seed: int | None = None
+
+    @field_validator("adapter")
+    @classmethod
+    def _known_adapter(cls, value: str | None) -> str | None:
+        if value is None or value.lower() == "simulator":
+            return value
+        from .facilities import facility_names
+
+        names = facility_names()
+        if value.lower() not in {n.lower() for n in names}:
+            raise ValueError(f"allowed: {', '.join(names)}")
+        return value
+
+    @property
+    def is_real_queue(self) -> bool:
+        """True when an adapter other than the simulator is named."""
+        return bool(self.adapter) and self.adapter.lower() != "simulator"
+
+    def facility_config(self) -> dict[str, Any]:
+        """The keys set for :class:`~tooflow.facilities.base.FacilityConfig` (a plain dict)."""
+        skip = {"adapter", "speedup", "weather_loss", "seed"}
+        return {k: v for k, v in self.model_dump(exclude_none=True).items() if k not in skip}
+
+
+class FacilitiesSection(Section):
+    """``facilities``: ``simulator`` and one entry per telescope with its own queue."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, TelescopeQueueSection] = Field(init=False)  # type: ignore[assignment]
+    entry_model: ClassVar[type[Section]] = TelescopeQueueSection
+
+    simulator: SimulatorSection = SimulatorSection()
+
+    def telescope(self, name: str) -> TelescopeQueueSection:
+        """The entry of telescope ``name`` (an empty one when it has none)."""
+        return (self.__pydantic_extra__ or {}).get(name) or TelescopeQueueSection()
+
+
+class ListenersSection(Section):
+    """``listeners``: the sources of ``tooflow listen`` and how it runs.
+
+    Each source's own keys (``hop``, ``gcn``, ``igwn``, ``voevent``) are
+    checked by the source when ``tooflow listen`` builds it, before anything
+    connects.
+    """
+
+    hop: dict[str, Any] | None = None
+    gcn: dict[str, Any] | None = None
+    igwn: dict[str, Any] | None = None
+    voevent: dict[str, Any] | None = None
+    deployment: str | None = None
+    """Deployment that handles a notice; default ``handle-notice/handle-notice``."""
+    status_interval: PositiveFloat = 5.0
+    trigger_workers: NonNegativeInt = 4
+    """Threads handing notices to Prefect (0: one at a time, inline)."""
+    reconcile_interval: NonNegativeFloat = 30.0
+    """Seconds between reconciler passes; 0 turns the reconciler off."""
+    check_timeout: PositiveFloat = 10.0
+
+    def sources(self) -> dict[str, dict[str, Any]]:
+        """The configured sources, by name."""
+        return {name: dict(conf) for name in ("hop", "gcn", "igwn", "voevent")
+                if (conf := getattr(self, name)) is not None}
+
+
+class CoincidenceSection(Section):
+    """``coincidence``: the SNEWS coincidence service (``tooflow coincidence``).
+
+    Besides the keys below, the section takes the keys of a hop Kafka source
+    (``url``, ``group_id``, ``auth``, ``username``, ``kafka``, ...), checked
+    when the service builds its consumer.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    url: str | None = None
+    alert_url: str | None = None
+    window: PositiveFloat = 10.0
+    lifetime: PositiveFloat = 86400.0
+    rules: Literal["tooflow", "snews_cs"] = "tooflow"
+    server_tag: str = "tooflow"
+    inject: bool = True
+    notify: bool = True
+
+    def kafka_conf(self) -> dict[str, Any]:
+        """The section as the plain mapping the Kafka consumer and producer read."""
+        return self.model_dump(exclude_none=True)
+
+
+class CandidatesSection(Section):
+    """``candidates``: the candidate path (:class:`tooflow.candidates.config.CandidateConfig`,
+    whose defaults apply to the keys left out)."""
+
+    max_alert_bytes: PositiveInt | None = None
+    notify_threshold: float | None = None
+    kafka_topics: list[str] | None = None
+    followup: dict[str, dict[str, Any]] | None = None
+    top: PositiveInt | None = None
+
+
+def _roster(value: Any) -> list:
+    from .notify.roster import Person, load_roster
+
+    if isinstance(value, list) and all(isinstance(p, Person) for p in value):
+        return value
+    return load_roster(value)
+
+
+#: ``roster``: the people on duty (:func:`tooflow.notify.roster.load_roster`).
+Roster = Annotated[list, PlainValidator(_roster)]
