@@ -95,7 +95,7 @@ def test_the_documented_example_loads_typed(tooflow_home, monkeypatch):
 def test_the_shipped_programs_and_embedded_default_load():
     """No configuration file at all: the embedded default of the README's first command."""
     s = load_settings({"TOOFLOW_HOME": "/nonexistent-tooflow-home"})
-    from tooflow.gate import load_programs
+    from tooflow.programs import load_programs
 
     assert load_programs(s.resolved_programs_file)
     assert s.facilities.simulator.url == ""
@@ -127,6 +127,7 @@ BAD = [
      "planning.min_marginal_probability.DECam = 2: Input should be less than or equal to 1"),
     ("listeners: {status_interval: soon}\n",
      "listeners.status_interval = 'soon': Input should be a valid number"),
+    ("candidates: {top: 0}\n", "candidates.top = 0: Input should be greater than 0"),
     ("max_notice_bytes: 0\n", "max_notice_bytes = 0: Input should be greater than 0"),
 ]
 
