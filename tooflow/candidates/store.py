@@ -87,7 +87,7 @@ def sniff_format(payload: bytes, filename: str | None = None) -> str:
 
 def store_alert(payload: bytes, source: str, *, fmt: str | None = None,
                 engine: Engine | None = None, max_bytes: int = 4 << 20,
-                reject: str | None = None) -> AlertStored:
+                reject: str | None = None, size: int | None = None) -> AlertStored:
     """Store an alert packet or photometry upload durably, once.
 
     Parameters
@@ -105,6 +105,9 @@ def store_alert(payload: bytes, source: str, *, fmt: str | None = None,
     reject : str, optional
         Store it as rejected with this reason (a message the listener could not
         take as it came).
+    size : int, optional
+        The full size when ``payload`` is only the head of something larger (a
+        file read no further than the limit).
 
     Returns
     -------
@@ -121,12 +124,12 @@ def store_alert(payload: bytes, source: str, *, fmt: str | None = None,
         existing = session.exec(select(CandidateAlert).where(CandidateAlert.sha256 == sha)).first()
         if existing is not None:
             return AlertStored(existing.id, False, sha, existing.status)
-        row = CandidateAlert(sha256=sha, payload=payload, size=len(payload), source=source,
-                             format=fmt)
-        if len(payload) > max_bytes:
+        size = max(size or 0, len(payload))
+        row = CandidateAlert(sha256=sha, payload=payload, size=size, source=source, format=fmt)
+        if size > max_bytes:
             row.payload = payload[:OVERSIZE_KEEP_BYTES]
             row.status = AlertStatus.rejected.value
-            row.rejection_reason = (f"payload of {len(payload)} bytes exceeds the "
+            row.rejection_reason = (f"payload of {size} bytes exceeds the "
                                     f"{max_bytes}-byte limit; first {OVERSIZE_KEEP_BYTES} "
                                     f"bytes kept")
         elif reject:
@@ -198,7 +201,7 @@ def process_alert(alert_id: int, *, engine: Engine | None = None,
 
 def ingest_alert_bytes(payload: bytes, source: str, *, fmt: str | None = None,
                        engine: Engine | None = None, max_bytes: int = 4 << 20,
-                       now: dt.datetime | None = None) -> AlertOutcome:
+                       now: dt.datetime | None = None, size: int | None = None) -> AlertOutcome:
     """Store then process one payload (``tooflow candidates ingest``, the listener).
 
     Returns
@@ -207,7 +210,7 @@ def ingest_alert_bytes(payload: bytes, source: str, *, fmt: str | None = None,
         ``created`` False when the bytes were already stored (nothing redone).
     """
     engine = engine or get_engine()
-    stored = store_alert(payload, source, fmt=fmt, engine=engine, max_bytes=max_bytes)
+    stored = store_alert(payload, source, fmt=fmt, engine=engine, max_bytes=max_bytes, size=size)
     outcome = process_alert(stored.alert_id, engine=engine, now=now)
     if not stored.created:
         return AlertOutcome(outcome.alert_id, outcome.status, outcome.candidate_ids,

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "ingest",
     "events",
     "circular",
+    "candidates",
     "server",
     "simulator",
     "listen", "send", "reconcile", "rerun", "health",

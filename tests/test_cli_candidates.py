@@ -1,0 +1,53 @@
+"""``tooflow candidates ingest``, ``tooflow candidate``, ``tooflow vet`` on the real packets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from tooflow.cli import main
+
+ZTF = Path(__file__).parent / "data" / "candidates" / "ztf"
+
+
+def test_ingest_show_vet(sqlite_engine, tmp_path, capsys, monkeypatch):
+    files = sorted(str(p) for p in ZTF.glob("*.avro"))
+    assert main(["candidates", "ingest", *files]) == 0
+    out = capsys.readouterr().out
+    assert "ZTF18aaxjdyr: 24 new measurement(s)" in out  # 23 previous + its own
+    assert "ZTF17aaacxxf: 29 new measurement(s)" in out
+    assert main(["candidates", "ingest", files[0]]) == 0
+    assert "(already stored)" in capsys.readouterr().out
+
+    monkeypatch.setenv("TOOFLOW_USER", "mcoughlin")
+    assert main(["vet", "ZTF17aaacxxf", "--state", "rejected", "--reason",
+                 "variable star: sgscore1 0.99, 110 detections"]) == 0
+    assert "ZTF17aaacxxf: rejected (vetting #1 by mcoughlin)" in capsys.readouterr().out
+    assert main(["vet", "ZTF17aaacxxf", "--state", "classified"]) == 1
+    assert "classifying needs a class" in capsys.readouterr().err
+
+    assert main(["candidate", "ZTF17aaacxxf", "--png-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "ZTF17aaacxxf (ZTF)" in text and "state: rejected" in text
+    assert "reason: variable star" in text and "mcoughlin" in text
+    assert "> 20.41" in text  # an upper limit of the history
+    for png in ("ZTF17aaacxxf-lightcurve.png", "ZTF17aaacxxf-cutouts.png"):
+        with Image.open(tmp_path / png) as image:
+            assert image.format == "PNG" and image.size[0] > 300
+
+
+def test_bad_files_are_reported_and_recorded(sqlite_engine, tmp_path, capsys):
+    truncated = tmp_path / "cut.avro"
+    truncated.write_bytes((ZTF / "472263571115115000.avro").read_bytes()[:5000])
+    assert main(["candidates", "ingest", str(truncated), str(tmp_path / "missing.avro")]) == 1
+    captured = capsys.readouterr()
+    assert "cut.avro: rejected: corrupt or truncated Avro container" in captured.out
+    assert "missing.avro: cannot read" in captured.err
+
+
+def test_unknown_event_and_candidate(sqlite_engine, capsys):
+    assert main(["candidates", "S000000x"]) == 1
+    assert "no event 'S000000x'" in capsys.readouterr().err
+    assert main(["candidate", "ZTF00nothing"]) == 1
+    assert "no candidate named 'ZTF00nothing'" in capsys.readouterr().err

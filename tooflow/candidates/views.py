@@ -1,0 +1,235 @@
+"""Everything about candidates as plain data: one candidate's page, an event's ranked list.
+
+These are what ``tooflow candidate NAME`` / ``tooflow candidates EVENT_ID`` print
+and what the web pages render: functions of the database only, returning
+dataclasses, with plain-text renderings beside them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ..db import get_engine
+from ..models import (
+    Candidate,
+    CandidateAlert,
+    CandidateCutout,
+    CandidateEvent,
+    CandidateFollowup,
+    CandidatePhotometry,
+    CandidateVetting,
+    Event,
+)
+from .vetting import find_candidate
+
+__all__ = ["CandidateView", "RankedCandidate", "event_candidates", "load_candidate_view",
+           "render_candidate_text", "render_ranked_text"]
+
+
+@dataclass
+class CandidateView:
+    """One candidate with its photometry, cutouts, vetting, follow-up and events."""
+
+    candidate: Candidate
+    photometry: list[CandidatePhotometry]
+    cutouts: dict[str, CandidateCutout]
+    vetting: list[CandidateVetting]
+    followups: list[CandidateFollowup]
+    events: list[tuple[str, CandidateEvent]]
+    alerts: list[CandidateAlert] = field(default_factory=list)
+
+    @property
+    def detections(self) -> list[CandidatePhotometry]:
+        """Detections, oldest first."""
+        return [p for p in self.photometry if not p.is_upper_limit]
+
+    @property
+    def upper_limits(self) -> list[CandidatePhotometry]:
+        """Non-detections (limiting magnitudes), oldest first."""
+        return [p for p in self.photometry if p.is_upper_limit]
+
+
+@dataclass(frozen=True)
+class RankedCandidate:
+    """A candidate as ranked for an event: score, rank and the factors behind it."""
+
+    rank: int
+    name: str
+    facility: str
+    ra: float
+    dec: float
+    score: float | None
+    factors: dict[str, Any]
+    state: str
+    first_detected: dt.datetime | None
+    first_mag: float | None
+    first_filter: str | None
+    last_mag: float | None
+    last_filter: str | None
+    classification: str | None
+    redshift: float | None
+    report: bool
+    notified: bool
+    listed: bool
+
+
+def load_candidate_view(name: str, *, engine: Engine | None = None) -> CandidateView:
+    """Everything stored about the candidate called ``name``.
+
+    Raises
+    ------
+    tooflow.candidates.vetting.VettingError
+        When no candidate has that name.
+    """
+    engine = engine or get_engine()
+    with Session(engine, expire_on_commit=False) as session:
+        cand = find_candidate(session, name)
+        phot = session.exec(select(CandidatePhotometry)
+                            .where(CandidatePhotometry.candidate_pk == cand.id)
+                            .order_by(CandidatePhotometry.jd)).all()
+        latest = cand.latest_alert_id
+        cutouts = {}
+        if latest is not None:
+            cutouts = {c.kind: c for c in session.exec(
+                select(CandidateCutout).where(CandidateCutout.alert_id == latest)).all()}
+        vetting = session.exec(select(CandidateVetting)
+                               .where(CandidateVetting.candidate_pk == cand.id)
+                               .order_by(CandidateVetting.id)).all()
+        followups = session.exec(select(CandidateFollowup)
+                                 .where(CandidateFollowup.candidate_pk == cand.id)
+                                 .order_by(CandidateFollowup.id)).all()
+        events = session.exec(select(Event.event_id, CandidateEvent)
+                              .join(CandidateEvent, CandidateEvent.event_pk == Event.id)
+                              .where(CandidateEvent.candidate_pk == cand.id)
+                              .order_by(CandidateEvent.ranked_at)).all()
+        alerts = session.exec(select(CandidateAlert)
+                              .where(CandidateAlert.candidate_pk == cand.id)
+                              .order_by(CandidateAlert.id)).all()
+        return CandidateView(cand, list(phot), cutouts, list(vetting), list(followups),
+                             [(e, ce) for e, ce in events], list(alerts))
+
+
+def event_candidates(event_id: str, *, include_all: bool = False,
+                     engine: Engine | None = None) -> list[RankedCandidate]:
+    """The ranked candidates of an event, best first.
+
+    Parameters
+    ----------
+    event_id : str
+        ``S230518h``, ``MS181101ab``...
+    include_all : bool
+        Also those below the listing threshold and those rejected in vetting
+        (by default only listed candidates not rejected).
+
+    Raises
+    ------
+    LookupError
+        When there is no such event.
+    """
+    engine = engine or get_engine()
+    with Session(engine) as session:
+        event = session.exec(select(Event).where(Event.event_id == event_id)).first()
+        if event is None:
+            raise LookupError(f"no event {event_id!r}; `tooflow events` lists them")
+        rows = session.exec(select(CandidateEvent, Candidate)
+                            .join(Candidate, Candidate.id == CandidateEvent.candidate_pk)
+                            .where(CandidateEvent.event_pk == event.id)).all()
+    out = []
+    for link, cand in rows:
+        listed = bool((link.factors or {}).get("listed", True))
+        if not include_all and (not listed or cand.state == "rejected"):
+            continue
+        out.append(RankedCandidate(
+            rank=0, name=cand.name, facility=cand.facility, ra=cand.ra, dec=cand.dec,
+            score=link.score, factors=dict(link.factors or {}), state=cand.state,
+            first_detected=cand.first_detected, first_mag=cand.first_mag,
+            first_filter=cand.first_filter, last_mag=cand.last_mag,
+            last_filter=cand.last_filter, classification=cand.classification,
+            redshift=cand.redshift, report=cand.report,
+            notified=link.notified_at is not None, listed=listed))
+    out.sort(key=lambda r: (-(r.score if r.score is not None else float("-inf")), r.name))
+    return [RankedCandidate(**{**vars(r), "rank": i}) for i, r in enumerate(out, 1)]
+
+
+def _utc(t: dt.datetime | None) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S") if t else "-"
+
+
+def _mag(m: float | None, f: str | None) -> str:
+    return f"{m:.2f} {f}" if m is not None else "-"
+
+
+def render_ranked_text(event_id: str, ranked: list[RankedCandidate]) -> str:
+    """The ranked table with each candidate's factors, as plain text."""
+    if not ranked:
+        return f"{event_id}: no candidates ranked (yet)\n"
+    lines = [f"{event_id}: {len(ranked)} candidate(s), best first", "",
+             f"{'#':>3} {'name':<14} {'score':>6} {'RA':>10} {'Dec':>10} "
+             f"{'first detected (UTC)':<20} {'first mag':<11} {'state':<20}"]
+    for r in ranked:
+        score = f"{r.score:6.2f}" if r.score is not None else "     -"
+        mark = " [report]" if r.report else ""
+        lines.append(f"{r.rank:>3} {r.name:<14} {score} {r.ra:10.5f} {r.dec:+10.5f} "
+                     f"{_utc(r.first_detected):<20} {_mag(r.first_mag, r.first_filter):<11} "
+                     f"{r.state:<20}{mark}")
+        for factor in r.factors.get("factors", []):
+            if isinstance(factor, dict):
+                lines.append(f"      {factor.get('name', '?'):<14} "
+                             f"{float(factor.get('contribution', factor.get('term', 0))):+6.2f}"
+                             f"  {factor.get('why', '')}")
+    return "\n".join(lines) + "\n"
+
+
+def render_candidate_text(view: CandidateView) -> str:
+    """One candidate's history and light curve, as plain text."""
+    c = view.candidate
+    lines = [f"{c.name} ({c.facility})  RA {c.ra:.6f}  Dec {c.dec:+.6f}  state: {c.state}"]
+    if c.classification:
+        z = f", z = {c.redshift:g}" if c.redshift is not None else ""
+        lines.append(f"classified: {c.classification}{z}")
+    lines.append(f"first detected {_utc(c.first_detected)} at {_mag(c.first_mag, c.first_filter)}"
+                 f"; last {_utc(c.last_detected)} at {_mag(c.last_mag, c.last_filter)}; "
+                 f"{c.n_detections} detection(s), {len(view.upper_limits)} upper limit(s)")
+    scores = {k: v for k, v in (c.scores or {}).items()
+              if k in ("rb", "drb", "sgscore1", "distpsnr1", "ssdistnr", "ndethist")}
+    if scores:
+        lines.append("scores: " + ", ".join(
+            f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in scores.items() if v is not None))
+    if view.events:
+        lines += ["", "events:"]
+        lines += [f"  {event_id}: score {link.score:.2f}" if link.score is not None
+                  else f"  {event_id}" for event_id, link in view.events]
+    lines += ["", "light curve (UTC, filter, mag ± err | > limit, facility; a negative "
+                  "difference is the source fainter than in the template):"]
+    for p in view.photometry:
+        value = (f"{p.mag:6.2f} ± {p.magerr:.2f}" if not p.is_upper_limit and p.magerr is not None
+                 else f"{p.mag:6.2f}" if not p.is_upper_limit
+                 else f"> {p.limiting_mag:.2f}" if p.limiting_mag is not None else "?")
+        negative = "  negative difference" if p.isdiffpos is False else ""
+        lines.append(f"  {_utc(p.time)}  {p.filter:<8} {value:<16} {p.facility}"
+                     f"{'/' + p.instrument if p.instrument and p.instrument != p.facility else ''}"
+                     f"{negative}")
+    lines += ["", "vetting:"]
+    if not view.vetting:
+        lines.append("  (none)")
+    for v in view.vetting:
+        extra = "; ".join(x for x in (
+            f"reason: {v.reason}" if v.reason else "",
+            f"class: {v.classification}" if v.classification else "",
+            f"z = {v.redshift:g}" if v.redshift is not None else "",
+            f"ref: {v.reference}" if v.reference else "",
+            ("marked for the circular" if v.report else "unmarked for the circular")
+            if v.report is not None else "",
+            v.comment or "") if x)
+        lines.append(f"  {_utc(v.created)}  {v.author:<12} {v.state:<20} {extra}")
+    if view.followups:
+        lines += ["", "follow-up requests:"]
+        lines += [f"  {f.facility:<13} {f.kind:<12} {f.status:<10} {f.request_key}"
+                  f"{'  (' + f.error + ')' if f.error else ''}" for f in view.followups]
+    return "\n".join(lines) + "\n"

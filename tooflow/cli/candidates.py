@@ -1,0 +1,154 @@
+"""Candidates: ingest alert packets and uploads, list an event's ranked candidates, vet them.
+
+``tooflow candidates ingest FILE...`` stores ZTF alert packets (Avro) or photometry
+uploads (CSV/JSON, docs/candidates.md) and parses them; ``tooflow candidates
+EVENT_ID`` prints the event's ranked candidates with the factors of each score;
+``tooflow candidate NAME`` a candidate's history and light curve (and saves the
+light curve and cutouts as PNG); ``tooflow vet NAME --state ... --comment ...``
+records a vetting action.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "candidates", help="ingest candidate alerts/uploads; list an event's ranked candidates",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  tooflow candidates ingest tests/data/candidates/ztf/*.avro\n"
+               "  tooflow candidates S230518h --all")
+    p.add_argument("what", metavar="EVENT_ID|ingest",
+                   help="an event id, or 'ingest' followed by files")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="(ingest) ZTF alert packets (.avro) or photometry uploads (.csv/.json)")
+    p.add_argument("--all", action="store_true",
+                   help="also candidates below the threshold and rejected ones")
+    p.add_argument("--format", choices=["ztf-avro", "photometry-csv", "photometry-json"],
+                   help="(ingest) the files' format (default: from their first bytes)")
+    p.set_defaults(func=_candidates)
+
+    c = sub.add_parser("candidate", help="a candidate's history, light curve and cutouts",
+                       description="Print a candidate's detections, upper limits, vetting "
+                                   "and follow-up; save its light curve and cutouts as PNG.")
+    c.add_argument("name", metavar="NAME", help="e.g. ZTF18aaxjdyr")
+    c.add_argument("--png-dir", type=Path, default=Path("."),
+                   help="where to save NAME-lightcurve.png and NAME-cutouts.png (default: .)")
+    c.add_argument("--no-png", action="store_true", help="print only")
+    c.set_defaults(func=_candidate)
+
+    v = sub.add_parser("vet", help="record a vetting action on a candidate",
+                       description="States: new → interesting → follow-up requested → "
+                                   "rejected (--reason) or classified (--class, --redshift, "
+                                   "--reference). Every action is kept with its author and "
+                                   "time.")
+    v.add_argument("name", metavar="NAME")
+    v.add_argument("--state", choices=["interesting", "follow-up requested", "rejected",
+                                       "classified"],
+                   help="the new state (none: a comment)")
+    v.add_argument("--comment")
+    v.add_argument("--reason", help="why rejected")
+    v.add_argument("--class", dest="classification", help="e.g. 'SN Ia', kilonova, AGN")
+    v.add_argument("--redshift", type=float)
+    v.add_argument("--reference", help="spectrum, TNS/ATel/circular")
+    v.add_argument("--report", action=argparse.BooleanOptionalAction, default=None,
+                   help="mark (or --no-report unmark) for the circular's candidates table")
+    v.add_argument("--event", dest="event_id", help="the event it is vetted for")
+    v.add_argument("--followup", action="append", metavar="FACILITY",
+                   help="request follow-up (KPED, GROWTH-India, ...); may repeat")
+    v.add_argument("--author", default=None,
+                   help="who vets (default: $TOOFLOW_USER, else the login name)")
+    v.set_defaults(func=_vet)
+
+
+def _candidates(args: argparse.Namespace) -> int:
+    if args.what == "ingest":
+        return _ingest(args)
+    if args.files:
+        raise ValueError(f"unexpected arguments {args.files}; to ingest files: "
+                         "tooflow candidates ingest FILE...")
+    from ..candidates.views import event_candidates, render_ranked_text
+
+    ranked = event_candidates(args.what, include_all=args.all)
+    print(render_ranked_text(args.what, ranked), end="")
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from ..candidates.config import CandidateConfig
+    from ..candidates.store import ingest_alert_bytes
+    from ..db import create_schema, get_engine
+
+    if not args.files:
+        raise ValueError("tooflow candidates ingest: give at least one FILE")
+    config = CandidateConfig.from_settings()
+    engine = get_engine()
+    create_schema(engine)
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            size = path.stat().st_size
+            # a file far over the limit is not read whole: its head is kept, rejected
+            with path.open("rb") as fh:
+                payload = fh.read(config.max_alert_bytes + 1)
+        except OSError as exc:
+            print(f"{name}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            status = 1
+            continue
+        out = ingest_alert_bytes(payload, str(path), fmt=args.format, engine=engine,
+                                 max_bytes=config.max_alert_bytes, size=size)
+        again = "" if out.created else " (already stored)"
+        if out.status == "rejected":
+            print(f"{name}: rejected{again}: {out.reason}")
+            status = 1
+        else:
+            print(f"{name}: {', '.join(out.names)}: {out.new_photometry} new "
+                  f"measurement(s){again}")
+    return status
+
+
+def _candidate(args: argparse.Namespace) -> int:
+    from ..candidates.views import load_candidate_view, render_candidate_text
+
+    view = load_candidate_view(args.name)
+    print(render_candidate_text(view), end="")
+    if not args.no_png:
+        from ..candidates.plots import save_cutouts_png, save_light_curve_png
+
+        args.png_dir.mkdir(parents=True, exist_ok=True)
+        name = view.candidate.name
+        lc = save_light_curve_png(view.photometry, args.png_dir / f"{name}-lightcurve.png",
+                                  title=name)
+        print(f"\nlight curve: {lc}")
+        if view.cutouts:
+            cut = save_cutouts_png(view.cutouts, args.png_dir / f"{name}-cutouts.png",
+                                   title=name)
+            print(f"cutouts: {cut}")
+    return 0
+
+
+def _vet(args: argparse.Namespace) -> int:
+    from ..candidates.vetting import vet
+
+    author = args.author or os.environ.get("TOOFLOW_USER") or getpass.getuser()
+    result = vet(args.name, author=author, state=args.state, comment=args.comment,
+                 reason=args.reason, classification=args.classification,
+                 redshift=args.redshift, reference=args.reference, report=args.report,
+                 event_id=args.event_id, followup=args.followup)
+    print(f"{result.name}: {result.state} (vetting #{result.vetting_id} by {author})")
+    status = 0
+    for f in result.followups:
+        what = "requested" if f.created else "already requested"
+        print(f"  follow-up {f.facility}: {what}, {f.status} ({f.request_key})"
+              f"{': ' + f.error if f.error else ''}")
+        if f.status == "unsent":
+            status = 1
+    return status
