@@ -7,8 +7,10 @@ import numpy as np
 from astropy.table import Table
 
 from tooflow.planning import Footprint, Telescope
+from tooflow.telescopes import load_telescope
 
-PALOMAR = {"latitude": 33.3563, "longitude": -116.8648, "elevation": 1742.0}
+_SITE = load_telescope("ZTF").site
+PALOMAR = {"latitude": _SITE.lat, "longitude": _SITE.lon, "elevation": _SITE.elevation}
 
 
 def disc_map(spots: list[tuple[float, float, float]], radius: float = 1.0, order: int = 8):

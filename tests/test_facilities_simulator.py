@@ -20,6 +20,7 @@ from tests.waiting import HANG
 from tooflow.facilities import FacilityError, FacilityHTTPError, get_facility
 from tooflow.observations import PlannedObservation
 from tooflow.simulator import SimulatorServer
+from tooflow.telescopes import load_telescope
 
 DATA = Path(__file__).parent / "data" / "telescopes"
 START = dt.datetime(2019, 4, 25, 8, 10, tzinfo=dt.UTC)  # ZTF began S190425z at 08:18
@@ -195,8 +196,13 @@ def test_other_facilities_observe_from_their_own_site(name):
             assert queued[0].status in ("queued", "executing", "completed")
             wait_until(lambda: sim.status([obs.request_key])[0].status == "completed")
             [executed] = facility.executed(START)
-    site = srv.simulator._by_key[obs.request_key].extra["site"]
-    assert site["name"] == facility.site_for(name).name
+    request = srv.simulator._by_key[obs.request_key]
+    # Site, overhead and depth are the telescope catalogue's (DECam: 28 s, as planned).
+    tel = load_telescope(name)
+    assert request.extra["site"]["name"] == tel.site.name == facility.site_for(name).name
+    assert request.overhead == tel.overhead_per_exposure
+    assert (request.depth, request.reference_exposure) == (tel.zero_point(filt),
+                                                           tel.reference_exposure)
     assert executed.telescope == name and executed.target == f"ZTF{fid}"
     assert executed.obs_time >= START
 

@@ -50,17 +50,3 @@ def test_grids_of_decam_gattini_growth_india_and_kped():
 def test_unknown_telescope_names_the_known_ones():
     with pytest.raises(KeyError, match="known: .*ZTF"):
         load_telescope("Hubble")
-
-
-def test_planner_and_queue_adapters_agree_on_sites():
-    """The simulator observes from the adapters' sites: the planner must use the same."""
-    from tooflow.facilities import FACILITIES
-    from tooflow.planning import load_telescope
-
-    for cls in FACILITIES:
-        site = getattr(cls, "default_site", None)
-        if site is None or cls.name == "Simulator":
-            continue
-        tel = load_telescope(cls.name)
-        assert abs(tel.latitude - site.lat) < 0.01 and abs(tel.longitude - site.lon) < 0.01
-        assert tel.airmass_limit == site.airmass_limit, cls.name

@@ -12,8 +12,10 @@ from astropy.time import Time
 
 from tests.test_facilities_simulator import START, plan, s190425z_ztf_log
 from tooflow.facilities import get_facility
-from tooflow.facilities.gattini import PALOMAR
 from tooflow.simulator.engine import Simulator, parse_time
+from tooflow.telescopes import load_telescope
+
+PALOMAR = load_telescope("ZTF").site
 
 
 def ztf_payload(n: int, **window) -> dict:
@@ -137,3 +139,35 @@ def test_no_exposure_before_its_planned_start():
     wall[0] = 3600.0
     first, second = sim.executed()
     assert parse_time(second["obs_time"]) >= later
+
+
+def test_the_simulator_observes_with_the_catalogues_depth_model():
+    """One depth model: an executed depth is the catalogue's for the exposure's sky
+    (on the simulator's 5-minute grid) plus the seeded scatter."""
+    import random
+
+    from tooflow.telescopes import limiting_magnitude
+    from tooflow.telescopes.conditions import observing_conditions
+
+    sim, wall = driven(weather_loss=0.0, seed=5)
+    sim.submit("ZTF", ztf_payload(30))  # 08:10-08:30 UTC, the Moon rising at Palomar
+    wall[0] = 3600.0
+    executed = sim.executed()
+    assert len(executed) == 30
+    ztf = load_telescope("ZTF")
+    for e in executed:
+        grid = sim._by_key[e["request_key"]].grid
+        t = grid.start + dt.timedelta(seconds=grid.step * math.floor(
+            (parse_time(e["obs_time"]) - grid.start).total_seconds() / grid.step + 1e-9))
+        sky = observing_conditions(ztf, e["ra"], e["dec"], [t])
+        rng = random.Random(f"5:{e['request_key']}")
+        rng.random()
+        jitter = rng.gauss(0.0, 0.15)
+        expected = float(limiting_magnitude(
+            ztf, e["filter"], e["exposure_time"], sky["airmass"][0],
+            moon_illumination=sky["moon_illumination"][0],
+            moon_separation=sky["moon_separation"][0], moon_altitude=sky["moon_altitude"][0],
+            sun_altitude=sky["sun_altitude"][0])) + jitter
+        assert e["limiting_magnitude"] == pytest.approx(expected, abs=0.01)
+    assert any(sim._by_key[e["request_key"]].grid.conditions_at(
+        parse_time(e["obs_time"]))["moon_altitude"] > 0 for e in executed)

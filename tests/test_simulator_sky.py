@@ -1,4 +1,4 @@
-"""Visibility grids and the limiting-magnitude model."""
+"""The simulator's visibility grids (night, airmass, Sun and Moon)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import datetime as dt
 import math
 
 import numpy as np
-import pytest
 
-from tooflow.facilities.gattini import PALOMAR
-from tooflow.simulator.sky import limiting_magnitude, visibility_grids
+from tooflow.simulator.sky import visibility_grids
+from tooflow.telescopes import load_telescope
+
+PALOMAR = load_telescope("ZTF").site
 
 
 def grids(ra, dec, start, hours=24.0, airmass_limit=2.5):
@@ -42,17 +43,13 @@ def test_visibility_needs_night_and_low_airmass():
     assert strict.visible.sum() < m101.visible.sum()
 
 
-def test_limiting_magnitude_model():
-    base = dict(base_depth=20.8, filter_name="r", exposure_time=30.0, reference_exposure=30.0,
-                airmass=1.0, sun_altitude=-30.0)
-    assert limiting_magnitude(**base) == 20.8
-    assert limiting_magnitude(**{**base, "exposure_time": 300.0}) == pytest.approx(22.05)
-    assert limiting_magnitude(**{**base, "airmass": 2.0}) == pytest.approx(20.68)
-    assert limiting_magnitude(**{**base, "sun_altitude": -12.0}) == pytest.approx(20.05)
-    assert limiting_magnitude(**{**base, "moon_altitude": 90.0, "moon_illumination": 1.0}) \
-        == pytest.approx(19.3)
-    assert limiting_magnitude(**{**base, "moon_altitude": -5.0, "moon_illumination": 1.0}) \
-        == 20.8
-    g_loss = 20.8 - limiting_magnitude(**{**base, "filter_name": "g", "moon_altitude": 90.0,
-                                          "moon_illumination": 1.0})
-    assert g_loss > 1.5
+def test_grid_moon_separation_is_the_angle_to_the_moon():
+    from tooflow.telescopes.conditions import observing_conditions
+
+    start = dt.datetime(2019, 4, 25, 8, 0, tzinfo=dt.UTC)  # Moon rising at Palomar
+    g = grids([210.80, 300.0], [54.35, -20.0], start, hours=2)
+    times = [start + dt.timedelta(seconds=300 * i) for i in range(len(g[0].visible))]
+    for grid, (ra, dec) in zip(g, [(210.80, 54.35), (300.0, -20.0)], strict=True):
+        direct = observing_conditions(PALOMAR, ra, dec, times)
+        assert np.allclose(grid.moon_separation, direct["moon_separation"], atol=0.05)
+        assert np.allclose(grid.moon_altitude, direct["moon_altitude"], atol=0.05)

@@ -7,8 +7,8 @@ SISPI, each a list of exposures ``{"object", "RA", "dec", "expType",
 writers). :func:`sispi_script` builds that list; the adapter sends it, with
 the generic JSON queue fields, to a script-queue service at ``config.url``
 that speaks :mod:`tooflow.facilities.queue`'s protocol (the simulator does).
-Site and depth from the GROWTH ToO marshal's ``DECam.config``: r ≈ 24.0 mag
-in 90 s, 30 s overhead per exposure.
+Site, overhead and depths come from the telescope catalogue
+(``tooflow/telescopes/data/DECam.yaml``: r ≈ 24.0 mag in 90 s, 28 s overhead).
 """
 
 from __future__ import annotations
@@ -17,17 +17,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from tooflow.facilities.base import Site
 from tooflow.facilities.http import FacilityError
 from tooflow.facilities.queue import JsonQueueFacility
 from tooflow.observations import PlannedObservation
 
-__all__ = ["DECamFacility", "CTIO", "DECAM_FILTERS", "sispi_script"]
+__all__ = ["DECamFacility", "DECAM_FILTERS", "sispi_script"]
 
-#: Cerro Tololo Inter-American Observatory.
-CTIO = Site("CTIO", lat=-30.1691, lon=-70.8062, elevation=2241.4, airmass_limit=2.0)
-
-#: DECam filter names.
+#: DECam filter names (SISPI's).
 DECAM_FILTERS = frozenset({"u", "g", "r", "i", "z", "Y", "VR", "N964"})
 
 
@@ -74,11 +70,7 @@ class DECamFacility(JsonQueueFacility):
     """DECam script queue. ``config.extra['propid']`` is the proposal id."""
 
     name = "DECam"
-    default_site = CTIO
     filters = DECAM_FILTERS
-    overhead = 30.0
-    depth = {"u": 23.0, "g": 24.2, "r": 24.0, "i": 23.6, "z": 23.0, "Y": 21.8}
-    reference_exposure = 90.0
 
     def build_request(self, observations: Sequence[PlannedObservation], *, event_id: str,
                       program: str = "", window: tuple[dt.datetime, dt.datetime] | None = None,

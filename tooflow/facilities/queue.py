@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from tooflow.facilities.base import Facility, Site, validity_window
+from tooflow.facilities.base import Facility, validity_window
 from tooflow.facilities.http import FacilityError, FacilityHTTPError
 from tooflow.observations import ExecutedObservation, PlannedObservation, QueueRequest
+from tooflow.telescopes import Site, Telescope, find_telescope
 
 __all__ = ["JsonQueueFacility", "executed_from_json"]
 
@@ -45,36 +46,51 @@ def executed_from_json(row: dict[str, Any], telescope: str) -> ExecutedObservati
 class JsonQueueFacility(Facility):
     """A telescope behind the generic JSON queue protocol.
 
-    Subclasses set :attr:`name`, :attr:`default_site`, :attr:`filters` (allowed
-    filter names, empty for any), :attr:`overhead` and :attr:`depth`.
+    Subclasses set :attr:`name`; the site, the filters, the overhead and the
+    depths come from the telescope catalogue entry of that name
+    (:mod:`tooflow.telescopes`). ``config.site`` replaces the site and
     ``config.extra`` may override ``overhead`` (s), ``depth`` (mag per filter)
     and ``reference_exposure`` (s).
     """
 
-    default_site: Site | None = None
-    filters: frozenset[str] = frozenset()
-    overhead: float = 30.0
-    depth: dict[str, float] = {}
-    reference_exposure: float = 60.0
+    @property
+    def filters(self) -> frozenset[str]:
+        """Filters the queue takes: the catalogue's, with a depth or planned (empty: any)."""
+        tel = find_telescope(self.name)
+        return frozenset(tel.filters) | frozenset(tel.zenith_dark) if tel else frozenset()
 
     def site_for(self, telescope: str) -> Site:
-        """The configured site, else the facility's own."""
-        site = self.config.site or self.default_site
+        """``config.site``, else the catalogue's site of ``telescope``."""
+        tel = find_telescope(telescope)
+        site = self.config.site or (tel.site if tel else None)
         if site is None:
-            raise FacilityError(f"{self.name}: no site configured for {telescope}")
+            raise FacilityError(f"{self.name}: no site for telescope {telescope!r}: it is not "
+                                "in the telescope catalogue; set 'site' in its configuration")
         return site
 
     def queue_for(self, telescope: str) -> str:
         """Queue to submit to: ``config.queue_name``, else the facility name."""
         return self.config.queue_name or self.name
 
+    def depths_for(self, tel: Telescope) -> dict[str, float]:
+        """Depth zero points by the queue's filter names (the catalogue's by default)."""
+        return dict(tel.zenith_dark)
+
     def instrument_for(self, telescope: str) -> dict[str, Any]:
-        """Overhead (s), depth per filter (mag) and their reference exposure (s)."""
+        """Overhead (s), depth per filter (mag) and their reference exposure (s):
+        the catalogue's, unless ``config.extra`` says otherwise."""
         extra = self.config.extra
-        return {"overhead": float(extra.get("overhead", self.overhead)),
-                "depth": dict(extra.get("depth", self.depth)),
-                "reference_exposure": float(extra.get("reference_exposure",
-                                                      self.reference_exposure))}
+        tel = find_telescope(telescope)
+        out: dict[str, Any] = {}
+        if tel is not None:
+            out = {"overhead": tel.overhead_per_exposure, "depth": self.depths_for(tel),
+                   "reference_exposure": tel.reference_exposure}
+        for key in ("overhead", "reference_exposure"):
+            if key in extra:
+                out[key] = float(extra[key])
+        if "depth" in extra:
+            out["depth"] = {str(k): float(v) for k, v in dict(extra["depth"]).items()}
+        return out
 
     def target(self, obs: PlannedObservation) -> dict[str, Any]:
         """One target entry of the payload."""

@@ -34,7 +34,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from tooflow.facilities.base import Facility, validity_window
-from tooflow.facilities.gattini import PALOMAR
 from tooflow.facilities.http import FacilityError
 from tooflow.facilities.tap import ZTF_COLUMNS, executed_from_tap, ztf_executed_query
 from tooflow.observations import ExecutedObservation, PlannedObservation, QueueRequest
@@ -73,12 +72,6 @@ class ZTFFacility(Facility):
     ``program_pi``, ``tap_user_env``, ``tap_password_env``."""
 
     name = "ZTF"
-    default_site = PALOMAR
-    overhead = 10.0  # s per exposure (readout + slew), as ZTF.config; S190425z: ~39 s cadence
-    # 5-sigma, 30 s, dark sky at zenith: calibrated so that the simulator's sky model gives
-    # the median r depth ZTF reached on its first 60 S190425z exposures (20.9).
-    depth = {"g": 21.25, "r": 21.05, "i": 20.55}
-    reference_exposure = 30.0
 
     def _program_id(self) -> int:
         pid = self.config.extra.get("program_id", 2)

@@ -7,7 +7,10 @@ whenever the service is asked anything, up to the current simulated time, so a
 run is reproducible for a given seed and sequence of calls:
 
 1. a running exposure finishes at start + exposure time + overhead; it is then
-   either *completed* (an executed observation with a limiting magnitude) or
+   either *completed* (an executed observation with a limiting magnitude from
+   the catalogue's depth model, :func:`tooflow.telescopes.depth.limiting_magnitude`,
+   under the airmass, Sun and Moon of its start, plus a seeded N(0, 0.15 mag)
+   scatter) or
    *failed* ("weather"), with probability ``weather_loss`` drawn from a
    generator seeded by (seed, request key);
 2. the telescope then takes, among the queued requests observable now (Sun
@@ -30,7 +33,15 @@ Request payload (``POST /queues/{name}/requests``; built by
      "site": {"name", "lat", "lon", "elevation", "airmass_limit"},
      "instrument": {"overhead": s, "depth": {"r": mag}, "reference_exposure": s},
      "targets": [{"request_key", "ra", "dec", "filter", "exposure_time",
-                  "field_id", "target", "start_time", "probability", "visit"}]}
+                  "field_id", "target", "start_time", "probability", "visit",
+                  "band" (optional: the filter's catalogue name when "filter" is the
+                  queue's own, as KPED's "rs")}]}
+
+``instrument`` is optional: for a telescope of the catalogue
+(:mod:`tooflow.telescopes`) the overhead, depth zero points, reference exposure,
+dark sky and extinction are the catalogue's; what ``instrument`` gives replaces
+them (a queue configuration's overrides). Another telescope gets a 30 s
+overhead and :data:`DEFAULT_DEPTH` unless ``instrument`` says otherwise.
 """
 
 from __future__ import annotations
@@ -46,11 +57,14 @@ from typing import Any
 
 import numpy as np
 
-from tooflow.simulator.sky import VisibilityGrid, limiting_magnitude, visibility_grids
+from tooflow.simulator.sky import VisibilityGrid, visibility_grids
+from tooflow.telescopes import find_telescope
+from tooflow.telescopes.depth import depth_from_zero_point
 
 __all__ = ["Simulator", "SimRequest", "parse_time", "DEFAULT_DEPTH"]
 
-#: Depth (mag, 5 sigma) used when a request names no depth for its filter.
+#: Depth (mag, 5 sigma, dark zenith sky, reference exposure) used for a telescope
+#: outside the catalogue when the request names no depth for its filter.
 DEFAULT_DEPTH = 20.5
 
 
@@ -92,6 +106,9 @@ class SimRequest:
     submitted: dt.datetime
     planned_start: dt.datetime
     telescope: str = ""
+    band: str = ""
+    dark_sky: float | None = None
+    extinction: float | None = None
     event_id: str = ""
     program: str = ""
     field_id: int | None = None
@@ -288,6 +305,9 @@ class Simulator:
             raise ValueError(f"site latitude out of range: {site['lat']}")
         instrument = payload.get("instrument") or {}
         depths = instrument.get("depth") or {}
+        telescope = str(payload.get("telescope") or queue_name)
+        tel = find_telescope(telescope)
+        overhead = float(instrument.get("overhead", tel.overhead_per_exposure if tel else 30.0))
         window = payload.get("validity_window") or {}
         w_start = parse_time(window["start"]) if window.get("start") else now
         w_end = (parse_time(window["end"]) if window.get("end")
@@ -312,14 +332,23 @@ class Simulator:
             if exptime <= 0:
                 raise ValueError(f"target {key}: exposure_time must be positive")
             planned = parse_time(t["start_time"]) if t.get("start_time") else w_start
+            band = str(t.get("band") or filt)
+            zero_point = depths.get(filt, depths.get(band))
+            if zero_point is None and tel is not None and band in tel.zenith_dark:
+                zero_point = tel.zero_point(band)
+            if zero_point is None:
+                zero_point = instrument.get("default_depth", DEFAULT_DEPTH)
+            reference = instrument.get("reference_exposure",
+                                       tel.reference_exposure if tel else exptime)
             out.append(SimRequest(
                 key=key, queue=queue_name, queue_id=f"{queue_name}-{next(self._ids)}",
                 seq=next(self._seq), ra=ra, dec=dec, filter=filt, exposure_time=exptime,
-                overhead=float(instrument.get("overhead", 30.0)),
-                depth=float(depths.get(filt, instrument.get("default_depth", DEFAULT_DEPTH))),
-                reference_exposure=float(instrument.get("reference_exposure", exptime)),
+                overhead=overhead, depth=float(zero_point),
+                reference_exposure=float(reference), band=band,
+                dark_sky=tel.dark_sky(band) if tel else None,
+                extinction=tel.extinction(band) if tel else None,
                 window_start=w_start, window_end=w_end, submitted=now, planned_start=planned,
-                telescope=str(payload.get("telescope") or queue_name),
+                telescope=telescope,
                 event_id=str(payload.get("event_id") or ""),
                 program=str(payload.get("program") or ""),
                 field_id=None if t.get("field_id") is None else int(t["field_id"]),
@@ -421,9 +450,11 @@ class Simulator:
             return
         sky = r.grid.conditions_at(r.obs_start)
         airmass = sky["airmass"]
-        maglim = limiting_magnitude(r.depth, r.filter, r.exposure_time, r.reference_exposure,
-                                    airmass, sky["sun_altitude"], sky["moon_altitude"],
-                                    sky["moon_illumination"], jitter)
+        maglim = round(float(depth_from_zero_point(
+            r.depth, r.reference_exposure, r.band or r.filter, r.exposure_time, airmass,
+            moon_illumination=sky["moon_illumination"], moon_separation=sky["moon_separation"],
+            moon_altitude=sky["moon_altitude"], sun_altitude=sky["sun_altitude"],
+            dark_sky=r.dark_sky, extinction=r.extinction)) + jitter, 3)
         r.status, r.detail = "completed", ""
         from astropy.time import Time
 

@@ -1,13 +1,11 @@
-"""What the simulated telescope can see and how deep it goes.
+"""What the simulated telescope can see, and under which sky.
 
 Visibility is computed with astropy (``AltAz`` for the site of the request) on
 a regular time grid: a target is observable at a grid time when the Sun is
 below −12° (nautical twilight) and the target's airmass is below the queue's
-limit. The limiting magnitude is a deliberately simple model: a base depth per
-filter for a dark sky and a reference exposure, scaled with exposure time,
-degraded with airmass (extinction), in twilight, and by moonlight (a sky up to
-3 mag brighter for a full Moon at the zenith, less in the red and infrared;
-background-limited, so half of that in depth).
+limit. The grid also holds what the depth of an exposure depends on (Sun and
+Moon altitudes, Moon illumination, Moon–target separation); the depth itself is
+the catalogue's model, :func:`tooflow.telescopes.depth.limiting_magnitude`.
 """
 
 from __future__ import annotations
@@ -21,26 +19,13 @@ import numpy as np
 
 __all__ = [
     "SUN_ALTITUDE_LIMIT",
-    "EXTINCTION",
-    "MOON_SKY_SCALE",
     "VisibilityGrid",
     "configure_astropy_offline",
     "visibility_grids",
-    "limiting_magnitude",
 ]
 
 #: The Sun must be below this altitude (degrees) for observing: nautical twilight.
 SUN_ALTITUDE_LIMIT = -12.0
-
-#: Sky brightening by a full Moon at the zenith relative to 3 mag, per filter
-#: (bluer bands suffer more; 1.0 when the filter is not listed).
-MOON_SKY_SCALE = {"u": 1.3, "g": 1.2, "r": 1.0, "i": 0.8, "z": 0.6, "y": 0.5,
-                  "J": 0.3, "H": 0.2, "K": 0.2, "Ks": 0.2}
-
-#: Atmospheric extinction per unit airmass (mag/airmass), typical values.
-EXTINCTION = {"u": 0.50, "g": 0.20, "r": 0.12, "i": 0.08, "z": 0.06, "y": 0.06,
-              "J": 0.10, "H": 0.08, "K": 0.07, "Ks": 0.07}
-
 
 def configure_astropy_offline() -> None:
     """Never download IERS tables; accept degraded accuracy for recent dates.
@@ -77,6 +62,8 @@ class VisibilityGrid:
         Moon altitude at each grid point, degrees.
     moon_illumination : numpy.ndarray
         Illuminated fraction of the Moon (0–1).
+    moon_separation : numpy.ndarray
+        Angle between the Moon and the target, degrees.
     visible : numpy.ndarray of bool
         Observable at each grid point.
     """
@@ -87,6 +74,7 @@ class VisibilityGrid:
     sun_altitude: np.ndarray
     moon_altitude: np.ndarray
     moon_illumination: np.ndarray
+    moon_separation: np.ndarray
     visible: np.ndarray
 
     def _index(self, t: dt.datetime) -> float:
@@ -106,12 +94,13 @@ class VisibilityGrid:
         return self.start + dt.timedelta(seconds=float((i + hits[0]) * self.step))
 
     def conditions_at(self, t: dt.datetime) -> dict[str, float]:
-        """Airmass, Sun and Moon altitudes (deg) and Moon illumination at the
-        grid point at or before ``t``."""
+        """Airmass, Sun and Moon altitudes (deg), Moon illumination and Moon–target
+        separation (deg) at the grid point at or before ``t``."""
         i = min(max(math.floor(self._index(t) + 1e-9), 0), len(self.visible) - 1)
         return {"airmass": float(self.airmass[i]), "sun_altitude": float(self.sun_altitude[i]),
                 "moon_altitude": float(self.moon_altitude[i]),
-                "moon_illumination": float(self.moon_illumination[i])}
+                "moon_illumination": float(self.moon_illumination[i]),
+                "moon_separation": float(self.moon_separation[i])}
 
     @property
     def best_airmass(self) -> float:
@@ -122,7 +111,7 @@ class VisibilityGrid:
 
 @lru_cache(maxsize=64)
 def _sun_and_moon(lat: float, lon: float, elevation: float, start_iso: str, step: float,
-                  n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from astropy import units as u
     from astropy.coordinates import AltAz, EarthLocation, get_body
     from astropy.time import Time
@@ -133,11 +122,12 @@ def _sun_and_moon(lat: float, lon: float, elevation: float, start_iso: str, step
     sun = get_body("sun", times, location)
     moon = get_body("moon", times, location)
     sun_alt = sun.transform_to(frame).alt.deg
-    moon_alt = moon.transform_to(frame).alt.deg
+    moon_altaz = moon.transform_to(frame)
+    moon_alt, moon_az = moon_altaz.alt.deg, moon_altaz.az.deg
     illumination = (1.0 - np.cos(sun.separation(moon).rad)) / 2.0
-    for a in (sun_alt, moon_alt, illumination):
+    for a in (sun_alt, moon_alt, moon_az, illumination):
         a.flags.writeable = False
-    return sun_alt, moon_alt, illumination
+    return sun_alt, moon_alt, moon_az, illumination
 
 
 def visibility_grids(ra: np.ndarray, dec: np.ndarray, *, lat: float, lon: float,
@@ -172,53 +162,23 @@ def visibility_grids(ra: np.ndarray, dec: np.ndarray, *, lat: float, lon: float,
     dec = np.atleast_1d(np.asarray(dec, dtype=float))
     n = max(1, math.ceil((end - start).total_seconds() / step))
     start_iso = start.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
-    sun_alt, moon_alt, illumination = _sun_and_moon(lat, lon, elevation, start_iso, step, n)
+    sun_alt, moon_alt, moon_az, illumination = _sun_and_moon(lat, lon, elevation, start_iso,
+                                                             step, n)
     location = EarthLocation.from_geodetic(lon * u.deg, lat * u.deg, elevation * u.m)
     times = Time(start_iso, scale="utc") + np.arange(n) * step * u.s
     coords = SkyCoord(ra[:, None] * u.deg, dec[:, None] * u.deg)
-    alt = coords.transform_to(AltAz(obstime=times[None, :], location=location)).alt.deg
+    altaz = coords.transform_to(AltAz(obstime=times[None, :], location=location))
+    alt, az = altaz.alt.deg, altaz.az.deg
+    # Moon–target angle from both horizontal positions (spherical law of cosines).
+    a1, a2 = np.radians(alt), np.radians(moon_alt)[None, :]
+    cos_sep = (np.sin(a1) * np.sin(a2)
+               + np.cos(a1) * np.cos(a2) * np.cos(np.radians(az - moon_az[None, :])))
+    moon_sep = np.degrees(np.arccos(np.clip(cos_sep, -1.0, 1.0)))
     with np.errstate(divide="ignore", invalid="ignore"):
         airmass = np.where(alt > 0, 1.0 / np.sin(np.radians(np.maximum(alt, 1e-6))), np.inf)
     night = sun_alt < SUN_ALTITUDE_LIMIT
     return [VisibilityGrid(start=start, step=step, airmass=airmass[k],
                            sun_altitude=sun_alt, moon_altitude=moon_alt,
-                           moon_illumination=illumination,
+                           moon_illumination=illumination, moon_separation=moon_sep[k],
                            visible=night & (airmass[k] <= airmass_limit))
             for k in range(len(ra))]
-
-
-def limiting_magnitude(base_depth: float, filter_name: str, exposure_time: float,
-                       reference_exposure: float, airmass: float, sun_altitude: float,
-                       moon_altitude: float = -90.0, moon_illumination: float = 0.0,
-                       jitter: float = 0.0) -> float:
-    """5-sigma limiting magnitude of one exposure (AB mag).
-
-    Parameters
-    ----------
-    base_depth : float
-        Depth at zenith, dark sky, for ``reference_exposure`` (mag).
-    filter_name : str
-        Filter (selects the extinction coefficient, 0.12 mag/airmass if unknown).
-    exposure_time, reference_exposure : float
-        Seconds. Background-limited: depth grows by 1.25 log10 of their ratio.
-    airmass : float
-        Airmass of the exposure.
-    sun_altitude : float
-        Degrees; between −18° and −12° the twilight sky costs up to 0.75 mag.
-    moon_altitude : float
-        Degrees; a Moon below the horizon costs nothing.
-    moon_illumination : float
-        Illuminated fraction (0–1). The sky brightens by
-        3 mag × illumination × sin(Moon altitude) × the filter's
-        :data:`MOON_SKY_SCALE`, and the depth drops by half of that.
-    jitter : float
-        Added as is (seeing/transparency scatter drawn by the caller).
-    """
-    depth = base_depth + 1.25 * math.log10(exposure_time / reference_exposure)
-    depth -= EXTINCTION.get(filter_name, 0.12) * (airmass - 1.0)
-    if sun_altitude > -18.0:
-        depth -= 0.75 * min(1.0, (sun_altitude + 18.0) / 6.0)
-    if moon_altitude > 0.0:
-        brighter = 3.0 * moon_illumination * math.sin(math.radians(moon_altitude))
-        depth -= 0.5 * brighter * MOON_SKY_SCALE.get(filter_name, 1.0)
-    return round(depth + jitter, 3)

@@ -16,6 +16,7 @@ from tooflow.telescopes.catalogue import (
     Site,
     Telescope,
     available_telescopes,
+    find_telescope,
     load_telescope,
     load_telescopes,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Site",
     "Telescope",
     "available_telescopes",
+    "find_telescope",
     "limiting_magnitude",
     "load_telescope",
     "load_telescopes",

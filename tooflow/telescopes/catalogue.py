@@ -25,6 +25,7 @@ __all__ = [
     "Site",
     "Telescope",
     "available_telescopes",
+    "find_telescope",
     "load_telescope",
     "load_telescopes",
 ]
@@ -302,6 +303,14 @@ def load_telescope(name: str) -> Telescope:
     if name.lower() not in names:
         raise KeyError(f"unknown telescope {name!r}; known: {', '.join(sorted(names.values()))}")
     return _load(names[name.lower()])
+
+
+def find_telescope(name: str) -> Telescope | None:
+    """The catalogue's telescope of this name (case-insensitive), None if there is none."""
+    try:
+        return load_telescope(name)
+    except KeyError:
+        return None
 
 
 @cache

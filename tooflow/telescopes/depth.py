@@ -48,6 +48,7 @@ __all__ = [
     "EXTINCTION",
     "SUN_COLOUR",
     "TWILIGHT_SKY",
+    "depth_from_zero_point",
     "limiting_magnitude",
     "moon_sky_brightness",
     "sky_brightness",
@@ -222,9 +223,39 @@ def limiting_magnitude(telescope: str | Telescope, filter_name: str,
     from tooflow.telescopes.catalogue import Telescope, load_telescope
 
     tel = telescope if isinstance(telescope, Telescope) else load_telescope(telescope)
-    zp = tel.zero_point(filter_name)
-    k = tel.extinction(filter_name)
-    mu0 = tel.dark_sky(filter_name)
+    return depth_from_zero_point(
+        tel.zero_point(filter_name), tel.reference_exposure, filter_name, exposure_time,
+        airmass, moon_illumination=moon_illumination, moon_separation=moon_separation,
+        moon_altitude=moon_altitude, sun_altitude=sun_altitude, sky_brightness=sky_brightness,
+        dark_sky=tel.dark_sky(filter_name), extinction=tel.extinction(filter_name))
+
+
+def depth_from_zero_point(zero_point: float, reference_exposure: float, filter_name: str,
+                          exposure_time: ArrayLike, airmass: ArrayLike = 1.0, *,
+                          moon_illumination: ArrayLike = 0.0, moon_separation: ArrayLike = 180.0,
+                          moon_altitude: ArrayLike = -90.0, sun_altitude: ArrayLike = -90.0,
+                          sky_brightness: ArrayLike | None = None, dark_sky: float | None = None,
+                          extinction: float | None = None) -> np.ndarray:
+    """The model of :func:`limiting_magnitude` for an explicit zero point.
+
+    For a telescope outside the catalogue, or one whose zero point a queue
+    configuration overrides (the simulator's ``instrument.depth``).
+
+    Parameters
+    ----------
+    zero_point : float
+        5σ AB depth of ``reference_exposure`` seconds at the zenith, dark sky.
+    reference_exposure : float
+        Seconds.
+    filter_name, exposure_time, airmass, moon_illumination, moon_separation, \
+moon_altitude, sun_altitude, sky_brightness
+        As :func:`limiting_magnitude`.
+    dark_sky, extinction : float, optional
+        Zenith dark sky (AB mag/arcsec²) and extinction (mag/airmass) of the
+        filter at the site; defaults :data:`DARK_SKY`, :data:`EXTINCTION`.
+    """
+    k = EXTINCTION.get(filter_name, 0.12) if extinction is None else float(extinction)
+    mu0 = DARK_SKY.get(filter_name, 21.0) if dark_sky is None else float(dark_sky)
     t = np.asarray(exposure_time, float)
     if np.any(t <= 0):
         raise ValueError("exposure_time must be positive")
@@ -235,5 +266,5 @@ def limiting_magnitude(telescope: str | Telescope, filter_name: str,
     if sky_brightness is not None:
         measured = np.asarray(sky_brightness, float)
         sky = np.where(np.isfinite(measured), measured, sky)
-    return (zp + 1.25 * np.log10(t / tel.reference_exposure) - k * (x - 1.0)
-            + 0.5 * (sky - mu0))
+    return (float(zero_point) + 1.25 * np.log10(t / float(reference_exposure))
+            - k * (x - 1.0) + 0.5 * (sky - mu0))
