@@ -13,6 +13,13 @@ Endpoints
 ``DELETE /requests/{key}``         cancel a queued request
 ``GET /executed?since=ISO``        executed observations
 ``GET /health``                    clock and counts
+``POST /injections``               put a counterpart on the simulated sky (an
+                                   :class:`~tooflow.simulator.injection.Injection`)
+``GET /injections``                the injections, as recorded
+``GET /alerts?since=ISO``          alerts of the exposures since then: ZTF Avro
+                                   packets (base64), see docs/candidates-drill.md
+``GET /detections?since=ISO``      the same detections as JSON rows (no packets)
+``GET /alerts/{candid}``           one alert: its ZTF Avro packet
 ``GET|POST /tap/sync``             TAP sync query (ADQL subset) → VOTable
 ``GET /tap/capabilities``, ``/tap/tables``, ``/tap/availability``  VOSI
 """
@@ -75,6 +82,60 @@ def create_app(simulator: Simulator) -> FastAPI:
     @app.get("/health")
     def health() -> dict[str, Any]:
         return simulator.health()
+
+    @app.post("/injections")
+    async def inject(request: Request) -> dict[str, Any]:
+        from tooflow.simulator.feed import arm_injection
+        from tooflow.simulator.injection import Injection
+
+        try:
+            body = await request.json()
+            injection = Injection(**body)
+        except (ValueError, TypeError) as exc:
+            raise HTTPException(400, f"not an injection record: {exc}") from None
+        try:
+            arm_injection(simulator, injection)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"injections": [i.__dict__ for i, _ in simulator.sky.injections]}
+
+    @app.get("/injections")
+    def injections() -> dict[str, Any]:
+        sky = simulator.sky
+        return {"injections": [i.__dict__ for i, _ in sky.injections] if sky else []}
+
+    @app.get("/alerts")
+    async def alerts(since: str | None = None, limit: int = 1000) -> dict[str, Any]:
+        from tooflow.simulator.feed import packets_b64
+
+        try:
+            t = parse_time(since) if since else None
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        dets = simulator.alerts(t)[:max(1, limit)]
+        return {"clock": simulator.now().isoformat(), "count": len(dets),
+                "alerts": await run_in_threadpool(packets_b64, simulator, dets)}
+
+    @app.get("/detections")
+    def detections(since: str | None = None) -> dict[str, Any]:
+        from tooflow.simulator.feed import detection_rows
+
+        try:
+            t = parse_time(since) if since else None
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"clock": simulator.now().isoformat(),
+                "detections": detection_rows(simulator.alerts(t))}
+
+    @app.get("/alerts/{candid}")
+    async def alert(candid: int) -> Response:
+        from tooflow.simulator.feed import packet_for
+
+        det = next((d for d in simulator.alerts() if d.candid == candid), None)
+        if det is None:
+            raise HTTPException(404, f"no alert with candid {candid}")
+        return Response(await run_in_threadpool(packet_for, simulator, det),
+                        media_type="application/avro")
 
     @app.api_route("/tap/sync", methods=["GET", "POST"])
     async def tap_sync(request: Request) -> Response:

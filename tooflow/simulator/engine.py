@@ -182,6 +182,10 @@ class Simulator:
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
         self._expids = itertools.count(1)
+        #: The transient sky each executed exposure is shown to (None: no alerts);
+        #: see :meth:`show_sky` and docs/candidates-drill.md.
+        self.sky = None
+        self._alerts: list[Any] = []
 
     # -- clock ---------------------------------------------------------------
     def warm_up(self) -> float:
@@ -466,3 +470,23 @@ class Simulator:
             "obs_time": _iso(r.obs_start), "obsjd": float(Time(r.obs_start).jd),
             "airmass": round(airmass, 4), "limiting_magnitude": maglim,
             "expid": next(self._expids), "_obs_time": r.obs_start})
+        if self.sky is not None:
+            self._alerts.extend(self.sky.observe(self._executed[-1]))
+
+    # -- the transient sky (alerts) -------------------------------------------
+    def show_sky(self, sky: Any) -> None:
+        """Show every exposure executed from now on to ``sky``
+        (a :class:`~tooflow.simulator.transients.TransientSky`): its detections
+        become the simulator's alerts."""
+        with self._lock:
+            self.sky = sky
+
+    def alerts(self, since: dt.datetime | None = None) -> list[Any]:
+        """Detections (:class:`~tooflow.simulator.transients.Detection`) of exposures
+        started after ``since``, in time order."""
+        with self._lock:
+            self._advance(self.now())
+            if since is None:
+                return list(self._alerts)
+            jd = 2440587.5 + parse_time(since).timestamp() / 86400.0
+            return [d for d in self._alerts if d.jd > jd]
