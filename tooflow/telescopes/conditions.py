@@ -2,7 +2,8 @@
 
 :func:`observing_conditions` computes, for targets seen from one site at given
 times, everything :func:`tooflow.telescopes.depth.limiting_magnitude` needs
-besides the exposure time, with astropy (one vectorised call, IERS offline).
+besides the exposure time, with astropy (one vectorised call; IERS tables as
+configured, :func:`tooflow.iers.ensure_iers`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,6 @@ from numpy.typing import ArrayLike
 from tooflow.telescopes.catalogue import Site, Telescope
 
 __all__ = ["observing_conditions"]
-
-
-def _configure_offline() -> None:
-    from tooflow.iers import configure_iers
-
-    configure_iers(offline=True)
 
 
 def observing_conditions(where: Site | Telescope, ra: ArrayLike, dec: ArrayLike,
@@ -48,7 +43,9 @@ def observing_conditions(where: Site | Telescope, ra: ArrayLike, dec: ArrayLike,
     from astropy.coordinates import AltAz, EarthLocation, SkyCoord, get_body
     from astropy.time import Time
 
-    _configure_offline()
+    from tooflow.iers import ensure_iers
+
+    ensure_iers()
     site = where.site if isinstance(where, Telescope) else where
     values = list(times) if not isinstance(times, np.ndarray) else times
     if len(values) and isinstance(values[0], dt.datetime):
