@@ -11,7 +11,9 @@ Rows:
    called once per exposure, as a loop would, on ``--scalar`` exposures;
 3. **conditions** — :func:`tooflow.telescopes.conditions.observing_conditions`
    (astropy: airmass, Sun, Moon) for ZTF's 597 S190425z exposures, the inputs
-   of the model, so the cost of the whole chain is visible.
+   of the model, so the cost of the whole chain is visible;
+4. **conditions, grid** — the same for ZTF's primary field grid (column) against
+   a night of 96 five-minute times (row): one frame per time.
 
 Times are wall-clock (``time.perf_counter``), best of three.
 """
@@ -77,6 +79,11 @@ def main() -> None:
                        [float(limiting_magnitude(ztf, "r", 30.0, **r)) for r in rows])
     ra, dec, times = s190425z()
     cond = best_of(lambda: observing_conditions(ztf, ra, dec, times))
+    ids, fra, fdec = ztf.fields
+    night = [dt.datetime(2019, 4, 25, 4, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=5 * i)
+             for i in range(96)]
+    grid = best_of(lambda: observing_conditions(ztf, fra[:, None], fdec[:, None], night), 1)
+    n_grid = len(ids) * len(night)
     per_vec, per_one = vec / args.n, one / args.scalar
     print("| what | exposures | wall s | µs per exposure | per second |")
     print("| --- | --- | --- | --- | --- |")
@@ -85,6 +92,8 @@ def main() -> None:
           f"{1 / per_one:,.0f} |")
     print(f"| conditions (astropy), S190425z | {len(times)} | {cond:.3f} | "
           f"{1e6 * cond / len(times):.0f} | {len(times) / cond:,.0f} |")
+    print(f"| conditions (astropy), {len(ids)} fields x {len(night)} times | {n_grid} | "
+          f"{grid:.3f} | {1e6 * grid / n_grid:.1f} | {n_grid / grid:,.0f} |")
     print(f"\nvectorised / one call each: {per_one / per_vec:,.0f}x faster per exposure; "
           f"same values: {same}")
 

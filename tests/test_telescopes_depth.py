@@ -117,3 +117,19 @@ def test_every_catalogue_filter_has_a_depth_and_bad_input_is_named():
         limiting_magnitude("ZTF", "J", 30.0)
     with pytest.raises(ValueError, match="exposure_time must be positive"):
         limiting_magnitude("ZTF", "r", [30.0, 0.0])
+
+
+def test_conditions_of_a_field_grid_against_a_row_of_times_broadcast():
+    """Fields as a column, times as a row: the same numbers as one call per pair."""
+    ztf = load_telescope("ZTF")
+    ra = np.array([[210.8], [300.0], [150.0]])
+    dec = np.array([[54.35], [-20.0], [10.0]])
+    times = [dt.datetime(2019, 4, 25, 8, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=40 * i)
+             for i in range(4)]
+    grid = observing_conditions(ztf, ra, dec, times)
+    assert grid["moon_separation"].shape == (3, 4) and grid["sun_altitude"].shape == (3, 4)
+    for i in range(3):
+        for j in range(4):
+            one = observing_conditions(ztf, ra[i, 0], dec[i, 0], [times[j]])
+            for key, value in one.items():
+                assert grid[key][i, j] == pytest.approx(float(value[0]), abs=1e-6), key

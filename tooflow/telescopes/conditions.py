@@ -28,9 +28,11 @@ def observing_conditions(where: Site | Telescope, ra: ArrayLike, dec: ArrayLike,
     where : Site or Telescope
         The site (a telescope's ``site``).
     ra, dec : array_like
-        Target positions, degrees ICRS (broadcast with ``times``).
+        Target positions, degrees ICRS; they broadcast against ``times`` (ra/dec
+        as a column ``(n, 1)`` and times as a row ``(m,)`` give ``(n, m)`` arrays,
+        with one Sun/Moon and frame computation per time).
     times : sequence of datetime or array_like of float
-        UTC, timezone-aware datetimes, or Julian dates.
+        UTC, timezone-aware datetimes (1-d), or Julian dates (any shape).
 
     Returns
     -------
@@ -47,30 +49,38 @@ def observing_conditions(where: Site | Telescope, ra: ArrayLike, dec: ArrayLike,
 
     ensure_iers()
     site = where.site if isinstance(where, Telescope) else where
-    values = list(times) if not isinstance(times, np.ndarray) else times
-    if len(values) and isinstance(values[0], dt.datetime):
-        t = Time([v.astimezone(dt.UTC).replace(tzinfo=None) for v in values], scale="utc")
+    if isinstance(times, np.ndarray) and times.dtype.kind in "fiu":
+        t = Time(times.astype(float), format="jd", scale="utc")
     else:
-        t = Time(np.asarray(values, float), format="jd", scale="utc")
-    ra_b, dec_b, jd = np.broadcast_arrays(np.asarray(ra, float), np.asarray(dec, float),
-                                          t.jd)
-    t = Time(jd, format="jd", scale="utc")
+        values = list(times)
+        if values and isinstance(values[0], dt.datetime):
+            t = Time([v.astimezone(dt.UTC).replace(tzinfo=None) for v in values], scale="utc")
+        else:
+            t = Time(np.asarray(values, float), format="jd", scale="utc")
     location = EarthLocation.from_geodetic(site.lon * u.deg, site.lat * u.deg,
                                            site.elevation * u.m)
+    # Sun and Moon once per time; the targets broadcast against the times (a field
+    # grid as a column against a row of times costs one transformation per time).
     frame = AltAz(obstime=t, location=location)
-    target = SkyCoord(ra_b * u.deg, dec_b * u.deg)
-    sun = get_body("sun", t, location)
+    sun_alt = get_body("sun", t, location).transform_to(frame).alt.deg
     moon = get_body("moon", t, location)
-    target_altaz = target.transform_to(frame)
     moon_altaz = moon.transform_to(frame)
-    alt = target_altaz.alt.deg
+    illumination = (1.0 - np.cos(get_body("sun", t, location).separation(moon).rad)) / 2.0
+    target = SkyCoord(np.asarray(ra, float) * u.deg, np.asarray(dec, float) * u.deg)
+    target_altaz = target.transform_to(frame)
+    alt, az = target_altaz.alt.deg, target_altaz.az.deg
+    m_alt, m_az = moon_altaz.alt.deg, moon_altaz.az.deg
+    cos_sep = (np.sin(np.radians(alt)) * np.sin(np.radians(m_alt))
+               + np.cos(np.radians(alt)) * np.cos(np.radians(m_alt))
+               * np.cos(np.radians(az - m_az)))
     with np.errstate(divide="ignore", invalid="ignore"):
         airmass = np.where(alt > 0, 1.0 / np.sin(np.radians(np.maximum(alt, 1e-6))), np.inf)
+    shape = alt.shape
     return {
         "airmass": airmass,
         "altitude": alt,
-        "sun_altitude": sun.transform_to(frame).alt.deg,
-        "moon_altitude": moon_altaz.alt.deg,
-        "moon_illumination": (1.0 - np.cos(sun.separation(moon).rad)) / 2.0,
-        "moon_separation": moon_altaz.separation(target_altaz).deg,
+        "sun_altitude": np.broadcast_to(sun_alt, shape).copy(),
+        "moon_altitude": np.broadcast_to(m_alt, shape).copy(),
+        "moon_illumination": np.broadcast_to(illumination, shape).copy(),
+        "moon_separation": np.degrees(np.arccos(np.clip(cos_sep, -1.0, 1.0))),
     }
