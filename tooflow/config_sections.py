@@ -265,7 +265,9 @@ class CandidatesSection(Section):
 
     max_alert_bytes: PositiveInt | None = None
     notify_threshold: float | None = None
-    kafka_topics: list[str] | None = None
+    kafka: dict[str, Any] | None = None
+    batch_size: PositiveInt | None = None
+    batch_seconds: PositiveFloat | None = None
     followup: dict[str, dict[str, Any]] | None = None
     top: PositiveInt | None = None
 

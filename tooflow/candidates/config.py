@@ -22,8 +22,13 @@ class CandidateConfig:
     notify_threshold : float or None
         A candidate whose rank score for an event reaches this tells the on-duty
         astronomer, once per (candidate, event); None: never.
-    kafka_topics : list of str
-        Alert topics ``tooflow listen`` subscribes to for candidates.
+    kafka : dict
+        The alert stream of ``tooflow candidates listen``, keyed as a hop
+        source (``url: kafka://host/topic``, ``group_id``, ``auth``,
+        ``start_at``, ``kafka``); empty: no stream.
+    batch_size, batch_seconds : int, float
+        The listener starts one ``handle-candidates`` run per this many alerts,
+        or after this many seconds with any waiting.
     followup : dict
         Facilities a vetting action may request follow-up from:
         ``{name: {kind: photometry|spectroscopy, exposure_time: s, filter: ...}}``.
@@ -33,7 +38,9 @@ class CandidateConfig:
 
     max_alert_bytes: int = 4 << 20
     notify_threshold: float | None = None
-    kafka_topics: list[str] = field(default_factory=list)
+    kafka: dict[str, Any] = field(default_factory=dict)
+    batch_size: int = 200
+    batch_seconds: float = 60.0
     followup: dict[str, dict[str, Any]] = field(default_factory=lambda: {
         "KPED": {"kind": "photometry", "filter": "r", "exposure_time": 300.0},
         "GROWTH-India": {"kind": "photometry", "filter": "r", "exposure_time": 300.0},

@@ -25,8 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  tooflow candidates ingest tests/data/candidates/ztf/*.avro\n"
                "  tooflow candidates S230518h --all")
-    p.add_argument("what", metavar="EVENT_ID|ingest",
-                   help="an event id, or 'ingest' followed by files")
+    p.add_argument("what", metavar="EVENT_ID|ingest|listen",
+                   help="an event id; 'ingest' followed by files; 'listen' to the alert "
+                        "stream of candidates.kafka")
     p.add_argument("files", nargs="*", metavar="FILE",
                    help="(ingest) ZTF alert packets (.avro) or photometry uploads (.csv/.json)")
     p.add_argument("--all", action="store_true",
@@ -71,6 +72,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _candidates(args: argparse.Namespace) -> int:
     if args.what == "ingest":
         return _ingest(args)
+    if args.what == "listen":
+        return _listen(args)
     if args.files:
         raise ValueError(f"unexpected arguments {args.files}; to ingest files: "
                          "tooflow candidates ingest FILE...")
@@ -113,6 +116,42 @@ def _ingest(args: argparse.Namespace) -> int:
             print(f"{name}: {', '.join(out.names)}: {out.new_photometry} new "
                   f"measurement(s){again}")
     return status
+
+
+def _listen(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from ..candidates.config import CandidateConfig
+    from ..candidates.listener import (
+        CandidateBatcher,
+        candidate_source,
+        run_batch_in_process,
+        store_candidate_message,
+    )
+    from ..db import create_schema, get_engine
+    from ..intake.listeners import run_source
+
+    config = CandidateConfig.from_settings()
+    if not config.kafka:
+        raise ValueError("no alert stream configured: add `candidates: {kafka: {url: "
+                         "kafka://host/topic, group_id: ...}}` to tooflow.yaml "
+                         "(docs/candidates.md)")
+    engine = get_engine()
+    create_schema(engine)
+    source = candidate_source(config.kafka)
+    batcher = CandidateBatcher(engine, run_batch_in_process, batch_size=config.batch_size,
+                               batch_seconds=config.batch_seconds)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"listening to {config.kafka.get('url')} for candidate alerts (Ctrl-C stops)")
+    try:
+        run_source(source, engine=engine, trigger=batcher, stop=stop,
+                   max_bytes=config.max_alert_bytes, store=store_candidate_message)
+    finally:
+        batcher.close()
+    return 0
 
 
 def _candidate(args: argparse.Namespace) -> int:

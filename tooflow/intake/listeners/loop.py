@@ -149,7 +149,8 @@ _DB_DOWN = (OperationalError, InterfaceError, DisconnectionError, SATimeoutError
 
 
 def _store_with_retry(message: Message, label: str, engine: Engine, max_bytes: int,
-                      stop: threading.Event, status: StatusRecorder) -> IngestResult | None:
+                      stop: threading.Event, status: StatusRecorder,
+                      store: Callable[..., IngestResult] = store_notice) -> IngestResult | None:
     """Store ``message``; retry while the database is down; never skip it.
 
     Any other failure is taken to be about this message: a rejected notice is
@@ -161,8 +162,8 @@ def _store_with_retry(message: Message, label: str, engine: Engine, max_bytes: i
     while True:
         try:
             try:
-                return store_notice(message.payload, label, engine=engine, max_bytes=max_bytes,
-                                    reject=message.problem)
+                return store(message.payload, label, engine=engine, max_bytes=max_bytes,
+                             reject=message.problem)
             except _DB_DOWN:
                 raise
             except Exception as exc:  # noqa: BLE001 - recorded on a rejected notice
@@ -171,8 +172,8 @@ def _store_with_retry(message: Message, label: str, engine: Engine, max_bytes: i
                           f"{OVERSIZE_KEEP_BYTES} bytes kept")
                 log.error("%s: %s", label, reason)
                 status.error(message.topic, message.partition, reason)
-                return store_notice(bytes(message.payload[:OVERSIZE_KEEP_BYTES]), label,
-                                    engine=engine, max_bytes=max_bytes, reject=reason)
+                return store(bytes(message.payload[:OVERSIZE_KEEP_BYTES]), label,
+                             engine=engine, max_bytes=max_bytes, reject=reason)
         except Exception as exc:  # noqa: BLE001 - database unavailable: wait, never skip
             status.error(message.topic, message.partition, f"store: {exc}")
             log.error("%s: database unavailable (%s); retrying in %.1f s; offset not committed",
@@ -185,8 +186,13 @@ def _store_with_retry(message: Message, label: str, engine: Engine, max_bytes: i
 def handle_message(source: Source, message: Message, *, engine: Engine,
                    trigger: Callable[[int], object], stop: threading.Event | None = None,
                    status: StatusRecorder | None = None,
-                   max_bytes: int = 16 << 20) -> IngestResult | None:
+                   max_bytes: int = 16 << 20,
+                   store: Callable[..., IngestResult] = store_notice) -> IngestResult | None:
     """Store, acknowledge, trigger one message.
+
+    ``store`` is :func:`~tooflow.intake.store.store_notice` for notices; the
+    candidate listener passes its own (:mod:`tooflow.candidates.listener`),
+    which returns the same :class:`~tooflow.intake.store.IngestResult`.
 
     Returns
     -------
@@ -197,7 +203,7 @@ def handle_message(source: Source, message: Message, *, engine: Engine,
     stop = stop or threading.Event()
     status = status or StatusRecorder(engine, source.name)
     label = f"{source.name}:{message.topic}"
-    stored = _store_with_retry(message, label, engine, max_bytes, stop, status)
+    stored = _store_with_retry(message, label, engine, max_bytes, stop, status, store)
     if stored is None:
         return None
     try:
@@ -269,7 +275,8 @@ def _submit(pool: TriggerPool, topic: str, partition: int, notice_id: int) -> No
 def run_source(source: Source, *, engine: Engine, trigger: Callable[[int], object],
                stop: threading.Event, max_bytes: int = 16 << 20,
                poll_timeout: float = 1.0, status_interval: float = 5.0,
-               trigger_workers: int = 4) -> None:
+               trigger_workers: int = 4,
+               store: Callable[..., IngestResult] = store_notice) -> None:
     """Run ``source`` until ``stop`` is set, then close it.
 
     Parameters
@@ -289,6 +296,8 @@ def run_source(source: Source, *, engine: Engine, trigger: Callable[[int], objec
         Seconds between checks of ``stop`` when idle; between status updates.
     trigger_workers : int
         Threads calling ``trigger`` (0: call it inline, one notice at a time).
+    store : callable
+        What stores a message (default :func:`~tooflow.intake.store.store_notice`).
     """
     status = StatusRecorder(engine, source.name, interval=status_interval)
 
@@ -316,7 +325,8 @@ def run_source(source: Source, *, engine: Engine, trigger: Callable[[int], objec
                 if pool is not None:
                     trig = functools.partial(_submit, pool, message.topic, message.partition)
                 stored = handle_message(source, message, engine=engine, trigger=trig,
-                                        stop=stop, status=status, max_bytes=max_bytes)
+                                        stop=stop, status=status, max_bytes=max_bytes,
+                                        store=store)
                 del message
                 if stored is None:
                     break
