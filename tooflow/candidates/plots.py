@@ -11,7 +11,8 @@ import numpy as np
 
 from ..models import CandidateCutout, CandidatePhotometry
 
-__all__ = ["FILTER_COLOURS", "cutout_image", "save_cutouts_png", "save_light_curve_png"]
+__all__ = ["FILTER_COLOURS", "cutout_image", "save_cutouts_png", "save_light_curve_png",
+           "thumbnail_data_uri"]
 
 #: Colours by filter name (others: grey).
 FILTER_COLOURS = {"ztfg": "tab:green", "g": "tab:green", "sdssg": "tab:green",
@@ -144,3 +145,25 @@ def save_cutouts_png(cutouts: dict[str, CandidateCutout], path: Path, *,
     finally:
         plt.close(fig)
     return path
+
+
+def thumbnail_data_uri(data: bytes) -> str | None:
+    """A cutout as a small PNG ``data:`` URI (z-scaled, 63×63 as sent) for markdown tables.
+
+    Returns None when the cutout cannot be read (the table says so instead).
+    """
+    import base64
+
+    from astropy.visualization import ZScaleInterval
+    from matplotlib.image import imsave
+
+    try:
+        image = cutout_image(data)
+    except Exception:  # noqa: BLE001 - a broken cutout gets no thumbnail
+        return None
+    finite = image[np.isfinite(image)]
+    vmin, vmax = ZScaleInterval().get_limits(finite) if finite.size else (0.0, 1.0)
+    buf = io.BytesIO()
+    imsave(buf, np.nan_to_num(image, nan=vmin), cmap="gray", vmin=vmin, vmax=vmax,
+           origin="lower", format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

@@ -28,7 +28,7 @@ from ..models import (
 from .vetting import find_candidate
 
 __all__ = ["CandidateView", "RankedCandidate", "event_candidates", "load_candidate_view",
-           "render_candidate_text", "render_ranked_text"]
+           "render_candidate_text", "render_ranked_markdown", "render_ranked_text"]
 
 
 @dataclass
@@ -232,4 +232,32 @@ def render_candidate_text(view: CandidateView) -> str:
         lines += ["", "follow-up requests:"]
         lines += [f"  {f.facility:<13} {f.kind:<12} {f.status:<10} {f.request_key}"
                   f"{'  (' + f.error + ')' if f.error else ''}" for f in view.followups]
+    return "\n".join(lines) + "\n"
+
+
+def render_ranked_markdown(event_id: str, ranked: list[RankedCandidate], *,
+                           thumbnails: dict[str, str | None] | None = None,
+                           top: int = 20) -> str:
+    """The event's top candidates as a markdown table (the flow's artifact).
+
+    ``thumbnails`` maps names to ``data:`` URIs of their difference cutouts.
+    """
+    thumbnails = thumbnails or {}
+    if not ranked:
+        return f"### {event_id}: no candidates\n\nNo candidate associated with the event yet.\n"
+    lines = [f"### {event_id}: top candidates ({min(top, len(ranked))} of {len(ranked)})", "",
+             "| # | name | difference | score | RA | Dec | first detected (UTC) | mag | state |"
+             " top factors |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in ranked[:top]:
+        uri = thumbnails.get(r.name)
+        thumb = f"![{r.name} difference]({uri})" if uri else "–"
+        factors = sorted((f for f in r.factors.get("factors", []) if isinstance(f, dict)),
+                         key=lambda f: -abs(float(f.get("contribution", 0.0))))[:3]
+        why = "; ".join(f"{f.get('name')} {float(f.get('contribution', 0.0)):+.1f}"
+                        for f in factors)
+        score = f"{r.score:.2f}" if r.score is not None else "–"
+        lines.append(f"| {r.rank} | {r.name} | {thumb} | {score} | {r.ra:.5f} | {r.dec:+.5f} | "
+                     f"{_utc(r.first_detected)} | {_mag(r.first_mag, r.first_filter)} | "
+                     f"{r.state}{' (report)' if r.report else ''} | {why} |")
     return "\n".join(lines) + "\n"

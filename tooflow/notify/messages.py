@@ -32,6 +32,7 @@ REASONS: dict[str, str] = {
     "retraction": "RETRACTION",
     "circular_ready": "circular draft ready",
     "snews_coincidence": "SNEWS coincidence",
+    "candidate_found": "candidate above the threshold",
 }
 
 _KIND_WORDS = {

@@ -10,8 +10,8 @@ the reason, which is recorded on the notice. docs/operations.md lists them.
 
 from __future__ import annotations
 
-__all__ = ["TASK_TIMEOUTS", "HANDLE_NOTICE_TIMEOUT", "MONITOR_EVENT_TIMEOUT", "RERUN_TIMEOUT",
-           "RESUBMIT_TIMEOUT", "CIRCULAR_MARGIN"]
+__all__ = ["TASK_TIMEOUTS", "CANDIDATE_BATCH_TIMEOUT", "HANDLE_NOTICE_TIMEOUT",
+           "MONITOR_EVENT_TIMEOUT", "RERUN_TIMEOUT", "RESUBMIT_TIMEOUT", "CIRCULAR_MARGIN"]
 
 #: Seconds each task may run (one attempt).
 TASK_TIMEOUTS: dict[str, float] = {
@@ -25,6 +25,9 @@ TASK_TIMEOUTS: dict[str, float] = {
     "circular": 300,
     "resubmit": 900,  # as submit, over every event's unsent requests
     "event_view": 300,  # reads the event's rows (and its sky map for the coverage)
+    "candidates_parse": 600,  # a batch of alert packets into rows
+    "candidates_score": 900,  # one event: read its map, associate and rank the batch
+    "candidates_view": 300,  # the top-candidates table with thumbnails
 }
 
 #: Seconds one ``handle-notice`` run may take, an inline monitor included: the
@@ -46,3 +49,6 @@ RESUBMIT_TIMEOUT: float = HANDLE_NOTICE_TIMEOUT
 
 #: Seconds a ``rerun`` run may take (it runs handle-notice as a sub-flow).
 RERUN_TIMEOUT: float = HANDLE_NOTICE_TIMEOUT + 600
+
+#: Seconds one ``handle-candidates`` run (a batch of alerts) may take.
+CANDIDATE_BATCH_TIMEOUT: float = 3600

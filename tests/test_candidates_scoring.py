@@ -1,0 +1,136 @@
+"""Associate, rank, record and notify (candidates/scoring.py) and the handle-candidates flow.
+
+The event is MS181101ab (the LVK user guide's preliminary notice, its BAYESTAR
+map). The counterpart is injected by the simulator (:func:`draw_injection`: a
+position and distance from the map's 3D posterior) with the kilonova model's
+magnitudes (AT2017gfo scaled to that distance), uploaded as DECam photometry;
+the real ZTF packets (2018-2021, elsewhere) must not be associated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from tooflow.candidates.scoring import notify_candidates, score_event_candidates
+from tooflow.candidates.store import ingest_alert_bytes, store_alert
+from tooflow.candidates.views import event_candidates, render_ranked_markdown
+from tooflow.config import load_settings
+from tooflow.counterparts import counterpart_model
+from tooflow.intake.store import store_notice
+from tooflow.models import CandidateEvent, Event, NotificationRecord
+from tooflow.parsers import parse_notice
+from tooflow.simulator.injection import draw_injection
+from tooflow.skymap.read import read_skymap_bytes
+from tooflow.stages.parse import parse_stored_notice
+
+DATA = Path(__file__).parent / "data"
+PRELIMINARY = DATA / "lvk" / "avro" / "MS181101ab-preliminary.avro"
+
+
+def counterpart_upload(injection, days=(0.4, 1.4, 2.4), *, name=None, offset_days=0.0) -> bytes:
+    """The injected kilonova's g and r magnitudes as a DECam photometry upload."""
+    model = counterpart_model("kilonova")
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["name", "facility", "ra", "dec", "jd", "filter", "mag", "magerr"])
+    for d in days:
+        for k, band in enumerate(("g", "r")):
+            mag = float(model.apparent_magnitude(band, d, injection.distance_mpc))
+            w.writerow([name or injection.object_id, "DECam", injection.ra, injection.dec,
+                        injection.t0_jd + d + offset_days + k * 0.02, band, f"{mag:.3f}",
+                        "0.05"])
+    return out.getvalue().encode()
+
+
+@pytest.fixture
+def event(sqlite_engine):
+    """MS181101ab parsed (its map in the store) and an injection inside its 50% region."""
+    stored = store_notice(PRELIMINARY.read_bytes(), "file", engine=sqlite_engine)
+    outcome = parse_stored_notice(stored.notice_id, engine=sqlite_engine,
+                                  settings=load_settings())
+    with Session(sqlite_engine) as s:
+        ev = s.get(Event, outcome.event_pk)
+    moc = read_skymap_bytes(parse_notice(PRELIMINARY.read_bytes()).localization.skymap_bytes)
+    injection = draw_injection(moc, ev.time, event_id=ev.event_id, seed=11)
+    while injection.credible_level > 0.5:
+        injection = draw_injection(moc, ev.time, event_id=ev.event_id, seed=injection.seed + 1)
+    return ev, injection
+
+
+def test_counterpart_ranked_first_recorded_and_notified_once(sqlite_engine, event, tooflow_home):
+    ev, injection = event
+    kn = ingest_alert_bytes(counterpart_upload(injection), "upload", engine=sqlite_engine)
+    # the same position, but seen 5 days before the merger: an older transient
+    old = ingest_alert_bytes(counterpart_upload(injection, name="DC18old", offset_days=-5.0),
+                             "upload", engine=sqlite_engine)
+    for packet in sorted((DATA / "candidates" / "ztf").glob("*.avro")):
+        ingest_alert_bytes(packet.read_bytes(), str(packet), engine=sqlite_engine)
+    assert kn.status == old.status == "parsed"
+    settings = load_settings()
+    ids = [*kn.candidate_ids, *old.candidate_ids]
+    result = score_event_candidates(ev.id, engine=sqlite_engine, settings=settings,
+                                    candidate_ids=ids, flow_run_id="run-1")
+    assert (result.considered, result.associated) == (2, 1)
+    assert result.top[0][0] == injection.object_id
+    with Session(sqlite_engine) as s:
+        (link,) = s.exec(select(CandidateEvent)).all()
+    assert link.candidate_pk == kn.candidate_ids[0] and link.flow_run_id == "run-1"
+    assert link.score == pytest.approx(result.top[0][1], abs=1e-3)
+    factors = {f["name"]: f for f in link.factors["factors"]}
+    assert factors["localization"]["term"] > 0 and factors["light_curve"]["value"]
+    assert link.factors["association"]["associated"] is True
+
+    ranked = event_candidates(ev.event_id, engine=sqlite_engine)
+    assert [r.name for r in ranked] == [injection.object_id] and ranked[0].rank == 1
+    table = render_ranked_markdown(ev.event_id, ranked, thumbnails={})
+    assert f"| 1 | {injection.object_id} |" in table
+
+    # notify above the threshold: once, however often the flow runs
+    (tooflow_home / "tooflow.yaml").write_text(
+        f"candidates: {{notify_threshold: {link.score - 0.01}}}\n")
+    settings = load_settings()
+    assert notify_candidates(ev.id, engine=sqlite_engine, settings=settings) == [
+        injection.object_id]
+    assert notify_candidates(ev.id, engine=sqlite_engine, settings=settings) == []
+    with Session(sqlite_engine) as s:
+        records = s.exec(select(NotificationRecord).where(
+            NotificationRecord.reason == "candidate_found")).all()
+        assert s.get(CandidateEvent, link.id).notified_at is not None
+    assert records and all(injection.object_id in (r.summary or {}).get("detail", "")
+                           for r in records)
+
+
+def test_event_without_a_map_is_skipped(sqlite_engine):
+    retraction = DATA / "lvk" / "avro" / "MS181101ab-retraction.avro"
+    stored = store_notice(retraction.read_bytes(), "file", engine=sqlite_engine)
+    outcome = parse_stored_notice(stored.notice_id, engine=sqlite_engine,
+                                  settings=load_settings())
+    result = score_event_candidates(outcome.event_pk, engine=sqlite_engine,
+                                    settings=load_settings())
+    assert result.skipped == "the event has no sky map" and result.considered == 0
+
+
+def test_handle_candidates_flow(prefect, sqlite_engine, event):
+    from prefect.client.orchestration import get_client
+
+    from tooflow.flows.candidates import handle_candidates
+
+    ev, injection = event
+    ids = [store_alert(counterpart_upload(injection), "upload", engine=sqlite_engine).alert_id,
+           store_alert((DATA / "candidates" / "ztf" / "472263571115115000.avro").read_bytes(),
+                       "file", engine=sqlite_engine).alert_id,
+           store_alert(b"Obj\x01 truncated", "file", fmt="ztf-avro",
+                       engine=sqlite_engine).alert_id]
+    summary = handle_candidates(ids)
+    assert summary["candidates"] == 2 and list(summary["rejected"]) == [ids[2]]
+    scored = summary["events"][ev.event_id]
+    assert scored["associated"] == 1 and scored["top"][0][0] == injection.object_id
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_latest_artifacts(limit=200)
+    mine = [a for a in artifacts if a.key == f"candidates-{ev.event_id.lower()}"]
+    assert mine and injection.object_id in mine[0].data
