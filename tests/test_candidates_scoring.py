@@ -50,6 +50,11 @@ def counterpart_upload(injection, days=(0.4, 1.4, 2.4), *, name=None, offset_day
 @pytest.fixture
 def event(sqlite_engine):
     """MS181101ab parsed (its map in the store) and an injection inside its 50% region."""
+    return parsed_event_and_injection(sqlite_engine)
+
+
+def parsed_event_and_injection(sqlite_engine):
+    """MS181101ab parsed (its map in the store) and an injection inside its 50% region."""
     stored = store_notice(PRELIMINARY.read_bytes(), "file", engine=sqlite_engine)
     outcome = parse_stored_notice(stored.notice_id, engine=sqlite_engine,
                                   settings=load_settings())

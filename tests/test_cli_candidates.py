@@ -51,3 +51,19 @@ def test_unknown_event_and_candidate(sqlite_engine, capsys):
     assert "no event 'S000000x'" in capsys.readouterr().err
     assert main(["candidate", "ZTF00nothing"]) == 1
     assert "no candidate named 'ZTF00nothing'" in capsys.readouterr().err
+
+
+def test_rank_an_event_and_print_the_factors(sqlite_engine, tmp_path, capsys):
+    from tests.test_candidates_scoring import counterpart_upload, parsed_event_and_injection
+
+    ev, injection = parsed_event_and_injection(sqlite_engine)
+    upload = tmp_path / "decam.csv"
+    upload.write_bytes(counterpart_upload(injection))
+    assert main(["candidates", "ingest", str(upload), "--no-flow"]) == 0
+    assert f"{injection.object_id}: 6 new measurement(s)" in capsys.readouterr().out
+    assert main(["candidates", ev.event_id]) == 0
+    assert "no candidates ranked (yet)" in capsys.readouterr().out
+    assert main(["candidates", ev.event_id, "--rank"]) == 0
+    out = capsys.readouterr().out
+    assert f"  1 {injection.object_id}" in out
+    assert "localization" in out and "light_curve" in out  # the factors, each with its why

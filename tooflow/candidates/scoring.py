@@ -24,8 +24,8 @@ from ..models import Candidate, CandidateEvent, CandidatePhotometry, Event, Loca
 from ..models._types import utcnow
 from .config import CandidateConfig
 
-__all__ = ["EventScoring", "active_events", "candidate_infos", "notify_candidates",
-           "score_event_candidates"]
+__all__ = ["EventScoring", "active_events", "candidate_infos", "events_for_candidates",
+           "notify_candidates", "score_event_candidates"]
 
 #: Candidates first detected this long after an event are still considered for it.
 ACTIVE_DAYS = 14.0
@@ -54,6 +54,16 @@ def active_events(session: Session, since: dt.datetime, until: dt.datetime) -> l
     return list(session.exec(select(Event).where(
         Event.time >= since, Event.time <= until, Event.retracted == False,  # noqa: E712
         Event.id.in_(with_map)).order_by(Event.time)).all())
+
+
+def events_for_candidates(session: Session, candidate_ids: list[int]) -> list[int]:
+    """Pks of the active events (:func:`active_events`) the candidates' detections may follow."""
+    cands = session.exec(select(Candidate).where(Candidate.id.in_(candidate_ids))).all()
+    times = [t for c in cands for t in (c.first_detected, c.last_detected) if t]
+    if not times:
+        return []
+    since = min(times) - dt.timedelta(days=ACTIVE_DAYS)
+    return [e.id for e in active_events(session, since, max(times))]
 
 
 def candidate_infos(session: Session, candidates: list[Candidate]) -> list[Any]:

@@ -34,6 +34,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also candidates below the threshold and rejected ones")
     p.add_argument("--format", choices=["ztf-avro", "photometry-csv", "photometry-json"],
                    help="(ingest) the files' format (default: from their first bytes)")
+    p.add_argument("--no-flow", action="store_true",
+                   help="(ingest) store and parse only; do not run handle-candidates")
+    p.add_argument("--rank", action="store_true",
+                   help="(EVENT_ID) associate and rank every candidate of the event's "
+                        "window now, then print")
     p.set_defaults(func=_candidates)
 
     c = sub.add_parser("candidate", help="a candidate's history, light curve and cutouts",
@@ -79,6 +84,8 @@ def _candidates(args: argparse.Namespace) -> int:
                          "tooflow candidates ingest FILE...")
     from ..candidates.views import event_candidates, render_ranked_text
 
+    if args.rank:
+        _rank_now(args.what)
     ranked = event_candidates(args.what, include_all=args.all)
     print(render_ranked_text(args.what, ranked), end="")
     return 0
@@ -95,6 +102,7 @@ def _ingest(args: argparse.Namespace) -> int:
     engine = get_engine()
     create_schema(engine)
     status = 0
+    parsed: list[int] = []
     for name in args.files:
         path = Path(name)
         try:
@@ -113,9 +121,62 @@ def _ingest(args: argparse.Namespace) -> int:
             print(f"{name}: rejected{again}: {out.reason}")
             status = 1
         else:
+            parsed.append(out.alert_id)
             print(f"{name}: {', '.join(out.names)}: {out.new_photometry} new "
                   f"measurement(s){again}")
+    if parsed and not args.no_flow:
+        _run_batch(parsed, engine)
     return status
+
+
+def _run_batch(alert_ids: list[int], engine) -> None:
+    """Run handle-candidates here when the batch may belong to an event."""
+    from sqlmodel import Session
+
+    from ..candidates.scoring import ACTIVE_DAYS, events_for_candidates
+    from ..candidates.store import process_alert
+    from ..config import load_settings
+    from ..embedded.prefect_server import use_prefect_api
+
+    ids = sorted({i for a in alert_ids for i in process_alert(a, engine=engine).candidate_ids})
+    with Session(engine) as session:
+        events = events_for_candidates(session, ids)
+    if not events:
+        print(f"no event with a sky map in the {ACTIVE_DAYS:g} days before these detections: "
+              "nothing to rank")
+        return
+    with use_prefect_api(load_settings(), echo=print):
+        from ..flows.candidates import handle_candidates
+
+        state = handle_candidates(alert_ids, return_state=True)
+    summary = state.result(raise_on_failure=False)
+    if state.is_failed() or not isinstance(summary, dict):
+        raise RuntimeError(f"handle-candidates failed: {state.message}")
+    for event_id, scored in summary["events"].items():
+        top = ", ".join(f"{n} {s:.2f}" for n, s in scored["top"][:5]) or "none"
+        print(f"{event_id}: {scored['associated']} associated, {scored['listed']} listed; "
+              f"top: {top}" + (f"; notified: {', '.join(scored['notified'])}"
+                               if scored["notified"] else ""))
+
+
+def _rank_now(event_id: str) -> None:
+    from sqlmodel import Session, select
+
+    from ..candidates.scoring import notify_candidates, score_event_candidates
+    from ..config import load_settings
+    from ..db import get_engine
+    from ..models import Event
+
+    settings = load_settings()
+    engine = get_engine(settings)
+    with Session(engine) as session:
+        event = session.exec(select(Event).where(Event.event_id == event_id)).first()
+    if event is None:
+        raise LookupError(f"no event {event_id!r}; `tooflow events` lists them")
+    result = score_event_candidates(event.id, engine=engine, settings=settings)
+    if result.skipped:
+        print(f"{event_id}: {result.skipped}")
+    notify_candidates(event.id, engine=engine, settings=settings)
 
 
 def _listen(args: argparse.Namespace) -> int:
@@ -137,9 +198,15 @@ def _listen(args: argparse.Namespace) -> int:
         raise ValueError("no alert stream configured: add `candidates: {kafka: {url: "
                          "kafka://host/topic, group_id: ...}}` to tooflow.yaml "
                          "(docs/candidates.md)")
+    from ..config import load_settings
+    from ..embedded.prefect_server import activate_prefect_api, ensure_prefect_api, is_embedded
+
     engine = get_engine()
     create_schema(engine)
     source = candidate_source(config.kafka)
+    url = ensure_prefect_api(load_settings(), echo=print)
+    if is_embedded():
+        activate_prefect_api(url)  # the batches' flow runs start on the batcher's thread
     batcher = CandidateBatcher(engine, run_batch_in_process, batch_size=config.batch_size,
                                batch_seconds=config.batch_seconds)
     stop = threading.Event()

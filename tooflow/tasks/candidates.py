@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from prefect import task
@@ -21,15 +20,13 @@ def parse_alerts(alert_ids: list[int]) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``candidate_ids``, ``rejected`` ({alert id: reason}), ``since``/``until``
-        (ISO span of the batch's detections) and ``events`` (pks of the events
-        the batch may belong to).
+        ``candidate_ids``, ``rejected`` ({alert id: reason}) and ``events``
+        (pks of the events the batch may belong to).
     """
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
-    from ..candidates.scoring import ACTIVE_DAYS, active_events
+    from ..candidates.scoring import events_for_candidates
     from ..candidates.store import process_alert
-    from ..models import Candidate
 
     _settings, engine = context()
     ids: list[int] = []
@@ -40,12 +37,7 @@ def parse_alerts(alert_ids: list[int]) -> dict[str, Any]:
             rejected[alert_id] = out.reason or "rejected"
         ids.extend(i for i in out.candidate_ids if i not in ids)
     with Session(engine) as session:
-        cands = session.exec(select(Candidate).where(Candidate.id.in_(ids))).all()
-        times = [t for c in cands for t in (c.first_detected, c.last_detected) if t]
-        events: list[int] = []
-        if times:
-            since = min(times) - dt.timedelta(days=ACTIVE_DAYS)
-            events = [e.id for e in active_events(session, since, max(times))]
+        events = events_for_candidates(session, ids)
     return {"candidate_ids": ids, "rejected": rejected, "events": events}
 
 
