@@ -171,3 +171,31 @@ def test_the_simulator_observes_with_the_catalogues_depth_model():
         assert e["limiting_magnitude"] == pytest.approx(expected, abs=0.01)
     assert any(sim._by_key[e["request_key"]].grid.conditions_at(
         parse_time(e["obs_time"]))["moon_altitude"] > 0 for e in executed)
+
+
+def test_the_catalogues_moon_limit_holds_in_the_simulator_as_in_the_plan():
+    """DECam keeps 10° from the Moon (tooflow/telescopes/data/DECam.yaml): a target
+    next to the full Moon is never observed, one far from it is."""
+    from astropy.coordinates import EarthLocation
+
+    decam = load_telescope("DECam")
+    start = dt.datetime(2019, 4, 19, 2, 0, tzinfo=dt.UTC)  # full Moon 11:12 UTC
+    site = EarthLocation.from_geodetic(decam.longitude * u.deg, decam.latitude * u.deg,
+                                       decam.elevation * u.m)
+    moon = get_body("moon", Time(start + dt.timedelta(hours=2)), site).icrs
+    near = (float(moon.ra.deg), float(moon.dec.deg) + 3.0)
+    far = ((near[0] - 60.0) % 360.0, -30.0)
+    payload = {"telescope": "DECam", "site": decam.site.as_dict(),
+               "validity_window": {"start": start.isoformat(),
+                                   "end": (start + dt.timedelta(hours=4)).isoformat()},
+               "targets": [{"request_key": f"DECam:{name}:r:1", "ra": ra, "dec": dec,
+                            "filter": "r", "exposure_time": 90.0}
+                           for name, (ra, dec) in (("near", near), ("far", far))]}
+    sim, wall = driven(weather_loss=0.0, start=start)
+    sim.submit("DECam", payload)
+    wall[0] = 5 * 3600.0
+    near_state, far_state = sim.status(["DECam:near:r:1", "DECam:far:r:1"])
+    assert far_state["status"] == "completed"
+    assert near_state["status"] == "failed"
+    assert "Moon at least 10 deg away" in near_state["detail"]
+    assert "hour angle -5..5 h" in near_state["detail"]

@@ -53,3 +53,27 @@ def test_grid_moon_separation_is_the_angle_to_the_moon():
         direct = observing_conditions(PALOMAR, ra, dec, times)
         assert np.allclose(grid.moon_separation, direct["moon_separation"], atol=0.05)
         assert np.allclose(grid.moon_altitude, direct["moon_altitude"], atol=0.05)
+
+
+def test_moon_distance_and_hour_angle_limits_of_the_catalogue():
+    """Moon-distance and hour-angle limits (DECam's kind) hold on the simulator's grid."""
+    from astropy import units as u
+    from astropy.time import Time
+
+    decam = load_telescope("DECam")
+    site = decam.site
+    start = dt.datetime(2019, 4, 19, 0, tzinfo=dt.UTC)  # full Moon
+    ra, dec = np.array([190.0, 200.0, 160.0]), np.array([-10.0, -5.0, -60.0])
+    kw = dict(lat=site.lat, lon=site.lon, elevation=site.elevation, start=start,
+              end=start + dt.timedelta(hours=24), airmass_limit=3.0)
+    free = visibility_grids(ra, dec, **kw)
+    held = visibility_grids(ra, dec, **kw, moon_distance=30.0, hour_angle_limits=(-1.0, 1.0))
+    times = Time(start) + np.arange(len(free[0].visible)) * 300 * u.s
+    lst = times.sidereal_time("apparent", longitude=site.lon * u.deg).hour
+    for k, (f, h) in enumerate(zip(free, held, strict=True)):
+        assert np.all(h.visible <= f.visible)
+        assert np.all(h.moon_separation[h.visible] >= 30.0)
+        ha = (lst - ra[k] / 15.0 + 12.0) % 24.0 - 12.0
+        assert np.all(np.abs(ha[h.visible]) <= 1.0 + 0.1)  # apparent vs ICRS RA
+    assert sum(h.visible.sum() for h in held) < sum(f.visible.sum() for f in free)
+    assert held[0].sun_limit == -12.0 and decam.hour_angle_limits == (-5.0, 5.0)

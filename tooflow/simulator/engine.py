@@ -14,7 +14,9 @@ run is reproducible for a given seed and sequence of calls:
    *failed* ("weather"), with probability ``weather_loss`` drawn from a
    generator seeded by (seed, request key);
 2. the telescope then takes, among the queued requests observable now (Sun
-   below −12°, airmass under the queue's limit, inside the validity window),
+   below the catalogue telescope's limit, −12°; airmass under the queue's
+   limit; the catalogue's Moon distance and hour-angle limits, as planned;
+   inside the validity window),
    the one planned earliest (then the first submitted), never before its planned
    start time (so the plan's visit gaps are kept);
 3. when none is observable it waits for the next grid time one is; a request
@@ -374,9 +376,20 @@ class Simulator:
             np.array([r.ra for r in reqs]), np.array([r.dec for r in reqs]),
             lat=float(site["lat"]), lon=float(site["lon"]),
             elevation=float(site.get("elevation", 0.0)), start=start, end=end,
-            airmass_limit=float(site.get("airmass_limit", 2.5)), step=self.grid_step)
+            airmass_limit=float(site.get("airmass_limit", 2.5)), step=self.grid_step,
+            **self._limits(reqs[0].telescope))
         for r, g in zip(reqs, grids, strict=True):
             r.grid = g
+
+    @staticmethod
+    def _limits(telescope: str) -> dict[str, Any]:
+        """The catalogue's observing limits of a telescope (Sun, Moon, hour angle),
+        the ones the planner plans with; none beyond night at −12° for another."""
+        tel = find_telescope(telescope)
+        if tel is None:
+            return {}
+        return {"sun_altitude_limit": tel.sun_altitude, "moon_distance": tel.moon_distance,
+                "hour_angle_limits": tel.hour_angle_limits}
 
     def _advance(self, now: dt.datetime) -> None:
         for queue in self._queues.values():
@@ -439,10 +452,20 @@ class Simulator:
             why = ("never above the horizon at night" if best == float("inf")
                    else f"best night-time airmass {best:.2f}")
             r.detail = (f"unobservable: from {site.get('name') or 'the site'} before "
-                        f"{_iso(r.window_end)} (airmass limit {site.get('airmass_limit', 2.5)},"
-                        f" Sun below -12 deg): {why}")
+                        f"{_iso(r.window_end)} ({self._limits_text(r, site)}): {why}")
         else:
             r.detail = f"expired: not observed before the window closed at {_iso(r.window_end)}"
+
+    def _limits_text(self, r: SimRequest, site: dict[str, Any]) -> str:
+        limits = self._limits(r.telescope)
+        parts = [f"airmass limit {site.get('airmass_limit', 2.5)}",
+                 f"Sun below {limits.get('sun_altitude_limit', -12.0):g} deg"]
+        if limits.get("moon_distance"):
+            parts.append(f"Moon at least {limits['moon_distance']:g} deg away")
+        if limits.get("hour_angle_limits"):
+            lo, hi = limits["hour_angle_limits"]
+            parts.append(f"hour angle {lo:g}..{hi:g} h")
+        return ", ".join(parts)
 
     def _finish(self, r: SimRequest) -> None:
         rng = random.Random(f"{self.seed}:{r.key}")

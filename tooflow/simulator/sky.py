@@ -66,6 +66,8 @@ class VisibilityGrid:
         Angle between the Moon and the target, degrees.
     visible : numpy.ndarray of bool
         Observable at each grid point.
+    sun_limit : float
+        The Sun must be below this altitude (degrees) for observing.
     """
 
     start: dt.datetime
@@ -76,6 +78,7 @@ class VisibilityGrid:
     moon_illumination: np.ndarray
     moon_separation: np.ndarray
     visible: np.ndarray
+    sun_limit: float = SUN_ALTITUDE_LIMIT
 
     def _index(self, t: dt.datetime) -> float:
         return (t - self.start).total_seconds() / self.step
@@ -105,7 +108,7 @@ class VisibilityGrid:
     @property
     def best_airmass(self) -> float:
         """Lowest airmass reached at night on the grid (``inf`` if never up at night)."""
-        night = self.sun_altitude < SUN_ALTITUDE_LIMIT
+        night = self.sun_altitude < self.sun_limit
         return float(self.airmass[night].min()) if night.any() else math.inf
 
 
@@ -132,7 +135,10 @@ def _sun_and_moon(lat: float, lon: float, elevation: float, start_iso: str, step
 
 def visibility_grids(ra: np.ndarray, dec: np.ndarray, *, lat: float, lon: float,
                      elevation: float, start: dt.datetime, end: dt.datetime,
-                     airmass_limit: float, step: float = 300.0) -> list[VisibilityGrid]:
+                     airmass_limit: float, step: float = 300.0,
+                     sun_altitude_limit: float = SUN_ALTITUDE_LIMIT, moon_distance: float = 0.0,
+                     hour_angle_limits: tuple[float, float] | None = None,
+                     ) -> list[VisibilityGrid]:
     """Visibility of several targets from one site over one window.
 
     Parameters
@@ -147,6 +153,15 @@ def visibility_grids(ra: np.ndarray, dec: np.ndarray, *, lat: float, lon: float,
         Largest acceptable airmass.
     step : float
         Grid spacing, seconds.
+    sun_altitude_limit : float
+        The Sun must be below this altitude, degrees.
+    moon_distance : float
+        Least Moon–target angle, degrees (0: none).
+    hour_angle_limits : (float, float), optional
+        Allowed hour angles, hours (DECam: −5…+5).
+
+    The limits are the telescope catalogue's (:mod:`tooflow.telescopes`), the
+    same the planner plans with.
 
     Returns
     -------
@@ -176,9 +191,19 @@ def visibility_grids(ra: np.ndarray, dec: np.ndarray, *, lat: float, lon: float,
     moon_sep = np.degrees(np.arccos(np.clip(cos_sep, -1.0, 1.0)))
     with np.errstate(divide="ignore", invalid="ignore"):
         airmass = np.where(alt > 0, 1.0 / np.sin(np.radians(np.maximum(alt, 1e-6))), np.inf)
-    night = sun_alt < SUN_ALTITUDE_LIMIT
+    night = sun_alt < sun_altitude_limit
+    ok = (airmass <= airmass_limit) & night[None, :]
+    if moon_distance > 0:
+        ok &= moon_sep >= moon_distance  # up or not, as the planner counts it
+    if hour_angle_limits is not None:
+        # hour angle from the horizontal position (azimuth from north through east)
+        lat_r, alt_r, az_r = np.radians(lat), np.radians(alt), np.radians(az)
+        ha = np.degrees(np.arctan2(-np.sin(az_r) * np.cos(alt_r),
+                                   np.cos(lat_r) * np.sin(alt_r)
+                                   - np.sin(lat_r) * np.cos(alt_r) * np.cos(az_r))) / 15.0
+        ok &= (ha >= hour_angle_limits[0]) & (ha <= hour_angle_limits[1])
     return [VisibilityGrid(start=start, step=step, airmass=airmass[k],
                            sun_altitude=sun_alt, moon_altitude=moon_alt,
                            moon_illumination=illumination, moon_separation=moon_sep[k],
-                           visible=night & (airmass[k] <= airmass_limit))
+                           visible=ok[k], sun_limit=sun_altitude_limit)
             for k in range(len(ra))]
