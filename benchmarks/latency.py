@@ -91,7 +91,7 @@ def flow_run(payload: bytes, home: Path, url: str) -> float:
     notice_id = store_notice(payload, "bench", engine=engine).notice_id
     summary = handle_notice(notice_id, plan_start=NIGHT)
     elapsed = time.perf_counter() - t0
-    if not summary.get("submitted"):
+    if not summary.submitted:
         raise SystemExit(f"the flow submitted nothing: {summary}")
     return elapsed
 

@@ -94,13 +94,13 @@ def test_unreachable_queue_fails_red_and_is_retried_later(prefect, sqlite_engine
     assert state.is_failed()
     assert "ZTF: ConnectError after 2 attempt(s)" in state.message
     summary = state.result(raise_on_failure=False)
-    assert "ZTF: ConnectError" in summary["submit_errors"]["ZTF kilonova"]
-    sub = summary["submitted"]["ZTF kilonova"]
+    assert "ZTF: ConnectError" in summary.submit_errors["ZTF kilonova"]
+    sub = summary.submitted["ZTF kilonova"]
     # Gattini's requests went out at the first attempt (the retries found them queued).
     assert sub["already_queued"]["Gattini"] > 0 and "ZTF" not in sub["submitted"]
     n_ztf = sub["unsent"]["ZTF"]
     assert n_ztf > 0
-    assert "progress" in summary and summary["progress"]["unsent"] == n_ztf
+    assert summary.progress is not None and summary.progress["unsent"] == n_ztf
     run_id = state.state_details.flow_run_id
 
     # The submit task run is Failed after its retries (1 + 3 runs).

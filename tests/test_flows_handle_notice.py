@@ -25,10 +25,10 @@ def flow(prefect, sqlite_engine):
 def test_fermi_gbm_notice_through_the_flow(flow, sqlite_engine):
     stored = store_notice(GBM.read_bytes(), str(GBM), engine=sqlite_engine)
     summary = flow(stored.notice_id)
-    assert not summary["rejected"]
-    assert summary["event_id"] == "Fermi-GBM-680977982"
-    assert summary["notice_type"] == "FERMI_GBM_FLT_POS"
-    decisions = {d["program"]: d for d in summary["decisions"]}
+    assert not summary.rejected
+    assert summary.event_id == "Fermi-GBM-680977982"
+    assert summary.notice_type == "FERMI_GBM_FLT_POS"
+    decisions = {d["program"]: d for d in summary.decisions}
     # The flight position has a 16.85 deg 1-sigma radius: too coarse for ZTF's GRB program.
     assert not decisions["GRB afterglow"]["triggered"]
     assert "error_radius < 10 is false (error_radius=16.85)" == decisions["GRB afterglow"]["reason"]
@@ -45,17 +45,17 @@ def test_fermi_gbm_notice_through_the_flow(flow, sqlite_engine):
         assert loc.ra == pytest.approx(220.8667) and loc.dec == pytest.approx(68.5833)
         assert loc.area_90 > 1000  # a 16.85 deg 1-sigma Gaussian covers thousands of deg2
         rows = s.exec(select(GateDecision).where(GateDecision.notice_id == notice.id)).all()
-        assert len(rows) == len(summary["decisions"])
+        assert len(rows) == len(summary.decisions)
 
 
 def test_garbage_is_rejected_and_the_flow_completes(flow, sqlite_engine):
     stored = store_notice(b"\x00\x01garbage that is no notice", "fuzz", engine=sqlite_engine)
     summary = flow(stored.notice_id)
-    assert summary["rejected"]
-    assert summary["reason"].startswith("unknown notice format")
+    assert summary.rejected
+    assert summary.reason.startswith("unknown notice format")
     with Session(sqlite_engine) as s:
         notice = s.get(Notice, stored.notice_id)
-        assert notice.status == "rejected" and notice.rejection_reason == summary["reason"]
+        assert notice.status == "rejected" and notice.rejection_reason == summary.reason
         assert s.exec(select(Event)).first() is None
 
 
@@ -95,21 +95,21 @@ def test_ms181101ab_whole_dag_and_rerun(prefect, sqlite_engine, tmp_path, monkey
         _configure(tmp_path, monkeypatch, server.url)
         summary = handle_notice(stored.notice_id, plan_start=NIGHT)
         rerun = handle_notice(stored.notice_id, plan_start=NIGHT)
-    assert summary["triggered"] == ["ZTF kilonova"]
-    plan_id = summary["plans"]["ZTF kilonova"]
-    n = summary["submitted"]["ZTF kilonova"]["submitted"]["ZTF"]
+    assert summary.triggered == ["ZTF kilonova"]
+    plan_id = summary.plans["ZTF kilonova"]
+    n = summary.submitted["ZTF kilonova"]["submitted"]["ZTF"]
     assert n > 0
-    progress = summary["progress"]
+    progress = summary.progress
     assert progress["executed"] > 0 and progress["coverage"]["total"] > 0.1
     with Session(sqlite_engine) as s:
-        draft = s.get(CircularDraft, summary["circulars"]["ZTF kilonova"])
+        draft = s.get(CircularDraft, summary.circulars["ZTF kilonova"])
         reasons = {r.reason for r in s.exec(select(NotificationRecord)).all()}
         keys = [q.request_key for q in s.exec(select(QueueRequestRow)).all()]
     assert "MS181101ab" in draft.subject and "ZTF" in draft.body
     assert {"program_triggered", "plan_submitted", "circular_ready"} <= reasons
     # The re-run plans again but queues nothing twice.
-    assert rerun["plans"]["ZTF kilonova"] != plan_id
-    assert sum(rerun["submitted"]["ZTF kilonova"]["submitted"].values()) <= n
+    assert rerun.plans["ZTF kilonova"] != plan_id
+    assert sum(rerun.submitted["ZTF kilonova"]["submitted"].values()) <= n
     assert len(keys) == len(set(keys))
 
 
@@ -135,14 +135,14 @@ def test_update_then_retraction_of_ms181101ab(prefect, sqlite_engine, tmp_path, 
         with Session(sqlite_engine) as s:
             queued = s.exec(select(QueueRequestRow)).all()
         third = handle_notice(ids[2])
-    n_first = first["submitted"]["ZTF kilonova"]["submitted"]["ZTF"]
-    assert n_first > 0 and first["progress"]["open"] == n_first
-    resubmitted = second["submitted"]["ZTF kilonova"]
+    n_first = first.submitted["ZTF kilonova"]["submitted"]["ZTF"]
+    assert n_first > 0 and first.progress["open"] == n_first
+    resubmitted = second.submitted["ZTF kilonova"]
     assert sum(resubmitted["already_queued"].values()) > 0  # same fields: not sent again
     keys = [q.request_key for q in queued]
     assert len(keys) == len(set(keys))
-    assert third["notice_type"] == "RETRACTION"
-    assert third["cancelled"]["ZTF"] > 0
+    assert third.notice_type == "RETRACTION"
+    assert third.cancelled["ZTF"] > 0
     with Session(sqlite_engine) as s:
         statuses = {q.status for q in s.exec(select(QueueRequestRow)).all()}
         assert statuses <= {"cancelled", "completed", "failed"}
@@ -173,9 +173,9 @@ def test_monitor_handed_to_its_deployment(prefect, sqlite_engine, tmp_path, monk
         with open(tmp_path / "tooflow.yaml", "a") as config:
             config.write("monitor:\n  mode: deployment\n")
         summary = handle_notice(stored.notice_id, plan_start=NIGHT)
-    assert summary["submitted"] and "progress" not in summary
+    assert summary.submitted and summary.progress is None
     with get_client(sync_client=True) as client:
-        run = client.read_flow_run(_uuid.UUID(summary["monitor_flow_run_id"]))
+        run = client.read_flow_run(_uuid.UUID(summary.monitor_flow_run_id))
     assert run.parameters["event_id"] == "MS181101ab"
     assert run.parameters["programs"] == ["ZTF kilonova"]
     assert run.state.is_scheduled()  # waiting for a worker of the pool

@@ -244,12 +244,12 @@ def test_a_stage_that_crashes_fails_the_run_and_says_why_everywhere(prefect, sql
 
     printed: list[str] = []
     [out] = ingest_files([EP], echo=printed.append)
-    assert out["summary"]["failed"] and out["summary"]["reason"].startswith("gate failed")
+    assert out["summary"].failed and out["summary"].reason.startswith("gate failed")
     assert any(line.startswith("  FAILED: gate failed: ValueError") for line in printed)
 
     # Fixed, run again: the failure is history.
     monkeypatch.delenv("TOOFLOW_PROGRAMS_FILE")
-    assert not handle_notice(stored.notice_id)["rejected"]
+    assert not handle_notice(stored.notice_id).rejected
     with Session(sqlite_engine) as s:
         notice = s.get(Notice, stored.notice_id)
         assert notice.status == "done" and notice.error is None

@@ -66,5 +66,5 @@ def test_rerun_flow_runs_handle_notice_as_a_subflow(prefect, sqlite_engine, stor
     from tooflow.flows.rerun import rerun
 
     summary = rerun(GBM)
-    assert summary["notice_id"] == stored["GRB180116A_Fermi_GBM_Flt_Pos.xml"]
-    assert not summary.get("rejected")
+    assert summary.notice_id == stored["GRB180116A_Fermi_GBM_Flt_Pos.xml"]
+    assert not summary.rejected

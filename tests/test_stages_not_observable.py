@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from tooflow.config import load_settings
 from tooflow.intake.store import store_notice
 from tooflow.models import Event, NotificationRecord, Plan, PlannedObservationRow
+from tooflow.runs.result import HandledNotice
 from tooflow.stages.gate import gate_notice
 from tooflow.stages.notify import notify_event
 from tooflow.stages.parse import parse_stored_notice
@@ -112,7 +113,8 @@ def test_empty_plan_is_stored_drawn_and_said(path, program, start, telescopes, k
             assert row.idle[name]["reason"]
             assert (row.idle[name]["next_observable"] is not None) == known
         assert Path(row.png_path).stat().st_size > 10_000
-        lines = format_followup({"plans": {program: plan_id}}, session)
+        lines = format_followup(HandledNotice(notice_id, plans={program: plan_id}),
+                                session)
     assert lines[0].startswith(f"plan #{plan_id} ({program}): not observable in the window "
                                f"{start:%Y-%m-%d %H:%M}")
     for name in telescopes:
@@ -141,7 +143,8 @@ def test_program_without_telescopes(sqlite_engine, configured):
     with Session(sqlite_engine) as session:
         row = session.get(Plan, plan_id)
         assert row.telescopes == [] and not row.observable and row.png_path
-        lines = format_followup({"plans": {"GRB without telescopes": plan_id}}, session)
+        lines = format_followup(
+            HandledNotice(notice_id, plans={"GRB without telescopes": plan_id}), session)
     assert lines[0].endswith("not observable in the window "
                              f"{row.start:%Y-%m-%d %H:%M} – {row.end:%Y-%m-%d %H:%M} UTC: "
                              "the program names no telescope")
@@ -171,9 +174,9 @@ def test_flow_completes_and_says_not_observable(prefect, sqlite_engine, configur
 
     stored = store_notice(SWIFT.read_bytes(), str(SWIFT), engine=sqlite_engine)
     summary = handle_notice(stored.notice_id, plan_start=CASES[0][2])
-    assert set(summary["triggered"]) == {"GRB afterglow", "GRB without telescopes"}
-    assert set(summary["not_observable"]) == set(summary["triggered"])
-    assert "progress" not in summary  # nothing queued: nothing to monitor
+    assert set(summary.triggered) == {"GRB afterglow", "GRB without telescopes"}
+    assert set(summary.not_observable) == set(summary.triggered)
+    assert summary.progress is None  # nothing queued: nothing to monitor
     with Session(sqlite_engine) as session:
         reasons = {r.reason for r in session.exec(select(NotificationRecord)).all()}
         lines = format_followup(summary, session)

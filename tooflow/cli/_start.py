@@ -35,10 +35,10 @@ def notice_starter(settings, engine, *, deployment: str, rerun: bool = False,
 
             def here(notice_id: int) -> str:
                 summary = _run_flow(notice_id, settings, echo)
-                if summary.get("failed"):
+                if summary.failed:
                     raise RuntimeError(f"handle-notice failed for notice #{notice_id}: "
-                                       f"{summary.get('reason')}")
-                return summary.get("flow_run_name", "")
+                                       f"{summary.reason}")
+                return summary.flow_run_name or ""
 
             return "here", here
 

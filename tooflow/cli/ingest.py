@@ -10,6 +10,8 @@ import argparse
 import time
 from pathlib import Path
 
+from ..runs.result import HandledNotice
+
 __all__ = ["add_parser", "ingest_files"]
 
 
@@ -30,7 +32,8 @@ def ingest_files(files: list[Path], *, run_flow: bool = True, echo=print) -> lis
     Returns
     -------
     list of dict
-        Per file: ``notice_id``, ``created`` and, when a flow ran, its summary.
+        Per file: ``notice_id``, ``created`` and, when a flow ran, ``summary``:
+        its :class:`~tooflow.runs.result.HandledNotice`.
     """
     from ..config import load_settings
     from ..db import create_schema, get_engine
@@ -60,7 +63,7 @@ def ingest_files(files: list[Path], *, run_flow: bool = True, echo=print) -> lis
     return results
 
 
-def _run_flow(notice_id: int, settings, echo) -> dict:
+def _run_flow(notice_id: int, settings, echo) -> HandledNotice:
     from ..embedded.prefect_server import use_prefect_api
     from ..views.summary import format_decisions, format_fields
 
@@ -71,27 +74,27 @@ def _run_flow(notice_id: int, settings, echo) -> dict:
         state = handle_notice(notice_id, return_state=True)
         elapsed = time.perf_counter() - t0
     summary = state.result(raise_on_failure=False)
-    if not isinstance(summary, dict):  # a stage raised: recorded on the notice by the flow
+    if not isinstance(summary, HandledNotice):  # a stage raised: recorded by the flow
         from ..runs.failures import failure_reason
 
         exc = summary if isinstance(summary, BaseException) else RuntimeError(state.message)
         reason = _recorded_error(notice_id, settings) or failure_reason("flow", exc)
         echo(f"  FAILED: {reason} (recorded on notice #{notice_id}; `tooflow show`, "
              "`tooflow rerun` after the fix)")
-        return {"notice_id": notice_id, "failed": True, "reason": reason}
+        return HandledNotice(notice_id, failed=True, reason=reason)
     if state.is_failed():  # e.g. a queue that did not take its requests; the rest ran
-        summary.update(failed=True, reason=state.message)
-    if summary.get("rejected"):
-        echo(f"  REJECTED: {summary['reason']}")
+        summary.failed, summary.reason = True, state.message
+    if summary.rejected:
+        echo(f"  REJECTED: {summary.reason}")
         return summary
-    echo(f"  flow run {summary['flow_run_name']!r} (handle-notice) finished in {elapsed:.1f} s: "
-         f"{summary.get('flow_run_url') or ''}")
+    echo(f"  flow run {summary.flow_run_name!r} (handle-notice) finished in {elapsed:.1f} s: "
+         f"{summary.flow_run_url or ''}")
     if state.is_failed():
         echo(f"  FAILED: {state.message}")
-    for line in format_fields(summary["fields"]):
+    for line in format_fields(summary.fields):
         echo(f"  {line}")
     echo("  programs:")
-    for line in format_decisions(summary["decisions"]):
+    for line in format_decisions(summary.decisions):
         echo(f"  {line}")
     from sqlmodel import Session
 
@@ -101,7 +104,7 @@ def _run_flow(notice_id: int, settings, echo) -> dict:
     with Session(get_engine(settings)) as session:
         for line in format_followup(summary, session):
             echo(f"  {line}")
-        for draft_id in (summary.get("circulars") or {}).values():
+        for draft_id in summary.circulars.values():
             from ..models import CircularDraft
 
             draft = session.get(CircularDraft, draft_id)
@@ -126,4 +129,4 @@ def _ingest(args: argparse.Namespace) -> int:
     if missing:
         raise FileNotFoundError(f"no such file: {', '.join(missing)}")
     results = ingest_files(args.files, run_flow=not args.no_flow)
-    return 1 if any((r.get("summary") or {}).get("failed") for r in results) else 0
+    return 1 if any(r["summary"].failed for r in results if "summary" in r) else 0

@@ -14,7 +14,6 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
@@ -22,6 +21,7 @@ from prefect.states import Failed, State
 
 from ..runs.budgets import CIRCULAR_MARGIN, HANDLE_NOTICE_TIMEOUT
 from ..runs.failures import record_failure
+from ..runs.result import HandledNotice
 from ..stages.parse import ParseOutcome, supersede_if_newer
 from ..stages.plan import unobservable_plans
 from ..stages.submit import SubmissionFailed
@@ -59,7 +59,7 @@ def _publish_view(event_pk: int, event_id: str) -> None:
 @flow(name="handle-notice", flow_run_name="notice-{notice_id}",
       timeout_seconds=HANDLE_NOTICE_TIMEOUT)
 def handle_notice(notice_id: int, follow_up: bool = True,
-                  plan_start: dt.datetime | None = None) -> dict[str, Any] | State:
+                  plan_start: dt.datetime | None = None) -> HandledNotice | State:
     """Handle one stored notice, from parsing to the circular draft.
 
     Parameters
@@ -76,10 +76,11 @@ def handle_notice(notice_id: int, follow_up: bool = True,
 
     Returns
     -------
-    dict or State
-        A short summary: event id, notice type, rejection reason, gate
-        decisions, plans, submissions (``submit_errors``: per program whose
-        submission failed, why), progress and circular draft ids. When a queue
+    HandledNotice or State
+        What the run did (:class:`~tooflow.runs.result.HandledNotice`): event
+        id, notice type, rejection reason, gate decisions, plans, submissions
+        (``submit_errors``: per program whose submission failed, why), progress
+        and circular draft ids. When a queue
         did not take its requests, a ``Failed`` state carrying that summary:
         the run is red in the UI although every other stage ran, and the
         notice is ``failed`` with the reason (call with ``return_state=True``
@@ -118,9 +119,9 @@ def handle_notice(notice_id: int, follow_up: bool = True,
         # BaseException) inside the body, then marks it Failed (TimedOut).
         record_failure(notice_id, stage[0], _stopped(time.monotonic() - started))
         raise
-    if out.get("rejected"):
+    if out.rejected:
         return out
-    errors = out.get("submit_errors") or {}
+    errors = out.submit_errors
     if errors:  # the other stages ran; the run is red and the notice says why
         failure = SubmissionFailed("; ".join(dict.fromkeys(errors.values())), {}, True)
         reason = record_failure(notice_id, "submit", failure)
@@ -128,6 +129,7 @@ def handle_notice(notice_id: int, follow_up: bool = True,
         finish_notice(notice_id, engine=context()[1])
     _publish_view(*event[0])
     if errors:
+        out.failed, out.reason = True, reason
         return Failed(message=reason, data=out)
     return out
 
@@ -145,7 +147,7 @@ def _stopped(elapsed: float, exc: BaseException | None = None) -> BaseException:
 
 
 def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
-                stage: list[str], event: list[tuple[int, str]]) -> dict[str, Any]:
+                stage: list[str], event: list[tuple[int, str]]) -> HandledNotice:
     """The stages of :func:`handle_notice`; ``stage[0]`` names the one running."""
     from ..runs.outcome import record_flow_run
 
@@ -156,15 +158,14 @@ def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
     parsed = parse(notice_id)
     if parsed.rejected:
         logger.warning("notice %s rejected: %s", notice_id, parsed.reason)
-        return {"notice_id": notice_id, "rejected": True, "reason": parsed.reason}
+        return HandledNotice(notice_id, rejected=True, reason=parsed.reason)
     event.append((parsed.event_pk, parsed.event_id))
     run_name = f"{parsed.event_id}-{(parsed.notice_type or 'notice').lower()}-n{notice_id}"
     _rename_run(run_name)
     record_flow_run(notice_id, flow_run.id, run_name, engine=engine)
-    out: dict[str, Any] = {"notice_id": notice_id, "rejected": False,
-                           "event_id": parsed.event_id, "notice_type": parsed.notice_type,
-                           "fields": parsed.summary, "flow_run_name": run_name,
-                           "flow_run_url": flow_run.ui_url}
+    out = HandledNotice(notice_id, event_id=parsed.event_id, notice_type=parsed.notice_type,
+                        fields=parsed.summary, flow_run_name=run_name,
+                        flow_run_url=flow_run.ui_url)
     stage[0] = "wait for the event"
     with ExitStack() as held:  # one flow per event at a time, from gate to submit
         held.enter_context(event_lock(parsed.event_id))
@@ -172,14 +173,15 @@ def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
         if newer is not None:
             logger.warning("notice %s: notice #%s of %s is later and has its own flow; "
                            "nothing more to do here", notice_id, newer, parsed.event_id)
-            return {**out, "superseded_by": newer}
+            out.superseded_by = newer
+            return out
         return _follow_up(notice_id, parsed, out, follow_up, plan_start, stage, started,
                           release=held.close)
 
 
-def _follow_up(notice_id: int, parsed: ParseOutcome, out: dict[str, Any], follow_up: bool,
+def _follow_up(notice_id: int, parsed: ParseOutcome, out: HandledNotice, follow_up: bool,
                plan_start: dt.datetime | None, stage: list[str], started: float,
-               release: Callable[[], None]) -> dict[str, Any]:
+               release: Callable[[], None]) -> HandledNotice:
     """Gate, notify, plan, submit under the event's lock; ``release()`` it, then monitor.
 
     The monitor polls what the event has queued, whichever notice queued it: a
@@ -188,13 +190,13 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: dict[str, Any], follow
     logger = get_run_logger()
     stage[0] = "gate"
     decisions = gate(notice_id, parsed.event_id, parsed.notice_type)
-    out["decisions"] = [d.__dict__ for d in decisions]
+    out.decisions = [d.__dict__ for d in decisions]
     if parsed.summary.get("is_retraction"):
         stage[0] = "cancel"
-        out["cancelled"] = cancel(parsed.event_pk)
+        out.cancelled = cancel(parsed.event_pk)
         notify(parsed.event_pk, "retraction", [])
         return out
-    triggered = out["triggered"] = [d.program for d in decisions if d.triggered]
+    triggered = out.triggered = [d.program for d in decisions if d.triggered]
     logger.info("%s %s: triggered %s", parsed.event_id, parsed.notice_type,
                 ", ".join(triggered) or "no program")
     if not triggered:
@@ -206,24 +208,24 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: dict[str, Any], follow
 
     stage[0] = "plan"
     plans = {p: plan(notice_id, parsed.event_id, p, plan_start) for p in triggered}
-    out["plans"] = plans
+    out.plans = plans
     stage[0] = "submit"
     # an empty plan is submitted too: it cancels what earlier plans queued and it no longer wants
-    out["submitted"], failures = _submit_all(plans)
-    out["submit_errors"] = {p: str(exc) for p, exc in failures.items()}
+    out.submitted, failures = _submit_all(plans)
+    out.submit_errors = {p: str(exc) for p, exc in failures.items()}
     for program, exc in failures.items():
         logger.error("%s (%s): submission failed: %s", parsed.event_id, program, exc)
     if failures:
         stage[0] = "notify"
         notify(parsed.event_pk, "submission_failed", list(failures),
-               "; ".join(out["submit_errors"].values()))
-    unobservable = out["not_observable"] = unobservable_plans(plans, engine=context()[1])
+               "; ".join(out.submit_errors.values()))
+    unobservable = out.not_observable = unobservable_plans(plans, engine=context()[1])
     if unobservable:
         logger.info("%s", "; ".join(unobservable.values()))
         notify(parsed.event_pk, "not_observable", list(unobservable),
                "; ".join(unobservable.values()))
     # A program whose queues all failed has nothing to monitor (its requests wait unsent).
-    programs = [p for p, r in out["submitted"].items() if p not in unobservable
+    programs = [p for p, r in out.submitted.items() if p not in unobservable
                 and (p not in failures
                      or sum(r["submitted"].values()) + sum(r["already_queued"].values()))]
     if not programs:
@@ -232,13 +234,16 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: dict[str, Any], follow
     release()
     stage[0] = "monitor"
     if monitor_mode() == "deployment":  # it outlives this run (plan windows of days)
-        out["monitor_flow_run_id"] = start_monitor_deployment(
+        out.monitor_flow_run_id = start_monitor_deployment(
             parsed.event_pk, parsed.event_id, programs, notice_id)
         return out
     # inline, the monitor stops polling in time to draft inside this run's budget
     left = HANDLE_NOTICE_TIMEOUT - (time.monotonic() - started) - CIRCULAR_MARGIN
-    out.update(monitor_event(parsed.event_pk, parsed.event_id, programs,
-                             wall_cap=max(0.0, left), notice_id=notice_id))
+    monitored = monitor_event(parsed.event_pk, parsed.event_id, programs,
+                              wall_cap=max(0.0, left), notice_id=notice_id)
+    out.progress = monitored.get("progress")
+    out.circulars = monitored.get("circulars") or {}
+    out.handed_over_to = monitored.get("handed_over_to")
     return out
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from ..runs.result import HandledNotice
+
 __all__ = ["format_fields", "format_decisions", "format_followup", "event_report",
            "not_observable_text", "plan_lines"]
 
@@ -103,12 +105,12 @@ def plan_lines(plan, program: str) -> list[str]:
     return lines
 
 
-def format_followup(flow_summary: dict[str, Any], session: Session) -> list[str]:
+def format_followup(flow_summary: HandledNotice, session: Session) -> list[str]:
     """Plans, submissions, observations and circular drafts of a flow run, a line each."""
     from ..models import CircularDraft, Plan
 
     lines = []
-    for program, plan_id in (flow_summary.get("plans") or {}).items():
+    for program, plan_id in flow_summary.plans.items():
         if plan_id is None:
             lines.append(f"plan ({program}): nothing to plan (the event has no sky map)")
             continue
@@ -116,7 +118,7 @@ def format_followup(flow_summary: dict[str, Any], session: Session) -> list[str]
         lines += plan_lines(plan, program)
         if plan.png_path:
             lines.append(f"  picture: {plan.png_path}")
-    for program, sub in (flow_summary.get("submitted") or {}).items():
+    for program, sub in flow_summary.submitted.items():
         queued = ", ".join(f"{t} {n}" for t, n in sorted(sub["submitted"].items())) or "nothing"
         again = sum(sub["already_queued"].values())
         unsent = sub.get("unsent") or {}
@@ -128,7 +130,7 @@ def format_followup(flow_summary: dict[str, Any], session: Session) -> list[str]
                      + (f" ({again} already queued)" if again else "")
                      + (f"; errors: {errors}" if errors else "")
                      + (f"; held back: {held}" if held else ""))
-    progress = flow_summary.get("progress")
+    progress = flow_summary.progress
     if progress:
         per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(progress["coverage"].items())
                         if t != "total")
@@ -136,9 +138,9 @@ def format_followup(flow_summary: dict[str, Any], session: Session) -> list[str]
                      f"{progress['open']} still queued; "
                      f"{100 * progress['coverage'].get('total', 0.0):.1f} % of the probability "
                      f"covered" + (f" [{per}]" if per else ""))
-    for _program, draft_id in (flow_summary.get("circulars") or {}).items():
+    for _program, draft_id in flow_summary.circulars.items():
         draft = session.get(CircularDraft, draft_id)
-        event_id = flow_summary.get("event_id")
+        event_id = flow_summary.event_id
         lines.append(f"circular draft #{draft.id}: \"{draft.subject}\" "
                      f"(`tooflow circular {event_id}`)")
     return lines
