@@ -22,7 +22,7 @@ from tooflow.candidates.views import event_candidates, render_ranked_markdown
 from tooflow.config import load_settings
 from tooflow.counterparts import counterpart_model
 from tooflow.intake.store import store_notice
-from tooflow.models import CandidateEvent, Event, NotificationRecord
+from tooflow.models import Candidate, CandidateEvent, Event, NotificationRecord
 from tooflow.parsers import parse_notice
 from tooflow.simulator.injection import draw_injection
 from tooflow.skymap.read import read_skymap_bytes
@@ -139,3 +139,54 @@ def test_handle_candidates_flow(prefect, sqlite_engine, event):
         artifacts = client.read_latest_artifacts(limit=200)
     mine = [a for a in artifacts if a.key == f"candidates-{ev.event_id.lower()}"]
     assert mine and injection.object_id in mine[0].data
+
+
+def test_circular_reports_the_candidates_marked_for_it(sqlite_engine, event):
+    from tooflow.candidates.vetting import vet
+    from tooflow.models import CircularDraft
+    from tooflow.stages.circular import draft_circular
+
+    ev, injection = event
+    kn = ingest_alert_bytes(counterpart_upload(injection), "upload", engine=sqlite_engine)
+    settings = load_settings()
+    score_event_candidates(ev.id, engine=sqlite_engine, settings=settings,
+                           candidate_ids=kn.candidate_ids)
+
+    def body() -> str:
+        draft_id = draft_circular(ev.id, "ZTF kilonova", engine=sqlite_engine, settings=settings)
+        with Session(sqlite_engine) as s:
+            return s.get(CircularDraft, draft_id).body
+
+    flat = " ".join(body().split())
+    assert "candidate" not in flat.replace("gravitational-wave candidate", "")  # none marked
+    vet(injection.object_id, author="kasliwal", state="interesting", report=True,
+        comment="red and fading 0.6 mag/day", engine=sqlite_engine)
+    text = body()
+    assert "1 candidate passed our filtering criteria and human vetting" in " ".join(text.split())
+    (row,) = [line for line in text.splitlines() if line.startswith(injection.object_id[:12])]
+    with Session(sqlite_engine) as s:
+        cand = s.exec(select(Candidate).where(Candidate.name == injection.object_id)).one()
+    assert f"{cand.ra:.4f}" in row and f"{cand.first_mag:.2f} g" in row
+    assert f"{injection.object_id}: red and fading 0.6 mag/day" in text
+    vet(injection.object_id, author="kasliwal", state="rejected", reason="host is a star",
+        engine=sqlite_engine)
+    assert injection.object_id not in body()
+
+
+def test_candidates_table_with_host_galaxy():
+    import datetime as dt
+
+    from tooflow.circulars import Candidate as Row
+    from tooflow.circulars import CircularContext, render_circular
+
+    t0 = dt.datetime(2019, 4, 25, 8, 18, 5, tzinfo=dt.UTC)
+    ctx = CircularContext(event_id="S190425z", kind="GW", trigger_time=t0, candidates=[
+        Row("ZTF19aarykkb", 255.7189, -20.4867, discovery_time=t0 + dt.timedelta(hours=20),
+            magnitude=20.1, filter="r", host="GL171637-202851", host_distance_mpc=141.0,
+            notes="classified SN II at z = 0.03 (SPRAT spectrum)")])
+    text = render_circular(ctx).body
+    header = next(line for line in text.splitlines() if line.startswith("Name"))
+    assert header.split()[-3:] == ["Host", "galaxy", "D(Mpc)"]
+    row = next(line for line in text.splitlines() if line.startswith("ZTF19aarykkb"))
+    assert row.split()[-2:] == ["GL171637-202851", "141"]
+    assert "ZTF19aarykkb: classified SN II at z = 0.03 (SPRAT spectrum)" in text

@@ -114,6 +114,12 @@ class Candidate:
         Discovery magnitude (AB).
     filter : str or None
         Filter of the discovery magnitude.
+    host : str or None
+        Likely host galaxy (catalogue name).
+    host_distance_mpc : float or None
+        The host's distance, Mpc.
+    notes : str or None
+        One line after the table (classification, redshift, reference).
     """
 
     name: str
@@ -123,6 +129,9 @@ class Candidate:
     discovery_time: dt.datetime | None = None
     magnitude: float | None = None
     filter: str | None = None
+    host: str | None = None
+    host_distance_mpc: float | None = None
+    notes: str | None = None
 
 
 @dataclass

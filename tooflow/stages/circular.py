@@ -37,6 +37,7 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
     int
         Id of the stored :class:`~tooflow.models.CircularDraft`.
     """
+    from ..candidates.report import circular_candidates
     from ..circulars import CircularContext, Coverage, authors_from_config, render_circular
 
     conf = settings.circulars
@@ -71,6 +72,7 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
             notice_type=event.latest_notice_type,
             localization_area=loc.area_90 if loc else None,
             program=plan.program if plan else program,
+            candidates=circular_candidates(session, event_pk),
         )
         circular = render_circular(ctx)
         row = CircularDraft(event_pk=event_pk, program=program, subject=circular.subject,
