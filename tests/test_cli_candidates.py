@@ -67,3 +67,24 @@ def test_rank_an_event_and_print_the_factors(sqlite_engine, tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"  1 {injection.object_id}" in out
     assert "localization" in out and "light_curve" in out  # the factors, each with its why
+
+
+def test_health_counts_unparsed_and_rejected_alerts(sqlite_engine, capsys):
+    import datetime as dt
+
+    from tooflow.candidates.store import store_alert, waiting_alerts
+
+    packet = (ZTF / "472263571115115000.avro").read_bytes()
+    stored = store_alert(packet, "kafka:ztf", engine=sqlite_engine)  # stored, not parsed
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    assert waiting_alerts(sqlite_engine, older_than=dt.timedelta(minutes=1), now=later) == [
+        stored.alert_id]
+    store_alert(packet[:100], "kafka:ztf", fmt="ztf-avro", engine=sqlite_engine,
+                reject="truncated by the test")
+    assert main(["health"]) == 0  # stored a moment ago: not yet late
+    out = capsys.readouterr().out
+    assert "1 candidate alert(s) rejected in the last 24 h" in out
+    assert "truncated by the test" in out
+    assert main(["candidates", "ingest", str(ZTF / "472263571115115000.avro")]) == 0
+    assert "ZTF17aaajnnn: 12 new measurement(s) (already stored)" in capsys.readouterr().out
+    assert waiting_alerts(sqlite_engine) == []

@@ -34,8 +34,9 @@ from .photometry import PhotometryPoint
 from .uploads import UploadRow, parse_upload
 from .ztf import AVRO_MAGIC, ZtfAlert, parse_ztf_alert
 
-__all__ = ["AlertOutcome", "AlertStored", "FORMATS", "OVERSIZE_KEEP_BYTES", "ingest_alert_bytes",
-           "process_alert", "sniff_format", "store_alert"]
+__all__ = ["AlertHealth", "AlertOutcome", "AlertStored", "FORMATS", "OVERSIZE_KEEP_BYTES",
+           "alert_health", "ingest_alert_bytes", "process_alert", "sniff_format", "store_alert",
+           "waiting_alerts"]
 
 #: Payload formats the candidate path reads.
 FORMATS = ("ztf-avro", "photometry-csv", "photometry-json")
@@ -213,8 +214,10 @@ def ingest_alert_bytes(payload: bytes, source: str, *, fmt: str | None = None,
     stored = store_alert(payload, source, fmt=fmt, engine=engine, max_bytes=max_bytes, size=size)
     outcome = process_alert(stored.alert_id, engine=engine, now=now)
     if not stored.created:
+        # parsed now if an earlier store stopped before parsing, else nothing new
         return AlertOutcome(outcome.alert_id, outcome.status, outcome.candidate_ids,
-                            outcome.names, 0, outcome.reason, created=False)
+                            outcome.names, outcome.new_photometry, outcome.reason,
+                            created=False)
     return outcome
 
 
@@ -321,3 +324,36 @@ def _apply_upload(session: Session, row: CandidateAlert,
         _refresh(session, cand)
         candidates.append(cand)
     return candidates, added
+
+
+@dataclass(frozen=True)
+class AlertHealth:
+    """What ``tooflow health`` says about candidate alerts."""
+
+    waiting: int
+    rejected: int
+    newest_rejections: tuple[tuple[int, str, str], ...]
+
+
+def waiting_alerts(engine: Engine, *, older_than: dt.timedelta = dt.timedelta(0),
+                   now: dt.datetime | None = None) -> list[int]:
+    """Ids of alerts stored but not parsed yet (``received``), oldest first."""
+    cutoff = (now or dt.datetime.now(dt.UTC)) - older_than
+    with Session(engine) as session:
+        return list(session.exec(select(CandidateAlert.id).where(
+            CandidateAlert.status == AlertStatus.received.value,
+            CandidateAlert.received <= cutoff).order_by(CandidateAlert.id)).all())
+
+
+def alert_health(engine: Engine, *, now: dt.datetime | None = None,
+                 window: dt.timedelta = dt.timedelta(hours=24)) -> AlertHealth:
+    """Alerts waiting more than a minute to be parsed; rejections of the last ``window``."""
+    now = now or dt.datetime.now(dt.UTC)
+    waiting = len(waiting_alerts(engine, older_than=dt.timedelta(minutes=1), now=now))
+    with Session(engine) as session:
+        rejected = session.exec(select(CandidateAlert.id, CandidateAlert.source,
+                                       CandidateAlert.rejection_reason).where(
+            CandidateAlert.status == AlertStatus.rejected.value,
+            CandidateAlert.received >= now - window).order_by(CandidateAlert.id.desc())).all()
+    return AlertHealth(waiting, len(rejected),
+                       tuple((i, src, reason or "") for i, src, reason in rejected[:3]))

@@ -209,6 +209,13 @@ def _listen(args: argparse.Namespace) -> int:
         activate_prefect_api(url)  # the batches' flow runs start on the batcher's thread
     batcher = CandidateBatcher(engine, run_batch_in_process, batch_size=config.batch_size,
                                batch_seconds=config.batch_seconds)
+    from ..candidates.store import waiting_alerts
+
+    left = waiting_alerts(engine)  # stored by an earlier run that stopped before parsing
+    for alert_id in left:
+        batcher(alert_id)
+    if left:
+        print(f"parsed {len(left)} alert(s) stored earlier but not parsed")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -79,4 +79,15 @@ def _health(args: argparse.Namespace) -> int:
         print(f"{len(stuck)} notice(s) whose flow run started but never finished "
               "(past the run's budget; `tooflow rerun EVENT_ID`): "
               + ", ".join(f"#{n.id} ({n.status})" for n in stuck[:10]))
-    return 1 if stale or pending or failed or stuck else 0
+    from ..candidates.store import alert_health
+
+    cands = alert_health(engine, now=now)
+    if cands.waiting:
+        print(f"{cands.waiting} candidate alert(s) stored but not parsed for over a minute "
+              "(`tooflow candidates listen` parses them when it starts)")
+    if cands.rejected:
+        print(f"{cands.rejected} candidate alert(s) rejected in the last 24 h (bad input, "
+              "recorded), newest:")
+        for alert_id, source, reason in cands.newest_rejections:
+            print(f"  #{alert_id} {source}: {reason}")
+    return 1 if stale or pending or failed or stuck or cands.waiting else 0
