@@ -1,8 +1,8 @@
-"""What the long-running commands (``listen``, ``coincidence run``) share.
+"""What the long-running commands (``listen``, ``coincidence run``) share on the command line.
 
-Their ``--config``/``--log`` options and how they apply them, the stop-on-signal
-event, and the connection to the Prefect API (started locally when none is
-configured; when none can be reached the notices stay pending for the reconciler).
+Their ``--config``/``--log`` options and how they apply them, and the
+stop-on-signal event. The services themselves: :mod:`tooflow.intake.service`,
+:mod:`tooflow.snews.wiring`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import signal
 import threading
 from pathlib import Path
 
-__all__ = ["add_service_options", "setup_service", "stop_on_signals", "connect_prefect",
-           "start_local_runner"]
+__all__ = ["add_service_options", "setup_service", "stop_on_signals"]
 
 
 def add_service_options(p: argparse.ArgumentParser) -> None:
@@ -52,38 +51,3 @@ def stop_on_signals(log: logging.Logger) -> threading.Event:
     signal.signal(signal.SIGINT, _stop)
     return stop
 
-
-def connect_prefect(settings, log: logging.Logger, *, serve: bool = True):
-    """Reach a Prefect API: the configured one, else the local one (started if needed).
-
-    On the embedded default the local server's URL is applied to the whole
-    process and, with ``serve``, tooflow's deployments are served beside it
-    (:mod:`tooflow.embedded.runner`) so that triggered runs run. Returns that runner
-    process (or None). When no API can be reached, logs it and goes on: notices
-    stay pending for the reconciler.
-    """
-    from ..embedded.prefect_server import activate_prefect_api, ensure_prefect_api, is_embedded
-
-    if not is_embedded():
-        return None
-    try:
-        url = ensure_prefect_api(settings, echo=log.info)
-    except Exception as exc:  # noqa: BLE001 - notices stay pending; the reconciler retries
-        log.error("no Prefect API (%s): notices will be stored and triggered later", exc)
-        return None
-    activate_prefect_api(url)
-    if not serve:
-        return None
-    return start_local_runner(settings, log)
-
-
-def start_local_runner(settings, log: logging.Logger):
-    """Serve tooflow's deployments on the local server; wait until handle-notice is served."""
-    from ..embedded.runner import start_runner, wait_for_deployment
-
-    log_path = settings.home / "prefect" / "runner.log"
-    runner = start_runner(log_path=log_path)
-    if not wait_for_deployment(runner):
-        log.error("the local runner serving the deployments did not come up (see %s); "
-                  "notices stay pending until it does", log_path)
-    return runner

@@ -19,9 +19,9 @@ import json
 import logging
 from pathlib import Path
 
-from ._service import add_service_options, connect_prefect, setup_service, stop_on_signals
+from ._service import add_service_options, setup_service, stop_on_signals
 
-__all__ = ["add_parser", "build_service"]
+__all__ = ["add_parser"]
 
 log = logging.getLogger("tooflow.snews")
 
@@ -49,47 +49,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     status.set_defaults(func=_status)
 
 
-def build_service(settings, *, kafka: bool = True, inject: bool = True, trigger=None,
-                  rules: str | None = None):
-    """The :class:`~tooflow.snews.service.CoincidenceService` the configuration describes.
-
-    Parameters
-    ----------
-    settings : Settings
-        The ``coincidence:`` section (window, lifetime, server_tag, alert_url,
-        inject, notify) and the database.
-    kafka : bool
-        Publish alerts to ``alert_url`` when it is set.
-    inject : bool
-        Put alerts into the ToO pipeline (unless ``inject: false`` in the section).
-    trigger : callable, optional
-        ``trigger(notice_id)``; default :func:`tooflow.intake.trigger.trigger_notice`.
-    rules : str, optional
-        ``tooflow`` or ``snews_cs``; default the section's ``rules`` (else ``tooflow``).
-    """
-    from ..db import create_schema, get_engine
-    from ..intake.trigger import trigger_notice
-    from ..snews.kafka import alert_publisher
-    from ..snews.notifications import duty_notifier
-    from ..snews.service import CoincidenceService
-
-    conf = settings.coincidence
-    engine = get_engine(settings)
-    create_schema(engine)
-    publish = alert_publisher(conf.kafka_conf()) if kafka and conf.alert_url else None
-    inject = inject and conf.inject
-    if trigger is None and inject:
-        def trigger(notice_id: int) -> str:
-            return trigger_notice(notice_id, engine=engine)
-    return CoincidenceService(
-        engine, window=conf.window, lifetime=conf.lifetime, rules=rules or conf.rules,
-        server_tag=conf.server_tag, publish=publish, inject=inject,
-        trigger=trigger, notify=duty_notifier(settings) if conf.notify else None)
-
-
 def _run(args: argparse.Namespace) -> int:
+    from ..intake.service import connect_prefect
     from ..snews.kafka import observation_source
     from ..snews.service import run_service
+    from ..snews.wiring import build_service
 
     settings = setup_service(args)
     conf = settings.coincidence
@@ -123,6 +87,9 @@ def _messages(path: Path, scenario: str | None) -> list[bytes]:
 
 
 def _feed(args: argparse.Namespace) -> int:
+    from ..intake.service import connect_prefect
+    from ..snews.wiring import build_service
+
     settings = setup_service(args)
     service = build_service(settings, kafka=False, inject=not args.no_inject, rules=args.rules,
                             trigger=(lambda notice_id: None) if args.no_inject else None)

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from ..config import Settings
 
 __all__ = ["add_parser"]
 
@@ -34,8 +41,6 @@ def _create(args: argparse.Namespace) -> int:
     create_schema(engine)
     print(f"database ready: {engine.url.render_as_string(hide_password=True)}")
     if args.sample:
-        from ..samples import load_samples
-
         for line in load_samples(engine, settings):
             print(line)
     return 0
@@ -71,3 +76,25 @@ def _drop(args: argparse.Namespace) -> int:
 
 def _recreate(args: argparse.Namespace) -> int:
     return _drop(args) or _create(args)
+
+
+def load_samples(engine: Engine, settings: Settings) -> Iterator[str]:
+    """Store, parse and gate every sample notice (no Prefect needed); yield a line each."""
+    from ..intake.store import store_notice
+    from ..samples import sample_files
+    from ..stages.gate import gate_notice
+    from ..stages.parse import parse_stored_notice
+
+    for f in sample_files():
+        stored = store_notice(f.read_bytes(), f"sample:{f.name}", engine=engine)
+        if not stored.created:
+            yield f"sample {f.name}: already stored as notice #{stored.notice_id}"
+            continue
+        outcome = parse_stored_notice(stored.notice_id, engine=engine, settings=settings)
+        if outcome.rejected:
+            yield f"sample {f.name}: rejected: {outcome.reason}"
+            continue
+        decisions = gate_notice(stored.notice_id, engine=engine, settings=settings)
+        hits = [d.program for d in decisions if d.triggered]
+        yield (f"sample {f.name}: {outcome.event_id} {outcome.notice_type} → "
+               f"{', '.join(hits) or 'no program triggered'}")

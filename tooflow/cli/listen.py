@@ -14,17 +14,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import threading
 
-from ._service import (
-    add_service_options,
-    connect_prefect,
-    setup_service,
-    start_local_runner,
-    stop_on_signals,
-)
+from ._service import add_service_options, setup_service, stop_on_signals
 
-__all__ = ["add_parser", "listen"]
+__all__ = ["add_parser"]
 
 log = logging.getLogger("tooflow.listen")
 
@@ -40,67 +33,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="connect for real to the Prefect API and every configured source "
                         "(credentials, topics), say what answered, then exit (1 on failure)")
     p.set_defaults(func=_listen)
-
-
-def listen(settings, names: list[str] | None = None, *, stop: threading.Event | None = None,
-           trigger=None) -> None:
-    """Run the listeners ``names`` until ``stop`` is set.
-
-    Parameters
-    ----------
-    settings : Settings
-        tooflow settings (the ``listeners:`` section and the database).
-    names : list of str, optional
-        Sources to run (default: every configured one).
-    stop : threading.Event, optional
-        Set it to stop every source.
-    trigger : callable, optional
-        ``trigger(notice_id)``; default :func:`tooflow.intake.trigger.trigger_notice`.
-    """
-    from ..db import create_schema, get_engine
-    from ..intake.listeners import build_sources, listeners_config, run_source
-    from ..intake.trigger import DEFAULT_DEPLOYMENT, reconcile, trigger_notice, warm_up
-
-    section = listeners_config(settings)
-    sources = build_sources(settings, names)
-    engine = get_engine(settings)
-    create_schema(engine)
-    stop = stop or threading.Event()
-    runner = None
-    if trigger is None:
-        deployment = section.deployment or DEFAULT_DEPLOYMENT
-        runner = connect_prefect(settings, log)
-        warm_up(deployment)
-
-        def trigger(notice_id: int) -> str:
-            return trigger_notice(notice_id, deployment=deployment, engine=engine)
-
-    threads = [threading.Thread(
-        target=run_source, name=f"listen-{s.name}", daemon=True,
-        kwargs=dict(source=s, engine=engine, trigger=trigger, stop=stop,
-                    max_bytes=settings.max_notice_bytes,
-                    status_interval=section.status_interval,
-                    trigger_workers=section.trigger_workers))
-        for s in sources]
-    for t in threads:
-        t.start()
-    interval = section.reconcile_interval
-    while True:
-        if runner is not None and runner.poll() is not None:
-            log.error("the local runner exited (status %s); starting it again", runner.returncode)
-            runner = start_local_runner(settings, log)
-        if interval > 0:  # at start (a crash may have left notices pending), then periodically
-            n = reconcile(engine, trigger=trigger)
-            if n:
-                log.info("reconciler: triggered %d pending notice(s)", n)
-        if stop.wait(interval if interval > 0 else 3600):
-            break
-    for t in threads:
-        t.join(timeout=30)
-    if runner is not None:
-        from ..embedded.runner import stop_runner
-
-        stop_runner(runner)
 
 
 def _check(settings, names: list[str] | None) -> int:
@@ -128,5 +60,7 @@ def _listen(args: argparse.Namespace) -> int:
     settings = setup_service(args)
     if args.check:
         return _check(settings, args.source)
+    from ..intake.service import listen
+
     listen(settings, args.source, stop=stop_on_signals(log))
     return 0

@@ -1,0 +1,116 @@
+"""The listener service: every configured source in its own thread, the reconciler beside them.
+
+What ``tooflow listen`` runs (:mod:`tooflow.cli.listen` only parses its
+options). Every message is stored, then acknowledged, then the
+``handle-notice`` deployment is triggered; notices that could not be
+triggered (Prefect API down) stay pending and are retried every
+``reconcile_interval`` seconds. Without PREFECT_API_URL (the embedded default)
+it uses the local Prefect server and serves the deployments on it
+(:func:`connect_prefect`), so the triggered runs run beside the listener.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+__all__ = ["connect_prefect", "listen", "start_local_runner"]
+
+log = logging.getLogger("tooflow.listen")
+
+
+def listen(settings, names: list[str] | None = None, *, stop: threading.Event | None = None,
+           trigger=None) -> None:
+    """Run the listeners ``names`` until ``stop`` is set.
+
+    Parameters
+    ----------
+    settings : Settings
+        tooflow settings (the ``listeners:`` section and the database).
+    names : list of str, optional
+        Sources to run (default: every configured one).
+    stop : threading.Event, optional
+        Set it to stop every source.
+    trigger : callable, optional
+        ``trigger(notice_id)``; default :func:`tooflow.intake.trigger.trigger_notice`.
+    """
+    from ..db import create_schema, get_engine
+    from .listeners import build_sources, listeners_config, run_source
+    from .trigger import DEFAULT_DEPLOYMENT, reconcile, trigger_notice, warm_up
+
+    section = listeners_config(settings)
+    sources = build_sources(settings, names)
+    engine = get_engine(settings)
+    create_schema(engine)
+    stop = stop or threading.Event()
+    runner = None
+    if trigger is None:
+        deployment = section.deployment or DEFAULT_DEPLOYMENT
+        runner = connect_prefect(settings, log)
+        warm_up(deployment)
+
+        def trigger(notice_id: int) -> str:
+            return trigger_notice(notice_id, deployment=deployment, engine=engine)
+
+    threads = [threading.Thread(
+        target=run_source, name=f"listen-{s.name}", daemon=True,
+        kwargs=dict(source=s, engine=engine, trigger=trigger, stop=stop,
+                    max_bytes=settings.max_notice_bytes,
+                    status_interval=section.status_interval,
+                    trigger_workers=section.trigger_workers))
+        for s in sources]
+    for t in threads:
+        t.start()
+    interval = section.reconcile_interval
+    while True:
+        if runner is not None and runner.poll() is not None:
+            log.error("the local runner exited (status %s); starting it again", runner.returncode)
+            runner = start_local_runner(settings, log)
+        if interval > 0:  # at start (a crash may have left notices pending), then periodically
+            n = reconcile(engine, trigger=trigger)
+            if n:
+                log.info("reconciler: triggered %d pending notice(s)", n)
+        if stop.wait(interval if interval > 0 else 3600):
+            break
+    for t in threads:
+        t.join(timeout=30)
+    if runner is not None:
+        from ..embedded.runner import stop_runner
+
+        stop_runner(runner)
+
+
+def connect_prefect(settings, log: logging.Logger, *, serve: bool = True):
+    """Reach a Prefect API: the configured one, else the local one (started if needed).
+
+    On the embedded default the local server's URL is applied to the whole
+    process and, with ``serve``, tooflow's deployments are served beside it
+    (:mod:`tooflow.embedded.runner`) so that triggered runs run. Returns that runner
+    process (or None). When no API can be reached, logs it and goes on: notices
+    stay pending for the reconciler.
+    """
+    from ..embedded.prefect_server import activate_prefect_api, ensure_prefect_api, is_embedded
+
+    if not is_embedded():
+        return None
+    try:
+        url = ensure_prefect_api(settings, echo=log.info)
+    except Exception as exc:  # noqa: BLE001 - notices stay pending; the reconciler retries
+        log.error("no Prefect API (%s): notices will be stored and triggered later", exc)
+        return None
+    activate_prefect_api(url)
+    if not serve:
+        return None
+    return start_local_runner(settings, log)
+
+
+def start_local_runner(settings, log: logging.Logger):
+    """Serve tooflow's deployments on the local server; wait until handle-notice is served."""
+    from ..embedded.runner import start_runner, wait_for_deployment
+
+    log_path = settings.home / "prefect" / "runner.log"
+    runner = start_runner(log_path=log_path)
+    if not wait_for_deployment(runner):
+        log.error("the local runner serving the deployments did not come up (see %s); "
+                  "notices stay pending until it does", log_path)
+    return runner
