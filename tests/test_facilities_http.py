@@ -101,6 +101,20 @@ def test_closed_port_gives_a_clear_error_after_bounded_retries():
     assert all("ConnectError" in t.error for t in client.transactions)
 
 
+def test_no_wait_starts_past_the_deadline(scripted):
+    """The policy gives up when the next back-off would end past the request's deadline."""
+    scripted.script = [503] * 10
+    waits: list[float] = []
+    client = HttpClient(url_of(scripted), retries=5, backoff=0.5, deadline=1.0,
+                        facility="test", sleep=waits.append)
+    with pytest.raises(FacilityUnavailable, match=r"test: GET /health: no time left within the "
+                                                  r"1 s deadline for another attempt"):
+        client.request("GET", "/health")
+    # 0.5 s fits in the 1 s deadline, 1 s more does not: two attempts, one wait.
+    assert waits == [0.5] and len(scripted.seen) == 2
+    assert [t.status for t in client.transactions] == [503, 503]
+
+
 def test_is_retryable_only_for_transient_statuses():
     assert [s for s in range(400, 600) if is_retryable(FacilityHTTPError("x", s))] == \
         [408, 429, 502, 503, 504]

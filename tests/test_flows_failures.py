@@ -2,7 +2,8 @@
 
 MS181101ab is planned for ZTF and Gattini on the night of 2019-04-01; Gattini's
 queue is the simulator, ZTF's a real closed port of 127.0.0.1. The ZTF
-submission fails after its retries (task run Failed), Gattini's requests are
+submission fails after the HTTP policy's attempts (task run Failed at its first
+run: nothing retries on top of the policy), Gattini's requests are
 queued all the same, the flow run ends Failed with the reason, an ERROR line
 and tooflow's own lines are in the run's logs, the astronomer on duty is told,
 the requests are kept ``unsent``, ``tooflow show`` and the event's artifact say
@@ -18,7 +19,7 @@ import yaml
 from sqlmodel import Session, select
 
 from tooflow.intake.store import store_notice
-from tooflow.models import Notice, NotificationRecord, QueueRequestRow
+from tooflow.models import FacilityTransaction, Notice, NotificationRecord, QueueRequestRow
 
 from .test_stages import NIGHT, PRELIMINARY, _configure
 from .test_unsent_requests import closed_port
@@ -75,15 +76,11 @@ def test_unreachable_queue_fails_red_and_is_retried_later(prefect, sqlite_engine
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    import tooflow.flows.handle_notice as handle_module
     from tooflow.flows.handle_notice import handle_notice
     from tooflow.flows.resubmit import resubmit_unsent_flow
     from tooflow.simulator.server import SimulatorServer
     from tooflow.views.event import load_event_view, render_text
 
-    # Same retries as deployed (3), without their minutes of delay.
-    monkeypatch.setattr(handle_module, "submit",
-                        handle_module.submit.with_options(retry_delay_seconds=0))
     port = closed_port()
     stored = store_notice(PRELIMINARY.read_bytes(), str(PRELIMINARY), engine=sqlite_engine)
     with SimulatorServer(speedup=1, weather_loss=0.0, start=NIGHT) as gattini:
@@ -96,22 +93,29 @@ def test_unreachable_queue_fails_red_and_is_retried_later(prefect, sqlite_engine
     summary = state.result(raise_on_failure=False)
     assert "ZTF: ConnectError" in summary.submit_errors["ZTF kilonova"]
     sub = summary.submitted["ZTF kilonova"]
-    # Gattini's requests went out at the first attempt (the retries found them queued).
-    assert sub["already_queued"]["Gattini"] > 0 and "ZTF" not in sub["submitted"]
+    # Gattini's requests went out all the same.
+    assert sub["submitted"]["Gattini"] > 0 and "ZTF" not in sub["submitted"]
     n_ztf = sub["unsent"]["ZTF"]
     assert n_ztf > 0
     assert summary.progress is not None and summary.progress["unsent"] == n_ztf
     run_id = state.state_details.flow_run_id
 
-    # The submit task run is Failed after its retries (1 + 3 runs).
+    # The submit task run is Failed at its first run: one policy retries (HTTP: 2 attempts
+    # with `retries: 1`), Prefect does not retry the task on top of it.
     with get_client(sync_client=True) as client:
         task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
             id=FlowRunFilterId(any_=[run_id])))
         run = client.read_flow_run(run_id)
     submit_runs = [t for t in task_runs if t.name.startswith("submit-plan-")]
     assert len(submit_runs) == 1
-    assert submit_runs[0].state.is_failed() and submit_runs[0].run_count == 4
+    assert submit_runs[0].state.is_failed() and submit_runs[0].run_count == 1
     assert run.state.is_failed()
+    with Session(sqlite_engine) as s:
+        ztf_exchanges = s.exec(select(FacilityTransaction)
+                               .where(FacilityTransaction.url.contains("/queues/ZTF/"))
+                               .order_by(FacilityTransaction.id)).all()
+    assert [(t.method, t.status_code, t.detail.split(":")[0]) for t in ztf_exchanges] == [
+        ("POST", None, "attempt 1"), ("POST", None, "attempt 2")]
 
     # ERROR lines, and tooflow's own INFO lines (HTTP exchanges), in the run's logs.
     def http_info_lines():

@@ -90,9 +90,11 @@ def test_missing_file_is_not_retried(server):
 def test_server_errors_are_retried_with_backoff(server):
     _FlakyHandler.calls, _FlakyHandler.failures = 0, 2
     base = server(_FlakyHandler)
-    data = fetch_skymap(f"{base}/rrt_small_area.fits", retries=3, backoff=0.01)
+    waits = []
+    data = fetch_skymap(f"{base}/rrt_small_area.fits", retries=3, backoff=0.01,
+                        sleep=waits.append)
     assert data == (SKYMAPS / "rrt_small_area.fits").read_bytes()
-    assert _FlakyHandler.calls == 3
+    assert _FlakyHandler.calls == 3 and waits == [0.01, 0.02]
 
 
 def test_server_errors_exhaust_retries(server):

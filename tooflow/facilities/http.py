@@ -1,12 +1,14 @@
 """HTTP transport shared by the facility adapters: timeouts, retries, records.
 
-Retry policy (like gwcelery's ``catch_retryable_http_errors``): retry only on
-connection-level failures (refused, reset, timed out) and on HTTP 408, 429,
-502, 503 and 504, with exponential back-off; every other answer is final and
-becomes a :class:`FacilityHTTPError` carrying the status and the start of the
-body. Every attempt is recorded as a :class:`Transaction` (method, URL, status,
-elapsed time, error) that the caller can store; headers, and so tokens, are
-never recorded or logged, and what a facility answers is redacted
+Retry policy (like gwcelery's ``catch_retryable_http_errors``), the only one
+of this boundary (:mod:`tooflow.guards.retry`, tenacity; the Prefect tasks above
+do not retry again): retry only on connection-level failures (refused, reset,
+timed out) and on HTTP 408, 429, 502, 503 and 504, with exponential back-off;
+every other answer is final and becomes a :class:`FacilityHTTPError` carrying
+the status and the start of the body. Every attempt is recorded as a
+:class:`Transaction` (method, URL, status, elapsed time, error) that the caller
+can store; headers, and so tokens, are never recorded or logged, and what a
+facility answers is redacted
 (:mod:`tooflow.guards.text`) before it is recorded, raised or logged: an error
 body that echoes the request headers does not leak the token.
 
@@ -18,17 +20,17 @@ not exceed ``max_response_bytes``. Past either it is a
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import httpx
 
 from ..guards.deadline import Deadline, DeadlineExceeded, ResponseTooLarge, read_response
+from ..guards.retry import GaveUp, Policy, call_with_retries
 from ..guards.text import REDACTED, redact
 
 __all__ = [
@@ -39,16 +41,12 @@ __all__ = [
     "Transaction",
     "HttpClient",
     "is_retryable",
-    "retry_transient",
 ]
 
 log = logging.getLogger(__name__)
 
 #: HTTP statuses worth retrying: the server or a proxy says "try again later".
 RETRYABLE_STATUS = frozenset({408, 429, 502, 503, 504})
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class FacilityError(RuntimeError):
@@ -137,54 +135,6 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
-def retry_transient(retries: int = 3, backoff: float = 0.5, *, max_delay: float = 30.0,
-                    sleep: Callable[[float], None] = time.sleep,
-                    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Decorator: retry a call on transient HTTP failures with exponential back-off.
-
-    Parameters
-    ----------
-    retries : int
-        Extra attempts after the first one.
-    backoff : float
-        Delay before the first retry, seconds; doubled each time up to ``max_delay``.
-    max_delay : float
-        Longest single delay, seconds.
-    sleep : callable
-        Sleep function (tests may pass a recorder).
-
-    The wrapped function gets an ``attempt`` keyword (1, 2, ...). When the
-    retries are used up the last error is re-raised; a connection error
-    becomes :class:`FacilityUnavailable` saying how many attempts were made.
-    """
-
-    def decorate(func: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(func)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            delay = backoff
-            for attempt in range(1, retries + 2):
-                try:
-                    return func(*args, attempt=attempt, **kwargs)  # type: ignore[call-arg]
-                except Exception as exc:
-                    if not is_retryable(exc):
-                        raise
-                    if attempt > retries:
-                        if isinstance(exc, httpx.TransportError):
-                            raise FacilityUnavailable(
-                                f"{exc.__class__.__name__} after {attempt} attempt(s): {exc}"
-                            ) from exc
-                        raise
-                    log.warning("transient failure (attempt %d of %d), retrying in %.2f s: %s",
-                                attempt, retries + 1, delay, exc)
-                    sleep(delay)
-                    delay = min(delay * 2, max_delay)
-            raise AssertionError("unreachable")  # pragma: no cover
-
-        return wrapper
-
-    return decorate
-
-
 class HttpClient:
     """A small httpx wrapper: base URL, bearer token, timeouts, retries, records.
 
@@ -196,8 +146,10 @@ class HttpClient:
         Bearer token sent as ``Authorization`` (never recorded).
     timeout : float
         Connect and read timeout, seconds.
-    retries, backoff : int, float
-        See :func:`retry_transient`.
+    retries : int
+        Extra attempts after the first, on transient failures only (:func:`is_retryable`).
+    backoff : float
+        Wait before the first retry, seconds; doubled each time (at most 30 s).
     facility : str
         Name stored in each :class:`Transaction`.
     deadline : float
@@ -240,20 +192,25 @@ class HttpClient:
         """
         if not self.base_url:
             raise FacilityError(f"{self.facility or 'facility'}: no URL configured")
-        budget = Deadline(self.deadline, f"{self.facility or 'facility'}: {method} {path}")
-
-        def wait(delay: float) -> None:
-            if delay >= budget.remaining():
-                raise FacilityUnavailable(f"{budget.what}: no time left within the "
-                                          f"{self.deadline:g} s deadline for another attempt")
-            self._sleep(delay)
-
-        @retry_transient(self.retries, self.backoff, sleep=wait)
-        def once(*, attempt: int) -> httpx.Response:
-            return self._send(method, path, json=json, params=params, content=content,
-                              ok=ok, attempt=attempt, budget=budget)
-
-        return once()
+        what = f"{self.facility or 'facility'}: {method} {path}"
+        budget = Deadline(self.deadline, what)
+        policy = Policy(what, attempts=self.retries + 1, backoff=self.backoff,
+                        retry_if=is_retryable)
+        try:
+            return call_with_retries(
+                policy, lambda attempt: self._send(method, path, json=json, params=params,
+                                                   content=content, ok=ok, attempt=attempt,
+                                                   budget=budget),
+                deadline=budget, sleep=self._sleep)
+        except GaveUp as gave_up:
+            last = gave_up.last
+            if gave_up.out_of_time:
+                raise FacilityUnavailable(f"{what}: no time left within the {self.deadline:g} s "
+                                          f"deadline for another attempt ({last})") from last
+            if isinstance(last, httpx.TransportError):
+                raise FacilityUnavailable(f"{type(last).__name__} after {gave_up.attempts} "
+                                          f"attempt(s): {self._clean(str(last))}") from last
+            raise last from None
 
     def _send(self, method: str, path: str, *, json: Any, params: dict[str, Any] | None,
               content: bytes | None, ok: tuple[int, ...], attempt: int,

@@ -1,8 +1,10 @@
 """Fetch a sky map referenced by URL (legacy VOEvents), with a total deadline and retries.
 
-Retry policy, next to the external system as STYLE.md asks: connection
-failures, timeouts and HTTP 408/429/500/502/503/504 are retried with
-exponential backoff; other HTTP errors (404, 403, ...) fail at once. The whole
+Retry policy, next to the external system as STYLE.md asks, and the only one
+of this boundary (:mod:`tooflow.guards.retry`, tenacity; the parse task does
+not retry again): connection failures, timeouts and HTTP
+408/429/500/502/503/504 are retried with exponential backoff; other HTTP
+errors (404, 403, ...) fail at once. The whole
 fetch, every attempt and back-off included, ends within ``deadline`` seconds
 (a server trickling one byte at a time cannot hold it longer).
 """
@@ -10,15 +12,17 @@ fetch, every attempt and back-off included, ends within ``deadline`` seconds
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 
 from ..errors import SkymapUnavailable
 from ..guards.deadline import Deadline, DeadlineExceeded, ResponseTooLarge, read_response
+from ..guards.retry import GaveUp, Policy, call_with_retries
 from .read import MAX_SKYMAP_BYTES
 
-__all__ = ["RETRYABLE_STATUS", "fetch_skymap"]
+__all__ = ["RETRYABLE_STATUS", "fetch_skymap", "is_retryable"]
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -32,7 +36,8 @@ def _get(client: httpx.Client, url: str, max_bytes: int, deadline: Deadline,
 
 
 def fetch_skymap(url: str, *, timeout: float = 10, retries: int = 3, backoff: float = 0.5,
-                 max_bytes: int = MAX_SKYMAP_BYTES, deadline: float = 120.0) -> bytes:
+                 max_bytes: int = MAX_SKYMAP_BYTES, deadline: float = 120.0,
+                 sleep: Callable[[float], None] = time.sleep) -> bytes:
     """Download a sky map.
 
     Parameters
@@ -49,6 +54,8 @@ def fetch_skymap(url: str, *, timeout: float = 10, retries: int = 3, backoff: fl
         Refuse larger downloads (bytes).
     deadline : float
         Total seconds for the whole fetch (all attempts and waits).
+    sleep : callable
+        Waits between attempts (tests pass a recorder).
 
     Returns
     -------
@@ -65,35 +72,38 @@ def fetch_skymap(url: str, *, timeout: float = 10, retries: int = 3, backoff: fl
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SkymapUnavailable(f"cannot fetch sky map: {url!r} is not an http(s) URL")
-    attempts = max(1, int(retries))
     budget = Deadline(deadline, f"fetching the sky map at {url}")
-    last, attempts_made = "", 0
+    policy = Policy(f"sky map at {url}", attempts=max(1, int(retries)), backoff=backoff,
+                    retry_if=is_retryable)
     with httpx.Client(follow_redirects=True) as client:
-        for attempt in range(attempts):
-            if attempt:
-                wait = backoff * 2 ** (attempt - 1)
-                if wait >= budget.remaining():
-                    last += f"; no time left in the {deadline:g} s deadline for another"
-                    break
-                time.sleep(wait)
-            try:
-                return _get(client, url, max_bytes, budget, timeout)
-            except DeadlineExceeded as exc:
-                raise SkymapUnavailable(f"sky map at {url} unavailable: {exc} "
-                                        f"(attempt {attempt + 1})") from exc
-            except ResponseTooLarge as exc:
-                raise SkymapUnavailable(
-                    f"sky map at {url} is larger than {max_bytes} bytes") from exc
-            except httpx.HTTPStatusError as exc:
-                status = exc.response.status_code
-                last = f"HTTP {status}"
-                if status not in RETRYABLE_STATUS:
-                    raise SkymapUnavailable(
-                        f"sky map at {url} unavailable: HTTP {status} (not retried)"
-                    ) from exc
-            except httpx.TransportError as exc:
-                last = f"{exc.__class__.__name__}: {exc}"
-            attempts_made = attempt + 1
-    raise SkymapUnavailable(
-        f"sky map at {url} unavailable after {attempts_made} attempt(s): {last}"
-    )
+        try:
+            return call_with_retries(
+                policy, lambda attempt: _get(client, url, max_bytes, budget, timeout),
+                deadline=budget, sleep=sleep)
+        except GaveUp as gave_up:
+            last = _describe(gave_up.last)
+            if gave_up.out_of_time:
+                last += f"; no time left in the {deadline:g} s deadline for another"
+            raise SkymapUnavailable(f"sky map at {url} unavailable after {gave_up.attempts} "
+                                    f"attempt(s): {last}") from gave_up.last
+        except DeadlineExceeded as exc:
+            raise SkymapUnavailable(f"sky map at {url} unavailable: {exc}") from exc
+        except ResponseTooLarge as exc:
+            raise SkymapUnavailable(
+                f"sky map at {url} is larger than {max_bytes} bytes") from exc
+        except httpx.HTTPStatusError as exc:
+            raise SkymapUnavailable(f"sky map at {url} unavailable: HTTP "
+                                    f"{exc.response.status_code} (not retried)") from exc
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Connection failures, timeouts and HTTP 408/429/500/502/503/504: worth another attempt."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code in RETRYABLE_STATUS
+    return isinstance(exc, httpx.TransportError)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return f"{type(exc).__name__}: {exc}"

@@ -6,6 +6,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from sqlmodel import Session
 
+from ..db_retry import database_retries
 from ..runs.budgets import TASK_TIMEOUTS
 from ..views.event import load_event_view, render_markdown
 from ._context import artifact_key, context
@@ -24,8 +25,9 @@ def ui_base_url() -> str | None:
     return str(api).rstrip("/").removesuffix("/api") if api else None
 
 
-@task(name="event-view", task_run_name="event-view-{event_id}", retries=2,
-      retry_delay_seconds=2, timeout_seconds=TASK_TIMEOUTS["event_view"])
+@task(name="event-view", task_run_name="event-view-{event_id}",
+      timeout_seconds=TASK_TIMEOUTS["event_view"])
+@database_retries("event view")
 def publish_event_view(event_pk: int, event_id: str) -> str:
     """Create the next version of artifact ``event-<event id>``; returns its key.
 

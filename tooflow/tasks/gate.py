@@ -5,11 +5,11 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
+from ..db_retry import database_retries
 from ..programs import Decision
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.gate import gate_notice
 from ._context import artifact_key
-from .retry import retry_on_io
 
 __all__ = ["gate", "decisions_markdown"]
 
@@ -26,8 +26,8 @@ def decisions_markdown(event_id: str, notice_type: str | None,
 
 
 @task(name="gate", timeout_seconds=TASK_TIMEOUTS["gate"],
-      task_run_name="gate-notice-{notice_id}", retries=3,
-      retry_delay_seconds=[2, 10, 30], retry_condition_fn=retry_on_io)
+      task_run_name="gate-notice-{notice_id}")
+@database_retries("gate")
 def gate(notice_id: int, event_id: str, notice_type: str | None) -> list[Decision]:
     """Gate notice ``notice_id``; publish the decisions as a markdown artifact."""
     decisions = gate_notice(notice_id)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from prefect import task
 
+from ..db_retry import database_retries
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.parse import ParseOutcome, parse_stored_notice
-from .retry import retry_on_io
 
 __all__ = ["parse"]
 
 
 @task(name="parse", timeout_seconds=TASK_TIMEOUTS["parse"],
-      task_run_name="parse-notice-{notice_id}", retries=3,
-      retry_delay_seconds=[2, 10, 30], retry_condition_fn=retry_on_io)
+      task_run_name="parse-notice-{notice_id}")
+@database_retries("parse")
 def parse(notice_id: int) -> ParseOutcome:
     """Parse notice ``notice_id`` (a corrupt notice is recorded as rejected, not retried)."""
     return parse_stored_notice(notice_id)

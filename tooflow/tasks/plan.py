@@ -8,11 +8,11 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from sqlmodel import Session, select
 
+from ..db_retry import database_retries
 from ..models import Plan, PlannedObservationRow
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.plan import plan_for_program
 from ._context import artifact_key, context
-from .retry import retry_on_io
 
 __all__ = ["plan", "plan_markdown"]
 
@@ -73,8 +73,8 @@ def _embedded_png(path: str, max_bytes: int = 1 << 20) -> str:
 
 
 @task(name="plan", timeout_seconds=TASK_TIMEOUTS["plan"],
-      task_run_name="plan-{program}", retries=2, retry_delay_seconds=5,
-      retry_condition_fn=retry_on_io)
+      task_run_name="plan-{program}")
+@database_retries("plan")
 def plan(notice_id: int, event_id: str, program: str,
          start: dt.datetime | None = None) -> int | None:
     """Plan ``program`` for the notice's event; returns the plan id (None: nothing to plan)."""

@@ -6,22 +6,23 @@ from dataclasses import asdict
 
 from prefect import get_run_logger, task
 
+from ..db_retry import database_retries
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.submit import SubmissionFailed, cancel_event_requests, submit_plan
 from ._context import context
-from .retry import retry_on_io, retry_on_io_or_unreachable
 
 __all__ = ["submit", "cancel"]
 
 
 @task(name="submit", timeout_seconds=TASK_TIMEOUTS["submit"],
-      task_run_name="submit-plan-{plan_id}", retries=3,
-      retry_delay_seconds=[5, 30, 120], retry_condition_fn=retry_on_io_or_unreachable)
+      task_run_name="submit-plan-{plan_id}")
+@database_retries("submit")
 def submit(plan_id: int) -> dict:
     """Queue a plan (idempotent: a retry queues nothing twice).
 
-    A telescope whose queue did not take its requests fails the task run (red
-    in the UI, retried while the queue is only unreachable), with an ERROR log
+    A telescope whose queue did not take its requests (after the HTTP retry
+    policy of :mod:`tooflow.facilities.http`; the task itself retries only a
+    database outage) fails the task run (red in the UI), with an ERROR log
     line per telescope; the others' requests are queued all the same, and the
     failed ones are kept ``unsent`` for :func:`~tooflow.stages.submit.resubmit_unsent`.
 
@@ -43,8 +44,8 @@ def submit(plan_id: int) -> dict:
 
 
 @task(name="cancel", timeout_seconds=TASK_TIMEOUTS["cancel"],
-      task_run_name="cancel-event-{event_pk}", retries=3,
-      retry_delay_seconds=[5, 30, 120], retry_condition_fn=retry_on_io)
+      task_run_name="cancel-event-{event_pk}")
+@database_retries("cancel")
 def cancel(event_pk: int) -> dict[str, int]:
     """Cancel everything still queued for an event (retraction)."""
     settings, engine = context()
