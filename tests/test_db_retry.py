@@ -173,6 +173,37 @@ def test_postgres_refusing_connections_fails_after_the_attempts():
     engine.dispose()
 
 
+def test_a_postgres_server_that_never_answers_cannot_hold_a_connection():
+    """A port that accepts TCP connections and never speaks: tooflow's engine gives up after
+    its connect timeout (tooflow.db.PG_CONNECT_TIMEOUT), and the policy names it."""
+    import socket
+    import time
+
+    from tooflow.db import PG_CONNECT_TIMEOUT
+
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)  # the kernel completes the handshake; nobody ever answers
+        url = PG_ADMIN_URL.replace(":5432/", f":{mute.getsockname()[1]}/")
+        engine = get_engine(url=url)
+        calls = []
+
+        def work():
+            calls.append(1)
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        start = time.monotonic()
+        with pytest.raises(DatabaseUnavailable, match=r"after 1 attempt\(s\): "
+                                                      r"OperationalError: .*timeout"):
+            with_database_retries(work, what="probe", attempts=1)
+        assert len(calls) == 1
+        # Bounded by the connect timeout, not by the kernel's minutes of TCP retries
+        # (generous for a busy machine: it is a bound, not a measurement).
+        assert time.monotonic() - start < PG_CONNECT_TIMEOUT + 20
+        engine.dispose()
+
+
 def test_postgres_database_that_does_not_exist_is_not_retried(postgres_url):
     engine = create_engine(postgres_url.rsplit("/", 1)[0] + f"/nope_{uuid.uuid4().hex[:8]}")
     calls = []

@@ -19,7 +19,13 @@ from sqlmodel import Session, SQLModel, create_engine
 from . import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from .config import Settings, load_settings
 
-__all__ = ["get_engine", "session_scope", "create_schema", "drop_schema", "alembic_config"]
+__all__ = ["PG_CONNECT_TIMEOUT", "get_engine", "session_scope", "create_schema", "drop_schema",
+           "alembic_config"]
+
+#: Seconds PostgreSQL has to answer a new connection (libpq ``connect_timeout``), unless
+#: the URL sets its own: a server that accepts and never answers cannot hold a task; the
+#: database retry policy (:mod:`tooflow.db_retry`) then tries again.
+PG_CONNECT_TIMEOUT = 10
 
 
 @functools.lru_cache(maxsize=8)
@@ -39,7 +45,11 @@ def _engine_for(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    from sqlalchemy.engine import make_url
+
+    args = {} if "connect_timeout" in make_url(url).query else {
+        "connect_timeout": PG_CONNECT_TIMEOUT}
+    return create_engine(url, pool_pre_ping=True, connect_args=args)
 
 
 def get_engine(settings: Settings | None = None, url: str | None = None) -> Engine:
