@@ -24,7 +24,8 @@ from tooflow.stages.gate import gate_notice
 from tooflow.stages.notify import notify_event
 from tooflow.stages.parse import parse_stored_notice
 from tooflow.stages.plan import plan_for_program, unobservable_plans
-from tooflow.views.summary import event_report, format_followup
+from tooflow.views.event import load_event_view, render_text
+from tooflow.views.summary import format_followup
 
 from .conftest import DATA
 
@@ -124,7 +125,7 @@ def test_empty_plan_is_stored_drawn_and_said(path, program, start, telescopes, k
     assert said == {program: f"{program}: " + lines[0].split(": ", 1)[1]}
     with Session(sqlite_engine) as session:  # tooflow show
         event_id = session.get(Event, row.event_pk).event_id
-        shown = event_report(session, event_id)
+        shown = render_text(load_event_view(session, event_id))
     assert f"  {lines[0]}" in shown.splitlines()
     from tooflow.tasks.plan import plan_markdown  # the Prefect artifact
 

@@ -1,9 +1,9 @@
-"""Name the mission, event and packet type of a GCN VOEvent.
+"""What the mission handlers of GCN VOEvents share: :class:`Described` and its helpers.
 
-:func:`describe` picks a handler by ivorn stream and ``Packet_Type``:
-:mod:`.gcn_missions_gamma` (Fermi GBM/LAT, Swift, INTEGRAL, MAXI, AGILE) or
-:mod:`.gcn_missions_other` (IceCube/AMON, ANTARES, SNEWS, SVOM), with a
-generic handler for other GCN streams that carry a ``TrigID``.
+:func:`tooflow.parsers.gcn_voevent.describe` picks a handler by ivorn stream
+and ``Packet_Type``: :mod:`.gcn_missions_gamma` (Fermi GBM/LAT, Swift,
+INTEGRAL, MAXI, AGILE) or :mod:`.gcn_missions_other` (IceCube/AMON, ANTARES,
+SNEWS, SVOM), else :func:`generic` for other GCN streams that carry a ``TrigID``.
 
 Packet type names are pygcn's :class:`gcn.NoticeType` names
 (``FERMI_GBM_FLT_POS``); SVOM packets, unknown to pygcn, are named from the
@@ -19,10 +19,10 @@ from typing import Any
 from ..errors import NoticeRejected
 from ..notice import EventKind
 from .gcn_common import as_bool, as_float, as_int
-from .gcn_voevent import VOEventFields
+from .gcn_voevent_fields import VOEventFields
 
 __all__ = [
-    "Described", "common_properties", "describe", "first_number", "is_test", "packet_type_name",
+    "Described", "common_properties", "first_number", "generic", "is_test", "packet_type_name",
 ]
 
 #: Test packets (always mock).
@@ -103,42 +103,6 @@ def is_test(fields: VOEventFields) -> bool:
         or fields.packet_type in TEST_PACKETS
         or any(as_bool(p.get(flag)) for flag in flags)
     )
-
-
-def describe(fields: VOEventFields) -> Described:
-    """Mission, event id, packet type, flags and properties of a VOEvent.
-
-    Raises
-    ------
-    NoticeRejected
-        For control packets, LVK packets, and notices without a trigger id.
-    """
-    from . import gcn_missions_gamma as gamma
-    from . import gcn_missions_other as other
-
-    if fields.authority == "org.svom":
-        return other.svom(fields)
-    packet = fields.packet_type
-    name = packet_type_name(packet)
-    if packet in LVK_PACKETS:
-        raise NoticeRejected(f"GCN {name} packet (type {packet}): LVK notices are read by the "
-                             "LVK parser from their ivo://gwnet ivorn")
-    stream = fields.stream.upper()
-    handlers = {
-        "FERMI": gamma.fermi,
-        "SWIFT": gamma.swift,
-        "INTEGRAL": gamma.integral,
-        "MAXI": gamma.maxi,
-        "AGILE": gamma.agile,
-        "AMON": other.amon,
-        "SNEWS": other.snews,
-        "ANTARES_ALERT": other.antares,
-    }
-    if stream in handlers:
-        return handlers[stream](fields)
-    if packet == 149:
-        return other.snews(fields)
-    return generic(fields)
 
 
 def generic(fields: VOEventFields) -> Described:

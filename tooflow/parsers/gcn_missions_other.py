@@ -25,7 +25,7 @@ from ..errors import NoticeRejected
 from ..notice import EventKind
 from .gcn_common import SECONDS_PER_YEAR, as_bool, as_float, as_int, prune
 from .gcn_missions import Described, common_properties, first_number, is_test, packet_type_name
-from .gcn_voevent import VOEventFields
+from .gcn_voevent_fields import VOEventFields
 
 __all__ = ["amon", "antares", "snews", "svom"]
 

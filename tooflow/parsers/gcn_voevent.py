@@ -3,7 +3,7 @@
 :func:`parse_gcn_voevent` reads what every VOEvent 2.0 notice shares — the
 ivorn and ``role``, ``<Who><Date>`` (issued), ``<WhereWhen>`` (``ISOTime``,
 ``Position2D`` ``C1``/``C2``/``Error2Radius`` in degrees) and ``<Citations>`` —
-into :class:`VOEventFields`, then :mod:`.gcn_missions` names the mission,
+into :class:`~.gcn_voevent_fields.VOEventFields`, then :func:`describe` names the mission,
 the event and the packet type.
 
 Choices made here:
@@ -34,166 +34,51 @@ Choices made here:
 
 from __future__ import annotations
 
-import datetime as dt
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 
 from ..errors import NoticeRejected
 from ..notice import Localization, ParsedNotice
-from .gcn_common import as_int, parse_utc, parse_utc_or_none
+from . import gcn_missions_gamma as gamma
+from . import gcn_missions_other as other
+from .gcn_common import as_int
+from .gcn_missions import LVK_PACKETS, Described, generic, packet_type_name
+from .gcn_voevent_fields import VOEventFields, read_voevent_fields
 from .validate import position
-from .xml import local_name, voevent_params
 
-__all__ = ["NON_EVENT_PACKETS", "VOEventFields", "parse_gcn_voevent", "read_voevent_fields"]
-
-#: ivorn authorities whose notices this module understands.
-SUPPORTED_AUTHORITIES = ("nasa.gsfc.gcn", "org.svom")
-
-#: GCN control, pointing and heartbeat packets (IM_ALIVE, KILL_SOCKET, *_POINTDIR,
-#: *_SC_SLEW, ...): not about an astrophysical event.
-NON_EVENT_PACKETS = frozenset({
-    3, 4, 46, 47, 48, 51, 66, 83, 94, 95, 96, 103, 107, 126, 129, 142, 143, 144,
-})
+__all__ = ["describe", "parse_gcn_voevent"]
 
 
-@dataclass
-class VOEventFields:
-    """The parts of a VOEvent every mission handler needs.
-
-    Attributes
-    ----------
-    ivorn : str
-        ``ivo://nasa.gsfc.gcn/Fermi#GBM_Flt_Pos_...``.
-    authority : str
-        ``nasa.gsfc.gcn`` or ``org.svom``.
-    stream : str
-        The ivorn path: ``Fermi``, ``SWIFT``, ``AMON``, ``fsc``, ...
-    local_id : str
-        The ivorn fragment after ``#``.
-    role : str
-        ``observation``, ``test`` or ``utility``.
-    params : dict
-        ``<What>`` params by name (strings), see :func:`~.xml.voevent_params`.
-    packet_type : int or None
-        GCN ``Packet_Type``.
-    time : datetime.datetime
-        ``WhereWhen`` ``ISOTime``, UTC.
-    issued : datetime.datetime or None
-        ``Who/Date``, UTC.
-    position : tuple of str or None
-        ``(C1, C2, Error2Radius)`` texts (degrees) as written, placeholders
-        included; checked by :func:`.validate.position` when used.
-    citations : list of tuple
-        ``(cite, ivorn)`` pairs from ``<Citations>``.
-    concept : str
-        ``Why/Inference/Concept`` text, e.g. ``process.variation.burst;em.gamma``.
-    name : str or None
-        ``Why/Inference/Name`` (``GRB 220730``), if any.
-    """
-
-    ivorn: str
-    authority: str
-    stream: str
-    local_id: str
-    role: str
-    params: dict[str, str | None]
-    packet_type: int | None
-    time: dt.datetime
-    issued: dt.datetime | None = None
-    position: tuple[str | None, ...] | None = None
-    citations: list[tuple[str, str]] = field(default_factory=list)
-    concept: str = ""
-    name: str | None = None
-
-
-def _child(el: ET.Element | None, name: str) -> ET.Element | None:
-    if el is None:
-        return None
-    return next((c for c in el if local_name(c.tag) == name), None)
-
-
-def _descendant(el: ET.Element | None, name: str) -> ET.Element | None:
-    if el is None:
-        return None
-    return next((c for c in el.iter() if local_name(c.tag) == name), None)
-
-
-def _text(el: ET.Element | None) -> str | None:
-    if el is None or el.text is None:
-        return None
-    return el.text.strip() or None
-
-
-def _split_ivorn(ivorn: str) -> tuple[str, str, str]:
-    if not ivorn.startswith("ivo://"):
-        raise NoticeRejected(f"VOEvent ivorn {ivorn!r} is not an ivo:// identifier")
-    rest = ivorn[len("ivo://"):]
-    path, _, local_id = rest.partition("#")
-    authority, _, stream = path.partition("/")
-    return authority, stream, local_id
-
-
-def _read_position(observation: ET.Element | None) -> tuple[str | None, ...] | None:
-    pos = _descendant(observation, "Position2D")
-    if pos is None:
-        return None
-    if (pos.get("unit") or "deg") != "deg":
-        return None
-    names = (_text(_child(pos, "Name1")), _text(_child(pos, "Name2")))
-    if names != (None, None) and (names[0] or "").upper() != "RA":
-        return None
-    value2 = _child(pos, "Value2")
-    return (_text(_child(value2, "C1")), _text(_child(value2, "C2")),
-            _text(_child(pos, "Error2Radius")))
-
-
-def read_voevent_fields(root: ET.Element) -> VOEventFields:
-    """Read the mission-independent parts of a GCN or SVOM VOEvent.
+def describe(fields: VOEventFields) -> Described:
+    """Mission, event id, packet type, flags and properties of a VOEvent.
 
     Raises
     ------
     NoticeRejected
-        For an unsupported stream, a control packet, or a missing time.
+        For control packets, LVK packets, and notices without a trigger id.
     """
-    ivorn = (root.get("ivorn") or "").strip()
-    if not ivorn:
-        raise NoticeRejected("VOEvent has no ivorn")
-    authority, stream, local_id = _split_ivorn(ivorn)
-    if authority not in SUPPORTED_AUTHORITIES:
-        raise NoticeRejected(f"unsupported VOEvent stream {authority}/{stream} ({ivorn})")
-    role = (root.get("role") or "observation").strip().lower()
-    if role == "utility":
-        raise NoticeRejected(f"VOEvent {ivorn} has role='utility': a control packet, not an event")
-    params = voevent_params(root)
-    packet_type = as_int(params.get("Packet_Type"))
-    if packet_type in NON_EVENT_PACKETS:
-        raise NoticeRejected(
-            f"VOEvent {ivorn} is GCN packet type {packet_type}, a control or pointing "
-            "packet, not an event notice"
-        )
-
-    where_when = _child(root, "WhereWhen")
-    observation = _descendant(_child(where_when, "ObsDataLocation"), "ObservationLocation")
-    iso_time = _text(_descendant(_descendant(observation, "TimeInstant"), "ISOTime"))
-    if iso_time is None:
-        raise NoticeRejected(f"VOEvent {ivorn} has no WhereWhen ISOTime (event time)")
-    time = parse_utc(iso_time, "WhereWhen ISOTime")
-    issued = parse_utc_or_none(_text(_child(_child(root, "Who"), "Date")))
-
-    cited = _child(root, "Citations")
-    citations = [
-        ((c.get("cite") or "").strip(), (c.text or "").strip())
-        for c in (list(cited) if cited is not None else [])
-        if local_name(c.tag) == "EventIVORN"
-    ]
-    why = _child(root, "Why")
-    concept = _text(_descendant(why, "Concept")) or ""
-    return VOEventFields(
-        ivorn=ivorn, authority=authority, stream=stream, local_id=local_id, role=role,
-        params=params, packet_type=packet_type, time=time, issued=issued,
-        position=_read_position(observation), citations=citations, concept=concept,
-        name=_text(_descendant(why, "Name")),
-    )
+    if fields.authority == "org.svom":
+        return other.svom(fields)
+    packet = fields.packet_type
+    name = packet_type_name(packet)
+    if packet in LVK_PACKETS:
+        raise NoticeRejected(f"GCN {name} packet (type {packet}): LVK notices are read by the "
+                             "LVK parser from their ivo://gwnet ivorn")
+    stream = fields.stream.upper()
+    handlers = {
+        "FERMI": gamma.fermi,
+        "SWIFT": gamma.swift,
+        "INTEGRAL": gamma.integral,
+        "MAXI": gamma.maxi,
+        "AGILE": gamma.agile,
+        "AMON": other.amon,
+        "SNEWS": other.snews,
+        "ANTARES_ALERT": other.antares,
+    }
+    if stream in handlers:
+        return handlers[stream](fields)
+    if packet == 149:
+        return other.snews(fields)
+    return generic(fields)
 
 
 def _localization(fields: VOEventFields, radius_kind: str) -> Localization | None:
@@ -234,8 +119,6 @@ def parse_gcn_voevent(root: ET.Element) -> ParsedNotice:
     NoticeRejected
         With the specific reason the notice cannot be used.
     """
-    from .gcn_missions import describe
-
     fields = read_voevent_fields(root)
     described = describe(fields)
     if described.properties.get("instrument"):

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from ..runs.result import HandledNotice
 
-__all__ = ["format_fields", "format_decisions", "format_followup", "event_report",
+__all__ = ["format_fields", "format_decisions", "format_followup",
            "not_observable_text", "plan_lines"]
 
 
@@ -58,13 +58,6 @@ def format_decisions(decisions: list[dict[str, Any]]) -> list[str]:
     """One line per program: ✔ triggered / ✘ not, and why."""
     return [f"  {'✔' if d['triggered'] else '✘'} {d['program']}: {d['reason']}"
             for d in decisions]
-
-
-def event_report(session: Session, event_id: str) -> str:
-    """Everything stored about an event, for ``tooflow show`` (:mod:`tooflow.views.event`)."""
-    from .event import load_event_view, render_text
-
-    return render_text(load_event_view(session, event_id))
 
 
 def idle_telescope_lines(plan) -> list[str]:
