@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -251,22 +252,24 @@ def _candidate(session: Session, facility: str, name: str, ra: float | None,
 
 def _add_photometry(session: Session, cand: Candidate, alert_id: int,
                     points: Iterable[tuple[PhotometryPoint, str]]) -> int:
+    """Insert the measurements the candidate does not have yet (one bulk insert)."""
     known = set(session.exec(select(CandidatePhotometry.key)
                              .where(CandidatePhotometry.candidate_pk == cand.id)).all())
-    added = 0
+    rows = []
     for point, origin in points:
         if point.key in known:
             continue
         known.add(point.key)
-        session.add(CandidatePhotometry(
-            candidate_pk=cand.id, alert_id=alert_id, key=point.key, facility=point.facility,
-            instrument=point.instrument, time=point.time, jd=point.jd, filter=point.filter,
-            mag=point.mag, magerr=point.magerr, limiting_mag=point.limiting_mag,
-            is_upper_limit=point.is_upper_limit, isdiffpos=point.isdiffpos,
-            candid=point.candid, ra=point.ra, dec=point.dec, origin=origin))
-        added += 1
-    session.flush()
-    return added
+        rows.append({
+            "candidate_pk": cand.id, "alert_id": alert_id, "key": point.key,
+            "facility": point.facility, "instrument": point.instrument, "time": point.time,
+            "jd": point.jd, "filter": point.filter, "mag": point.mag, "magerr": point.magerr,
+            "limiting_mag": point.limiting_mag, "is_upper_limit": point.is_upper_limit,
+            "isdiffpos": point.isdiffpos, "candid": point.candid, "ra": point.ra,
+            "dec": point.dec, "origin": origin})
+    if rows:  # Core insert: an ORM object per row cost more than the rest of the parse
+        session.execute(insert(CandidatePhotometry), rows)
+    return len(rows)
 
 
 def _refresh(session: Session, cand: Candidate) -> None:
@@ -293,11 +296,11 @@ def _apply_ztf(session: Session, row: CandidateAlert,
     session.flush()
     points = [(p, "history") for p in alert.prv_candidates] + [(alert.detection, "alert")]
     added = _add_photometry(session, cand, row.id, points)
-    for kind, data in alert.cutouts.items():
-        session.add(CandidateCutout(
-            candidate_pk=cand.id, alert_id=row.id, candid=alert.candid, kind=kind,
-            file_name=alert.cutout_file_names.get(kind),
-            sha256=hashlib.sha256(data).hexdigest(), data=data))
+    session.execute(insert(CandidateCutout), [
+        {"candidate_pk": cand.id, "alert_id": row.id, "candid": alert.candid, "kind": kind,
+         "file_name": alert.cutout_file_names.get(kind),
+         "sha256": hashlib.sha256(data).hexdigest(), "data": data}
+        for kind, data in alert.cutouts.items()])
     previous = (cand.scores or {}).get("jd")
     if previous is None or alert.jd >= previous:  # packets may arrive out of order
         cand.ra, cand.dec = alert.ra, alert.dec
