@@ -68,7 +68,7 @@ def distance_modulus_cdf(depth, distmu, distsigma, distnorm=None, spread: float 
         return out.reshape(shape)
     d, m, s = depth[ok], mu[ok], sigma[ok]
     res = np.empty(len(d))
-    step = 200_000
+    step = 20_000
     for a in range(0, len(d), step):
         sl = slice(a, a + step)
         r = m[sl, None] + s[sl, None] * _X[None, :]

@@ -264,10 +264,14 @@ class Regions:
         Probability of each region.
     matrix : scipy.sparse.csr_matrix
         (n_regions × n_fields) incidence: region r lies inside field f.
+    pixels, pixel_region : numpy.ndarray or None
+        Every covered pixel and the region it belongs to.
     """
 
     weight: np.ndarray
     matrix: sparse.csr_matrix
+    pixels: np.ndarray | None = None
+    pixel_region: np.ndarray | None = None
 
 
 def build_regions(
@@ -307,7 +311,7 @@ def build_regions(
     cols = np.concatenate(cols)
     mat = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(uniq_h), n_fields))
     mat.data[:] = 1.0
-    return Regions(weight=weight, matrix=mat)
+    return Regions(weight=weight, matrix=mat, pixels=pix, pixel_region=inverse.ravel())
 
 
 def covered_probability(

@@ -24,6 +24,10 @@ def greedy_part(part: TelescopeProblem) -> list[Exposure]:
     if nb == 0 or len(part) == 0:
         return []
     order = np.argsort(part.prob)[::-1]
+    if part.baseline is not None:
+        # exposure times to choose from: the baseline takes the strategy's own
+        order = order[part.baseline[order]]
+    max_gap = part.max_gap
     started: set[int] = set()
     pending: list[tuple[float, int, int]] = []  # (earliest start, local k, visit)
     last_start: dict[int, float] = {}
@@ -46,7 +50,9 @@ def greedy_part(part: TelescopeProblem) -> list[Exposure]:
                  last_end + transition_time(part, last_k, k, last_f, part.filters[v]))
         if v > 0:
             ts = max(ts, last_start[k] + part.strategy.min_gap)
-        te = ts + part.exposures[v]
+        te = ts + part.exposure_at(k, v)
+        if v > 0 and max_gap is not None and ts > last_start[k] + max_gap + 1e-6:
+            return None
         if te <= we_all[k, b] + 1e-6:
             return ts, te
         # an exposure may run into the next block if the field stays visible there
@@ -87,7 +93,7 @@ def greedy_part(part: TelescopeProblem) -> list[Exposure]:
             continue
         k, v, idx, (ts, te) = choice
         f = part.filters[v]
-        out.append(Exposure(part.offset + k, v, float(ts), part.exposures[v], b))
+        out.append(Exposure(part.offset + k, v, float(ts), part.exposure_at(k, v), b))
         last_start[k] = ts
         if idx is not None:
             pending.pop(idx)

@@ -107,6 +107,27 @@ class Plan:
     idle: dict[str, str] = field(default_factory=dict)
     next_observable: dict[str, dt.datetime | None] = field(default_factory=dict)
     lookahead_days: float = LOOKAHEAD_DAYS
+    objective_name: str = "coverage"
+    covered: float | None = None
+    detected: float | None = None
+    counterpart: str | None = None
+    per_telescope_added: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def exposure_times(self) -> dict[str, list[float]]:
+        """Per telescope, the exposure times (s) of its planned exposures, sorted."""
+        out: dict[str, set] = {}
+        for o in self.observations:
+            out.setdefault(o.telescope, set()).add(float(o.exposure_time))
+        return {k: sorted(v) for k, v in out.items()}
+
+    def headline(self) -> str:
+        """Both numbers: probability covered and probability of detection under the model."""
+        cov = self.covered if self.covered is not None else self.objective
+        line = f"covered {100 * cov:.2f} %"
+        if self.detected is not None:
+            line += f", detection {100 * self.detected:.2f} % ({self.counterpart})"
+        return line + f" [objective: {self.objective_name}]"
 
     @property
     def observable(self) -> bool:
@@ -149,8 +170,14 @@ class Plan:
     def to_markdown(self, limit: int = 200) -> str:
         """Markdown table of the planned observations (e.g. for a Prefect artifact)."""
         lines = [
-            f"**Coverage** {100 * self.objective:.2f} % (bound {100 * self.bound:.2f} %, "
-            f"gap {100 * self.gap:.2f} %: {describe_solver(self.status, self.gap)})", ""]
+            f"**{self.objective_name.capitalize()}** {100 * self.objective:.2f} % "
+            f"(bound {100 * self.bound:.2f} %, "
+            f"gap {100 * self.gap:.2f} %: {describe_solver(self.status, self.gap)})", "",
+            f"Probability {self.headline()}", ""]
+        if self.observations:
+            lines += ["Exposure times: " + "; ".join(
+                f"{name} {', '.join(f'{t:g}' for t in times)} s"
+                for name, times in self.exposure_times.items()), ""]
         if not self.observable:
             lines += ["**Not observable in the window.**", ""]
         lines += [f"* {line}" for line in self.idle_lines()]
@@ -172,11 +199,16 @@ class Plan:
         """Human-readable summary: probability per telescope and total, bound, gap."""
         lines = [f"Plan {self.start:%Y-%m-%d %H:%M} - {self.end:%Y-%m-%d %H:%M} UTC "
                  f"({len(self.observations)} exposures)"]
+        times = self.exposure_times
+        lines.append(f"  {self.objective_name} per telescope: alone / added to the network")
         for name in self.telescopes:
             n = sum(1 for o in self.observations if o.telescope == name)
+            texp = ", ".join(f"{t:g}" for t in times.get(name, []))
             lines.append(f"  {name:<14} {100 * self.per_telescope.get(name, 0.0):6.2f} %"
-                         f"  ({n} exposures)")
+                         f" / {100 * self.per_telescope_added.get(name, 0.0):6.2f} %"
+                         f"  ({n} exposures" + (f", {texp} s)" if texp else ")"))
         lines.append(f"  {'network':<14} {100 * self.objective:6.2f} %  (union, counted once)")
+        lines.append(f"  probability {self.headline()}")
         if not self.observable:
             lines.append("  not observable in the window")
         lines += [f"  {line}" for line in self.idle_lines()]
@@ -240,12 +272,34 @@ def plan_from_exposures(
     """Turn timed exposures into a :class:`Plan`, computing coverage from them."""
     done = completed_candidates(problem, exposures)
     exposures = [e for e in exposures if e.candidate in done]
-    objective = problem.union_probability(done)
-    per_tel = {}
+    covered = problem.union_probability(done)
+    det = getattr(problem, "detection", None)
+    detected = None
+    levels: dict[int, int] = {}
+    pixels = None
+    if det is not None:
+        from .detection import detection_probability, exposure_levels
+        from .value import candidate_pixels
+
+        pixels = candidate_pixels(problem)
+        levels = exposure_levels(problem, exposures)
+        detected = detection_probability(problem, levels, pixels)
+    by_detection = problem.objective == "detection" and det is not None
+
+    def score(cands) -> float:
+        if by_detection:
+            return detection_probability(problem, {i: levels[i] for i in cands if i in levels},
+                                         pixels)
+        return problem.union_probability(cands)
+
+    objective = detected if by_detection else covered
+    per_tel, added = {}, {}
     obs = []
     for part in problem.parts:
         mine = [i for i in done if part.offset <= i < part.offset + len(part)]
-        per_tel[part.telescope.name] = problem.union_probability(mine)
+        per_tel[part.telescope.name] = score(mine)
+        others = [i for i in done if not part.offset <= i < part.offset + len(part)]
+        added[part.telescope.name] = objective - score(others) if mine else 0.0
     part_of = {}
     for part in problem.parts:
         for k in range(len(part)):
@@ -268,7 +322,11 @@ def plan_from_exposures(
                 solve_time=solve_time, status=status, per_telescope=per_tel,
                 start=problem.start, end=problem.end, wall_time=wall_time,
                 telescopes=[p.telescope.name for p in problem.parts],
-                notes=list(problem.notes) + list(notes or []))
+                notes=list(problem.notes) + list(notes or []),
+                objective_name=problem.objective if by_detection else "coverage",
+                covered=covered, detected=detected,
+                counterpart=det.model.description if det is not None else None,
+                per_telescope_added=added)
 
 
 def plan_skymap(
@@ -286,6 +344,9 @@ def plan_skymap(
     return_problem: bool = False,
     lookahead_days: float = LOOKAHEAD_DAYS,
     progress=None,
+    objective: str = "coverage",
+    counterpart=None,
+    event_time: dt.datetime | None = None,
 ):
     """Plan observations of a sky map for a network of telescopes.
 
@@ -319,6 +380,16 @@ def plan_skymap(
         for when the localization next becomes observable.
     progress : callable, optional
         Called with a short line at each step (``tooflow plan`` prints them).
+    objective : str
+        ``coverage`` (sky probability in observed footprints) or ``detection``
+        (probability of detecting the counterpart model, exposure times chosen
+        by the planner; needs a map with distance layers, else coverage with a
+        note). docs/planning.md, "Detection objective".
+    counterpart : LightCurveModel, str or dict, optional
+        Counterpart model (default: AT2017gfo-like kilonova, spread 1 mag); with
+        a 3D map the plan also reports the probability of detection under it.
+    event_time : datetime, optional
+        Merger time (default: the map's ``gps_time``, else ``start``).
 
     Returns
     -------
@@ -336,9 +407,33 @@ def plan_skymap(
     strategies = resolve_strategies(tels, strategy)
     say(f"rasterising the sky map (HEALPix order {order})")
     grid = cv.probability_grid(moc, order=order)
+    if objective not in ("coverage", "detection"):
+        raise ValueError(f"unknown objective {objective!r} (coverage or detection)")
+    from . import detection as dm
+
+    t_event = dm.event_time_of(moc, start) if event_time is None else _utc(event_time).timestamp()
+    inputs = dm.prepare_detection(moc, counterpart, t_event)
+    fallback = None
+    if objective == "detection" and inputs is None:
+        fallback = ("objective detection needs a sky map with distance layers "
+                    "(DISTMU/DISTSIGMA/DISTNORM); planned for coverage")
+        objective = "coverage"
+    options = None
+    if objective == "detection":
+        options = {t.name: dm.exposure_options(t, strategies[t.name]) for t in tels
+                   if not (targets and t.name in targets)}
     say("nights, candidate fields and their visibility for "
         + ", ".join(t.name for t in tels))
-    problem = build_problem(grid, tels, strategies, start, end, targets=targets)
+    problem = build_problem(grid, tels, strategies, start, end, targets=targets,
+                            exposure_options=options)
+    problem.objective = objective
+    if fallback:
+        problem.notes.append(fallback)
+    if inputs is not None:
+        say("depths of every field and block; counterpart over the distance posterior"
+            if objective == "detection" else "counterpart model over the distance posterior")
+        dm.attach_detection(problem, inputs, for_objective=objective == "detection")
+        problem.notes.extend(problem.detection.notes)
     plan = solve_problem(problem, time_limit=time_limit, solver=solver, method=method,
                          lookahead_days=lookahead_days, progress=progress)
     plan.wall_time = time.perf_counter() - t0
@@ -374,7 +469,14 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
     say(f"{problem.n_candidates} candidates: "
         + ", ".join(f"{p.telescope.name} {len(p)}" for p in problem.parts)
         + "; greedy baseline")
-    greedy, greedy_pruned = prune_low_value(problem, greedy_plan(problem))
+    by_detection = problem.objective == "detection" and problem.detection is not None
+    if by_detection:
+        from .detection import fill_idle_detection, prune_detection
+
+        prune, fill = prune_detection, fill_idle_detection
+    else:
+        prune, fill = prune_low_value, fill_idle
+    greedy, greedy_pruned = prune(problem, greedy_plan(problem))
     notes: list[str] = []
     pruned = greedy_pruned
     if method == "greedy":
@@ -383,13 +485,17 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
         plan.bound, plan.gap = float("nan"), float("nan")
     elif method == "optimal":
         hint = {(e.candidate, e.visit): e.block for e in greedy}
+        if by_detection:
+            # a fast incumbent under the objective itself: the best-rate rows first
+            say("detection incumbent (best detection per second first)")
+            hint = fill(problem, {})
         say(f"solving ({solver}, time limit {time_limit:g} s)")
         sol = solve(problem, time_limit=time_limit, solver=solver, hint=hint)
         say(f"solver {sol.status} in {sol.solve_time:.1f} s; timing the exposures")
         protected = {i for i, _ in sol.assignment}
-        exposures, dropped = sequence_plan(problem, fill_idle(problem, sol.assignment),
+        exposures, dropped = sequence_plan(problem, fill(problem, sol.assignment),
                                            protected)
-        exposures, pruned = prune_low_value(problem, exposures)
+        exposures, pruned = prune(problem, exposures)
         for name, n in pruned.items():
             notes.append(f"{name}: {n} fields dropped: each added less than its threshold")
         for part in problem.parts:

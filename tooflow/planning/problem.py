@@ -64,6 +64,15 @@ class TelescopeProblem:
     points : tuple of numpy.ndarray or None
         RA, Dec of every target considered, visible in the window or not (to
         tell when they next become observable).
+    texp : numpy.ndarray or None
+        Per candidate, the exposure time (s) of each of its visits when the
+        planner chooses exposure times (``detection`` objective): a candidate is
+        then a (field, exposure time) row and rows of one field share its
+        ``field_key``. None: every visit has the strategy's exposure.
+    field_key : numpy.ndarray or None
+        Per candidate, which field it is (rows with equal keys exclude each other).
+    baseline : numpy.ndarray or None
+        Rows with the strategy's own exposure time (what the greedy baseline uses).
     """
 
     telescope: Telescope
@@ -84,6 +93,52 @@ class TelescopeProblem:
     win_end: np.ndarray | None = None
     weights: np.ndarray | None = None
     points: tuple[np.ndarray, np.ndarray] | None = None
+    texp: np.ndarray | None = None
+    field_key: np.ndarray | None = None
+    baseline: np.ndarray | None = None
+
+    def exposure_at(self, k: int, v: int) -> float:
+        """Exposure time (s) of visit ``v`` of candidate ``k``."""
+        if self.texp is None:
+            return float(self.exposures[v])
+        return float(self.texp[k])
+
+    def cost_at(self, k: int, v: int) -> float:
+        """Time (s) visit ``v`` of candidate ``k`` takes in a block (exposure + overheads)."""
+        if self.texp is None:
+            return float(self.cost[v])
+        return float(self.cost[v] - self.exposures[v] + self.texp[k])
+
+    def row_exposures(self) -> np.ndarray:
+        """Exposure time (s) of every candidate (its first visit's)."""
+        if self.texp is None:
+            return np.full(len(self), float(self.exposures[0]) if self.exposures else 0.0)
+        return np.asarray(self.texp, float)
+
+    def successors(self, v: int) -> np.ndarray | None:
+        """For visit ``v`` ≥ 1 under a ``max_gap``: last block index allowed for visit v,
+        per block of visit v-1 (None without a maximum gap).
+
+        ``succ[b] = k``: a visit v-1 in block b needs visit v in a block ≤ k, whose
+        end is at most ``max_gap`` after block b starts (so any two times in the
+        two blocks are at most ``max_gap`` apart).
+        """
+        gap = self.max_gap
+        if gap is None:
+            return None
+        return np.searchsorted(self.blocks.end, self.blocks.start + gap + 1e-6,
+                               side="right") - 1
+
+    @property
+    def max_gap(self) -> float | None:
+        """Longest gap between consecutive visits (s), or None."""
+        if self.strategy.max_gap is not None:
+            return float(self.strategy.max_gap)
+        if self.texp is not None or self.field_key is not None:
+            from .detection import visit_gap
+
+            return visit_gap(self.strategy)
+        return None
 
     @property
     def threshold(self) -> float:
@@ -135,6 +190,10 @@ class Problem:
     start: dt.datetime
     end: dt.datetime
     notes: list[str] = field(default_factory=list)
+    #: the detection objective's depths and tables (:mod:`.detection`), or None
+    detection: object | None = None
+    #: what the optimiser maximises: ``coverage`` or ``detection``
+    objective: str = "coverage"
 
     @property
     def n_candidates(self) -> int:
@@ -206,6 +265,33 @@ def _capacity(tel: Telescope, strat: Strategy, blocks: Blocks) -> np.ndarray:
     return np.maximum(blocks.duration - lost, 0.0)
 
 
+def _exposure_rows(prob, capacity, per_visit, options, factor):
+    """Rows (field index, exposure time): per option the most probable fields,
+    as many as ``factor`` × what the telescope could observe at that exposure."""
+    order = np.argsort(prob, kind="stable")[::-1]
+    rows, texp = [], []
+    for tau in sorted(options):
+        n_obs = int(capacity.sum() // max((per_visit + tau).sum(), 1e-6))
+        keep = min(len(order), max(50, int(factor * n_obs)))
+        rows.append(order[:keep])
+        texp.append(np.full(keep, float(tau)))
+    rows = np.concatenate(rows) if rows else np.zeros(0, int)
+    texp = np.concatenate(texp) if texp else np.zeros(0)
+    srt = np.lexsort((texp, rows))  # rows of one field together, shortest first
+    return rows[srt], texp[srt]
+
+
+def _expand_incidence(fi, ip, rows):
+    """Incidence pairs of rows, each row covering the pixels of its field ``rows[r]``."""
+    order = np.argsort(fi, kind="stable")
+    counts = np.bincount(fi, minlength=int(rows.max()) + 1 if len(rows) else 0)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    n = counts[rows]
+    new_fi = np.repeat(np.arange(len(rows)), n)
+    pos = np.repeat(starts[rows] - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(n.sum())
+    return new_fi, ip[order][pos]
+
+
 def build_problem(
     grid: cv.ProbabilityGrid,
     telescopes: list[Telescope],
@@ -217,6 +303,7 @@ def build_problem(
     candidate_factor: float = 2.0,
     max_candidates: int = 2000,
     members=None,
+    exposure_options: dict[str, list[float]] | None = None,
 ) -> Problem:
     """Select candidates per telescope and compute blocks, visibility and regions.
 
@@ -242,6 +329,12 @@ def build_problem(
         ``members(footprint, ra, dec) -> (field_index, atom)``: what each candidate
         covers, when the atoms are not the grid's sky pixels (e.g. galaxies, with
         ``grid.prob`` holding their weights). Default: sky pixels.
+    exposure_options : dict, optional
+        Per telescope name, exposure times (s) to choose from (``detection``
+        objective): each candidate field becomes one row per exposure time
+        (the most probable fields only, as many as the telescope could observe
+        at that exposure time × ``candidate_factor``), rows of one field
+        excluding each other.
     """
     parts: list[TelescopeProblem] = []
     all_fidx, all_pix = [], []
@@ -253,7 +346,10 @@ def build_problem(
         blocks = observing_blocks(tel, start, end, strat.block_length, strat.unavailable)
         filters, exposures, cost = _visit_setup(tel, strat)
         capacity = _capacity(tel, strat, blocks)
-        max_obs = int(capacity.sum() // cost.sum()) if len(blocks) else 0
+        opts = (exposure_options or {}).get(tel.name)
+        per_visit = cost - np.asarray(exposures, float)
+        cheapest = (per_visit + min(opts)).sum() if opts else cost.sum()
+        max_obs = int(capacity.sum() // cheapest) if len(blocks) else 0
         if strat.max_fields is not None:
             max_obs = min(max_obs, strat.max_fields)
         names = None
@@ -317,6 +413,18 @@ def build_problem(
         else:
             fi, ip = cv.footprint_pixels(tel.footprint, ra[sel], dec[sel], grid.order)
         prob = np.bincount(fi, weights=grid.prob[ip], minlength=len(sel))
+        texp = field_key = baseline = None
+        if opts:
+            rows, texp = _exposure_rows(prob, capacity, per_visit, opts, candidate_factor)
+            # a row is usable in a block when its window holds its cheapest visit
+            span = (win_end - win_start)[rows]
+            visible = span >= (per_visit.min() + texp)[:, None] - 1e-6
+            ok = visible.any(axis=1)
+            rows, texp, visible = rows[ok], texp[ok], visible[ok]
+            fi, ip = _expand_incidence(fi, ip, rows)
+            sel, win_start, win_end = sel[rows], win_start[rows], win_end[rows]
+            prob, field_key = prob[rows], rows
+            baseline = np.isclose(texp, exposures[0])
         all_fidx.append(fi + offset)
         all_pix.append(ip)
         part = TelescopeProblem(
@@ -327,6 +435,7 @@ def build_problem(
             names=[names[i] for i in sel] if names is not None else None,
             weights=weights[sel] if weights is not None else None,
             points=(ra, dec) if names is not None else None,
+            texp=texp, field_key=field_key, baseline=baseline,
         )
         notes.append(
             f"{tel.name}: {len(blocks)} blocks, {blocks.duration.sum() / 3600:.2f} h of night, "

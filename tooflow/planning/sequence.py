@@ -88,8 +88,9 @@ def _schedule_block(part: TelescopeProblem, b: int, items, last, timed_before):
             ws, we = _window(part, k, b)
             f = part.filters[v]
             es = max(ws, release, last_end + transition_time(part, last_k, k, last_f, f))
-            if es + part.exposures[v] > min(we, end_b) + 1e-6:
-                if es + part.exposures[v] > we + 1e-6 and we < end_b - 1e-6:
+            dur = part.exposure_at(k, v)
+            if es + dur > min(we, end_b) + 1e-6:
+                if es + dur > we + 1e-6 and we < end_b - 1e-6:
                     return None, k
                 return None, None
             options.append((es, we, k, v))
@@ -101,7 +102,7 @@ def _schedule_block(part: TelescopeProblem, b: int, items, last, timed_before):
         out.append((k, v, es))
         done[k, v] = es
         rest.remove((k, v))
-        last_k, last_f, last_end = k, part.filters[v], es + part.exposures[v]
+        last_k, last_f, last_end = k, part.filters[v], es + part.exposure_at(k, v)
     return out, None
 
 
@@ -125,17 +126,23 @@ def sequence_part(part: TelescopeProblem, assignment: dict[tuple[int, int], int]
     nv = len(part.filters)
     load = np.zeros(len(part.blocks))
     for b, kvs in by_block.items():
-        load[b] += sum(part.cost[v] for _, v in kvs)
+        load[b] += sum(part.cost_at(k, v) for k, v in kvs)
+    max_gap = part.max_gap
 
     def spill(k: int, v: int, b: int) -> bool:
-        """Move a last visit that does not fit in block b to a later block with room."""
+        """Move a last visit that does not fit in block b to a later block with room
+        (no later than ``max_gap`` after the previous visit)."""
         if v != nv - 1:
             return False
+        c = part.cost_at(k, v)
         for b2 in range(b + 1, len(part.blocks)):
-            if part.visible[k, b2] and load[b2] + part.cost[v] <= part.capacity[b2] + 1e-9:
+            if (max_gap is not None and v > 0 and (k, v - 1) in timed
+                    and part.blocks.end[b2] > timed[k, v - 1] + max_gap + 1e-6):
+                break
+            if part.visible[k, b2] and load[b2] + c <= part.capacity[b2] + 1e-9:
                 by_block.setdefault(b2, []).append((k, v))
-                load[b2] += part.cost[v]
-                load[b] -= part.cost[v]
+                load[b2] += c
+                load[b] -= c
                 return True
         return False
 
@@ -169,10 +176,10 @@ def sequence_part(part: TelescopeProblem, assignment: dict[tuple[int, int], int]
             items = [kv for kv in items if kv[0] != worst[0]]
         for k, v, t in res:
             timed[k, v] = t
-            exposures.append(Exposure(part.offset + k, v, float(t), part.exposures[v], b))
+            exposures.append(Exposure(part.offset + k, v, float(t), part.exposure_at(k, v), b))
         if res:
             k, v, t = res[-1]
-            last = (k, part.filters[v], t + part.exposures[v])
+            last = (k, part.filters[v], t + part.exposure_at(k, v))
     if dropped:
         exposures = [e for e in exposures if e.candidate not in dropped]
     return exposures, dropped

@@ -119,10 +119,12 @@ def solve(
     inf = s.infinity()
     x: dict[tuple[int, int, int], object] = {}
     first_visit: dict[int, list] = {}
+    first_blocks: dict[int, list[tuple[int, object]]] = {}
     for part in problem.parts:
         xp: dict[tuple[int, int, int], object] = {}
         nv = len(part.filters)
         preds = [None] + [part.predecessors(v) for v in range(1, nv)]
+        succs = [None] + [part.successors(v) for v in range(1, nv)]
         for k in range(len(part)):
             i = part.offset + k
             blocks = np.flatnonzero(part.visible[k])
@@ -146,22 +148,40 @@ def solve(
                 for b in allowed[v]:
                     xp[i, v, int(b)] = s.BoolVar(f"x_{i}_{v}_{b}")
             first_visit[i] = [xp[i, 0, int(b)] for b in allowed[0]]
-            s.Add(sum(first_visit[i]) <= 1)
+            first_blocks[i] = [(int(b), xp[i, 0, int(b)]) for b in allowed[0]]
+            _row(s, [(x0, 1.0) for x0 in first_visit[i]], -inf, 1.0)
             for v in range(1, nv):
-                s.Add(sum(xp[i, v, int(b)] for b in allowed[v]) == sum(first_visit[i]))
+                _row(s, [(xp[i, v, int(b)], 1.0) for b in allowed[v]]
+                     + [(x0, -1.0) for x0 in first_visit[i]], 0.0, 0.0)
                 prev_b = allowed[v - 1]
                 for b in allowed[v]:
                     lim = preds[v][b]
-                    lhs = [xp[i, v, int(bb)] for bb in allowed[v] if bb <= b]
-                    rhs = [xp[i, v - 1, int(bb)] for bb in prev_b if bb <= lim]
-                    s.Add(sum(lhs) <= sum(rhs))
+                    lhs = [(xp[i, v, int(bb)], 1.0) for bb in allowed[v] if bb <= b]
+                    rhs = [(xp[i, v - 1, int(bb)], -1.0) for bb in prev_b if bb <= lim]
+                    _row(s, lhs + rhs, -inf, 0.0)
+                if succs[v] is not None:
+                    # at most max_gap later: visit v-1 by block b → visit v by succ[b]
+                    for b in prev_b:
+                        lim = succs[v][b]
+                        lhs = [(xp[i, v - 1, int(bb)], 1.0) for bb in prev_b if bb <= b]
+                        rhs = [(xp[i, v, int(bb)], -1.0) for bb in allowed[v] if bb <= lim]
+                        _row(s, lhs + rhs, -inf, 0.0)
         x.update(xp)
+        # one exposure time per field: rows of the same field exclude each other
+        if part.field_key is not None:
+            rows_of: dict[int, list] = {}
+            for k in range(len(part)):
+                rows_of.setdefault(int(part.field_key[k]), []).extend(
+                    first_visit.get(part.offset + k, []))
+            for terms in rows_of.values():
+                if len(terms) > 1:
+                    _row(s, [(t, 1.0) for t in terms], -inf, 1.0)
         # capacity per block
         per_block: dict[int, list] = {}
-        for (_i, v, b), var in xp.items():
-            per_block.setdefault(b, []).append(part.cost[v] * var)
+        for (i, v, b), var in xp.items():
+            per_block.setdefault(b, []).append((var, part.cost_at(i - part.offset, v)))
         for b, terms in per_block.items():
-            s.Add(sum(terms) <= float(part.capacity[b]))
+            _row(s, terms, -inf, float(part.capacity[b]))
         # fields setting (rising) during a block must fit before (after) that time
         if part.win_start is not None:
             for b in per_block:
@@ -170,23 +190,31 @@ def solve(
                 ends = sorted({part.win_end[k, b] for k, _, _ in items
                                if part.win_end[k, b] < end_b - 1e-6})
                 for e in ends:
-                    terms = [part.cost[v] * var for k, v, var in items if part.win_end[k, b] <= e]
-                    s.Add(sum(terms) <= float(e - start_b))
+                    terms = [(var, part.cost_at(k, v)) for k, v, var in items
+                             if part.win_end[k, b] <= e]
+                    _row(s, terms, -inf, float(e - start_b))
                 starts = sorted({part.win_start[k, b] for k, _, _ in items
                                  if part.win_start[k, b] > start_b + 1e-6})
                 for a in starts:
-                    terms = [part.cost[v] * var for k, v, var in items
+                    terms = [(var, part.cost_at(k, v)) for k, v, var in items
                              if part.win_start[k, b] >= a]
-                    s.Add(sum(terms) <= float(end_b - a))
+                    _row(s, terms, -inf, float(end_b - a))
         if part.strategy.max_fields is not None:
             terms = [v for i in range(part.offset, part.offset + len(part))
                      for v in first_visit.get(i, [])]
             if terms:
                 s.Add(sum(terms) <= part.strategy.max_fields)
+    objective = s.Objective()
+    if problem.objective == "detection" and problem.detection is not None:
+        from .detection import add_detection_objective
+
+        skipped, total = add_detection_objective(s, objective, problem, first_blocks,
+                                                 region_tolerance)
+        return _finish(s, objective, x, skipped, total, hint, time_limit, threads,
+                       relative_gap, t0)
     # union coverage
     mat = problem.regions.matrix
     weight = problem.regions.weight
-    objective = s.Objective()
     # the smallest regions, together at most region_tolerance of probability, are
     # left out of the model (they are still counted in the plan's objective)
     ws = np.sort(weight)
@@ -211,6 +239,23 @@ def solve(
             for k in range(len(part)):
                 for var in first_visit.get(part.offset + k, []):
                     objective.SetCoefficient(var, epsilon * float(part.prob[k]))
+    return _finish(s, objective, x, skipped, float(weight.sum()), hint, time_limit, threads,
+                   relative_gap, t0)
+
+
+def _row(s, terms, lb: float, ub: float) -> None:
+    """``lb ≤ Σ coef · var ≤ ub`` through the solver's coefficient API (the natural
+    API's expression sums cost seconds on models of 10⁵ variables)."""
+    ct = s.Constraint(lb, ub)
+    for var, coef in terms:
+        ct.SetCoefficient(var, coef)
+
+
+def _finish(s, objective, x, skipped: float, total: float, hint, time_limit: float,
+            threads: int, relative_gap: float, t0: float) -> Solution:
+    """Solve the built model; the bound includes ``skipped`` and is at most ``total``."""
+    from ortools.linear_solver import pywraplp
+
     objective.SetMaximization()
     if hint:
         hv = [(x[i, v, b], 1.0) for (i, v), b in hint.items() if (i, v, b) in x]
@@ -232,7 +277,7 @@ def solve(
     }
     elapsed = time.perf_counter() - t0
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        return Solution({}, 0.0, float(weight.sum()), names.get(status, str(status)), elapsed,
+        return Solution({}, 0.0, float(total), names.get(status, str(status)), elapsed,
                         s.NumVariables(), s.NumConstraints())
     assignment = {(i, v): b for (i, v, b), var in x.items() if var.solution_value() > 0.5}
     obj = objective.Value()  # includes the epsilon tie-break: recomputed by the caller
@@ -243,7 +288,7 @@ def solve(
     bound += skipped
     # no plan covers more than all the candidates together: at a time limit before
     # the root LP is solved, SCIP reports an infinite (1e20) bound
-    bound = min(bound, float(weight.sum()))
+    bound = min(bound, float(total))
     return Solution(assignment, float(obj), float(max(bound, obj)), names[status], elapsed,
                     s.NumVariables(), s.NumConstraints())
 
@@ -280,10 +325,12 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
         chosen = set()
         for (i, v), b in assignment.items():
             if part.offset <= i < part.offset + len(part):
-                used[b] += part.cost[v]
+                used[b] += part.cost_at(i - part.offset, v)
                 chosen.add(i - part.offset)
         n_fields = len(chosen)
         preds = [None] + [part.predecessors(v) for v in range(1, nv)]
+        succs = [None] + [part.successors(v) for v in range(1, nv)]
+        block_ix = np.arange(len(part.blocks))
 
         def gain(k: int, part=part) -> float:
             if part.pointed:
@@ -305,18 +352,20 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
                 break  # the best left adds too little
             chain: list[int] = []
             for v in range(nv):
-                ok = part.visible[k] & (used + part.cost[v] <= part.capacity + 1e-9)
+                ok = part.visible[k] & (used + part.cost_at(k, v) <= part.capacity + 1e-9)
                 if v > 0:
                     ok &= preds[v] >= chain[-1]
+                    if succs[v] is not None:
+                        ok &= block_ix <= succs[v][chain[-1]]
                 cand = np.flatnonzero(ok)
                 if len(cand) == 0:
                     chain = []
                     break
                 chain.append(int(cand[0]))
-                used[chain[-1]] += part.cost[v]
+                used[chain[-1]] += part.cost_at(k, v)
             if len(chain) < nv:
                 for v, b in enumerate(chain):
-                    used[b] -= part.cost[v]
+                    used[b] -= part.cost_at(k, v)
                 continue
             for v, b in enumerate(chain):
                 out[part.offset + int(k), v] = b

@@ -46,6 +46,15 @@ class Strategy:
         ``pointed`` (one pointing on a source position).
     unavailable : list of (datetime, datetime)
         Periods when the telescope cannot observe for this program.
+    exposure_options : list of float or None
+        Exposure times (s) the ``detection`` objective chooses from for this
+        telescope (None: tooflow's defaults per telescope, see
+        :data:`~tooflow.planning.detection.DEFAULT_EXPOSURE_OPTIONS`, unless
+        ``exposure_time`` fixes the visits' exposure).
+    max_gap : float or None
+        Longest time between the starts of consecutive visits of a field (s).
+        None: no limit under ``coverage``; ``min_gap`` + 1 h under ``detection``
+        (the counterpart fades while the second visit waits).
     """
 
     filters: list[str] = field(default_factory=lambda: ["r"])
@@ -57,6 +66,8 @@ class Strategy:
     min_marginal: float | None = None
     mode: str = "tiling"
     unavailable: list = field(default_factory=list)
+    exposure_options: list[float] | None = None
+    max_gap: float | None = None
 
     @property
     def block_length(self) -> float:

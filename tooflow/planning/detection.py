@@ -1,0 +1,772 @@
+"""The ``detection`` objective: probability of detecting a modelled counterpart.
+
+``coverage`` counts the sky probability inside observed footprints.
+``detection`` counts the probability that the counterpart is inside an observed
+footprint *and* brighter than that exposure's limiting magnitude at the time it
+was taken, each sky pixel once (union over exposures):
+
+* an exposure of field ``k`` reaches a depth ``L = m_lim − M̄(t)``: its limiting
+  magnitude (:func:`tooflow.telescopes.limiting_magnitude`, from exposure time,
+  airmass, Moon and twilight) minus the counterpart model's mean absolute
+  magnitude in that filter at that time since the merger
+  (:mod:`tooflow.counterparts`). A field with several visits (ZTF g then r)
+  reaches the smallest ``L`` of its visits: it counts when the source is seen
+  in every visit the strategy asks for;
+* at a sky pixel the counterpart (distance ``r`` from the map's distance
+  ansatz, brightness offset ``δ ~ N(0, σ)``) is detected by any exposure
+  covering it iff ``DM(r) + δ ≤ max L`` over those exposures, so the union is
+  ``P_j · F_j(max L)`` with ``F_j`` the distribution function of ``DM + δ``
+  there (:func:`tooflow.counterparts.distance_modulus_cdf`).
+
+Depths are put on levels of :data:`LEVEL_STEP` mag, rounded down. The MIP keeps
+the block model of :mod:`.solver` (one binary per field, exposure time, visit
+and block) and replaces the union objective by a staircase per sky region:
+``y[r, s] ≤ Σ (first visits of fields covering r whose level ≥ s)``, objective
+``Σ_r Σ_s (W[r, s] − W[r, s⁻]) y[r, s]``, with ``W[r, s] = Σ_{j∈r} P_j F_j(L_s)``.
+The later visits of a field come at most ``Strategy.max_gap`` after its first,
+and a block's depth is taken at its end plus that gap for each later visit, so
+a counterpart fading during the window counts as faint as it can be in that block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+
+from tooflow.counterparts import LightCurveModel, counterpart_model
+from tooflow.counterparts.distance import distance_modulus_cdf
+
+__all__ = [
+    "DEFAULT_EXPOSURE_OPTIONS",
+    "DETECTION_MAX_GAP",
+    "Detection",
+    "LEVEL_STEP",
+    "distance_layers",
+    "exposure_options",
+    "prepare_detection",
+]
+
+#: Depth levels (mag): depths are rounded down to a multiple of this.
+LEVEL_STEP = 0.25
+#: HEALPix order of the distance layers used for F_j (0.84 deg² at order 6: a
+#: map's distance posterior changes over degrees).
+DISTANCE_ORDER = 6
+#: Exposure times (s) the detection objective chooses from, per telescope;
+#: telescopes not listed keep their one exposure time.
+DEFAULT_EXPOSURE_OPTIONS: dict[str, list[float]] = {
+    "ZTF": [30.0, 60.0, 120.0, 300.0],
+    "DECam": [60.0, 90.0, 150.0, 300.0],
+    "GROWTH-India": [300.0, 600.0],
+}
+#: Default ``max_gap`` beyond ``min_gap`` between consecutive visits of a field
+#: under the detection objective (s): a kilonova fades while a second visit waits.
+DETECTION_MAX_GAP = 3600.0
+
+
+def exposure_options(tel, strategy) -> list[float]:
+    """Exposure times (s) the detection objective may choose for a telescope.
+
+    ``Strategy.exposure_options`` when given; else, unless the program fixed an
+    exposure time for the strategy's filters, :data:`DEFAULT_EXPOSURE_OPTIONS`
+    (plus the default exposure); else the one default exposure.
+    """
+    default = float(strategy.exposure(tel, strategy.filters[0]))
+    if strategy.exposure_options:
+        opts = [float(t) for t in strategy.exposure_options]
+    elif any(f in strategy.exposure_time for f in strategy.filters):
+        opts = [default]
+    else:
+        opts = DEFAULT_EXPOSURE_OPTIONS.get(tel.name, []) + [default]
+    opts = sorted({t for t in opts if t > 0})
+    if not opts:
+        raise ValueError(f"{tel.name}: no positive exposure time to choose from")
+    return opts
+
+
+def distance_layers(moc, order: int = DISTANCE_ORDER):
+    """DISTMU, DISTSIGMA, DISTNORM of a multi-order map on a NESTED grid of ``order``.
+
+    Pixels finer than ``order`` give their parent the layers of their most
+    probable child; coarser pixels are copied to their children. Returns None for
+    a map without distance layers.
+    """
+    if not all(c in moc.colnames for c in ("DISTMU", "DISTSIGMA", "DISTNORM")):
+        return None
+    from ligo.skymap.moc import uniq2nest
+
+    orders, nest = uniq2nest(np.asarray(moc["UNIQ"], np.int64))
+    orders = orders.astype(np.int64)
+    nest = nest.astype(np.int64)
+    dens = np.asarray(moc["PROBDENSITY"], float)
+    prob = dens * 4 * np.pi / (12 * 4.0 ** orders)
+    npix = 12 << (2 * order)
+    out = [np.full(npix, np.inf), np.ones(npix), np.zeros(npix)]
+    layers = [np.asarray(moc[c], float) for c in ("DISTMU", "DISTSIGMA", "DISTNORM")]
+    fine = orders >= order
+    parent = nest[fine] >> (2 * (orders[fine] - order))
+    # most probable child wins: write in increasing probability
+    srt = np.argsort(prob[fine], kind="stable")
+    for o, lay in zip(out, layers, strict=True):
+        o[parent[srt]] = lay[fine][srt]
+    for o_ in np.unique(orders[~fine]):
+        sel = (~fine) & (orders == o_)
+        n = 1 << (2 * (order - o_))
+        idx = ((nest[sel] << (2 * (order - o_)))[:, None] + np.arange(n)[None, :]).ravel()
+        for o, lay in zip(out, layers, strict=True):
+            o[idx] = np.repeat(lay[sel], n)
+    return tuple(out)
+
+
+@dataclass
+class Detection:
+    """Everything the detection objective needs, attached to a :class:`~.problem.Problem`.
+
+    Attributes
+    ----------
+    model : LightCurveModel
+    event_time : float
+        Merger time (Unix s).
+    levels : numpy.ndarray
+        Depth of each level (mag, ``m_lim − M̄``).
+    cdf : numpy.ndarray
+        (coarse pixels used × levels): F of each coarse pixel at each level.
+    coarse : numpy.ndarray
+        Per working-grid pixel, its row in ``cdf`` (−1: no distance support).
+    level : list of numpy.ndarray
+        Per telescope part, (rows × blocks) level reached by a field (row) whose
+        first visit is in that block; −1 where not observable or below every level.
+    notes : list of str
+    """
+
+    model: LightCurveModel
+    event_time: float
+    levels: np.ndarray
+    cdf: np.ndarray
+    coarse: np.ndarray
+    level: list[np.ndarray] = field(default_factory=list)
+    region_weight: np.ndarray | None = None   # (regions × levels) W[r, s]
+    notes: list[str] = field(default_factory=list)
+    cache: dict = field(default_factory=dict, repr=False)
+
+    def pixel_value(self, pixels: np.ndarray, prob: np.ndarray, lev: np.ndarray) -> np.ndarray:
+        """``P_j F_j(level)`` for pixels at levels (−1: 0)."""
+        c = self.coarse[pixels]
+        ok = (lev >= 0) & (c >= 0)
+        out = np.zeros(len(pixels))
+        out[ok] = prob[pixels[ok]] * self.cdf[c[ok], lev[ok]]
+        return out
+
+    def to_level(self, depth) -> np.ndarray:
+        """Level index of a depth (mag), rounded down; −1 below the lowest level."""
+        d = np.asarray(depth, float)
+        idx = np.floor((d - self.levels[0]) / LEVEL_STEP + 1e-9)
+        idx = np.where(np.isfinite(d), idx, -1)
+        return np.clip(idx, -1, len(self.levels) - 1).astype(np.int64)
+
+
+def _unix(t: dt.datetime) -> float:
+    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def event_time_of(moc, default: dt.datetime) -> float:
+    """Merger time (Unix s) from the map's ``gps_time``, else ``default``."""
+    gps = getattr(moc, "meta", {}).get("gps_time")
+    if gps is not None:
+        from astropy.time import Time
+
+        return float(Time(float(gps), format="gps").unix)
+    return _unix(default)
+
+
+@dataclass
+class DetectionInputs:
+    """The counterpart model, the merger time and the map's distance layers."""
+
+    model: LightCurveModel
+    event_time: float
+    layers: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def resolve_model(model: LightCurveModel | str | dict | None) -> LightCurveModel:
+    """A counterpart model from a model, a name or ``{"model": name, **params}``."""
+    if model is None:
+        return counterpart_model("kilonova")
+    if isinstance(model, LightCurveModel):
+        return model
+    if isinstance(model, str):
+        return counterpart_model(model)
+    params = dict(model)
+    return counterpart_model(params.pop("model", "kilonova"), **params)
+
+
+def prepare_detection(moc, model: LightCurveModel | str | dict | None,
+                      event_time: float) -> DetectionInputs | None:
+    """Model, merger time and distance layers of a map (None: the map has no distances)."""
+    layers = distance_layers(moc)
+    if layers is None:
+        return None
+    return DetectionInputs(resolve_model(model), float(event_time), layers)
+
+
+# ---------------------------------------------------------------------------
+# observing conditions and depths
+
+
+def conditions(tel, ra, dec, unix, paired: bool = False) -> dict[str, np.ndarray]:
+    """Airmass, Moon and Sun for fields at times (inputs of the depth model).
+
+    Field altitudes come from the apparent sidereal time and apparent (TETE)
+    coordinates with plain trigonometry (as :func:`.visibility.field_visibility`);
+    the Sun and Moon from astropy, once per time.
+
+    Parameters
+    ----------
+    tel : Telescope
+    ra, dec : array_like
+        Field centres (deg).
+    unix : array_like
+        Times (Unix s).
+    paired : bool
+        False: every field at every time, arrays (fields × times). True: field i
+        at time i, arrays of the fields' length.
+    """
+    from astropy import units as u
+    from astropy.coordinates import TETE, AltAz, SkyCoord, get_body
+    from astropy.time import Time
+
+    ra = np.atleast_1d(np.asarray(ra, float))
+    dec = np.atleast_1d(np.asarray(dec, float))
+    unix = np.atleast_1d(np.asarray(unix, float))
+    shape = (len(ra),) if paired else (len(ra), len(unix))
+    if ra.size == 0 or unix.size == 0:
+        z = np.zeros(shape)
+        return {"airmass": z + np.inf, "moon_illumination": z, "moon_separation": z + 180,
+                "moon_altitude": z - 90, "sun_altitude": z - 90}
+    t = Time(unix, format="unix", scale="utc")
+    tmid = Time([np.median(unix)], format="unix", scale="utc")[0]
+    app = SkyCoord(ra * u.deg, dec * u.deg).transform_to(TETE(obstime=tmid))
+    a, d = np.radians(app.ra.deg), np.radians(app.dec.deg)
+    lst = np.radians(t.sidereal_time("apparent", longitude=tel.longitude * u.deg).deg)
+    # the Sun and Moon on a 10-minute grid, interpolated (the Moon moves 0.1° in
+    # 10 min; astropy's transforms cost per time, not per position)
+    step = 600.0
+    knots = np.arange(np.floor(unix.min() / step) * step, unix.max() + 2 * step, step)
+    tk = Time(knots, format="unix", scale="utc")
+    frame = AltAz(obstime=tk, location=tel.location)
+    moon = get_body("moon", tk, tel.location)
+    sun = get_body("sun", tk, tel.location)
+    lunar = moon.transform_to(TETE(obstime=tk))
+
+    def at(values):
+        return np.interp(unix, knots, values)
+
+    moon_alt = at(moon.transform_to(frame).alt.deg)
+    sun_alt = at(sun.transform_to(frame).alt.deg)
+    illum = at((1.0 - np.cos(sun.separation(moon).rad)) / 2.0)
+    ma = at(np.unwrap(np.radians(lunar.ra.deg)))
+    md = at(np.radians(lunar.dec.deg))
+    if not paired:
+        a, d = a[:, None], d[:, None]
+        lst, ma, md = lst[None, :], ma[None, :], md[None, :]
+        moon_alt, sun_alt, illum = (np.broadcast_to(x[None, :], shape)
+                                    for x in (moon_alt, sun_alt, illum))
+    lat = np.radians(tel.latitude)
+    sin_alt = np.sin(lat) * np.sin(d) + np.cos(lat) * np.cos(d) * np.cos(lst - a)
+    with np.errstate(divide="ignore"):
+        airmass = np.where(sin_alt > 1e-3, 1.0 / np.maximum(sin_alt, 1e-3), np.inf)
+    cos_sep = np.sin(d) * np.sin(md) + np.cos(d) * np.cos(md) * np.cos(a - ma)
+    return {"airmass": np.broadcast_to(airmass, shape),
+            "moon_illumination": np.asarray(illum),
+            "moon_separation": np.broadcast_to(np.degrees(np.arccos(np.clip(cos_sep, -1, 1))),
+                                               shape),
+            "moon_altitude": np.asarray(moon_alt), "sun_altitude": np.asarray(sun_alt)}
+
+
+def limiting_magnitude(tel, filter_name: str, exposure_time, cond: dict) -> np.ndarray:
+    """The catalogue's depth model (:func:`tooflow.telescopes.limiting_magnitude`) at ``cond``."""
+    from tooflow.telescopes import limiting_magnitude as depth_model
+
+    x = np.asarray(cond["airmass"], float)
+    finite = np.isfinite(x)
+    out = np.full(x.shape, -np.inf)
+    if not finite.any():
+        return out
+    m = depth_model(tel.name, filter_name, np.broadcast_to(exposure_time, x.shape)[finite],
+                    x[finite],
+                    moon_illumination=np.asarray(cond["moon_illumination"])[finite],
+                    moon_separation=np.asarray(cond["moon_separation"])[finite],
+                    moon_altitude=np.asarray(cond["moon_altitude"])[finite],
+                    sun_altitude=np.asarray(cond["sun_altitude"])[finite])
+    out[finite] = m
+    return out
+
+
+def visit_gap(strategy) -> float:
+    """Longest time (s) between consecutive visits of a field under the detection objective."""
+    if strategy.max_gap is not None:
+        return float(strategy.max_gap)
+    return float(strategy.min_gap) + DETECTION_MAX_GAP
+
+
+def part_depths(part, model: LightCurveModel, event_time: float) -> np.ndarray:
+    """Depth ``L = min over visits (m_lim − M̄(t))`` of each row first observed in each block.
+
+    The first visit is taken at the block's end, visit ``v`` at ``v ×`` the visit
+    gap later (:func:`visit_gap`), all at the conditions of the block's middle.
+    Returns (rows × blocks), ``-inf`` where the row is not visible.
+    """
+    n, nb = len(part), len(part.blocks)
+    out = np.full((n, nb), -np.inf)
+    if n == 0 or nb == 0:
+        return out
+    keys = part.field_key if part.field_key is not None else np.arange(n)
+    uniq, first = np.unique(keys, return_index=True)
+    row_field = np.searchsorted(uniq, keys)
+    mid = 0.5 * (part.blocks.start + part.blocks.end)
+    cond = conditions(part.telescope, part.ra[first], part.dec[first], mid)
+    texp = part.row_exposures()
+    gap = visit_gap(part.strategy)
+    total = np.full((n, nb), np.inf)
+    for v, filt in enumerate(part.filters):
+        t_days = (part.blocks.end + v * gap - event_time) / 86400.0
+        absolute = np.where(t_days > 0, model.absolute_magnitude(filt, np.maximum(t_days, 1e-3)),
+                            np.inf)
+        for tau in np.unique(texp):
+            rows = np.flatnonzero(texp == tau)
+            mlim = limiting_magnitude(part.telescope, filt, float(tau), cond)
+            total[rows] = np.minimum(total[rows], mlim[row_field[rows]] - absolute[None, :])
+    return np.where(part.visible, total, -np.inf)
+
+
+# ---------------------------------------------------------------------------
+# attach to a problem
+
+
+#: Depth range (mag, m_lim − M̄) of the levels when only scoring plans (coverage objective).
+SCORING_RANGE = (26.0, 44.0)
+
+
+def attach_detection(problem, inputs: DetectionInputs, for_objective: bool = True,
+                     max_levels: int = 80) -> Detection:
+    """Set ``problem.detection``: levels, F tables and, for the objective, depths and weights.
+
+    ``for_objective``: also the depth level of every row in every block and the
+    regions' weights per level (the MIP's inputs); without it only what scoring
+    timed exposures needs (levels over :data:`SCORING_RANGE`).
+    """
+    depths = ([part_depths(p, inputs.model, inputs.event_time) for p in problem.parts]
+              if for_objective else [])
+    finite = np.concatenate([d[np.isfinite(d)] for d in depths] + [np.zeros(0)])
+    if not for_objective:
+        lo, hi = SCORING_RANGE
+        levels = lo + LEVEL_STEP * np.arange(int(round((hi - lo) / LEVEL_STEP)) + 1)
+    elif finite.size:
+        lo = np.floor(finite.min() / LEVEL_STEP) * LEVEL_STEP
+        hi = finite.max()
+        lo = max(lo, hi - (max_levels - 1) * LEVEL_STEP)
+        levels = lo + LEVEL_STEP * np.arange(int(np.floor((hi - lo) / LEVEL_STEP + 1e-9)) + 1)
+    else:
+        levels = np.zeros(1)
+    grid = problem.grid
+    shift = 2 * max(grid.order - DISTANCE_ORDER, 0)
+    dorder = min(grid.order, DISTANCE_ORDER)
+    mu, sigma, norm = inputs.layers if dorder == DISTANCE_ORDER else distance_layers_order(
+        inputs, dorder)
+    _, pix = problem.incidence
+    upix = np.unique(pix)
+    ucoarse = np.unique(upix >> shift)
+    cdf = distance_modulus_cdf(levels[None, :], mu[ucoarse][:, None], sigma[ucoarse][:, None],
+                               norm[ucoarse][:, None], inputs.model.spread)
+    coarse = np.full(len(grid.prob), -1, np.int64)
+    coarse[upix] = np.searchsorted(ucoarse, upix >> shift)
+    det = Detection(model=inputs.model, event_time=inputs.event_time, levels=levels, cdf=cdf,
+                    coarse=coarse)
+    det.level = [det.to_level(d) for d in depths]
+    reg = problem.regions
+    if not for_objective:
+        det.notes.append(f"counterpart model: {inputs.model.description}")
+        problem.detection = det
+        return det
+    if reg.pixels is not None and len(reg.pixels):
+        c = coarse[reg.pixels]
+        ok = c >= 0
+        a = sparse.csr_matrix((grid.prob[reg.pixels[ok]], (reg.pixel_region[ok], c[ok])),
+                              shape=(len(reg.weight), len(ucoarse)))
+        det.region_weight = np.asarray(a @ cdf)
+    else:
+        det.region_weight = np.zeros((len(reg.weight), len(levels)))
+    _drop_useless(problem, det)
+    det.notes.append(f"detection objective: {inputs.model.description}; depth levels "
+                     f"{levels[0]:.2f}–{levels[-1]:.2f} mag (m_lim − M) in {LEVEL_STEP} mag steps")
+    problem.detection = det
+    return det
+
+
+def _drop_useless(problem, det: Detection) -> None:
+    """Blocks where a row detects nothing, and rows that alone could never add their
+    telescope's threshold, leave the model (the threshold would drop them anyway)."""
+    from .value import candidate_pixels
+
+    pixels = candidate_pixels(problem)
+    prob = problem.grid.prob
+    dropped = 0
+    for part, lev in zip(problem.parts, det.level, strict=True):
+        part.visible &= lev >= 0
+        for k in range(len(part)):
+            if not part.visible[k].any():
+                continue
+            p = pixels[part.offset + k]
+            alone = det.pixel_value(p, prob, np.full(len(p), int(lev[k].max()))).sum()
+            if alone < part.threshold:
+                part.visible[k] = False
+                dropped += 1
+    if dropped:
+        det.notes.append(f"{dropped} field/exposure-time rows left out: alone they would "
+                         "detect less than their telescope's threshold")
+
+
+def distance_layers_order(inputs: DetectionInputs, order: int):
+    """Distance layers summed to a coarser ``order`` (working grids below order 6)."""
+    shift = 2 * (DISTANCE_ORDER - order)
+    return tuple(lay[:: 1 << shift] for lay in inputs.layers)
+
+
+# ---------------------------------------------------------------------------
+# the MIP objective
+
+
+def _groups(problem) -> np.ndarray:
+    """Per global candidate, its field across exposure-time rows (a global id)."""
+    group = np.zeros(problem.n_candidates, np.int64)
+    base = 0
+    for part in problem.parts:
+        n = len(part)
+        key = part.field_key if part.field_key is not None else np.arange(n)
+        group[part.offset:part.offset + n] = base + np.asarray(key, np.int64)
+        base += int(key.max()) + 1 if n else 0
+    return group
+
+
+def add_detection_objective(s, objective, problem, first_blocks: dict,
+                            region_tolerance: float = 1e-4) -> tuple[float, float]:
+    """Staircase objective of the detection probability on the block model.
+
+    For each field (all its exposure-time rows) and each depth level ``s`` it
+    reaches, ``u[f, s]`` = number of its first visits at level ≥ s (0 or 1, a
+    chain ``u[f, s_i] = u[f, s_i+1] + Σ_{level = s_i} x``); for each sky region
+    and each level reached by a field covering it, ``y[r, s] ≤ Σ_f u[f, s_f]``
+    (``s_f`` the lowest level of f at or above s), ``0 ≤ y ≤ 1``, weighted by the
+    region's increase of detection probability from the level below to s.
+
+    Returns
+    -------
+    skipped, total : float
+        What the regions left out of the model could add at most (added to the
+        bound) and the most any plan could reach (every region at its top level).
+    """
+    det = problem.detection
+    inf = s.infinity()
+    group = _groups(problem)
+    # options (level, var) per field group
+    opts: dict[int, list[tuple[int, object]]] = {}
+    for part, lev in zip(problem.parts, det.level, strict=True):
+        for k in range(len(part)):
+            i = part.offset + k
+            for b, var in first_blocks.get(i, []):
+                if lev[k, b] >= 0:
+                    opts.setdefault(int(group[i]), []).append((int(lev[k, b]), var))
+    levels_of: dict[int, np.ndarray] = {}
+    u: dict[tuple[int, int], object] = {}
+
+    def make_chain(g: int) -> np.ndarray:
+        items = opts[g]
+        levs = np.unique([lv for lv, _ in items])
+        above = None
+        for lv in levs[::-1]:
+            var = s.NumVar(0.0, 1.0, f"u_{g}_{lv}")
+            ct = s.Constraint(0.0, 0.0)
+            ct.SetCoefficient(var, 1.0)
+            if above is not None:
+                ct.SetCoefficient(above, -1.0)
+            for lv2, x in items:
+                if lv2 == lv:
+                    ct.SetCoefficient(x, -1.0)
+            u[g, int(lv)] = var
+            above = var
+        levels_of[g] = levs
+        return levs
+
+    mat = problem.regions.matrix
+    weight = det.region_weight
+    top = weight[:, -1] if weight.shape[1] else np.zeros(mat.shape[0])
+    total = float(top.sum())
+    # the least valuable regions, together at most region_tolerance, stay out
+    srt = np.sort(top)
+    cut = srt[np.searchsorted(np.cumsum(srt), region_tolerance, side="right") - 1] if len(
+        srt) and srt[0] <= region_tolerance else -1.0
+    skipped = float(top[top <= cut].sum()) if cut >= 0 else 0.0
+    n_y = 0
+    for r in range(mat.shape[0]):
+        if top[r] <= cut or top[r] <= 0:
+            continue
+        cols = mat.indices[mat.indptr[r]:mat.indptr[r + 1]]
+        gs = [g for g in np.unique(group[cols]) if int(g) in opts]
+        if not gs:
+            continue
+        per_g = {int(g): levels_of[int(g)] if int(g) in levels_of else make_chain(int(g))
+                 for g in gs}
+        all_levels = np.unique(np.concatenate(list(per_g.values())))
+        prev = 0.0
+        for lv in all_levels:
+            w = float(weight[r, lv])
+            inc = w - prev
+            if inc <= 1e-12:
+                continue
+            prev = w
+            terms = []
+            for g, levs in per_g.items():
+                j = np.searchsorted(levs, lv)
+                if j < len(levs):
+                    terms.append(u[g, int(levs[j])])
+            y = s.NumVar(0.0, 1.0, "")
+            ct = s.Constraint(-inf, 0.0)
+            ct.SetCoefficient(y, 1.0)
+            for t in terms:
+                ct.SetCoefficient(t, -1.0)
+            objective.SetCoefficient(y, inc)
+            n_y += 1
+    det.notes.append(f"detection model: {len(u)} field-level depth variables, "
+                     f"{n_y} region-level terms")
+    return skipped, total
+
+
+# ---------------------------------------------------------------------------
+# scoring timed exposures
+
+
+def exposure_levels(problem, exposures) -> dict[int, int]:
+    """Depth level of every completed candidate from its timed exposures.
+
+    Each exposure's limiting magnitude at its own middle time (airmass, Moon,
+    twilight) minus the model's mean absolute magnitude at that time since the
+    merger; a candidate reaches the smallest over its visits.
+    """
+    det = problem.detection
+    by_cand: dict[int, list] = {}
+    for e in exposures:
+        by_cand.setdefault(e.candidate, []).append(e)
+    out: dict[int, int] = {}
+    todo: dict[int, list] = {}
+    for i, es in by_cand.items():
+        key = (i, tuple(sorted((e.visit, e.start, e.duration) for e in es)))
+        if key in det.cache:
+            out[i] = det.cache[key]
+        else:
+            todo[i] = es
+    by_cand = todo
+    for part in problem.parts:
+        nv = len(part.filters)
+        mine = [(i, es) for i, es in by_cand.items()
+                if part.offset <= i < part.offset + len(part) and len({e.visit for e in es}) == nv]
+        if not mine:
+            continue
+        flat = [(i, e) for i, es in mine for e in es]
+        k = np.array([i - part.offset for i, _ in flat])
+        t = np.array([e.start + 0.5 * e.duration for _, e in flat])
+        cond = conditions(part.telescope, part.ra[k], part.dec[k], t, paired=True)
+        depth = np.empty(len(flat))
+        for v, filt in enumerate(part.filters):
+            sel = np.array([e.visit == v for _, e in flat])
+            for tau in np.unique([e.duration for _, e in flat]):
+                m = sel & np.array([e.duration == tau for _, e in flat])
+                if not m.any():
+                    continue
+                sub = {c: np.asarray(a)[m] for c, a in cond.items()}
+                mlim = limiting_magnitude(part.telescope, filt, float(tau), sub)
+                days = (t[m] - det.event_time) / 86400.0
+                absolute = np.where(days > 0, det.model.absolute_magnitude(
+                    filt, np.maximum(days, 1e-3)), np.inf)
+                depth[m] = mlim - absolute
+        best: dict[int, float] = {}
+        for (i, _), d in zip(flat, depth, strict=True):
+            best[i] = min(best.get(i, np.inf), d)
+        for i, d in best.items():
+            out[i] = int(det.to_level(d))
+            key = (i, tuple(sorted((e.visit, e.start, e.duration) for e in by_cand[i])))
+            det.cache[key] = out[i]
+    return out
+
+
+def _best_levels(problem, levels: dict[int, int], pixels) -> tuple[np.ndarray, np.ndarray]:
+    cands = [i for i, lv in levels.items() if lv >= 0]
+    if not cands:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pix = np.concatenate([pixels[i] for i in cands])
+    lev = np.concatenate([np.full(len(pixels[i]), levels[i]) for i in cands])
+    order = np.lexsort((-lev, pix))
+    pix, lev = pix[order], lev[order]
+    first = np.r_[True, pix[1:] != pix[:-1]]
+    return pix[first], lev[first]
+
+
+def detection_probability(problem, levels: dict[int, int], pixels=None) -> float:
+    """Probability of detection of the union: each pixel at the best level covering it."""
+    from .value import candidate_pixels
+
+    pixels = candidate_pixels(problem) if pixels is None else pixels
+    pix, lev = _best_levels(problem, levels, pixels)
+    return float(problem.detection.pixel_value(pix, problem.grid.prob, lev).sum())
+
+
+def marginal_values(problem, levels: dict[int, int], pixels) -> dict[int, float]:
+    """What each candidate adds to the detection probability of all the others."""
+    det = problem.detection
+    cands = [i for i, lv in levels.items() if lv >= 0]
+    out = {i: 0.0 for i in levels}
+    if not cands:
+        return out
+    pix = np.concatenate([pixels[i] for i in cands])
+    lev = np.concatenate([np.full(len(pixels[i]), levels[i]) for i in cands])
+    own = np.concatenate([np.full(len(pixels[i]), i) for i in cands])
+    order = np.lexsort((-lev, pix))
+    pix, lev, own = pix[order], lev[order], own[order]
+    first = np.flatnonzero(np.r_[True, pix[1:] != pix[:-1]])
+    nxt = first + 1
+    has2 = np.r_[first[1:], len(pix)] > nxt
+    second = np.full(len(first), -1)
+    second[has2] = lev[nxt[has2]]
+    p = pix[first]
+    gain = det.pixel_value(p, problem.grid.prob, lev[first]) - det.pixel_value(
+        p, problem.grid.prob, second)
+    sums = np.bincount(own[first], weights=gain, minlength=problem.n_candidates)
+    for i in cands:
+        out[i] = float(sums[i])
+    return out
+
+
+def prune_detection(problem, exposures, pixels=None):
+    """Drop fields that add less than their telescope's threshold to the detection
+    probability, one at a time (least worth relative to its threshold first)."""
+    from .sequence import completed_candidates
+    from .value import candidate_pixels, thresholds
+
+    pixels = candidate_pixels(problem) if pixels is None else pixels
+    done = completed_candidates(problem, exposures)
+    levels = {i: lv for i, lv in exposure_levels(problem, exposures).items() if i in done}
+    th, _, _ = thresholds(problem)
+    pruned: dict[str, int] = {}
+    while levels:
+        val = marginal_values(problem, levels, pixels)
+        below = [(val[i] / max(th[i], 1e-12), i) for i in levels if val[i] < th[i] - 1e-12]
+        if not below:
+            break
+        # the least worth first; with many below, a fifth of them per round (each
+        # round re-values the others, so of two fields on the same sky one stays)
+        below.sort()
+        for _, i in below[:max(1, len(below) // 5)]:
+            del levels[i]
+            name = next(p.telescope.name for p in problem.parts
+                        if p.offset <= i < p.offset + len(p))
+            pruned[name] = pruned.get(name, 0) + 1
+    keep = set(levels)
+    return [e for e in exposures if e.candidate in keep], pruned
+
+
+def fill_idle_detection(problem, assignment: dict) -> dict:
+    """Give idle block capacity to the rows that add most detection probability.
+
+    Like :func:`.solver.fill_idle`, with values under the detection objective:
+    a row's gain is what its depth in the earliest blocks with room adds to the
+    pixels it covers, over the best depth already planned there; one exposure
+    time per field; the telescope's threshold applies.
+    """
+    import heapq
+
+    from .value import candidate_pixels
+
+    det = problem.detection
+    pixels = candidate_pixels(problem)
+    prob = problem.grid.prob
+    out = dict(assignment)
+    best = np.full(len(prob), -1, np.int64)
+    for part, lev in zip(problem.parts, det.level, strict=True):
+        for (i, v), b in assignment.items():
+            if v == 0 and part.offset <= i < part.offset + len(part):
+                p = pixels[i]
+                best[p] = np.maximum(best[p], lev[i - part.offset, b])
+    for part, lev in zip(problem.parts, det.level, strict=True):
+        nv = len(part.filters)
+        used = np.zeros(len(part.blocks))
+        taken: set[int] = set()
+        keys = part.field_key if part.field_key is not None else np.arange(len(part))
+        for (i, v), b in assignment.items():
+            k = i - part.offset
+            if 0 <= k < len(part):
+                used[b] += part.cost_at(k, v)
+                taken.add(int(keys[k]))
+        preds = [None] + [part.predecessors(v) for v in range(1, nv)]
+        succs = [None] + [part.successors(v) for v in range(1, nv)]
+        block_ix = np.arange(len(part.blocks))
+
+        def chain_for(k: int, used=used, part=part, preds=preds, succs=succs,
+                      block_ix=block_ix, nv=nv) -> list[int]:
+            chain: list[int] = []
+            for v in range(nv):
+                ok = part.visible[k] & (used + part.cost_at(k, v) <= part.capacity + 1e-9)
+                if v > 0:
+                    ok &= preds[v] >= chain[-1]
+                    if succs[v] is not None:
+                        ok &= block_ix <= succs[v][chain[-1]]
+                cand = np.flatnonzero(ok)
+                if len(cand) == 0:
+                    return []
+                chain.append(int(cand[0]))
+            return chain
+
+        def gain(k: int, b: int, part=part, lev=lev) -> float:
+            p = pixels[part.offset + k]
+            lv = lev[k, b]
+            if lv < 0:
+                return 0.0
+            up = best[p] < lv
+            p = p[up]
+            return float(det.pixel_value(p, prob, np.full(len(p), lv)).sum()
+                         - det.pixel_value(p, prob, best[p]).sum())
+
+        heap = []
+        for k in range(len(part)):
+            if int(keys[k]) in taken or not part.visible[k].any():
+                continue
+            b0 = int(np.flatnonzero(part.visible[k])[0])
+            g = gain(k, b0) if lev[k].max() >= 0 else 0.0
+            # per second of telescope time: a long exposure must earn its time
+            heap.append((-g / sum(part.cost_at(k, v) for v in range(nv)), k))
+        heapq.heapify(heap)
+        n_fields = len(taken)
+        while heap:
+            if part.strategy.max_fields is not None and n_fields >= part.strategy.max_fields:
+                break
+            _, k = heapq.heappop(heap)
+            if int(keys[k]) in taken:
+                continue
+            chain = chain_for(k)
+            if not chain:
+                continue
+            g = gain(k, chain[0])
+            rate = g / sum(part.cost_at(k, v) for v in range(nv))
+            if heap and rate < -heap[0][0] - 1e-15:
+                heapq.heappush(heap, (-rate, k))
+                continue
+            if g < part.threshold:
+                continue
+            for v, b in enumerate(chain):
+                out[part.offset + k, v] = b
+                used[b] += part.cost_at(k, v)
+            p = pixels[part.offset + k]
+            best[p] = np.maximum(best[p], lev[k, chain[0]])
+            taken.add(int(keys[k]))
+            n_fields += 1
+    return out
