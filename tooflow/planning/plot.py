@@ -117,6 +117,12 @@ def plot_plan(
                                  center=centre, radius=f"{radius} deg"))
     handles = []
     names = plan.telescopes or sorted({o.telescope for o in plan.observations})
+    # fields filled by exposure time (log scale), outlined in their telescope's colour
+    from matplotlib.colors import LogNorm
+
+    texp = [o.exposure_time for o in plan.observations] or [30.0]
+    tnorm = LogNorm(vmin=min(min(texp), 30.0) * 0.99, vmax=max(max(texp), 300.0))
+    tcmap = plt.get_cmap("plasma")
     if zoom:
         axes[1].coords[0].set_axislabel("RA")
         axes[1].coords[1].set_axislabel("Dec")
@@ -146,16 +152,31 @@ def plot_plan(
                         continue
                     pts = pts.copy()
                     pts[:, 0] = np.clip(pts[:, 0], 0.0, 359.999)
-                    ax.add_patch(Polygon(pts, closed=True, transform=world, facecolor=colour,
-                                         edgecolor=colour, alpha=0.3, lw=0.8, zorder=2))
+                    ax.add_patch(Polygon(pts, closed=True, transform=world,
+                                         facecolor=tcmap(tnorm(o.exposure_time)),
+                                         edgecolor=colour, alpha=0.45, lw=0.9, zorder=2))
         label = (f"{name}: {len(seen)} {'fields' if tel.has_grid else 'targets'}, "
                  f"{100 * plan.per_telescope.get(name, 0.0):.1f} %")
-        handles.append(Patch(facecolor=colour, edgecolor=colour, alpha=0.6, label=label))
-    union = (f"network (union) {100 * plan.objective:.1f} %" if plan.observations
-             else "not observable in the window: nothing planned")
+        handles.append(Patch(facecolor="none", edgecolor=colour, lw=2, label=label))
+    union = (f"network (union) {100 * plan.objective:.1f} % {plan.objective_name}"
+             if plan.observations else "not observable in the window: nothing planned")
+    if plan.observations:
+        from matplotlib.cm import ScalarMappable
+
+        cax = fig.add_axes([0.30, 0.085, 0.40, 0.018])
+        bar = fig.colorbar(ScalarMappable(norm=tnorm, cmap=tcmap), cax=cax,
+                           orientation="horizontal")
+        ticks = [t for t in (30, 60, 120, 300, 600) if tnorm.vmin <= t <= tnorm.vmax]
+        bar.set_ticks(ticks, labels=[str(t) for t in ticks])
+        bar.ax.minorticks_off()
+        bar.set_label("exposure time (s); outline: telescope", fontsize=8)
+        if plan.detected is not None:
+            union += (f"; covered {100 * (plan.covered or 0):.1f} %, "
+                      f"detection {100 * plan.detected:.1f} % (model)")
     handles.append(Patch(facecolor="none", edgecolor="k",
                          label=f"{union}; contours: 50 %, 90 % credible"))
-    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, frameon=False,
+               bbox_to_anchor=(0.5, -0.06))
     fig.suptitle(title or f"Plan {plan.start:%Y-%m-%d %H:%M} UTC + "
                  f"{(plan.end - plan.start).total_seconds() / 3600:.0f} h", y=0.99)
     path = Path(path)

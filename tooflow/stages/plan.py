@@ -79,7 +79,10 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
     """Plan a program's observations of an event's latest map; store the plan.
 
     The window starts at ``start`` (default: now, or the event time if later)
-    and lasts the program's ``strategy.window_hours`` (default 24). Earlier
+    and lasts the program's ``strategy.window_hours`` (default 24). The program's
+    ``strategy.objective`` (``coverage``, default, or ``detection``) is what the
+    planner maximises, with ``strategy.counterpart`` (``{model: kilonova,
+    spread: 1.0}``; docs/planning.md) as the counterpart model. Earlier
     plans of the same program for the event are marked ``superseded``.
 
     A plan with no exposure is stored too: it says, per telescope, why nothing
@@ -118,7 +121,10 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
             targets = targets_for(strategies, moc, loc, event.event_id, settings)
             plan = plan_skymap(moc, telescopes, start, end, strategies or None,
                                time_limit=limit, targets=targets or None,
-                               lookahead_days=days)
+                               lookahead_days=days,
+                               objective=str(program.strategy.get("objective", "coverage")),
+                               counterpart=program.strategy.get("counterpart"),
+                               event_time=event.time)
         else:
             plan = _no_telescope_plan(start, end)
         for old in session.exec(select(Plan).where(Plan.event_pk == event.id,
