@@ -114,6 +114,8 @@ BAD = [
      "facilities.simulator.weather_loss = 1.5: Input should be less than or equal to 1"),
     ("notifications: {twilio: {base_url: https://api.twilio.com}}\n",
      "notifications.twilio.from_number: missing (required)"),
+    ("notifications: {twilio: {from_number: '+15005550006', form: x}}\n",
+     "notifications.twilio.form: unknown setting; allowed: from_number, base_url, call_reasons"),
     ("notifications: {deadline: -1}\n",
      "notifications.deadline = -1: Input should be greater than 0"),
     ("roster: [{name: Bob, tz: Mars/Olympus, hours: [{start: '18:00', end: '08:00'}]}]\n",
@@ -140,6 +142,14 @@ def test_a_bad_value_is_named_with_key_value_and_what_is_allowed(tooflow_home, t
         load_settings()
     assert str(err.value).startswith(f"{path}: {expected}")
     assert "\n" not in str(err.value)
+
+
+def test_a_bad_value_is_shown_without_its_credentials(tooflow_home):
+    (tooflow_home / "tooflow.yaml").write_text(
+        "database_url: [postgresql+psycopg2://tooflow:hunter2@db.example/tooflow]\n")
+    with pytest.raises(ConfigError, match="database_url = ") as err:
+        load_settings()
+    assert "hunter2" not in str(err.value)
 
 
 def test_a_bad_variable_is_named(tooflow_home, monkeypatch):

@@ -234,43 +234,37 @@ def _problem(error: dict[str, Any], where: dict[str, str]) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    """The value as written, credentials redacted, at most 80 characters."""
+    from .guards.text import redact
+
+    text = redact(repr(value))
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _fields(model: Any) -> dict[str, Any] | None:
+    """Name → field of a pydantic model or pydantic dataclass (annotations resolved)."""
+    return getattr(model, "model_fields", None) or getattr(model, "__pydantic_fields__", None)
 
 
 def _allowed_keys(parent: list[str]) -> list[str]:
     """The keys a section at ``parent`` (a path of keys) accepts."""
-    import dataclasses
-
     model: Any = Settings
     for part in parent:
-        fields = getattr(model, "model_fields", None)
-        if fields is not None:
-            if part not in fields:  # an entry of its own, e.g. facilities.ZTF
-                model = getattr(model, "entry_model", None)
-                continue
-            model = _inner(fields[part].annotation)
-        elif dataclasses.is_dataclass(model):
-            types = {f.name: f.type for f in dataclasses.fields(model)}
-            model = _inner(types.get(part))
-        else:
+        fields = _fields(model)
+        if fields is None:
             return []
-    if hasattr(model, "model_fields"):
-        return list(model.model_fields)
-    if dataclasses.is_dataclass(model):
-        return [f.name for f in dataclasses.fields(model)]
-    return []
+        if part in fields:
+            model = _inner(fields[part].annotation)
+        else:  # an entry of its own, e.g. facilities.ZTF
+            model = getattr(model, "entry_model", None)
+    return list(_fields(model) or [])
 
 
 def _inner(annotation: Any) -> Any:
-    """The model or dataclass inside ``X | None`` (or ``X`` itself)."""
+    """The model or pydantic dataclass inside ``X | None`` (or ``X`` itself)."""
     from typing import get_args
 
-    if hasattr(annotation, "model_fields"):
-        return annotation
-    import dataclasses
-
-    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+    if _fields(annotation) is not None and isinstance(annotation, type):
         return annotation
     for arg in get_args(annotation):
         found = _inner(arg)
