@@ -92,6 +92,16 @@ def test_the_documented_example_loads_typed(tooflow_home, monkeypatch):
         assert ztf_queue.config.deadline == 60 and ztf_queue.config.retries == 3
 
 
+def test_the_benchmarks_config_loads(tooflow_home):
+    """benchmarks/latency.py's own file: a monitor that does not wait (0 s) is allowed."""
+    (tooflow_home / "tooflow.yaml").write_text(
+        "facilities:\n  simulator:\n    url: http://127.0.0.1:8765\n"
+        "monitor:\n  max_wall_seconds: 0\n")
+    s = load_settings()
+    assert s.monitor.max_wall_seconds == 0
+    assert s.facilities.simulator.url == "http://127.0.0.1:8765"
+
+
 def test_the_shipped_programs_and_embedded_default_load():
     """No configuration file at all: the embedded default of the README's first command."""
     s = load_settings({"TOOFLOW_HOME": "/nonexistent-tooflow-home"})

@@ -63,8 +63,9 @@ class MonitorSection(Section):
     """``inline``: a sub-flow of handle-notice (the embedded default);
     ``deployment``: handed to the monitor-event deployment (production)."""
 
-    max_wall_seconds: PositiveFloat | None = None
-    """Stop polling after this many seconds whatever the plan window says."""
+    max_wall_seconds: NonNegativeFloat | None = None
+    """Stop polling after this many seconds whatever the plan window says (0: do not
+    wait for observations; the benchmarks use it)."""
 
 
 class AuthorEntry(Section):
