@@ -198,3 +198,15 @@ def test_tooflow_ingest_refuses_a_bad_config_before_storing(tooflow_home):
                            "Input should be greater than or equal to 0\n")
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert not (tooflow_home / "tooflow.sqlite").exists()
+
+
+def test_a_telescope_entry_takes_exactly_the_adapter_settings():
+    """The typed entry and tooflow.facilities.base.FacilityConfig cannot drift apart."""
+    import dataclasses
+
+    from tooflow.config_sections import TelescopeQueueSection
+    from tooflow.facilities import FacilityConfig
+
+    own = {"adapter", "speedup", "weather_loss", "seed"}
+    assert set(TelescopeQueueSection.model_fields) - own == {
+        f.name for f in dataclasses.fields(FacilityConfig)}
