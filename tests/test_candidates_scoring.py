@@ -190,3 +190,18 @@ def test_candidates_table_with_host_galaxy():
     row = next(line for line in text.splitlines() if line.startswith("ZTF19aarykkb"))
     assert row.split()[-2:] == ["GL171637-202851", "141"]
     assert "ZTF19aarykkb: classified SN II at z = 0.03 (SPRAT spectrum)" in text
+
+
+def test_handle_candidates_is_red_when_an_event_cannot_be_scored(prefect, sqlite_engine, event):
+    from tooflow.flows.candidates import handle_candidates
+
+    ev, injection = event
+    for path in load_settings().resolved_skymap_dir.rglob("*"):
+        if path.is_file():
+            path.unlink()  # the event's map is gone from the store
+    ids = [store_alert(counterpart_upload(injection), "upload", engine=sqlite_engine).alert_id]
+    state = handle_candidates(ids, return_state=True)
+    assert state.is_failed()
+    assert "scoring failed for 1 event(s)" in state.message
+    assert ingest_alert_bytes(counterpart_upload(injection), "again",
+                              engine=sqlite_engine).status == "parsed"  # the batch was stored

@@ -53,8 +53,15 @@ def handle_candidates(alert_ids: list[int], event_ids: list[str] | None = None) 
     run_id = str(flow_run.get_id() or "") or None
     summary: dict[str, Any] = {"alerts": len(alert_ids), "rejected": parsed["rejected"],
                                "candidates": len(parsed["candidate_ids"]), "events": {}}
-    for event_pk in events:
-        scored = score_event(event_pk, parsed["candidate_ids"], run_id)
+    failed: list[str] = []
+    for event_pk in events:  # one event's failure does not stop the others
+        state = score_event(event_pk, parsed["candidate_ids"], run_id, return_state=True)
+        if not state.is_completed():
+            failed.append(f"event #{event_pk}: {state.message}")
+            continue
+        scored = state.result()
         publish_candidates(scored["event_id"])
         summary["events"][scored["event_id"]] = scored
+    if failed:  # red, with the reason; the events that could be scored are recorded
+        raise RuntimeError(f"scoring failed for {len(failed)} event(s): " + "; ".join(failed))
     return summary
