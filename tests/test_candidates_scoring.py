@@ -94,6 +94,12 @@ def test_counterpart_ranked_first_recorded_and_notified_once(sqlite_engine, even
     assert [r.name for r in ranked] == [injection.object_id] and ranked[0].rank == 1
     table = render_ranked_markdown(ev.event_id, ranked, thumbnails={})
     assert f"| 1 | {injection.object_id} |" in table
+    from tooflow.views.event import load_event_view, render_markdown, render_text
+
+    with Session(sqlite_engine) as s:
+        view = load_event_view(s, ev.event_id, coverage=False)
+    assert f"candidates: {injection.object_id} {link.score:.2f} (new)" in render_text(view)
+    assert "### Candidates" in render_markdown(view)
 
     # notify above the threshold: once, however often the flow runs
     (tooflow_home / "tooflow.yaml").write_text(

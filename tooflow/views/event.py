@@ -103,6 +103,9 @@ class EventView:
     coverage_error: str | None = None
     last_error: str | None = None
     latest_notice_id: int | None = None  #: the notice the event reads (its own order)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    """Ranked candidates, best first (``name``, ``score``, ``state``, ``report``); the
+    full table: ``tooflow candidates EVENT_ID``."""
 
     @property
     def gate_notice(self) -> NoticeLine | None:
@@ -215,11 +218,16 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
     circulars = [(c.id, c.subject, c.created) for c in session.exec(
         select(CircularDraft).where(CircularDraft.event_pk == event.id)
         .order_by(CircularDraft.id))]
+    from ..candidates.views import event_candidates
+
+    candidates = [{"name": r.name, "score": r.score, "state": r.state, "report": r.report}
+                  for r in event_candidates(event.event_id, engine=session.get_bind())]
     return EventView(event_id=event.event_id, fields=fields, retracted=event.retracted,
                      notices=notices, plans=plans, requests=requests,
                      executed=dict(Counter(e.telescope for e in executed_rows)),
                      coverage=cov, area=area, circulars=circulars, coverage_error=cov_error,
-                     last_error=event.last_error, latest_notice_id=event.latest_notice_id)
+                     last_error=event.last_error, latest_notice_id=event.latest_notice_id,
+                     candidates=candidates)
 
 
 def _pct(x: float | None) -> str:
@@ -295,12 +303,24 @@ def render_text(view: EventView) -> str:
                 lines.append(f"         {status}: {detail}")
     if view.executed:
         lines.append(f"observed: {_observed_line(view)}")
+    if view.candidates:
+        lines.append(f"candidates: {_candidates_line(view)} "
+                     f"(`tooflow candidates {view.event_id}`)")
     if view.circulars:
         lines.append(f"circular drafts ({len(view.circulars)}):")
         for cid, subject, created in view.circulars:
             lines.append(f"  #{cid} {created:%Y-%m-%d %H:%M} \"{subject}\"")
         lines.append(f"  (`tooflow circular {view.event_id}` prints the latest)")
     return "\n".join(lines)
+
+
+def _candidates_line(view: EventView, top: int = 5) -> str:
+    shown = [f"{c['name']} {c['score']:.2f}" if c["score"] is not None else c["name"]
+             for c in view.candidates[:top]]
+    shown = [f"{text} ({c['state']}{', report' if c['report'] else ''})"
+             for text, c in zip(shown, view.candidates, strict=False)]
+    more = len(view.candidates) - top
+    return "; ".join(shown) + (f"; {more} more" if more > 0 else "")
 
 
 def _md(text: object) -> str:
@@ -346,6 +366,8 @@ def render_markdown(view: EventView) -> str:
                   for g in view.requests]
     if view.executed:
         lines += ["", "### Observed", "", _md(_observed_line(view))]
+    if view.candidates:
+        lines += ["", "### Candidates", "", _md(_candidates_line(view))]
     if view.circulars:
         lines += ["", "### Circular drafts", ""]
         lines += [f"* #{cid} {created:%Y-%m-%d %H:%M} UTC: {_md(subject)}"
