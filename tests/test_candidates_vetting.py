@@ -134,3 +134,23 @@ def test_followup_to_a_closed_queue_is_kept_unsent_and_sent_later(sqlite_engine,
     (fu2,) = up.followups
     assert fu2.followup_id == fu.followup_id and fu2.error is None
     assert fu2.status in ("queued", "executing")
+
+
+def test_spectrograph_is_a_configured_facility(sqlite_engine, sqlite_candidate, tmp_path,
+                                               monkeypatch):
+    """SEDM (Palomar 60-inch) is no registered adapter: its site comes from `facilities`."""
+    with SimulatorServer(port=free_port(), speedup=1, weather_loss=0.0, start=NIGHT) as server:
+        configure(tmp_path, monkeypatch, server.url,
+                  "  SEDM:\n    site: {name: Palomar, lat: 33.3563, lon: -116.8650, "
+                  "elevation: 1712}\n"
+                  "candidates:\n  followup:\n    SEDM: {kind: spectroscopy, "
+                  "exposure_time: 1800}\n")
+        result = vet(NAME, author="kasliwal", followup=["SEDM"], event_id=None,
+                     comment="spectrum to classify", engine=sqlite_engine,
+                     settings=load_settings(), now=NIGHT)
+    (fu,) = result.followups
+    assert fu.error is None and fu.status in ("queued", "executing")
+    assert fu.request_key == f"SEDM:{NAME}:spec:1"
+    with Session(sqlite_engine) as s:
+        (row,) = s.exec(select(CandidateFollowup)).all()
+    assert (row.kind, row.facility) == ("spectroscopy", "SEDM")
