@@ -92,6 +92,22 @@ def test_the_documented_example_loads_typed(tooflow_home, monkeypatch):
         assert ztf_queue.config.deadline == 60 and ztf_queue.config.retries == 3
 
 
+def test_the_operations_guide_listeners_load_typed(tooflow_home):
+    """docs/operations.md's listeners section, as an operator copies it."""
+    text = (REPO / "docs" / "operations.md").read_text()
+    block = text[text.index("listeners:\n  hop:"):]
+    (tooflow_home / "tooflow.yaml").write_text(block[:block.index("```")])
+    s = load_settings()
+    sources = s.listeners.sources()
+    assert sorted(sources) == ["gcn", "hop", "igwn", "voevent"]
+    assert sources["hop"] == {"url": "kafka://kafka.scimma.org/igwn.gwalert,snews.alert",
+                              "group_id": "tooflow-mycollab", "auth": True,
+                              "start_at": "latest"}
+    assert sources["voevent"]["host"] == ["45.58.43.186", "68.169.57.253"]
+    assert sources["igwn"]["batch_timeout"] == 0.2
+    assert s.listeners.reconcile_interval == 30 and s.listeners.check_timeout == 10
+
+
 def test_the_benchmarks_config_loads(tooflow_home):
     """benchmarks/latency.py's own file: a monitor that does not wait (0 s) is allowed."""
     (tooflow_home / "tooflow.yaml").write_text(
@@ -140,6 +156,11 @@ BAD = [
     ("listeners: {status_interval: soon}\n",
      "listeners.status_interval = 'soon': Input should be a valid number"),
     ("candidates: {top: 0}\n", "candidates.top = 0: Input should be greater than 0"),
+    ("listeners: {gcn: {topic: [gcn.notices.icecube.lvk_nu_track_search]}}\n",
+     "listeners.gcn.topic: unknown setting; allowed: group_id, start_at, batch_size, kafka, "
+     "topics, domain, no_auth"),
+    ("listeners: {hop: {url: 'kafka://kafka.scimma.org/igwn.gwalert', start_at: first}}\n",
+     "listeners.hop.start_at = 'first': Input should be 'earliest' or 'latest'"),
     ("max_notice_bytes: 0\n", "max_notice_bytes = 0: Input should be greater than 0"),
 ]
 

@@ -37,6 +37,10 @@ __all__ = [
     "TelescopeQueueSection",
     "FacilitiesSection",
     "ListenersSection",
+    "HopSource",
+    "GcnSource",
+    "IgwnSource",
+    "VOEventSource",
     "CoincidenceSection",
     "CandidatesSection",
     "Roster",
@@ -209,18 +213,77 @@ class FacilitiesSection(Section):
         return (self.__pydantic_extra__ or {}).get(name) or TelescopeQueueSection()
 
 
+class _Source(Section):
+    """A listener source: a key left out (None) keeps the source's own default."""
+
+    def as_mapping(self) -> dict[str, Any]:
+        """The keys set, as the plain mapping the source's builder reads."""
+        return self.model_dump(exclude_none=True)
+
+
+class _KafkaSource(_Source):
+    group_id: str | None = None
+    start_at: Literal["earliest", "latest"] | None = None
+    batch_size: PositiveInt | None = None
+    kafka: dict[str, Any] | None = None
+    """Extra librdkafka settings (``{"session.timeout.ms": 10000}``)."""
+
+
+class HopSource(_KafkaSource):
+    """``listeners.hop``: SCiMMA Hopskotch (hop-client's ``auth.toml``)."""
+
+    url: str | None = None
+    auth: bool | str | None = None
+    """True: hop's ``auth.toml``; false: no authentication; text: another auth file."""
+    username: str | None = None
+
+
+class GcnSource(_KafkaSource):
+    """``listeners.gcn``: NASA GCN Kafka (``TOOFLOW_GCN_CLIENT_ID``/``_SECRET``)."""
+
+    topics: list[str] | None = None
+    domain: str | None = None
+    no_auth: bool | None = None
+
+
+class IgwnSource(_KafkaSource):
+    """``listeners.igwn``: GraceDB's igwn-alert, as the igwn-alert CLI."""
+
+    group: str | None = None
+    topics: list[str] | None = None
+    consumer_group: str | None = None
+    server: str | None = None
+    port: Annotated[int, Field(gt=0, lt=65536)] | None = None
+    batch_timeout: PositiveFloat | None = None
+    no_auth: bool | None = None
+    authfile: str | None = None
+    netrc: str | None = None
+    username: str | None = None
+
+
+class VOEventSource(_Source):
+    """``listeners.voevent``: VOEvent TCP (pygcn's protocol)."""
+
+    host: str | list[str] | None = None
+    port: int | list[int] | None = None
+    ivorn: str | None = None
+    iamalive_timeout: PositiveFloat | None = None
+    max_reconnect_timeout: PositiveFloat | None = None
+    max_packet_bytes: PositiveInt | None = None
+    packet_timeout: PositiveFloat | None = None
+
+
 class ListenersSection(Section):
     """``listeners``: the sources of ``tooflow listen`` and how it runs.
 
-    Each source's own keys (``hop``, ``gcn``, ``igwn``, ``voevent``) are
-    checked by the source when ``tooflow listen`` builds it, before anything
-    connects.
+    Credentials, hosts and ports are checked again by each source when
+    ``tooflow listen`` builds it, before anything connects.
     """
 
-    hop: dict[str, Any] | None = None
-    gcn: dict[str, Any] | None = None
-    igwn: dict[str, Any] | None = None
-    voevent: dict[str, Any] | None = None
+    hop: HopSource | None = None
+    gcn: GcnSource | None = None
+    igwn: IgwnSource | None = None
+    voevent: VOEventSource | None = None
     deployment: str | None = None
     """Deployment that handles a notice; default ``handle-notice/handle-notice``."""
     status_interval: PositiveFloat = 5.0
@@ -232,7 +295,7 @@ class ListenersSection(Section):
 
     def sources(self) -> dict[str, dict[str, Any]]:
         """The configured sources, by name."""
-        return {name: dict(conf) for name in ("hop", "gcn", "igwn", "voevent")
+        return {name: conf.as_mapping() for name in ("hop", "gcn", "igwn", "voevent")
                 if (conf := getattr(self, name)) is not None}
 
 
