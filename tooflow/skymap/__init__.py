@@ -52,7 +52,8 @@ __all__ = [
 
 
 def localization_to_moc(loc: Localization | None, *, fetch: bool = False,
-                        timeout: float = 10, retries: int = 3) -> Table | None:
+                        timeout: float = 10, retries: int = 3,
+                        deadline: float = 120.0) -> Table | None:
     """The multi-order map of a notice's localization.
 
     Parameters
@@ -62,8 +63,8 @@ def localization_to_moc(loc: Localization | None, *, fetch: bool = False,
     fetch : bool
         Download maps that are only referenced by URL. Off by default: the
         caller decides when a network call is acceptable.
-    timeout, retries
-        Passed to :func:`fetch_skymap`.
+    timeout, retries, deadline
+        Passed to :func:`fetch_skymap` (per attempt, attempts, total seconds).
 
     Returns
     -------
@@ -85,7 +86,8 @@ def localization_to_moc(loc: Localization | None, *, fetch: bool = False,
     if loc.is_circle:
         return region_to_moc(loc)
     if loc.url and fetch:
-        return read_skymap_bytes(fetch_skymap(loc.url, timeout=timeout, retries=retries))
+        return read_skymap_bytes(fetch_skymap(loc.url, timeout=timeout, retries=retries,
+                                              deadline=deadline))
     return None
 
 

@@ -139,40 +139,30 @@ def _jsonable(value: Any) -> Any:
 
 def _record_localization(session: Session, notice: Notice, event: Event,
                          parsed: ParsedNotice, settings: Settings) -> Localization | None:
-    from ..skymap import (
-        SkymapStore,
-        fetch_skymap,
-        read_skymap_bytes,
-        region_to_moc,
-        summarize,
-    )
+    from ..skymap import SkymapStore, localization_to_moc, moc_to_bytes, summarize
+    from ..skymap.read import WARNING_KEY
 
     loc = parsed.localization
     if loc is None:
         return None
     row = Localization(event_pk=event.id, notice_id=notice.id, state="stored", url=loc.url)
-    data = loc.skymap_bytes
-    if data is None and loc.url and not loc.is_circle:
-        try:
-            data = fetch_skymap(loc.url, timeout=settings.skymap_fetch_timeout,
-                                retries=settings.skymap_fetch_retries,
-                                deadline=settings.skymap_fetch_deadline)
-        except SkymapUnavailable as exc:
-            row.state = "unavailable"
-            log.warning("notice %s: %s", notice.id, exc)
-    if data is not None:
-        from ..skymap.read import WARNING_KEY
-
-        moc = read_skymap_bytes(data)  # NoticeRejected on a corrupt map
-        row.warning = moc.meta.pop(WARNING_KEY, None)  # e.g. renormalised
-    elif loc.is_circle:
-        moc = region_to_moc(loc)  # a circle, an ellipse or a box, kept as what it is
-        row.state = loc.shape or "circle"
-        row.error_radius = loc.error_radius
-    else:
+    try:
+        # NoticeRejected on a corrupt map or an impossible region
+        moc = localization_to_moc(loc, fetch=True, timeout=settings.skymap_fetch_timeout,
+                                  retries=settings.skymap_fetch_retries,
+                                  deadline=settings.skymap_fetch_deadline)
+    except SkymapUnavailable as exc:
+        row.state = "unavailable"
+        log.warning("notice %s: %s", notice.id, exc)
+        moc = None
+    if moc is None:
         session.add(row)
         session.flush()
         return row
+    row.warning = moc.meta.pop(WARNING_KEY, None)  # e.g. renormalised
+    if loc.skymap_bytes is None and loc.is_circle:  # a circle, an ellipse or a box
+        row.state = loc.shape or "circle"
+        row.error_radius = loc.error_radius
     store = SkymapStore(settings.resolved_skymap_dir)
     row.skymap_sha256, _ = store.put(moc_to_bytes(moc))
     s = summarize(moc)
@@ -182,19 +172,6 @@ def _record_localization(session: Session, notice: Notice, event: Event,
     session.add(row)
     session.flush()
     return row
-
-
-def moc_to_bytes(moc) -> bytes:
-    """A multi-order map as FITS bytes (ligo.skymap's writer, with its header)."""
-    import tempfile
-    from pathlib import Path
-
-    from ligo.skymap.io.fits import write_sky_map
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "skymap.multiorder.fits"
-        write_sky_map(str(path), moc, moc=True)
-        return path.read_bytes()
 
 
 def parse_stored_notice(notice_id: int, *, engine: Engine | None = None,
