@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "events",
     "circular",
     "candidates",
+    "drill",
     "server",
     "simulator",
     "listen", "send", "reconcile", "rerun", "health",

@@ -25,6 +25,7 @@ from tooflow.simulator.injection import MODELS, Injection, draw_injection, load_
 from tooflow.simulator.transients import BackgroundRates, Detection, TransientSky
 
 __all__ = ["arm_injection", "injection_for_notice", "detection_rows", "event_packets",
+           "post_injection", "fetch_event_packets",
            "packet_for", "packets_b64", "drill_dir", "save_drill", "load_drills",
            "parse_inject_option"]
 
@@ -168,3 +169,71 @@ def event_packets(simulator: Any, event, *, level: float = 0.9,
         if d.object_id in keep and (d.object_id not in latest or d.jd > latest[d.object_id].jd):
             latest[d.object_id] = d
     return [packet_for(simulator, d) for d in sorted(latest.values(), key=lambda d: d.jd)]
+
+
+def post_injection(url: str, injection: Injection, *, deadline_s: float = 60.0) -> None:
+    """Arm a running simulator (``POST /injections``) within a total deadline.
+
+    Raises
+    ------
+    RuntimeError
+        The simulator refused it (the reason it gave).
+    """
+    import httpx
+
+    from tooflow.guards.deadline import Deadline, read_response
+
+    deadline = Deadline(deadline_s, f"arming the simulator at {url}")
+    with httpx.Client(base_url=url) as client:
+        answer = read_response(client, client.build_request(
+            "POST", "/injections", json=injection.__dict__), deadline)
+    if answer.status_code != 200:
+        raise RuntimeError(f"the simulator at {url} refused the injection: "
+                           f"{answer.status_code} {answer.text[:300]}")
+
+
+def fetch_event_packets(url: str, event, *, level: float = 0.9, margin_days: float = 0.0,
+                        deadline_s: float = 600.0, max_packets: int = 20000) -> list[bytes]:
+    """The simulator's packets a broker filter for ``event`` passes, over HTTP.
+
+    ``GET /detections`` (all, as JSON), association with ``event`` (an
+    :class:`~tooflow.candidates.association.EventLocalization`), then
+    ``GET /alerts/{candid}`` for the latest detection of each associated
+    object, all within one total deadline.
+    """
+    import httpx
+
+    from tooflow.candidates.association import CandidateInfo, Photometry, associate
+    from tooflow.guards.deadline import Deadline, read_response
+
+    deadline = Deadline(deadline_s, f"fetching the simulator's alerts from {url}")
+    with httpx.Client(base_url=url) as client:
+        answer = read_response(client, client.build_request("GET", "/detections"), deadline,
+                               read_timeout=60.0)
+        answer.raise_for_status()
+        rows = answer.json()["detections"]
+        by: dict[str, list[dict]] = {}
+        for r in rows:
+            by.setdefault(r["object_id"], []).append(r)
+        cands = []
+        for oid, rs in by.items():
+            rs.sort(key=lambda r: r["jd"])
+            last = rs[-1]
+            cands.append(CandidateInfo(
+                oid, last["ra"], last["dec"],
+                [Photometry(r["jd"], r["filter"], r["mag"], r["magerr"], r["maglim"])
+                 for r in rs], last["jdstarthist"],
+                {k: last[k] for k in ("rb", "drb", "sgscore1", "distpsnr1", "ssdistnr")}))
+        keep = [a.candidate.name for a in associate(cands, event, level=level,
+                                                   margin_days=margin_days) if a.associated]
+        if len(keep) > max_packets:
+            raise RuntimeError(f"{len(keep)} candidates pass the event's filter, more than "
+                               f"the {max_packets} a drill takes")
+        out = []
+        for name in keep:
+            candid = by[name][-1]["candid"]
+            packet = read_response(client, client.build_request("GET", f"/alerts/{candid}"),
+                                   deadline)
+            packet.raise_for_status()
+            out.append(packet.content)
+    return out

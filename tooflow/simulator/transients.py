@@ -613,6 +613,10 @@ def _points_on_footprint(rng, fp, ra0: float, dec0: float, n: int
             np.concatenate(decs) if decs else np.zeros(0))
 
 
+#: Injection parameters that are records, not light-curve model parameters.
+RECORD_ONLY = ("offset", "event_time")
+
+
 def counterpart_light_curve(injection: Injection) -> Callable[[str, float], float]:
     """``(filter, days since t0) → apparent AB mag`` of an injection.
 
@@ -624,7 +628,7 @@ def counterpart_light_curve(injection: Injection) -> Callable[[str, float], floa
 
     p = dict(injection.params)
     offset = float(p.pop("offset", 0.0))
-    model_params = {k: v for k, v in p.items() if k != "offset"}
+    model_params = {k: v for k, v in p.items() if k not in RECORD_ONLY}
     model = counterpart_model(injection.model, **model_params)
     d = injection.distance_mpc
 
