@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tooflow.candidates.ranking import RankingWeights, rank_candidates
+from tooflow.candidates.ranking import RankingWeights, explain, rank_candidates
 from tooflow.parsers import parse_notice
 from tooflow.simulator.drill import run_drill
 from tooflow.simulator.injection import draw_injection
@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=10.0,
                         help="planner time limit per night (s)")
     parser.add_argument("--data", type=Path, default=Path(__file__).parents[1] / "tests" / "data")
+    parser.add_argument("--explain", action="store_true",
+                        help="print why the counterpart and the top five ranked where they did")
     args = parser.parse_args(argv)
 
     maps = {}
@@ -101,6 +103,12 @@ def main(argv: list[str] | None = None) -> None:
               f"{'y' if res.detected else 'n':>3} {mag:>5} {str(res.rank or '-'):>5} "
               f"{str(base_rank or '-'):>5} {res.false_positives_top5:>3}  {kinds}"
               f"   ({time.perf_counter() - t:.0f} s)", flush=True)
+        if args.explain:
+            shown = res.ranked[:5] + [r for r in res.ranked[5:]
+                                      if r.candidate.name == inj.object_id]
+            for r in shown:
+                kind = _kind(r.candidate.name, inj, res)
+                print("      " + explain(r).replace("\n", "\n      ") + f"   [{kind}]")
 
     n = len(rows)
     res_all = [r for r, _ in rows]
@@ -143,6 +151,10 @@ def main(argv: list[str] | None = None) -> None:
     area = _footprint("ZTF").area
     print(f"background: {alerts} simulated alerts on {exposures} ZTF exposures of "
           f"{area:.1f} deg² ({alerts / max(exposures, 1) / area:.1f} per deg² per exposure)")
+
+
+def _kind(name, inj, res):
+    return "counterpart" if name == inj.object_id else res.kinds.get(name, "?")
 
 
 def _event(moc, inj):

@@ -104,7 +104,7 @@ def test_ranking_puts_the_fading_red_transient_first_and_explains_why(event, spo
     assert by["kn"]["light_curve"].term == 2.0 and by["sn"]["light_curve"].term < -2
     assert by["ast"]["solar_system"].term == -5 and "12345" in by["ast"]["solar_system"].why
     assert by["star"]["star"].term == -3 and by["bogus"]["real_bogus"].term < -3
-    assert by["ast"]["detections"].term == -3 and by["kn"]["detections"].term == 0
+    assert by["ast"]["detections"].term == -5 and by["kn"]["detections"].term == 0
     text = explain(ranked[0])
     assert text.startswith("#1 kn") and "fade rate mag/day" in text
     assert ranked[0].as_dict()["factors"][0]["name"] == "localization"

@@ -43,6 +43,7 @@ __all__ = [
     "VOEventSource",
     "CoincidenceSection",
     "CandidatesSection",
+    "AssociationSection",
     "Roster",
 ]
 
@@ -323,6 +324,16 @@ class CoincidenceSection(Section):
         return self.model_dump(exclude_none=True)
 
 
+class AssociationSection(Section):
+    """``candidates.association``: which candidates belong to an event
+    (:func:`tooflow.candidates.association.associate`)."""
+
+    level: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+    """Credible level of the region a candidate must be in."""
+    margin_days: NonNegativeFloat = 0.0
+    """A detection earlier than the event time minus this disqualifies."""
+
+
 class CandidatesSection(Section):
     """``candidates``: the candidate path (:class:`tooflow.candidates.config.CandidateConfig`,
     whose defaults apply to the keys left out)."""
@@ -334,6 +345,19 @@ class CandidatesSection(Section):
     batch_seconds: PositiveFloat | None = None
     followup: dict[str, dict[str, Any]] | None = None
     top: PositiveInt | None = None
+    ranking: dict[str, float] | None = None
+    """Weights of the ranking factors and the listing threshold
+    (:class:`tooflow.candidates.ranking.RankingWeights`; docs/candidates-drill.md)."""
+    association: AssociationSection | None = None
+
+    @field_validator("ranking")
+    @classmethod
+    def _known_weights(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None:
+            from .candidates.ranking import RankingWeights
+
+            RankingWeights.from_config(value)  # unknown keys and non-numbers are errors
+        return value
 
 
 def _roster(value: Any) -> list:

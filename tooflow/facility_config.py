@@ -46,6 +46,9 @@ def ensure_local_simulator(settings: Settings, *, echo=None) -> str:
 
         _LOCAL = SimulatorServer(speedup=sim.speedup, weather_loss=sim.weather_loss,
                                  seed=sim.seed).start()
+        from .simulator.feed import arm_pending
+
+        arm_pending(_LOCAL.simulator)  # a drill's counterpart (tooflow drill)
         if echo:
             echo(f"telescope simulator serving at {_LOCAL.url} "
                  f"(×{_LOCAL.simulator.speedup:g} accelerated clock)")

@@ -34,6 +34,12 @@ class CandidateConfig:
         ``{name: {kind: photometry|spectroscopy, exposure_time: s, filter: ...}}``.
     top : int
         Rows of the top-candidates table (flow artifact, ``tooflow candidates``).
+    ranking : dict
+        Weights of the ranking factors and the listing threshold
+        (:class:`~tooflow.candidates.ranking.RankingWeights`); empty: the defaults.
+    association : dict
+        ``level`` (credible level of the region, 0.9) and ``margin_days`` (how
+        long before the event a detection is tolerated, 0).
     """
 
     max_alert_bytes: int = 4 << 20
@@ -46,6 +52,8 @@ class CandidateConfig:
         "GROWTH-India": {"kind": "photometry", "filter": "r", "exposure_time": 300.0},
     })
     top: int = 20
+    ranking: dict[str, float] = field(default_factory=dict)
+    association: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> CandidateConfig:

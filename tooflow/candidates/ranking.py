@@ -22,8 +22,9 @@ light_curve        fastest fade in mag/day over filters (two detections in a
                    0.5–1 mag/day), supernovae rise or fade by < 0.1 mag/day
 colour             g − r of the same night, later than 0.7 d: (g−r − 0.1)/0.3
                    between −1 and 1 (kilonovae redden fast)
-detections         −3 with a single detection, or none ≥ 15 min apart
-                   (asteroids and bogus subtractions), 0 otherwise
+detections         −5 with a single detection, or none ≥ 15 min apart
+                   (an asteroid, an artefact or a flare; ZTF's GW searches
+                   require two detections ≥ 15 min apart), 0 otherwise
 real_bogus         ln(score / 0.5) of the deep real–bogus score (``drb``, else
                    ``rb``), between −4.6 and 0.7
 star               −3 on a PS1 point source (``sgscore1`` ≥ 0.76 within
@@ -292,7 +293,7 @@ def _score_one(a: Association, event: EventLocalization, w: RankingWeights,
         out.append(Factor("detections", 0.0, w.detections,
                           f"{len(dets)} detections over {sep / 60:.1f} h", len(dets)))
     else:
-        out.append(Factor("detections", -3.0, w.detections,
+        out.append(Factor("detections", -5.0, w.detections,
                           f"{len(dets)} detection(s), none {w.min_separation_minutes:g} min "
                           "apart (asteroid or bogus?)", len(dets)))
 

@@ -137,7 +137,9 @@ def score_event_candidates(event_pk: int, *, engine: Engine, settings: Settings,
             return result
         infos = candidate_infos(session, cands)
         where = EventLocalization.from_moc(moc, event.time, event.event_id)
-        associations = associate(infos, where)
+        conf = settings.candidates.association
+        associations = associate(infos, where, level=conf.level if conf else 0.9,
+                                 margin_days=conf.margin_days if conf else 0.0)
         section = getattr(settings.candidates, "ranking", None)
         if hasattr(section, "model_dump"):
             section = section.model_dump(exclude_unset=True)

@@ -29,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  tooflow drill\n"
+                              "  tooflow drill --skymap tests/data/skymaps/"
+                              "S190814bv_5_LALInference.v1.fits.gz\n"
                               "  tooflow drill tests/data/lvk/avro/MS181101ab-preliminary.avro "
                               "--model kilonova --seed 3\n  tooflow drill --score MS261206abc")
     p.add_argument("notice", nargs="?", type=Path, metavar="NOTICE",
@@ -36,9 +38,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         f"(default: the packaged {_SAMPLE})")
     p.add_argument("--model", default="kilonova", choices=["kilonova", "afterglow"],
                    help="counterpart light curve (default: %(default)s, AT2017gfo's)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the counterpart's draw (position, distance, brightness)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the counterpart's draw (position, distance, brightness)")
     p.add_argument("--spread", type=float, default=1.0,
                    help="population spread of the model, mag (0: the mean curve)")
+    p.add_argument("--skymap", type=Path, metavar="FITS",
+                   help="a sky map (flat or multi-order FITS with distances) for the mock "
+                        "event instead of the notice's own")
     p.add_argument("--score", metavar="EVENT_ID",
                    help="only score a past drill of EVENT_ID against its ranked candidates")
     p.set_defaults(func=_drill)
@@ -72,7 +78,7 @@ def score_drill(event_id: str, settings) -> list[str]:
 
 
 def run_drill_cli(notice: Path | None, *, model: str, seed: int, spread: float,
-                  echo=print) -> int:
+                  skymap: Path | None = None, echo=print) -> int:
     """Replay, inject, ingest, feed the alerts to the candidate flow, score. Exit status."""
     import datetime as dt
     from importlib import resources
@@ -82,6 +88,7 @@ def run_drill_cli(notice: Path | None, *, model: str, seed: int, spread: float,
     from ..db import create_schema, get_engine
     from ..facility_config import ensure_local_simulator
     from ..simulator.feed import (
+        arm_on_start,
         fetch_event_packets,
         injection_for_notice,
         post_injection,
@@ -94,7 +101,7 @@ def run_drill_cli(notice: Path | None, *, model: str, seed: int, spread: float,
     settings = load_settings()
     raw = (notice.read_bytes() if notice is not None
            else resources.files("tooflow.samples").joinpath(_SAMPLE).read_bytes())
-    payload, sid = replay_notice(raw)
+    payload, sid = replay_notice(raw, skymap=skymap.read_bytes() if skymap else None)
     folder = settings.home / "drills"
     folder.mkdir(parents=True, exist_ok=True)
     replayed = folder / f"{sid}.json"
@@ -106,16 +113,20 @@ def run_drill_cli(notice: Path | None, *, model: str, seed: int, spread: float,
     event_time = parsed.time or event_time
     injection = injection_for_notice(payload, model=model, seed=seed, spread=spread,
                                      t0=event_time)
-    echo(f"drill {sid}: {notice or _SAMPLE} replayed as a mock event at "
+    echo(f"drill {sid}: {notice or _SAMPLE} replayed as a mock event"
+         + (f" on the map {skymap}" if skymap else "") + " at "
          f"{event_time:%Y-%m-%d %H:%M:%S} UTC ({replayed})")
     echo(f"  injected {model} {injection.object_id} at RA {injection.ra:.4f}, "
          f"Dec {injection.dec:+.4f}, {injection.distance_mpc:.0f} Mpc, credible level "
          f"{injection.credible_level:.0%}, {injection.params.get('offset', 0):+.2f} mag "
          "from the mean curve")
-    url = ensure_local_simulator(settings, echo=lambda line: echo(f"  {line}"))
-    post_injection(url, injection)
+    if settings.facilities.simulator.url:
+        post_injection(settings.facilities.simulator.url, injection)
+    else:  # the embedded simulator starts (and its clock with it) at the first submission
+        arm_on_start(injection)
     echo(f"  recorded in {save_drill(settings.home, injection)}")
     results = ingest_files([replayed], echo=lambda line: echo(f"  {line}"))
+    url = ensure_local_simulator(settings, echo=lambda line: echo(f"  {line}"))
     if any((r.get("summary") or {}).get("failed") for r in results):
         echo("  the notice's flow failed; the candidates are fed all the same")
     moc = read_skymap_bytes(parsed.localization.skymap_bytes)
@@ -156,4 +167,7 @@ def _drill(args: argparse.Namespace) -> int:
         return 0
     if args.notice is not None and not args.notice.is_file():
         raise FileNotFoundError(f"no such file: {args.notice}")
-    return run_drill_cli(args.notice, model=args.model, seed=args.seed, spread=args.spread)
+    if args.skymap is not None and not args.skymap.is_file():
+        raise FileNotFoundError(f"no such file: {args.skymap}")
+    return run_drill_cli(args.notice, model=args.model, seed=args.seed, spread=args.spread,
+                         skymap=args.skymap)

@@ -61,6 +61,7 @@ class DrillResult:
     area_observed_deg2: float = 0.0
     mean_limiting_magnitude: float | None = None
     counterpart_mags: list[float] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # the truth of the first 50 ranked
     ranked: list[Ranked] = field(default_factory=list, repr=False)
 
 
@@ -177,6 +178,7 @@ def run_drill(moc, injection: Injection, *, nights: int = 2, seed: int = 0,
     cp = next((r for r in ranked if r.candidate.name == injection.object_id), None)
     top5 = listed[:5]
     cp_dets = [d for d in detections if d.object_id == injection.object_id]
+    kind_of = {d.object_id: d.kind for d in detections}
     lims = [float(e["limiting_magnitude"]) for e in exposures]
     return DrillResult(
         event_id=injection.event_id, injection=injection, n_exposures=len(exposures),
@@ -188,7 +190,8 @@ def run_drill(moc, injection: Injection, *, nights: int = 2, seed: int = 0,
         false_positives_top5=sum(r.candidate.name != injection.object_id for r in top5),
         detections_by_kind=dict(Counter(d.kind for d in detections)),
         top5=[{"name": r.candidate.name, "score": round(r.score, 2),
-               "kind": _kind_of(r.candidate.name, detections)} for r in top5],
+               "kind": kind_of.get(r.candidate.name, "?")} for r in top5],
+        kinds={r.candidate.name: kind_of.get(r.candidate.name, "?") for r in ranked[:50]},
         area_observed_deg2=float(len({(e["ra"], e["dec"]) for e in exposures}) * _area(exposures)),
         mean_limiting_magnitude=float(np.mean(lims)) if lims else None,
         counterpart_mags=[d.mag for d in cp_dets], ranked=ranked)
@@ -198,13 +201,6 @@ def _area(exposures: list[dict]) -> float:
     from tooflow.simulator.transients import _footprint
 
     return _footprint(str(exposures[0].get("telescope") or "ZTF")).area if exposures else 0.0
-
-
-def _kind_of(name: str, detections: list[Detection]) -> str:
-    for d in detections:
-        if d.object_id == name:
-            return d.kind
-    return "?"
 
 
 def _through_packets(assoc, sky, detections, event, level, margin_days):

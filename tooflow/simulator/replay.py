@@ -56,7 +56,8 @@ def _record(payload: bytes) -> dict[str, Any]:
 
 
 def replay_notice(payload: bytes, *, now: dt.datetime | None = None,
-                  superevent_id: str | None = None) -> tuple[bytes, str]:
+                  superevent_id: str | None = None,
+                  skymap: bytes | None = None) -> tuple[bytes, str]:
     """The notice as a fresh mock superevent (igwn.gwalert JSON).
 
     Parameters
@@ -68,6 +69,9 @@ def replay_notice(payload: bytes, *, now: dt.datetime | None = None,
         happened one minute before.
     superevent_id : str, optional
         Default: :func:`mock_superevent_id`.
+    skymap : bytes, optional
+        Another sky map (FITS, flat or multi-order, with distance layers) to
+        carry instead of the notice's own: a simulated event on that map.
 
     Returns
     -------
@@ -81,6 +85,12 @@ def replay_notice(payload: bytes, *, now: dt.datetime | None = None,
     """
     record = _record(payload)
     event = record.get("event")
+    if skymap is not None and isinstance(event, dict):
+        import base64
+
+        from tooflow.skymap.read import moc_to_bytes, read_skymap_bytes
+
+        event["skymap"] = base64.b64encode(moc_to_bytes(read_skymap_bytes(skymap))).decode()
     if "superevent_id" not in record or not isinstance(event, dict) or not event.get("skymap"):
         raise ValueError("a drill replays an igwn.gwalert notice with its sky map "
                          "(superevent_id, event.skymap); this one has none")
