@@ -175,6 +175,12 @@ class CircularContext:
     candidates : sequence of Candidate or None
         Candidates that passed vetting; None when no search was reported (no
         sentence), empty for "no candidates".
+    detectable : mapping of str to float or None
+        GW events with a 3D map: per telescope (and ``network``), the fraction of
+        the counterpart model's population the executed exposures could have
+        detected (limiting magnitudes reached, the map's distance posterior).
+    counterpart_model : str or None
+        The counterpart model those fractions refer to, in words.
     """
 
     event_id: str
@@ -193,6 +199,8 @@ class CircularContext:
     skymap: str | None = None
     program: str | None = None
     candidates: Sequence[Candidate] | None = None
+    detectable: Mapping[str, float] | None = None
+    counterpart_model: str | None = None
 
     @classmethod
     def from_notice(cls, notice: ParsedNotice, **kwargs: Any) -> CircularContext:

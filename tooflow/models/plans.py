@@ -29,7 +29,20 @@ class Plan(SQLModel, table=True):
     start: dt.datetime = Field(sa_type=UTCDateTime)
     end: dt.datetime = Field(sa_type=UTCDateTime)
     telescopes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
-    objective: float = Field(description="sky probability covered by the network (union)")
+    objective: float = Field(description="what the planner maximised (objective_name), "
+                                         "for the network (union)")
+    objective_name: str | None = Field(default=None,
+                                       description="coverage or detection (None: coverage)")
+    covered: float | None = Field(default=None,
+                                  description="sky probability covered by the network")
+    detected: float | None = Field(default=None,
+                                   description="probability of detecting the counterpart "
+                                               "model (maps with distance layers)")
+    counterpart: str | None = Field(default=None, sa_column=Column(Text),
+                                    description="the counterpart model, in words")
+    per_telescope_added: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON),
+        description="per telescope, what it adds to the network's objective")
     upper_bound: float | None = Field(default=None, description="solver's bound")
     gap: float | None = Field(default=None, description="(bound - objective) / bound")
     solve_time: float | None = Field(default=None, description="seconds")

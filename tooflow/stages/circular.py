@@ -54,6 +54,7 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
                                                Plan.program == program)
                             .order_by(Plan.id.desc())).first()
         telescopes = sorted({r.telescope for r in rows})
+        detectable, model_text = _detectable(session, event, rows, plan, program, settings)
         ctx = CircularContext(
             event_id=event.event_id,
             kind=event.kind if event.kind != "other" else "GRB",
@@ -73,6 +74,7 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
             localization_area=loc.area_90 if loc else None,
             program=plan.program if plan else program,
             candidates=circular_candidates(session, event_pk),
+            detectable=detectable, counterpart_model=model_text,
         )
         circular = render_circular(ctx)
         row = CircularDraft(event_pk=event_pk, program=program, subject=circular.subject,
@@ -80,3 +82,29 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
         session.add(row)
         session.commit()
         return row.id
+
+
+def _detectable(session: Session, event: Event, rows, plan, program: str,
+                settings: Settings) -> tuple[dict[str, float] | None, str | None]:
+    """GW events with a 3D map: the fraction of the counterpart model's population the
+    executed exposures could have detected, per telescope and together."""
+    if event.kind != "GW" or not rows:
+        return None, None
+    from ..planning.detection import observed_detection, resolve_model
+    from ..records.event import load_event_moc
+    from .plan import program_by_name
+
+    moc, _ = load_event_moc(session, event.id, settings)
+    if moc is None:
+        return None, None
+    try:
+        spec = program_by_name(settings, plan.program if plan else program).strategy.get(
+            "counterpart")
+    except LookupError:
+        spec = None
+    model = resolve_model(spec)
+    fractions = observed_detection(moc, rows, model, event.time)
+    if not fractions:
+        return None, None
+    name = model.description.split(" (")[0]
+    return fractions, f"{name} (σ = {model.spread:g} mag)"

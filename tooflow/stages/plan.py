@@ -140,7 +140,11 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
                    upper_bound=plan.bound, gap=plan.gap, solve_time=plan.solve_time,
                    solver_status=plan.status,
                    per_telescope={k: float(v) for k, v in plan.per_telescope.items()},
-                   idle={**idle_record(plan, days), **unknown})
+                   idle={**idle_record(plan, days), **unknown},
+                   objective_name=plan.objective_name, covered=plan.covered,
+                   detected=plan.detected, counterpart=plan.counterpart,
+                   per_telescope_added={k: float(v)
+                                        for k, v in plan.per_telescope_added.items()})
         session.add(row)
         session.flush()
         session.add_all(PlannedObservationRow(

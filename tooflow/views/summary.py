@@ -90,10 +90,17 @@ def plan_lines(plan, program: str) -> list[str]:
     idle = set(plan.idle or {})
     per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(plan.per_telescope.items())
                     if t not in idle)
-    lines = [f"plan #{plan.id} ({program}): {100 * plan.objective:.1f} % of the "
-             f"probability [{per}], bound {100 * (plan.upper_bound or 0):.1f} %, "
+    name = getattr(plan, "objective_name", None) or "coverage"
+    what = "of the probability" if name == "coverage" else "probability of detection"
+    lines = [f"plan #{plan.id} ({program}): {100 * plan.objective:.1f} % {what} "
+             f"[{per}], bound {100 * (plan.upper_bound or 0):.1f} %, "
              f"gap {100 * (plan.gap or 0):.2f} %, solved in {plan.solve_time or 0:.1f} s",
              f"  solver: {describe_solver(plan.solver_status, plan.gap)}"]
+    covered, detected = getattr(plan, "covered", None), getattr(plan, "detected", None)
+    if covered is not None:
+        lines.append(f"  objective {name}: probability covered {100 * covered:.1f} %"
+                     + (f", of detection {100 * detected:.1f} % ({plan.counterpart})"
+                        if detected is not None else ""))
     lines += [f"  nothing for {line}" for line in idle_telescope_lines(plan)]
     return lines
 
