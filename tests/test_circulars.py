@@ -39,7 +39,6 @@ from tooflow.circulars import (
     oxford_join,
     render_circular,
 )
-from tooflow.notice import Localization, ParsedNotice
 from tooflow.observations import ExecutedObservation
 
 DATA = Path(__file__).parent / "data" / "circulars"
@@ -498,18 +497,13 @@ def test_authors_from_config():
         authors_from_config([{"affiliation": "UMN"}])
 
 
-def test_context_from_a_parsed_notice():
+def test_context_of_a_notice_without_observations():
     alert = s230518h_notice()
-    notice = ParsedNotice(
-        source="LVK",
-        format="json",
-        kind="GW",
-        event_id=alert["superevent_id"],
+    ctx = CircularContext(
+        event_id=alert["superevent_id"], kind="GW", source="LIGO/Virgo/KAGRA",
         notice_type=alert["alert_type"],
-        time=dt.datetime.fromisoformat(alert["event"]["time"].replace("Z", "+00:00")),
-        localization=Localization(filename="bayestar.multiorder.fits"),
-    )
-    ctx = CircularContext.from_notice(notice, authors=AUTHORS, program="P")
+        trigger_time=dt.datetime.fromisoformat(alert["event"]["time"].replace("Z", "+00:00")),
+        skymap="bayestar.multiorder.fits", authors=AUTHORS, program="P")
     assert (ctx.event_id, ctx.source) == ("S230518h", "LIGO/Virgo/KAGRA")
     assert ctx.notice_type == "INITIAL"
     assert ctx.skymap == "bayestar.multiorder.fits"

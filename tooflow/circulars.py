@@ -30,7 +30,7 @@ from typing import Any
 
 import jinja2
 
-from tooflow.notice import EventKind, ParsedNotice
+from tooflow.notice import EventKind
 from tooflow.observations import ExecutedObservation
 
 __all__ = [
@@ -201,29 +201,6 @@ class CircularContext:
     candidates: Sequence[Candidate] | None = None
     detectable: Mapping[str, float] | None = None
     counterpart_model: str | None = None
-
-    @classmethod
-    def from_notice(cls, notice: ParsedNotice, **kwargs: Any) -> CircularContext:
-        """Start a context from a parsed notice; ``kwargs`` fill in the rest.
-
-        Parameters
-        ----------
-        notice : ParsedNotice
-            The notice the plan was made from (event id, kind, time, type, source).
-        **kwargs
-            Any other :class:`CircularContext` field; they override the notice's.
-        """
-        values: dict[str, Any] = {
-            "event_id": notice.event_id,
-            "kind": notice.kind,
-            "trigger_time": notice.time,
-            "notice_type": notice.notice_type,
-            "source": "LIGO/Virgo/KAGRA" if notice.source == "LVK" else notice.source,
-        }
-        if notice.localization is not None and notice.localization.filename:
-            values["skymap"] = notice.localization.filename
-        values.update(kwargs)
-        return cls(**values)
 
 
 @dataclass(frozen=True)
