@@ -185,3 +185,22 @@ def test_circular_reports_the_fraction_of_the_population_detectable(maps, plans)
     text = " ".join(text.split())
     assert "could have detected" in text
     assert f"{100 * frac['network']:.0f}% of the model population" in text
+
+
+def test_ztf_secondary_grid_fills_the_chip_gaps(maps):
+    """Under detection ZTF also tiles its secondary grid (IDs ≥ 1000): on S190814bv's
+    compact map the primary grid alone leaves chip gaps unobserved."""
+    from tooflow.planning import Strategy
+
+    _, far = maps
+    start = _start(far)
+    out = {}
+    for secondary in (False, True):
+        plan = plan_skymap(far, ["ZTF"], start, start + dt.timedelta(hours=24),
+                           {"ZTF": Strategy(filters=["g", "r"], secondary_grid=secondary)},
+                           time_limit=10, objective="detection")
+        out[secondary] = plan
+    assert all(o.field_id < 1000 for o in out[False].observations)
+    assert any(o.field_id >= 1000 for o in out[True].observations)
+    assert out[True].covered > out[False].covered + 0.05
+    assert out[True].detected > out[False].detected

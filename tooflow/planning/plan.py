@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -422,6 +422,8 @@ def plan_skymap(
     if objective == "detection":
         options = {t.name: dm.exposure_options(t, strategies[t.name]) for t in tels
                    if not (targets and t.name in targets)}
+        strategies = {name: (replace(st, secondary_grid=True) if st.secondary_grid is None
+                             else st) for name, st in strategies.items()}
     say("nights, candidate fields and their visibility for "
         + ", ".join(t.name for t in tels))
     problem = build_problem(grid, tels, strategies, start, end, targets=targets,

@@ -364,6 +364,13 @@ def build_problem(
             dec = np.array([p[1] for p in pts], float).reshape(-1)
             names = [t.name for t in tg]
             weights = np.array([t.weight for t in tg], float)
+        elif strat.secondary_grid and "max_id" in tel.grid_spec:
+            # every grid of the telescope (ZTF's secondary grid fills the primary's
+            # chip gaps), as real ToO programmes do
+            from ..telescopes.catalogue import _load_grid
+
+            spec = {k: v for k, v in tel.grid_spec.items() if k != "max_id"}
+            ids, ra, dec = _load_grid(spec)
         else:
             ids, ra, dec = tel.fields
         edges = np.union1d(blocks.start, blocks.end)

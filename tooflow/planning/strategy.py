@@ -51,6 +51,10 @@ class Strategy:
         telescope (None: tooflow's defaults per telescope, see
         :data:`~tooflow.planning.detection.DEFAULT_EXPOSURE_OPTIONS`, unless
         ``exposure_time`` fixes the visits' exposure).
+    secondary_grid : bool or None
+        Also tile with the telescope's secondary field grid (ZTF: IDs ≥ 1000, shifted
+        to fill the primary grid's chip gaps). None: yes under the ``detection``
+        objective, no under ``coverage``.
     max_gap : float or None
         Longest time between the starts of consecutive visits of a field (s).
         None: no limit under ``coverage``; ``min_gap`` + 1 h under ``detection``
@@ -68,6 +72,7 @@ class Strategy:
     unavailable: list = field(default_factory=list)
     exposure_options: list[float] | None = None
     max_gap: float | None = None
+    secondary_grid: bool | None = None
 
     @property
     def block_length(self) -> float:
