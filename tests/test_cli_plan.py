@@ -44,6 +44,21 @@ def test_plan_cli_writes_json_csv_and_png(tmp_path, capsys):
     assert all(r["start_time"] >= "2023-04-28" for r in rows)
 
 
+@pytest.mark.slow  # plans a real map (~30 s)
+def test_plan_cli_detection_objective(tmp_path, capsys):
+    """--objective detection on S190814bv (267 Mpc): both numbers, long DECam exposures."""
+    out_json = tmp_path / "plan.json"
+    far = Path(__file__).parent / "data" / "skymaps" / "S190814bv_5_LALInference.v1.fits.gz"
+    assert main(["plan", "--skymap", str(far), "-t", "DECam", "--objective", "detection",
+                 "--spread", "0.5", "--time-limit", "10", "--out", str(out_json)]) == 0
+    text = capsys.readouterr().out
+    assert "probability covered" in text and "detection" in text and "spread σ = 0.5" in text
+    plan = json.loads(out_json.read_text())
+    assert plan["objective_name"] == "detection"
+    assert plan["detected"] == pytest.approx(plan["objective"])
+    assert max(o["exposure_time"] for o in plan["observations"]) >= 150
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--telescope", "Hubble"], "unknown telescope 'Hubble'"),
     (["--start", "yesterday"], "not an ISO time"),

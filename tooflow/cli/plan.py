@@ -40,6 +40,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="solver time limit in seconds (default 20)")
     p.add_argument("--greedy", action="store_true",
                    help="use the greedy baseline instead of the optimiser")
+    p.add_argument("--objective", choices=["coverage", "detection"],
+                   help="what to maximise: probability covered (default), or probability "
+                        "of detecting the counterpart model, exposure times chosen "
+                        "(with EVENT_ID --program: the program's strategy.objective)")
+    p.add_argument("--counterpart", choices=["kilonova", "afterglow"],
+                   help="counterpart model (default: kilonova, AT2017gfo-like)")
+    p.add_argument("--spread", type=float, default=1.0, metavar="MAG",
+                   help="the counterpart population's spread in magnitude (default 1)")
     p.add_argument("--out", metavar="FILE", help="write the plan: .json or .csv")
     p.add_argument("--png", metavar="FILE", help="write the sky map with planned fields")
     p.set_defaults(func=run)
@@ -96,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
                                                       or dt.datetime.now(dt.UTC))
     end = start + dt.timedelta(hours=args.duration)
     plan = plan_skymap(moc, tels, start, end, time_limit=args.time_limit,
-                       method="greedy" if args.greedy else "optimal", progress=_progress)
+                       method="greedy" if args.greedy else "optimal", progress=_progress,
+                       objective=args.objective or "coverage",
+                       counterpart=_counterpart(args, None))
     print(plan.summary())
     if args.out:
         out = Path(args.out)
@@ -108,6 +118,13 @@ def run(args: argparse.Namespace) -> int:
         plot_plan(plan, moc, args.png, telescopes=tels, title=f"{path.name}")
         print(f"wrote {args.png}")
     return 0
+
+
+def _counterpart(args: argparse.Namespace, program) -> dict | None:
+    """The counterpart model from the options, else the program's, else the default."""
+    if args.counterpart or args.spread != 1.0:
+        return {"model": args.counterpart or "kilonova", "spread": args.spread}
+    return program.strategy.get("counterpart") if program is not None else None
 
 
 def _run_event(args: argparse.Namespace) -> int:
@@ -146,9 +163,13 @@ def _run_event(args: argparse.Namespace) -> int:
     hours = args.duration if args.duration != 24.0 or not program else float(
         program.strategy.get("window_hours", 24))
     targets = targets_for(strategies, moc, loc, event.event_id, settings) if strategies else {}
+    objective = args.objective or (str(program.strategy.get("objective", "coverage"))
+                                   if program else "coverage")
     plan = plan_skymap(moc, tels, start, start + dt.timedelta(hours=hours),
                        strategies or None, time_limit=args.time_limit, targets=targets or None,
-                       method="greedy" if args.greedy else "optimal", progress=_progress)
+                       method="greedy" if args.greedy else "optimal", progress=_progress,
+                       objective=objective, event_time=event.time,
+                       counterpart=_counterpart(args, program))
     print(f"{event.event_id} ({event.kind}, {event.time:%Y-%m-%d %H:%M:%S} UTC)"
           + (f", program {program.name}" if program else ""))
     print(plan.summary())
