@@ -135,17 +135,21 @@ def test_rerun_and_reconcile_use_the_served_deployment(embedded):
 
         wait_for(served, "handle-notice served")
 
-        def resubmit_schedule():
+        def schedule(name: str):
             from prefect.client.orchestration import get_client
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
             with temporary_settings(updates={PREFECT_API_URL: embedded["url"]}), \
                     get_client(sync_client=True) as client:
-                deployment = client.read_deployment_by_name("resubmit-unsent/resubmit-unsent")
-            return [s.schedule.interval.total_seconds() for s in deployment.schedules]
+                deployment = client.read_deployment_by_name(name)
+            return deployment.concurrency_limit, [s.schedule.interval.total_seconds()
+                                                  for s in deployment.schedules]
 
-        # Refused requests are sent again on a schedule on the embedded default too.
-        assert wait_for(resubmit_schedule, "resubmit-unsent served") == [300.0]
+        # Refused requests are sent again on a schedule on the embedded default too,
+        # and the event monitors are polled on theirs, one run at a time.
+        assert wait_for(lambda: schedule("resubmit-unsent/resubmit-unsent"),
+                        "resubmit-unsent served")[1] == [300.0]
+        assert schedule("monitor-events/monitor-events") == (1, [300.0])
         stored = tooflow(embedded, "ingest", "--no-flow",
                          str(LISTENERS / "GRB180116A_Fermi_GBM_Gnd_Pos.xml"))
         assert stored.returncode == 0, stored.stderr

@@ -149,38 +149,6 @@ def test_update_then_retraction_of_ms181101ab(prefect, sqlite_engine, tmp_path, 
         assert s.exec(select(Event)).one().retracted
 
 
-def test_monitor_handed_to_its_deployment(prefect, sqlite_engine, tmp_path, monkeypatch):
-    """With monitor.mode: deployment, handle-notice starts monitor-event and finishes."""
-    import uuid as _uuid
-
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
-
-    from tooflow.flows.handle_notice import handle_notice
-    from tooflow.simulator.server import SimulatorServer
-
-    from .test_stages import NIGHT, PRELIMINARY, _configure
-
-    pool = f"tooflow-monitor-{_uuid.uuid4().hex[:6]}"
-    with get_client(sync_client=True) as client:
-        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-        flow_id = client.create_flow_from_name("monitor-event")
-        client.create_deployment(flow_id=flow_id, name="monitor-event", work_pool_name=pool,
-                                 entrypoint="tooflow.flows.monitor:monitor_event")
-    stored = store_notice(PRELIMINARY.read_bytes(), str(PRELIMINARY), engine=sqlite_engine)
-    with SimulatorServer(speedup=1, weather_loss=0.0, start=NIGHT) as server:
-        _configure(tmp_path, monkeypatch, server.url)
-        with open(tmp_path / "tooflow.yaml", "a") as config:
-            config.write("monitor:\n  mode: deployment\n")
-        summary = handle_notice(stored.notice_id, plan_start=NIGHT)
-    assert summary.submitted and summary.progress is None
-    with get_client(sync_client=True) as client:
-        run = client.read_flow_run(_uuid.UUID(summary.monitor_flow_run_id))
-    assert run.parameters["event_id"] == "MS181101ab"
-    assert run.parameters["programs"] == ["ZTF kilonova"]
-    assert run.state.is_scheduled()  # waiting for a worker of the pool
-
-
 def test_a_run_past_its_budget_ends_failed_with_the_reason_on_the_notice(flow, sqlite_engine,
                                                                         monkeypatch):
     """Issue 10: a flow waiting on a trickling sky-map server stayed Running for 19 min.

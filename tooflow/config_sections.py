@@ -62,11 +62,17 @@ class Section(BaseModel):
 
 
 class MonitorSection(Section):
-    """``monitor``: how handle-notice runs the monitor-event flow."""
+    """``monitor``: how each event's queued observations are followed."""
 
     mode: Literal["inline", "deployment"] = "inline"
-    """``inline``: a sub-flow of handle-notice (the embedded default);
-    ``deployment``: handed to the monitor-event deployment (production)."""
+    """``inline``: handle-notice polls its event in a ``monitor-event`` sub-flow (the
+    embedded default); ``deployment``: handle-notice ends at submission and the
+    scheduled ``monitor-events`` deployment polls every watched event (production)."""
+
+    poll_every: PositiveFloat = 300.0
+    """Seconds of the facility's clock between two polls of an event: the period of
+    ``monitor-events``; an inline monitor waits this divided by the simulator's
+    speed-up, at least 2 s of wall clock."""
 
     max_wall_seconds: NonNegativeFloat | None = None
     """Stop polling after this many seconds whatever the plan window says (0: do not

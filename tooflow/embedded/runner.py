@@ -4,10 +4,14 @@ In production, ``prefect deploy --all`` registers the deployments of
 ``prefect.yaml`` and process workers run them. On the embedded default there
 is no work pool and no worker, so a flow run created with ``run_deployment``
 (by ``tooflow listen``, the UI's Run button, ``tooflow rerun``) would have
-nothing to run it. Here the same three flows are *served* with Prefect's own
+nothing to run it. Here the same four flows are *served* with Prefect's own
 :func:`prefect.serve`: the serving process registers ``handle-notice/handle-notice``,
-``rerun/rerun`` and ``monitor-event/monitor-event`` on the local server and runs
-each new flow run in a child process, as a process worker would.
+``rerun/rerun``, ``monitor-events/monitor-events`` and
+``resubmit-unsent/resubmit-unsent`` on the local server (the last two on their
+schedules) and runs each new flow run in a child process, as a process worker
+would. Each flow run being its own process, ``monitor: {mode: deployment}``
+needs the simulator as a service: :func:`serve` and :func:`start_runner`
+refuse to start otherwise (:func:`tooflow.flows.monitor.check_monitor_placement`).
 
 ``tooflow listen`` (and ``tooflow coincidence run``) start it beside themselves
 on the embedded default; ``tooflow server serve`` runs it in the foreground.
@@ -33,7 +37,7 @@ __all__ = ["SERVED", "deployment_is_served", "serve", "start_runner", "stop_runn
 log = logging.getLogger(__name__)
 
 #: ``<flow>/<deployment>`` names served, as ``prefect.yaml`` names them.
-SERVED = ("handle-notice/handle-notice", "rerun/rerun", "monitor-event/monitor-event",
+SERVED = ("handle-notice/handle-notice", "rerun/rerun", "monitor-events/monitor-events",
           "resubmit-unsent/resubmit-unsent")
 
 #: resubmit-unsent runs on this schedule (seconds), as its prefect.yaml deployment does.
@@ -51,30 +55,47 @@ def serve(limit: int | None = None) -> None:
 
     ``resubmit-unsent`` is served on its schedule (every :data:`RESUBMIT_EVERY`
     seconds), so requests a queue refused are sent again on the embedded
-    default too, not only by ``tooflow reconcile``.
+    default too, not only by ``tooflow reconcile``; ``monitor-events`` every
+    ``monitor.poll_every`` seconds (300 by default), one run at a time.
 
     Parameters
     ----------
     limit : int, optional
         At most this many flow runs at once (default: Prefect's runner limit).
+
+    Raises
+    ------
+    tooflow.flows.monitor.MonitorPlacementError
+        Before serving anything, for ``monitor.mode: deployment`` with
+        telescopes simulated in-process.
     """
     # Ctrl-C must stop it even when started in the background with SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from prefect import serve as prefect_serve
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.deployments.runner import EntrypointType
 
+    from ..config import load_settings
     from ..flows.handle_notice import handle_notice
-    from ..flows.monitor import monitor_event
+    from ..flows.monitor import check_monitor_placement, monitor_events
     from ..flows.rerun import rerun
     from ..flows.resubmit import resubmit_unsent_flow
+    from ..stages.event_monitor import poll_every
 
-    flows = (handle_notice, rerun, monitor_event, resubmit_unsent_flow)
-    schedules = (None, None, None, RESUBMIT_EVERY)
+    settings = load_settings()
+    check_monitor_placement(settings)
+    flows = (handle_notice, rerun, monitor_events, resubmit_unsent_flow)
+    schedules = (None, None, poll_every(settings), RESUBMIT_EVERY)
+    # one scheduled run at a time; a run due while one is running is dropped
+    one = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+    limits = (None, None, one, None)
     # The module form of the entrypoint: the file form breaks the flows'
     # package-relative imports (see docs/operations.md).
     deployments = [f.to_deployment(name=name.split("/")[1], tags=["tooflow", "served"],
-                                   entrypoint_type=EntrypointType.MODULE_PATH, interval=every)
-                   for f, name, every in zip(flows, SERVED, schedules, strict=True)]
+                                   entrypoint_type=EntrypointType.MODULE_PATH, interval=every,
+                                   concurrency_limit=limit)
+                   for f, name, every, limit in zip(flows, SERVED, schedules, limits,
+                                                    strict=True)]
     # Poll every 2 s, not Prefect's 10 s: a notice's run starts sooner, and a
     # local server does not mind.
     prefect_serve(*deployments, limit=limit, print_starting_message=False,
@@ -107,7 +128,17 @@ def start_runner(*, log_path=None) -> subprocess.Popen:
 
     The child inherits the environment: ``PREFECT_API_URL`` must already name the
     server (:func:`tooflow.embedded.prefect_server.activate_prefect_api`).
+
+    Raises
+    ------
+    tooflow.flows.monitor.MonitorPlacementError
+        At once, for ``monitor.mode: deployment`` with telescopes simulated
+        in-process (rather than a child that exits and is restarted for ever).
     """
+    from ..config import load_settings
+    from ..flows.monitor import check_monitor_placement
+
+    check_monitor_placement(load_settings())
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", __name__], stdout=out,
                             stderr=subprocess.STDOUT, env=dict(os.environ))

@@ -28,12 +28,13 @@ from ..stages.submit import SubmissionFailed
 from ..tasks._context import context
 from ..tasks.event_view import publish_event_view
 from ..tasks.gate import gate
+from ..tasks.monitor import watch
 from ..tasks.notify import notify
 from ..tasks.parse import parse
 from ..tasks.plan import plan
 from ..tasks.submit import cancel, submit
 from .event_lock import event_lock
-from .monitor import monitor_event, monitor_mode, start_monitor_deployment
+from .monitor import check_monitor_placement, monitor_event, monitor_mode
 
 __all__ = ["handle_notice"]
 
@@ -153,8 +154,11 @@ def _run_stages(notice_id: int, follow_up: bool, plan_start: dt.datetime | None,
 
     logger = get_run_logger()
     started = time.monotonic()
-    engine = context()[1]
+    settings, engine = context()
     record_flow_run(notice_id, flow_run.id, flow_run.name, engine=engine)
+    stage[0] = "start"  # a monitor that could not see the queues: refused before queueing
+    check_monitor_placement(settings)
+    stage[0] = "parse"
     parsed = parse(notice_id)
     if parsed.rejected:
         logger.warning("notice %s rejected: %s", notice_id, parsed.reason)
@@ -233,16 +237,20 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: HandledNotice, follow_
     notify(parsed.event_pk, "plan_submitted", programs)
     release()
     stage[0] = "monitor"
-    if monitor_mode() == "deployment":  # it outlives this run (plan windows of days)
-        out.monitor_flow_run_id = start_monitor_deployment(
-            parsed.event_pk, parsed.event_id, programs, notice_id)
+    # One monitor per event, whichever notice queued what: opened (or extended) here.
+    new_requests = any(sum(out.submitted[p]["submitted"].values()) for p in programs)
+    watch(parsed.event_pk, parsed.event_id, programs, notice_id, new_requests)
+    if monitor_mode() == "deployment":  # the scheduled monitor-events deployment polls it
+        out.monitor = "scheduled"
         return out
     # inline, the monitor stops polling in time to draft inside this run's budget
     left = HANDLE_NOTICE_TIMEOUT - (time.monotonic() - started) - CIRCULAR_MARGIN
-    monitored = monitor_event(parsed.event_pk, parsed.event_id, programs,
-                              wall_cap=max(0.0, left), notice_id=notice_id)
+    monitored = monitor_event(parsed.event_pk, parsed.event_id, wall_cap=max(0.0, left),
+                              notice_id=notice_id)
+    out.monitor = "inline"
     out.progress = monitored.get("progress")
     out.circulars = monitored.get("circulars") or {}
+    out.polls = monitored.get("polls")
     out.handed_over_to = monitored.get("handed_over_to")
     return out
 

@@ -5,8 +5,9 @@ submitted leaves its requests ``unsent`` (the submit task run and the
 handle-notice run are Failed). This flow, deployed on a schedule (prefect.yaml:
 every 5 minutes) and run by ``tooflow reconcile``, sends them again: their
 request keys make a queue that already has them answer with their state, so
-nothing is queued twice. Requests a queue accepts now get a monitor (the
-``monitor-event`` deployment, or a sub-flow with ``monitor: {mode: inline}``);
+nothing is queued twice. Requests a queue accepts now open their event's
+monitor again (polled by the scheduled ``monitor-events`` deployment, or here
+by a ``monitor-event`` sub-flow with ``monitor: {mode: inline}``);
 requests whose plan window closed become ``expired``. The run is Failed while a
 queue still refuses, or when requests expired, and Completed otherwise.
 """
@@ -22,8 +23,9 @@ from prefect.states import Failed, State
 
 from ..runs.budgets import CIRCULAR_MARGIN, RESUBMIT_TIMEOUT
 from ..tasks.event_view import publish_event_view
+from ..tasks.monitor import watch
 from ..tasks.resubmit import resubmit
-from .monitor import monitor_event, monitor_mode, start_monitor_deployment
+from .monitor import monitor_event, monitor_mode
 
 __all__ = ["resubmit_unsent_flow"]
 
@@ -69,15 +71,12 @@ def resubmit_unsent_flow(now: dt.datetime | None = None,
     for event_pk in sorted(touched):
         event_id, programs = submitted_programs(event_pk, engine=engine)
         if monitor and programs:
-            if monitor_mode() == "deployment":
-                start_monitor_deployment(event_pk, event_id, programs, 0,
-                                         idempotency_key=f"monitor-event{event_pk}-resubmit-"
-                                         f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}")
-            else:  # stops in time to draft inside this run's budget
+            watch(event_pk, event_id, programs, None, True)
+            if monitor_mode() == "inline":  # stops in time to draft inside this run's budget
                 left = RESUBMIT_TIMEOUT - (time.monotonic() - started) - CIRCULAR_MARGIN
-                monitor_event(event_pk, event_id, programs, wall_cap=max(0.0, left))
-        else:
-            publish_event_view(event_pk, event_id, return_state=True)
+                monitor_event(event_pk, event_id, wall_cap=max(0.0, left))
+                continue
+        publish_event_view(event_pk, event_id, return_state=True)
     problems = [f"{label}: {error}" for label, error in result["errors"].items()]
     problems += [f"{label}: {n} request(s) expired unsent" for label, n in
                  result["expired"].items()]

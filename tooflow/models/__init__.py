@@ -19,6 +19,7 @@ from .coincidence import (
 )
 from .events import Event, Localization
 from .listeners import ListenerStatus
+from .monitors import EventMonitor
 from .notices import Notice, NoticeStatus
 from .plans import (
     CircularDraft,
@@ -33,7 +34,8 @@ from .programs import GateDecision
 
 __all__ = ["AlertStatus", "Candidate", "CandidateAlert", "CandidateCutout", "CandidateEvent",
            "CandidateFollowup", "CandidatePhotometry", "CandidateVetting", "VettingState",
-           "CircularDraft", "Event", "ExecutedObservationRow", "FacilityTransaction",
-           "GateDecision", "ListenerStatus", "Localization", "MultimessengerCoincidence",
-           "Notice", "NoticeStatus", "NotificationRecord", "Plan", "PlannedObservationRow",
-           "QueueRequestRow", "SnewsAlert", "SnewsCoincidence", "SnewsMessage"]
+           "CircularDraft", "Event", "EventMonitor", "ExecutedObservationRow",
+           "FacilityTransaction", "GateDecision", "ListenerStatus", "Localization",
+           "MultimessengerCoincidence", "Notice", "NoticeStatus", "NotificationRecord", "Plan",
+           "PlannedObservationRow", "QueueRequestRow", "SnewsAlert", "SnewsCoincidence",
+           "SnewsMessage"]

@@ -11,7 +11,8 @@ the reason, which is recorded on the notice. docs/operations.md lists them.
 from __future__ import annotations
 
 __all__ = ["TASK_TIMEOUTS", "CANDIDATE_BATCH_TIMEOUT", "HANDLE_NOTICE_TIMEOUT",
-           "MONITOR_EVENT_TIMEOUT", "RERUN_TIMEOUT", "RESUBMIT_TIMEOUT", "CIRCULAR_MARGIN"]
+           "MONITOR_EVENT_TIMEOUT", "MONITOR_EVENTS_TIMEOUT", "RERUN_TIMEOUT",
+           "RESUBMIT_TIMEOUT", "CIRCULAR_MARGIN"]
 
 #: Seconds each task may run (one attempt).
 TASK_TIMEOUTS: dict[str, float] = {
@@ -39,9 +40,13 @@ HANDLE_NOTICE_TIMEOUT: float = 4 * 3600
 #: an inline monitor stops.
 CIRCULAR_MARGIN: float = 900
 
-#: Seconds a ``monitor-event`` deployment run may take: the longest plan window
+#: Seconds an inline ``monitor-event`` run may take: the longest plan window
 #: (48 h) and a margin. Its own loop stops at the plan window's end.
 MONITOR_EVENT_TIMEOUT: float = 3 * 86400
+
+#: Seconds a ``monitor-events`` run may take: one poll per watched event (each
+#: poll has its own 300 s budget) and the drafts of those finished.
+MONITOR_EVENTS_TIMEOUT: float = 3600
 
 #: Seconds a ``resubmit-unsent`` run may take, an inline monitor of what a queue
 #: accepted included (it stops in time, as handle-notice's does).

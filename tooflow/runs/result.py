@@ -50,10 +50,14 @@ class HandledNotice:
         Per program whose submission failed, why.
     not_observable : dict
         Per program whose plan has no exposure, why and when next observable.
-    monitor_flow_run_id : str, optional
-        The ``monitor-event`` deployment run started (``monitor: {mode: deployment}``).
+    monitor : str, optional
+        Who follows the event's queued observations: ``scheduled`` (the
+        ``monitor-events`` deployment; ``monitor: {mode: deployment}``, this run
+        ended at submission) or ``inline`` (this run did).
     progress : dict, optional
         The inline monitor's last progress (open, executed, coverage …).
+    polls : int, optional
+        Polls of the event's queues so far (the inline monitor's count).
     circulars : dict
         Circular draft id per program.
     handed_over_to : int, optional
@@ -77,7 +81,8 @@ class HandledNotice:
     submitted: dict[str, dict[str, Any]] = field(default_factory=dict)
     submit_errors: dict[str, str] = field(default_factory=dict)
     not_observable: dict[str, str] = field(default_factory=dict)
-    monitor_flow_run_id: str | None = None
+    monitor: str | None = None
     progress: dict[str, Any] | None = None
+    polls: int | None = None
     circulars: dict[str, int] = field(default_factory=dict)
     handed_over_to: int | None = None

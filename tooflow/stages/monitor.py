@@ -18,7 +18,7 @@ from ..models import ExecutedObservationRow, Plan, PlannedObservationRow, QueueR
 from ..records.coverage import event_coverage
 from .submit import EXPIRED, NOT_SENT, UNSENT, store_transactions, update_request
 
-__all__ = ["Progress", "poll_event", "monitor_budget"]
+__all__ = ["Progress", "Window", "poll_event", "monitor_budget", "plan_window"]
 
 
 @dataclass
@@ -150,13 +150,23 @@ def _store_executed(session: Session, event_pk: int, obs) -> int:
     return 1
 
 
-def monitor_budget(event_pk: int, *, engine: Engine, settings: Settings,
-                   now: dt.datetime | None = None, facility_for=None) -> float:
-    """Wall-clock seconds the monitor may poll: until the latest plan window closes.
+@dataclass(frozen=True)
+class Window:
+    """How long an event's latest plan window stays open, in wall-clock seconds."""
+
+    seconds: float
+    """Wall-clock seconds until it closes (0 when closed or nothing was submitted)."""
+    speedup: float = 1.0
+    """The fastest facility clock (an accelerated simulator's), relative to the wall clock."""
+
+
+def plan_window(event_pk: int, *, engine: Engine, settings: Settings,
+                now: dt.datetime | None = None, facility_for=None) -> Window:
+    """Wall-clock time until the event's latest submitted plan window closes.
 
     A facility whose health report gives its own ``clock`` and ``speedup`` (the
     accelerated simulator) is timed by them; others by the wall clock.
-    ``monitor.max_wall_seconds`` caps the budget.
+    ``monitor.max_wall_seconds`` caps the result.
     """
     if facility_for is None:
         from ..facility_config import facility_for
@@ -164,7 +174,7 @@ def monitor_budget(event_pk: int, *, engine: Engine, settings: Settings,
     with Session(engine) as session:
         plans = session.exec(select(Plan).where(Plan.event_pk == event_pk,
                                                 Plan.status == "submitted")).all()
-    budget = 0.0
+    budget, fastest = 0.0, 1.0
     for tel in sorted({t for p in plans for t in p.telescopes}):
         end = max(p.end for p in plans if tel in p.telescopes)
         try:
@@ -175,6 +185,17 @@ def monitor_budget(event_pk: int, *, engine: Engine, settings: Settings,
         clock, speedup = report.get("clock"), float(report.get("speedup") or 1.0)
         t0 = dt.datetime.fromisoformat(clock.replace("Z", "+00:00")) if clock else now
         budget = max(budget, (end - t0).total_seconds() / speedup)
+        fastest = max(fastest, speedup)
     cap = settings.monitor.max_wall_seconds
     budget = max(0.0, budget) + 5.0 if plans else 0.0
-    return min(budget, float(cap)) if cap is not None else budget
+    return Window(min(budget, float(cap)) if cap is not None else budget, fastest)
+
+
+def monitor_budget(event_pk: int, *, engine: Engine, settings: Settings,
+                   now: dt.datetime | None = None, facility_for=None) -> float:
+    """Wall-clock seconds the monitor may poll: until the latest plan window closes.
+
+    :func:`plan_window`'s seconds.
+    """
+    return plan_window(event_pk, engine=engine, settings=settings, now=now,
+                       facility_for=facility_for).seconds
