@@ -70,6 +70,14 @@ def _config(tmp_path, monkeypatch, *, mode: str, simulator_url: str | None) -> N
     monkeypatch.setenv("TOOFLOW_CONFIG", str(tmp_path / "tooflow.yaml"))
 
 
+def _shown(engine) -> str:
+    """``tooflow show MS181101ab``'s text."""
+    from tooflow.views.event import load_event_view, render_text
+
+    with Session(engine) as session:
+        return render_text(load_event_view(session, "MS181101ab", coverage=False))
+
+
 def _event(engine) -> int:
     with Session(engine) as session:
         event = Event(event_id="MS181101ab", kind="GW", source="LVK",
@@ -210,6 +218,8 @@ def test_two_notices_of_one_superevent_get_one_monitor_and_one_draft_per_program
             monitor = session.exec(select(EventMonitor)).one()  # one per event
         assert monitor.notice_id == ids[1] and monitor.status == "watching"
         assert monitor.programs == ["Gattini kilonova", "ZTF kilonova"]
+        assert "monitor: watching for Gattini kilonova, ZTF kilonova: 0 poll(s); window " \
+            "closes" in _shown(sqlite_engine)
 
         def tick_until_done() -> bool:
             ticks.append(monitor_events())
@@ -232,6 +242,8 @@ def test_two_notices_of_one_superevent_get_one_monitor_and_one_draft_per_program
     assert executed and "MS181101ab" in drafts[0].subject
     # one poll per tick for the event, whatever the number of notices
     assert monitor.polls == len(ticks)
+    assert f"monitor: done, drafted {monitor.drafted:%Y-%m-%d %H:%M} UTC after " \
+        f"{len(ticks)} poll(s)" in _shown(sqlite_engine)
     with get_client(sync_client=True) as client:
         monitors = client.read_flow_runs(flow_run_filter=FlowRunFilter(
             name=FlowRunFilterName(any_=["monitor-MS181101ab"])))
@@ -244,6 +256,7 @@ def test_two_notices_of_one_superevent_get_one_monitor_and_one_draft_per_program
 def test_idle_per_event_limits_are_swept_and_made_again_on_use(prefect, sqlite_engine):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists
 
     from tooflow.flows.event_lock import event_lock, event_lock_name, sweep_event_locks
 
@@ -256,8 +269,11 @@ def test_idle_per_event_limits_are_swept_and_made_again_on_use(prefect, sqlite_e
     with get_client(sync_client=True) as client:
         for name in (event_lock_name("MS181101ab"), event_lock_name("MS190425z"),
                      event_lock_name("MS999999zz"), "ztf-queue-sweep-test"):
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name,
-                                                                                 limit=1))
+            try:
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=1))
+            except ObjectAlreadyExists:  # made by an earlier test of the session
+                pass
 
     def names() -> set[str]:
         with get_client(sync_client=True) as client:

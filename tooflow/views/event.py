@@ -106,6 +106,7 @@ class EventView:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     """Ranked candidates, best first (``name``, ``score``, ``state``, ``report``); the
     full table: ``tooflow candidates EVENT_ID``."""
+    monitor: str | None = None  #: where the event's monitor stands, one line
 
     @property
     def gate_notice(self) -> NoticeLine | None:
@@ -215,6 +216,10 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
                                        settings or load_settings())
         except Exception as exc:  # noqa: BLE001 - the rest of the view still helps
             cov_error = f"{type(exc).__name__}: {exc}"
+    from ..models import EventMonitor
+    from ..stages.event_monitor import describe_monitor
+
+    watcher = session.exec(select(EventMonitor).where(EventMonitor.event_pk == event.id)).first()
     circulars = [(c.id, c.subject, c.created) for c in session.exec(
         select(CircularDraft).where(CircularDraft.event_pk == event.id)
         .order_by(CircularDraft.id))]
@@ -227,7 +232,8 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
                      executed=dict(Counter(e.telescope for e in executed_rows)),
                      coverage=cov, area=area, circulars=circulars, coverage_error=cov_error,
                      last_error=event.last_error, latest_notice_id=event.latest_notice_id,
-                     candidates=candidates)
+                     candidates=candidates,
+                     monitor=describe_monitor(watcher) if watcher is not None else None)
 
 
 def _pct(x: float | None) -> str:
@@ -301,6 +307,8 @@ def render_text(view: EventView) -> str:
             lines.append(f"  {g.telescope}: {_request_line(g)}")
             for status, detail in sorted(g.errors.items()):
                 lines.append(f"         {status}: {detail}")
+    if view.monitor:
+        lines.append(f"monitor: {view.monitor}")
     if view.executed:
         lines.append(f"observed: {_observed_line(view)}")
     if view.candidates:
@@ -364,6 +372,8 @@ def render_markdown(view: EventView) -> str:
         lines += [f"| {g.telescope} | {_request_line(g)} | "
                   f"{_md('; '.join(f'{s}: {d}' for s, d in sorted(g.errors.items())))} |"
                   for g in view.requests]
+    if view.monitor:
+        lines += ["", f"**Monitor:** {_md(view.monitor)}"]
     if view.executed:
         lines += ["", "### Observed", "", _md(_observed_line(view))]
     if view.candidates:
