@@ -109,8 +109,8 @@ def main() -> None:
         for path in args.notices:
             notice_id = store_notice(path.read_bytes(), path.name, engine=engine).notice_id
             out = handle_notice(notice_id, plan_start=NIGHT)
-            event_id = out.get("event_id", event_id)
-            if out.get("monitor") == "scheduled":
+            event_id = out.event_id or event_id
+            if out.monitor == "scheduled":
                 submitted.append(sim.now())
             clock.step(args.every)  # the next notice arrives a schedule period later
         if not submitted:

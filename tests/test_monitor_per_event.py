@@ -210,9 +210,9 @@ def test_two_notices_of_one_superevent_get_one_monitor_and_one_draft_per_program
         second = handle_notice(ids[1], plan_start=NIGHT)
         # production: handle-notice ends at submission; nothing polled, nothing drafted
         for out in (first, second):
-            assert out["monitor"] == "scheduled"
-            assert "progress" not in out and "circulars" not in out
-        assert sorted(first["triggered"]) == ["Gattini kilonova", "ZTF kilonova"]
+            assert out.monitor == "scheduled"
+            assert out.progress is None and out.circulars == {}
+        assert sorted(first.triggered) == ["Gattini kilonova", "ZTF kilonova"]
         with Session(sqlite_engine) as session:
             assert session.exec(select(CircularDraft)).first() is None
             monitor = session.exec(select(EventMonitor)).one()  # one per event

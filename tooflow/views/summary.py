@@ -130,6 +130,10 @@ def format_followup(flow_summary: HandledNotice, session: Session) -> list[str]:
                      + (f" ({again} already queued)" if again else "")
                      + (f"; errors: {errors}" if errors else "")
                      + (f"; held back: {held}" if held else ""))
+    if flow_summary.monitor == "scheduled":
+        lines.append("monitor: the monitor-events deployment polls the event on its schedule "
+                     "and drafts the circulars once no request is open or the window closed "
+                     f"(`tooflow show {flow_summary.event_id}`)")
     progress = flow_summary.progress
     if progress:
         per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(progress["coverage"].items())
@@ -137,7 +141,8 @@ def format_followup(flow_summary: HandledNotice, session: Session) -> list[str]:
         lines.append(f"observed: {progress['executed']} exposures, {progress['failed']} failed, "
                      f"{progress['open']} still queued; "
                      f"{100 * progress['coverage'].get('total', 0.0):.1f} % of the probability "
-                     f"covered" + (f" [{per}]" if per else ""))
+                     f"covered" + (f" [{per}]" if per else "")
+                     + (f" ({flow_summary.polls} poll(s))" if flow_summary.polls else ""))
     for _program, draft_id in flow_summary.circulars.items():
         draft = session.get(CircularDraft, draft_id)
         event_id = flow_summary.event_id
