@@ -111,7 +111,7 @@ class Settings(BaseModel):
     """Which queue takes each telescope's observations (docs/facilities.md)."""
 
     monitor: MonitorSection = MonitorSection()
-    """How handle-notice runs the monitor-event flow."""
+    """How each event's queued observations are followed (inline or scheduled)."""
 
     circulars: CircularsSection = CircularsSection()
     """Who signs the GCN Circular drafts."""

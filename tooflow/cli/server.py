@@ -1,8 +1,9 @@
 """``tooflow server``: the embedded Prefect server (start once, reuse, stop).
 
-``serve`` runs tooflow's deployments (handle-notice, rerun, monitor-event) on it
-in the foreground, so that the UI's Run button and `tooflow rerun` start runs
-that something executes; `tooflow listen` does the same beside itself.
+``serve`` runs tooflow's deployments (handle-notice, rerun, monitor-events,
+resubmit-unsent) on it in the foreground, so that the UI's Run button and
+`tooflow rerun` start runs that something executes; `tooflow listen` does the
+same beside itself.
 """
 
 from __future__ import annotations
