@@ -188,3 +188,23 @@ def test_bad_uploads_are_recorded_rejections(sqlite_engine, payload, reason):
     out = ingest_alert_bytes(payload, "upload:test", engine=sqlite_engine)
     assert out.status == "rejected" and reason in out.reason, out.reason
     assert rows(sqlite_engine, Candidate) == [] and rows(sqlite_engine, CandidatePhotometry) == []
+
+
+def test_a_batch_parses_in_one_transaction_and_a_bad_alert_costs_the_others_nothing(
+        sqlite_engine):
+    from tooflow.candidates.store import process_alerts
+
+    ids = [store_alert(ZTF_32.read_bytes(), "k", engine=sqlite_engine).alert_id,
+           store_alert(ZTF_33.read_bytes()[:4000], "k", fmt="ztf-avro",
+                       engine=sqlite_engine).alert_id,
+           store_alert(b"name,facility,mjd,filter,limiting_mag\nX9,KPED,58000.1,r,20\n", "u",
+                       engine=sqlite_engine).alert_id,  # a new candidate without a position
+           store_alert(ZTF_33.read_bytes(), "k", engine=sqlite_engine).alert_id]
+    outs = process_alerts(ids, engine=sqlite_engine)
+    assert [o.status for o in outs] == ["parsed", "rejected", "rejected", "parsed"]
+    assert "its ra and dec are required" in outs[2].reason
+    assert {n for o in outs for n in o.names} == {"ZTF17aaacxxf", "ZTF17aaajnnn"}
+    assert len(rows(sqlite_engine, CandidatePhotometry)) == 29 + 12
+    assert [o.status for o in process_alerts(ids, engine=sqlite_engine)] == [
+        "parsed", "rejected", "rejected", "parsed"]  # again: nothing redone
+    assert len(rows(sqlite_engine, CandidatePhotometry)) == 29 + 12

@@ -5,10 +5,11 @@ on a hop-style Kafka source (``candidates.kafka`` in tooflow.yaml) with
 :func:`store_candidate_message` as its store: each packet is committed to
 ``candidate_alert`` (sha256-unique) before its offset is; a message that
 cannot be stored as it came is stored rejected with the reason, then
-acknowledged. The trigger (:class:`CandidateBatcher`) parses each stored alert
-into rows at once and collects them; every ``batch_size`` alerts, or
-``batch_seconds`` after the first one waiting, the batch goes to the
-``handle-candidates`` flow (association, ranking, the top-candidates table).
+acknowledged. The trigger (:class:`CandidateBatcher`) collects the stored
+alerts; every ``batch_size`` alerts, or ``batch_seconds`` after the first one
+waiting, it parses the batch into rows in one transaction and hands the usable
+ones to the ``handle-candidates`` flow (association, ranking, the
+top-candidates table).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from ..intake.store import IngestResult
-from .store import process_alert, store_alert
+from .store import process_alerts, store_alert
 
 __all__ = ["CandidateBatcher", "candidate_source", "run_batch_in_process",
            "store_candidate_message"]
@@ -88,11 +89,7 @@ class CandidateBatcher:
         self._thread.start()
 
     def __call__(self, alert_id: int) -> None:
-        """Parse the stored alert into rows, then add it to the waiting batch."""
-        out = process_alert(alert_id, engine=self.engine)
-        if out.status == "rejected":
-            log.warning("candidate alert #%s rejected: %s", alert_id, out.reason)
-            return
+        """Add a stored alert to the waiting batch (parsed with it, one commit)."""
         with self._lock:
             self._pending.append(alert_id)
             full = len(self._pending) >= self.batch_size
@@ -101,9 +98,25 @@ class CandidateBatcher:
             self.flush()
 
     def flush(self) -> list[int]:
-        """Send the waiting alerts as one batch now; returns them."""
+        """Parse the waiting alerts (one transaction) and send the usable ones as a batch.
+
+        Returns the alert ids sent (none: nothing waited, or all were rejected).
+        """
         with self._lock:
-            batch, self._pending = self._pending, []
+            waiting, self._pending = self._pending, []
+        if not waiting:
+            return []
+        try:
+            outcomes = process_alerts(waiting, engine=self.engine)
+        except Exception as exc:  # noqa: BLE001 - they stay received: parsed at next start
+            message = f"parsing {len(waiting)} alert(s) failed: {type(exc).__name__}: {exc}"
+            self.errors.append(message)
+            log.error("%s; they stay stored, unparsed (tooflow health counts them)", message)
+            return []
+        for out in outcomes:
+            if out.status == "rejected":
+                log.warning("candidate alert #%s rejected: %s", out.alert_id, out.reason)
+        batch = [o.alert_id for o in outcomes if o.status == "parsed"]
         if batch:
             try:
                 self.run_batch(batch)

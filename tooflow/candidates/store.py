@@ -36,8 +36,8 @@ from .uploads import UploadRow, parse_upload
 from .ztf import AVRO_MAGIC, ZtfAlert, parse_ztf_alert
 
 __all__ = ["AlertHealth", "AlertOutcome", "AlertStored", "FORMATS", "OVERSIZE_KEEP_BYTES",
-           "alert_health", "ingest_alert_bytes", "process_alert", "sniff_format", "store_alert",
-           "waiting_alerts"]
+           "alert_health", "ingest_alert_bytes", "process_alert", "process_alerts",
+           "sniff_format", "store_alert", "waiting_alerts"]
 
 #: Payload formats the candidate path reads.
 FORMATS = ("ztf-avro", "photometry-csv", "photometry-json")
@@ -167,38 +167,71 @@ def process_alert(alert_id: int, *, engine: Engine | None = None,
     -------
     AlertOutcome
     """
+    return process_alerts([alert_id], engine=engine, now=now)[0]
+
+
+def process_alerts(alert_ids: list[int], *, engine: Engine | None = None,
+                   now: dt.datetime | None = None) -> list[AlertOutcome]:
+    """Parse several stored alerts in one transaction: one commit for the batch.
+
+    A bad alert is recorded as rejected and costs the others nothing (its
+    input is checked before anything of it is written). A database error
+    rolls the whole batch back: every alert stays ``received`` and is parsed
+    again later.
+
+    Returns
+    -------
+    list of AlertOutcome
+        In the order of ``alert_ids``.
+    """
     engine = engine or get_engine()
     with Session(engine, expire_on_commit=False) as session:
-        row = session.get(CandidateAlert, alert_id)
-        if row is None:
-            raise LookupError(f"no candidate alert {alert_id}")
-        if row.status != AlertStatus.received.value:
-            return _outcome(session, row, created=False)
-        try:
-            if row.format == "ztf-avro":
-                alert = parse_ztf_alert(row.payload, now=now)
-                candidates, added = _apply_ztf(session, row, alert)
-            else:
-                rows = parse_upload(row.payload, row.format or "photometry-csv")
-                candidates, added = _apply_upload(session, row, rows)
-        except CandidateRejected as exc:
-            session.rollback()
-            row = session.get(CandidateAlert, alert_id)
-            row.status = AlertStatus.rejected.value
-            row.rejection_reason = printable(str(exc))[:2000]
-            row.parsed_at = utcnow()
-            session.add(row)
-            session.commit()
-            return AlertOutcome(alert_id, row.status, reason=row.rejection_reason)
-        row.status = AlertStatus.parsed.value
-        row.parsed_at = utcnow()
-        if len(candidates) == 1:
-            row.candidate_pk = candidates[0].id
-        row.object_name = ",".join(sorted({c.name for c in candidates}))[:500]
-        session.add(row)
+        outcomes = [_process(session, alert_id, now) for alert_id in alert_ids]
         session.commit()
-        return AlertOutcome(alert_id, row.status, tuple(c.id for c in candidates),
-                            tuple(c.name for c in candidates), added)
+    return outcomes
+
+
+def _process(session: Session, alert_id: int, now: dt.datetime | None) -> AlertOutcome:
+    row = session.get(CandidateAlert, alert_id)
+    if row is None:
+        raise LookupError(f"no candidate alert {alert_id}")
+    if row.status != AlertStatus.received.value:
+        return _outcome(session, row, created=False)
+    try:  # everything that can reject happens before anything is written
+        if row.format == "ztf-avro":
+            parsed: ZtfAlert | list[UploadRow] = parse_ztf_alert(row.payload, now=now)
+        else:
+            parsed = parse_upload(row.payload, row.format or "photometry-csv")
+            _check_positions(session, parsed)
+    except CandidateRejected as exc:
+        row.status = AlertStatus.rejected.value
+        row.rejection_reason = printable(str(exc))[:2000]
+        row.parsed_at = utcnow()
+        session.add(row)
+        session.flush()
+        return AlertOutcome(alert_id, row.status, reason=row.rejection_reason)
+    if isinstance(parsed, ZtfAlert):
+        candidates, added = _apply_ztf(session, row, parsed)
+    else:
+        candidates, added = _apply_upload(session, row, parsed)
+    row.status = AlertStatus.parsed.value
+    row.parsed_at = utcnow()
+    if len(candidates) == 1:
+        row.candidate_pk = candidates[0].id
+    row.object_name = ",".join(sorted({c.name for c in candidates}))[:500]
+    session.add(row)
+    session.flush()
+    return AlertOutcome(alert_id, row.status, tuple(c.id for c in candidates),
+                        tuple(c.name for c in candidates), added)
+
+
+def _check_positions(session: Session, rows: list[UploadRow]) -> None:
+    """A candidate new to tooflow needs its position in the upload."""
+    names = {r.name for r in rows}
+    known = set(session.exec(select(Candidate.name).where(Candidate.name.in_(names))).all())
+    for name in sorted(names - known):
+        if not any(r.ra is not None for r in rows if r.name == name):
+            raise CandidateRejected(f"candidate {name!r} is new: its ra and dec are required")
 
 
 def ingest_alert_bytes(payload: bytes, source: str, *, fmt: str | None = None,
@@ -350,9 +383,13 @@ def waiting_alerts(engine: Engine, *, older_than: dt.timedelta = dt.timedelta(0)
 
 def alert_health(engine: Engine, *, now: dt.datetime | None = None,
                  window: dt.timedelta = dt.timedelta(hours=24)) -> AlertHealth:
-    """Alerts waiting more than a minute to be parsed; rejections of the last ``window``."""
+    """Alerts waiting over 5 minutes to be parsed; rejections of the last ``window``.
+
+    The listener parses a batch when it is full or ``batch_seconds`` (60 s by
+    default) old, so an alert may wait that long.
+    """
     now = now or dt.datetime.now(dt.UTC)
-    waiting = len(waiting_alerts(engine, older_than=dt.timedelta(minutes=1), now=now))
+    waiting = len(waiting_alerts(engine, older_than=dt.timedelta(minutes=5), now=now))
     with Session(engine) as session:
         rejected = session.exec(select(CandidateAlert.id, CandidateAlert.source,
                                        CandidateAlert.rejection_reason).where(

@@ -26,15 +26,14 @@ def parse_alerts(alert_ids: list[int]) -> dict[str, Any]:
     from sqlmodel import Session
 
     from ..candidates.scoring import events_for_candidates
-    from ..candidates.store import process_alert
+    from ..candidates.store import process_alerts
 
     _settings, engine = context()
     ids: list[int] = []
     rejected: dict[int, str] = {}
-    for alert_id in alert_ids:
-        out = process_alert(alert_id, engine=engine)
+    for out in process_alerts(alert_ids, engine=engine):
         if out.status == "rejected":
-            rejected[alert_id] = out.reason or "rejected"
+            rejected[out.alert_id] = out.reason or "rejected"
         ids.extend(i for i in out.candidate_ids if i not in ids)
     with Session(engine) as session:
         events = events_for_candidates(session, ids)
