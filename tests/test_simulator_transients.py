@@ -193,3 +193,16 @@ def test_a_drill_on_given_exposures_ranks_the_injected_kilonova_first(moc):
                            "kind": "counterpart"}
     assert res.n_candidates > 500  # the background of four ZTF exposures
     assert res.false_positives_top5 == len(res.top5) - 1
+
+
+def test_an_afterglow_injection_uses_afterglowpy_through_the_counterpart_models():
+    inj = Injection(event_id="GRB", model="afterglow", ra=150.0, dec=30.0, distance_mpc=200.0,
+                    t0=T0.isoformat(), object_id="ZTF26grbaaaa", seed=1,
+                    params={"spread": 1.0, "offset": 0.0, "event_time": T0.isoformat()})
+    sky = TransientSky(seed=2, epoch=T0, injection=inj)
+    early = [d for d in sky.observe(_exposure(150.3, 30.3, days=0.1, maglim=21.0, expid=1))
+             if d.kind == "counterpart"]
+    late = [d for d in sky.observe(_exposure(150.3, 30.3, days=3.0, maglim=21.0, expid=2))
+            if d.kind == "counterpart"]
+    assert early and early[0].mag < 21.0
+    assert not late or late[0].mag > early[0].mag + 1.0  # a power-law decline
