@@ -127,7 +127,7 @@ def run_drill_cli(notice: Path | None, *, model: str, seed: int, spread: float,
     echo(f"  recorded in {save_drill(settings.home, injection)}")
     results = ingest_files([replayed], echo=lambda line: echo(f"  {line}"))
     url = ensure_local_simulator(settings, echo=lambda line: echo(f"  {line}"))
-    if any((r.get("summary") or {}).get("failed") for r in results):
+    if any(getattr(r.get("summary"), "failed", False) for r in results):
         echo("  the notice's flow failed; the candidates are fed all the same")
     moc = read_skymap_bytes(parsed.localization.skymap_bytes)
     event = EventLocalization.from_moc(moc, event_time, sid)
