@@ -34,10 +34,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "known: ZTF, DECam, Gattini, GROWTH-India, KPED")
     p.add_argument("--start", metavar="ISO",
                    help="window start, UTC (default: the map's event time, else now)")
-    p.add_argument("--duration", type=float, default=24.0, metavar="HOURS",
-                   help="window length in hours (default 24)")
-    p.add_argument("--time-limit", type=float, default=20.0, metavar="S",
-                   help="solver time limit in seconds (default 20)")
+    p.add_argument("--duration", type=float, metavar="HOURS",
+                   help="window length in hours (default: the program's window, else 24)")
+    p.add_argument("--time-limit", type=float, metavar="S",
+                   help="solver time limit in seconds (default: the program's, else 20)")
     p.add_argument("--greedy", action="store_true",
                    help="use the greedy baseline instead of the optimiser")
     p.add_argument("--objective", choices=["coverage", "detection"],
@@ -95,15 +95,16 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"--skymap: no such file: {path}")
     if args.out and Path(args.out).suffix.lower() not in {".json", ".csv"}:
         raise ValueError("--out must end in .json or .csv")
-    if args.duration <= 0:
+    duration = 24.0 if args.duration is None else args.duration
+    if duration <= 0:
         raise ValueError("--duration must be positive")
     ensure_iers()
     moc = read_skymap_bytes(path.read_bytes())
     tels = [load_telescope(n) for n in (args.telescope or ["ZTF"])]
     start = parse_time(args.start) if args.start else (_event_time(moc)
                                                       or dt.datetime.now(dt.UTC))
-    end = start + dt.timedelta(hours=args.duration)
-    plan = plan_skymap(moc, tels, start, end, time_limit=args.time_limit,
+    end = start + dt.timedelta(hours=duration)
+    plan = plan_skymap(moc, tels, start, end, time_limit=args.time_limit or 20.0,
                        method="greedy" if args.greedy else "optimal", progress=_progress,
                        objective=args.objective or "coverage",
                        counterpart=_counterpart(args, None))
@@ -129,6 +130,7 @@ def _counterpart(args: argparse.Namespace, program) -> dict | None:
 
 def _run_event(args: argparse.Namespace) -> int:
     """Plan a stored event's map (not stored: the flow stores the plans it submits)."""
+    from dataclasses import replace
     from pathlib import Path
 
     from sqlmodel import Session, select
@@ -137,41 +139,37 @@ def _run_event(args: argparse.Namespace) -> int:
     from tooflow.db import get_engine
     from tooflow.iers import ensure_iers
     from tooflow.models import Event
-    from tooflow.planning import load_telescope, plan_skymap
-    from tooflow.records.event import load_event_moc
-    from tooflow.stages.plan import (
-        program_by_name,
-        strategy_for,
-        targets_for,
-    )
+    from tooflow.planning import load_telescope
+    from tooflow.programs import Program
+    from tooflow.stages.plan import plan_program, program_by_name
 
     settings = load_settings()
     ensure_iers()
+    if args.program:
+        program = program_by_name(settings, args.program)
+    else:  # the telescopes named, with the configured planning defaults
+        program = Program(name="tooflow plan", telescopes=tuple(args.telescope or ["ZTF"]))
+    overrides: dict = {"window_hours": args.duration, "objective": args.objective,
+                       "counterpart": _counterpart(args, None)}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:  # the options say otherwise than the program
+        program = replace(program, strategy={**program.strategy, **overrides})
     with Session(get_engine(settings)) as session:
         event = session.exec(select(Event).where(Event.event_id == args.event_id)).first()
         if event is None:
             raise LookupError(f"no event {args.event_id!r}; `tooflow events` lists them")
-        moc, loc = load_event_moc(session, event.id, settings)
-    if moc is None:
+        # the plan stage's own code path: window, start, strategies, targets, objective
+        planned = plan_program(session, event, program, settings,
+                               start=parse_time(args.start) if args.start else None,
+                               time_limit=args.time_limit, telescopes=args.telescope,
+                               method="greedy" if args.greedy else "optimal",
+                               progress=_progress)
+    if planned is None:
         raise LookupError(f"{args.event_id}: no sky map stored for this event")
-    program = program_by_name(settings, args.program) if args.program else None
-    names = args.telescope or (list(program.telescopes) if program else ["ZTF"])
-    tels = [load_telescope(n) for n in names]
-    strategies = {k: v for k, v in strategy_for(program, settings).items() if k in names} \
-        if program else None
-    start = parse_time(args.start) if args.start else max(dt.datetime.now(dt.UTC), event.time)
-    hours = args.duration if args.duration != 24.0 or not program else float(
-        program.strategy.get("window_hours", 24))
-    targets = targets_for(strategies, moc, loc, event.event_id, settings) if strategies else {}
-    objective = args.objective or (str(program.strategy.get("objective", "coverage"))
-                                   if program else "coverage")
-    plan = plan_skymap(moc, tels, start, start + dt.timedelta(hours=hours),
-                       strategies or None, time_limit=args.time_limit, targets=targets or None,
-                       method="greedy" if args.greedy else "optimal", progress=_progress,
-                       objective=objective, event_time=event.time,
-                       counterpart=_counterpart(args, program))
+    plan, moc = planned.plan, planned.moc
+    tels = [load_telescope(n) for n in plan.telescopes]
     print(f"{event.event_id} ({event.kind}, {event.time:%Y-%m-%d %H:%M:%S} UTC)"
-          + (f", program {program.name}" if program else ""))
+          + (f", program {program.name}" if args.program else ""))
     print(plan.summary())
     if args.out:
         out = Path(args.out)

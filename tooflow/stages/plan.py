@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -14,7 +15,7 @@ from ..models import Event, Plan, PlannedObservationRow
 from ..programs import Program, load_programs
 from ..records.event import load_event_moc
 
-__all__ = ["idle_record", "plan_for_program", "program_by_name",
+__all__ = ["ProgramPlan", "idle_record", "plan_for_program", "plan_program", "program_by_name",
            "strategy_for", "targets_for", "unobservable_plans"]
 
 
@@ -72,6 +73,94 @@ def targets_for(strategies: dict, moc, loc, event_id: str,
     return targets
 
 
+@dataclass
+class ProgramPlan:
+    """A program's plan of an event's map, not stored yet (:func:`plan_program`)."""
+
+    #: The planner's plan (:class:`tooflow.planning.Plan`).
+    plan: Any
+    #: The multi-order map planned on, and the localization row it comes from.
+    moc: Any
+    loc: Any
+    #: Telescopes the program names that tooflow has no description of: why nothing.
+    unknown: dict[str, dict]
+    #: Days searched for when the localization next becomes observable.
+    lookahead_days: float
+
+
+def plan_program(session: Session, event: Event, program: Program, settings: Settings, *,
+                 notice_id: int | None = None, start: dt.datetime | None = None,
+                 now: dt.datetime | None = None, time_limit: float | None = None,
+                 telescopes: Sequence[str] | None = None, method: str = "optimal",
+                 progress: Callable[[str], None] | None = None) -> ProgramPlan | None:
+    """Plan ``program``'s observations of an event's map, as the flow does; store nothing.
+
+    The one code path of the ``plan`` stage (:func:`plan_for_program`) and of
+    ``tooflow plan EVENT_ID``: the window starts at ``start`` (default: now, or
+    the event time if later) and lasts the program's ``strategy.window_hours``
+    (default 24); the solver's limit is ``time_limit``, else the program's
+    ``strategy.time_limit`` (default 20 s); the program's strategies, pointed
+    and galaxy targets, objective and counterpart model are the planner's.
+
+    Parameters
+    ----------
+    session : Session
+        Open database session.
+    event : Event
+        The event.
+    program : Program
+        The science program (telescopes and strategy).
+    settings : Settings
+        Configuration (sky-map store, planning defaults).
+    notice_id : int, optional
+        Plan on this notice's map if it has one (else the event's latest).
+    start, now : datetime, optional
+        Window start; the present (default: the clock).
+    time_limit : float, optional
+        Solver time limit, s.
+    telescopes : sequence of str, optional
+        Plan for these of the program's telescopes only.
+    method : str
+        ``optimal`` (OR-Tools) or ``greedy``.
+    progress : callable, optional
+        Told what the planner is doing (a line at a time).
+
+    Returns
+    -------
+    ProgramPlan or None
+        None when the event has no map to plan on.
+    """
+    from ..planning import available_telescopes, plan_skymap
+
+    moc, loc = load_event_moc(session, event.id, settings, notice_id)
+    if moc is None:
+        return None
+    known = set(available_telescopes())
+    wanted = list(telescopes) if telescopes else list(program.telescopes)
+    names = [t for t in wanted if t in known]
+    now = now or dt.datetime.now(dt.UTC)
+    start = start or max(now, event.time)
+    end = start + dt.timedelta(hours=float(program.strategy.get("window_hours", 24)))
+    limit = time_limit or float(program.strategy.get("time_limit", 20))
+    days = float(program.strategy.get("lookahead_days", 14))
+    unknown = {t: {"reason": "tooflow has no description of this telescope "
+                             "(tooflow/telescopes/data)"}
+               for t in wanted if t not in known}
+    if names:
+        strategies = strategy_for(program, settings)
+        if telescopes:
+            strategies = {k: v for k, v in strategies.items() if k in names}
+        targets = targets_for(strategies, moc, loc, event.event_id, settings)
+        plan = plan_skymap(moc, names, start, end, strategies or None,
+                           time_limit=limit, targets=targets or None, lookahead_days=days,
+                           objective=str(program.strategy.get("objective", "coverage")),
+                           counterpart=program.strategy.get("counterpart"),
+                           event_time=event.time, method=method, progress=progress)
+    else:
+        plan = _no_telescope_plan(start, end)
+    return ProgramPlan(plan, moc, loc, unknown, days)
+
+
 def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
                      settings: Settings, start: dt.datetime | None = None,
                      now: dt.datetime | None = None, time_limit: float | None = None,
@@ -95,38 +184,18 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
     int or None
         The new plan's id, or None when the event has no map to plan on.
     """
-    from ..planning import available_telescopes, plan_skymap
-
     program = program_by_name(settings, program_name)
-    known = set(available_telescopes())
-    telescopes = [t for t in program.telescopes if t in known]
     with Session(engine, expire_on_commit=False) as session:
         from ..models import Notice
 
         notice = session.get(Notice, notice_id)
         event = session.get(Event, notice.event_pk)
-        moc, loc = load_event_moc(session, event.id, settings, notice_id)
-        if moc is None:
+        planned = plan_program(session, event, program, settings, notice_id=notice_id,
+                               start=start, now=now, time_limit=time_limit)
+        if planned is None:
             return None
-        now = now or dt.datetime.now(dt.UTC)
-        start = start or max(now, event.time)
-        end = start + dt.timedelta(hours=float(program.strategy.get("window_hours", 24)))
-        limit = time_limit or float(program.strategy.get("time_limit", 20))
-        days = float(program.strategy.get("lookahead_days", 14))
-        unknown = {t: {"reason": "tooflow has no description of this telescope "
-                                 "(tooflow/telescopes/data)"}
-                   for t in program.telescopes if t not in known}
-        if telescopes:
-            strategies = strategy_for(program, settings)
-            targets = targets_for(strategies, moc, loc, event.event_id, settings)
-            plan = plan_skymap(moc, telescopes, start, end, strategies or None,
-                               time_limit=limit, targets=targets or None,
-                               lookahead_days=days,
-                               objective=str(program.strategy.get("objective", "coverage")),
-                               counterpart=program.strategy.get("counterpart"),
-                               event_time=event.time)
-        else:
-            plan = _no_telescope_plan(start, end)
+        plan, moc, loc = planned.plan, planned.moc, planned.loc
+        unknown, days = planned.unknown, planned.lookahead_days
         for old in session.exec(select(Plan).where(Plan.event_pk == event.id,
                                                    Plan.program == program.name,
                                                    Plan.status.in_(["planned", "submitted"]))
