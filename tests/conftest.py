@@ -72,15 +72,9 @@ socket.socket.connect_ex = _connect_ex
 @pytest.fixture(scope="session", autouse=True)
 def _offline_iers():
     """astropy must never try to download IERS tables during tests."""
-    try:
-        from tooflow.iers import configure_iers
-    except ImportError:  # pragma: no cover - module not there yet
-        from astropy.utils import iers
+    from tooflow.iers import configure_iers
 
-        iers.conf.auto_download = False
-        iers.conf.iers_degraded_accuracy = "warn"
-    else:
-        configure_iers(offline=True)
+    configure_iers(offline=True)
 
 
 # --- tooflow home ---------------------------------------------------------------

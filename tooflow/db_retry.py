@@ -84,10 +84,8 @@ def is_transient_database_error(exc: BaseException) -> bool:
     if isinstance(orig, sqlite3.OperationalError):
         text = str(orig).lower()
         return "locked" in text or "busy" in text
-    try:
-        import psycopg2
-    except ImportError:  # pragma: no cover - psycopg2-binary is a dependency
-        return False
+    import psycopg2
+
     if isinstance(orig, psycopg2.Error):
         code = getattr(orig, "pgcode", None)
         if code:

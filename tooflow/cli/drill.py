@@ -140,12 +140,8 @@ def run_drill_cli(notice: Path | None, *, model: str, seed: int, spread: float,
     ids = [store_alert(p, f"simulator:{sid}", engine=engine).alert_id for p in packets]
     echo(f"  {len(ids)} alert packets inside the 90% region and new since the event "
          f"({time.perf_counter() - t0:.1f} s); candidate flow:")
-    try:
-        from ..flows.candidates import handle_candidates
-    except ImportError:
-        echo("  FAILED: this tooflow has no candidate flow (tooflow.flows.candidates)")
-        return 1
     from ..embedded.prefect_server import use_prefect_api
+    from ..flows.candidates import handle_candidates
 
     with use_prefect_api(settings, echo=lambda line: echo(f"  {line}")):
         state = handle_candidates(ids, event_ids=[sid], return_state=True)

@@ -226,14 +226,9 @@ def _through_packets(assoc, sky, detections, event, level, margin_days):
 
 
 def _parse_packet(record: dict, raw: bytes) -> CandidateInfo:
-    """The candidate of one packet: through the candidate parser when it is there."""
-    try:
-        from tooflow.candidates.ztf import parse_ztf_alert  # the candidate flow's parser
-    except ImportError:
-        from tooflow.candidates.association import candidate_from_alert
-
-        return candidate_from_alert(record)
+    """The candidate of one packet, through the candidate flow's parser."""
     from tooflow.candidates.association import candidate_from_parsed
+    from tooflow.candidates.ztf import parse_ztf_alert
 
     jd = float(record["candidate"]["jd"])
     now = dt.datetime.fromtimestamp((jd - 2440587.5) * 86400.0 + 86400.0, tz=dt.UTC)

@@ -31,17 +31,11 @@ def configure_astropy_offline() -> None:
     """Never download IERS tables; accept degraded accuracy for recent dates.
 
     A simulated observatory needs no sub-second Earth orientation, so this is
-    always offline (``tooflow.iers.configure_iers(offline=True)`` when present).
+    always offline (``tooflow.iers.configure_iers(offline=True)``).
     """
-    try:
-        from tooflow.iers import configure_iers
-    except ImportError:
-        from astropy.utils import iers
+    from tooflow.iers import configure_iers
 
-        iers.conf.auto_download = False
-        iers.conf.iers_degraded_accuracy = "warn"
-    else:
-        configure_iers(offline=True)
+    configure_iers(offline=True)
 
 
 @dataclass

@@ -190,10 +190,8 @@ def _seed(*parts: object) -> int:
 
 @lru_cache(maxsize=16)
 def _footprint(telescope: str):
-    try:
-        from tooflow.telescopes import load_telescope
-    except ImportError:  # before the telescope catalogue moved
-        from tooflow.planning.facilities import load_telescope
+    from tooflow.telescopes import load_telescope
+
     return load_telescope(telescope).footprint
 
 

@@ -271,21 +271,17 @@ def _galaxy_targets(strategies: dict, moc, settings: Settings, exclude) -> dict[
     wanted = [n for n, s in strategies.items() if s.mode == "galaxies" and n not in exclude]
     if not wanted:
         return {}
-    try:
-        from ..planning.galaxies import targets_for_skymap
-    except ImportError:
-        return {}
+    from ..planning.galaxies import targets_for_skymap
+
     out = {name: targets_for_skymap(moc, settings=settings, telescope=name) for name in wanted}
     # No catalogue configured (or no galaxy in the region): grid telescopes tile instead.
     return {name: targets for name, targets in out.items() if targets}
 
 
 def _draw(plan, moc, settings: Settings, event_id: str, plan_id: int) -> str | None:
-    try:
-        from ..planning.plot import plot_plan
-    except ImportError:
-        return None
     import warnings
+
+    from ..planning.plot import plot_plan
 
     path = settings.home / "plans" / f"{event_id}-plan{plan_id}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
