@@ -42,6 +42,7 @@ from .config_sections import (
     MonitorSection,
     PlanningSection,
     Roster,
+    WebSection,
 )
 from .notify.config import NotifyConfig
 
@@ -136,6 +137,9 @@ class Settings(BaseModel):
 
     candidates: CandidatesSection = CandidatesSection()
     """The candidate path (alerts, vetting, follow-up)."""
+
+    web: WebSection = WebSection()
+    """The web pages: their address, sessions, login rate limit (docs/web.md)."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -44,6 +44,8 @@ __all__ = [
     "CoincidenceSection",
     "CandidatesSection",
     "AssociationSection",
+    "WebSection",
+    "OidcSection",
     "Roster",
 ]
 
@@ -364,6 +366,68 @@ class CandidatesSection(Section):
 
             RankingWeights.from_config(value)  # unknown keys and non-numbers are errors
         return value
+
+
+class OidcSection(Section):
+    """``web.oidc``: single sign-on through an institution's OpenID Connect provider."""
+
+    issuer: Annotated[str, Field(min_length=1)]
+    """The provider (``https://login.example.edu/realms/astro``); its
+    ``/.well-known/openid-configuration`` says the rest."""
+
+    client_id: Annotated[str, Field(min_length=1)]
+    """tooflow's client id at the provider."""
+
+    client_secret_env: str = "TOOFLOW_OIDC_CLIENT_SECRET"
+    """Environment variable holding the client secret (never in the file)."""
+
+    scope: str = "openid email profile"
+    label: str = "single sign-on"
+    """What the login button says: "Log in with <label>"."""
+
+    create_users: bool = False
+    """Create a user (``default_role``) for an identity tooflow does not know."""
+
+    default_role: Literal["viewer", "duty", "admin"] = "viewer"
+    timeout: PositiveFloat = 10.0
+    """Seconds per read from the provider."""
+
+    deadline: PositiveFloat = 30.0
+    """Seconds per call to the provider in all."""
+
+
+class WebSection(Section):
+    """``web``: the web pages (``tooflow web serve``; docs/web.md)."""
+
+    url: str = ""
+    """The address people open (links in notifications), e.g.
+    ``https://marshal.example.org``; empty: ``http://host:port``."""
+
+    host: str = "127.0.0.1"
+    """Interface ``tooflow web serve`` listens on."""
+
+    port: Annotated[int, Field(ge=1, le=65535)] = 8400
+    """Its TCP port."""
+
+    session_hours: PositiveFloat = 12.0
+    """A login lasts this long (a night's shift)."""
+
+    cookie_secure: bool = False
+    """Send the session cookie over HTTPS only: set it behind TLS (production)."""
+
+    login_attempts: PositiveInt = 5
+    """Failed logins of one user name (four times as many from one address) ..."""
+
+    login_window_minutes: PositiveFloat = 15.0
+    """... within this many minutes, after which logins are refused until it passes."""
+
+    oidc: OidcSection | None = None
+    """Single sign-on (OpenID Connect); none: user names and passwords only."""
+
+    @property
+    def base_url(self) -> str:
+        """The address people open: ``url``, else ``http://host:port``."""
+        return (self.url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 def _roster(value: Any) -> list:

@@ -51,6 +51,9 @@ class Program:
     description: str = ""
     telescopes: tuple[str, ...] = ()
     strategy: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    approval: str = "none"  #: ``required``: each plan waits for a person's decision
+    approval_timeout: float = 1800.0  #: seconds a plan waits before ``approval_default``
+    approval_default: str = "reject"  #: what a plan no one decided on becomes
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ def _program_from_dict(data: dict[str, Any], origin: str) -> Program:
     if not isinstance(data, dict) or "name" not in data:
         raise ValueError(f"{origin}: every program needs a 'name'")
     known = {"name", "criteria", "kinds", "sources", "notice_types", "accept_mock",
-             "mock_phone", "mock_real_queues", "urgent", "description", "telescopes", "strategy"}
+             "mock_phone", "mock_real_queues", "urgent", "description", "telescopes", "strategy",
+             "approval", "approval_timeout", "approval_default"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"{origin}: program {data['name']!r} has unknown keys {sorted(unknown)}")
@@ -88,7 +92,29 @@ def _program_from_dict(data: dict[str, Any], origin: str) -> Program:
         description=str(data.get("description", "")).strip(),
         telescopes=tuple(data.get("telescopes") or ()),
         strategy=dict(data.get("strategy") or {}),
+        **_approval(data, origin),
     )
+
+
+def _approval(data: dict[str, Any], origin: str) -> dict[str, Any]:
+    """The approval keys of a program, checked (``approval: required``, timeout, default)."""
+    name = data["name"]
+    approval = str(data.get("approval", "none")).lower()
+    if approval not in ("none", "required"):
+        raise ValueError(f"{origin}: program {name!r}: approval must be 'none' or 'required', "
+                         f"not {data.get('approval')!r}")
+    default = str(data.get("approval_default", "reject")).lower()
+    if default not in ("approve", "reject"):
+        raise ValueError(f"{origin}: program {name!r}: approval_default must be 'approve' or "
+                         f"'reject', not {data.get('approval_default')!r}")
+    try:
+        timeout = float(data.get("approval_timeout", 1800))
+    except (TypeError, ValueError):
+        timeout = -1.0
+    if not 0 < timeout < 3 * 3600:  # it waits inside handle-notice's 4 h budget
+        raise ValueError(f"{origin}: program {name!r}: approval_timeout must be seconds "
+                         f"between 0 and 10800, not {data.get('approval_timeout')!r}")
+    return {"approval": approval, "approval_timeout": timeout, "approval_default": default}
 
 
 def load_programs(path: str | Path) -> list[Program]:

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "listen", "send", "reconcile", "rerun", "health",
     "coincidence",
     "plan", "iers",
+    "web", "approve",
 ]
 
 

@@ -1,7 +1,11 @@
-"""``tooflow circular EVENT_ID``: print the GCN Circular draft of an event.
+"""``tooflow circular EVENT_ID``: print, edit and mark sent the GCN Circular draft of an event.
 
-Prints the newest stored draft (the flow stores one after monitoring);
-``--redraft`` renders a new one from what the database holds now.
+Prints the newest version of the newest stored draft (the flow stores one
+after monitoring; people edit it here or on the web page, every version kept);
+``--redraft`` renders a new one from what the database holds now;
+``--edit FILE`` saves the file (``SUBJECT: ...``, a blank line, the text: what
+this command prints) as the next version; ``--mark-sent`` records that the
+newest version went to GCN; ``--versions`` lists them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--program", help="the program whose draft to show (default: newest)")
     p.add_argument("--redraft", action="store_true",
                    help="render a new draft from the stored observations")
+    p.add_argument("--edit", metavar="FILE",
+                   help="save FILE ('SUBJECT: ...', blank line, text; '-' for stdin) as the "
+                        "draft's next version")
+    p.add_argument("--mark-sent", action="store_true",
+                   help="record that the newest version was sent to GCN")
+    p.add_argument("--versions", action="store_true", help="list the draft's versions")
     p.set_defaults(func=_circular)
 
 
@@ -53,5 +63,42 @@ def _circular(args: argparse.Namespace) -> int:
         draft_id = draft_circular(event.id, program, engine=engine, settings=settings)
         with Session(engine) as session:
             draft = session.get(CircularDraft, draft_id)
-    print(f"SUBJECT: {draft.subject}\n\n{draft.body}")
+    return _versions(args, engine, draft.id)
+
+
+def _versions(args: argparse.Namespace, engine, draft_id: int) -> int:
+    import sys
+    from pathlib import Path
+
+    from sqlmodel import Session
+
+    from ..audit import cli_actor
+    from ..circular_versions import (
+        latest_version,
+        mark_sent,
+        parse_circular_text,
+        save_version,
+        versions,
+    )
+
+    with Session(engine, expire_on_commit=False) as session:
+        if args.edit:
+            text = sys.stdin.read() if args.edit == "-" else Path(args.edit).read_text()
+            subject, body = parse_circular_text(text)
+            saved = save_version(session, draft_id, subject, body, cli_actor())
+            session.commit()
+            print(f"circular #{draft_id}: version {saved.number} saved", file=sys.stderr)
+        if args.mark_sent:
+            sent = mark_sent(session, draft_id, cli_actor())
+            session.commit()
+            print(f"circular #{draft_id} v{sent.number} marked sent by {sent.sent_by}",
+                  file=sys.stderr)
+        if args.versions:
+            for v in versions(session, draft_id):
+                sent = f"  SENT by {v.sent_by} {v.sent:%Y-%m-%d %H:%M}" if v.sent else ""
+                print(f"v{v.number}  {v.created:%Y-%m-%d %H:%M} UTC  {v.author:<16} "
+                      f"{v.subject}{sent}")
+            return 0
+        last = latest_version(session, draft_id)
+    print(f"SUBJECT: {last.subject}\n\n{last.body.rstrip()}")
     return 0

@@ -26,6 +26,7 @@ from ..stages.parse import ParseOutcome, supersede_if_newer
 from ..stages.plan import unobservable_plans
 from ..stages.submit import SubmissionFailed
 from ..tasks._context import context
+from ..tasks.approval import approval
 from ..tasks.event_view import publish_event_view
 from ..tasks.gate import gate
 from ..tasks.monitor import watch
@@ -213,6 +214,8 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: HandledNotice, follow_
     stage[0] = "plan"
     plans = {p: plan(notice_id, parsed.event_id, p, plan_start) for p in triggered}
     out.plans = plans
+    stage[0] = "approval"
+    plans = _approved(parsed, plans, out)
     stage[0] = "submit"
     # an empty plan is submitted too: it cancels what earlier plans queued and it no longer wants
     out.submitted, failures = _submit_all(plans)
@@ -253,6 +256,34 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: HandledNotice, follow_
     out.polls = monitored.get("polls")
     out.handed_over_to = monitored.get("handed_over_to")
     return out
+
+
+def _approved(parsed: ParseOutcome, plans: dict[str, int | None],
+              out: HandledNotice) -> dict[str, int | None]:
+    """The plans to submit: those of ``approval: required`` programs only once approved.
+
+    A plan without exposures needs no approval (submitting it only cancels).
+    """
+    from sqlmodel import Session
+
+    from ..models import Plan
+    from ..programs import load_programs
+
+    settings, engine = context()
+    needs = {p.name for p in load_programs(settings.resolved_programs_file)
+             if p.approval == "required"}
+    kept = dict(plans)
+    for program, plan_id in plans.items():
+        if program not in needs or plan_id is None:
+            continue
+        with Session(engine) as session:
+            if not session.get(Plan, plan_id).observable:
+                continue
+        decision = approval(parsed.event_pk, parsed.event_id, plan_id, program)
+        out.approvals[program] = decision
+        if decision != "approved":
+            del kept[program]
+    return kept
 
 
 def _submit_all(plans: dict[str, int | None]) -> tuple[dict[str, dict], dict[str, Exception]]:

@@ -31,11 +31,14 @@ from .plans import (
     QueueRequestRow,
 )
 from .programs import GateDecision
+from .reviews import CircularVersion, PlanApproval
+from .web import AuditRecord, LoginAttempt, User, WebSession
 
-__all__ = ["AlertStatus", "Candidate", "CandidateAlert", "CandidateCutout", "CandidateEvent",
-           "CandidateFollowup", "CandidatePhotometry", "CandidateVetting", "VettingState",
-           "CircularDraft", "Event", "EventMonitor", "ExecutedObservationRow",
+__all__ = ["AlertStatus", "AuditRecord", "Candidate", "CandidateAlert", "CandidateCutout",
+           "CandidateEvent", "CandidateFollowup", "CandidatePhotometry", "CandidateVetting",
+           "CircularDraft", "CircularVersion", "Event", "EventMonitor", "ExecutedObservationRow",
            "FacilityTransaction", "GateDecision", "ListenerStatus", "Localization",
-           "MultimessengerCoincidence", "Notice", "NoticeStatus", "NotificationRecord", "Plan",
-           "PlannedObservationRow", "QueueRequestRow", "SnewsAlert", "SnewsCoincidence",
-           "SnewsMessage"]
+           "LoginAttempt", "MultimessengerCoincidence", "Notice", "NoticeStatus",
+           "NotificationRecord", "Plan", "PlanApproval", "PlannedObservationRow",
+           "QueueRequestRow", "SnewsAlert", "SnewsCoincidence", "SnewsMessage", "User",
+           "VettingState", "WebSession"]

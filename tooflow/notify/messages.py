@@ -26,6 +26,7 @@ __all__ = ["REASONS", "EventSummary", "Messages", "render_messages", "slack_bloc
 #: Why a notification is sent, and how its title reads.
 REASONS: dict[str, str] = {
     "program_triggered": "program triggered",
+    "approval_needed": "PLAN NEEDS APPROVAL",
     "plan_submitted": "plan submitted",
     "not_observable": "not observable in the window",
     "submission_failed": "SUBMISSION FAILED",

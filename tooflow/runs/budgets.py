@@ -29,6 +29,7 @@ TASK_TIMEOUTS: dict[str, float] = {
     "candidates_parse": 600,  # a batch of alert packets into rows
     "candidates_score": 900,  # one event: read its map, associate and rank the batch
     "candidates_view": 300,  # the top-candidates table with thumbnails
+    "approval": 3 * 3600 + 300,  # a program's approval_timeout is at most 3 h
 }
 
 #: Seconds one ``handle-notice`` run may take, an inline monitor included: the

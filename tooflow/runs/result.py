@@ -43,6 +43,9 @@ class HandledNotice:
         A retraction: requests cancelled per telescope.
     plans : dict
         Plan id per triggered program (None: nothing to plan, no sky map).
+    approvals : dict
+        Per program with ``approval: required``: ``approved`` or ``rejected``
+        (a rejected plan is not submitted).
     submitted : dict
         Per program, the submission result (``submitted``, ``already_queued``,
         ``errors``, ``unsent``, ``held`` per telescope).
@@ -78,6 +81,7 @@ class HandledNotice:
     triggered: list[str] = field(default_factory=list)
     cancelled: dict[str, int] | None = None
     plans: dict[str, int | None] = field(default_factory=dict)
+    approvals: dict[str, str] = field(default_factory=dict)
     submitted: dict[str, dict[str, Any]] = field(default_factory=dict)
     submit_errors: dict[str, str] = field(default_factory=dict)
     not_observable: dict[str, str] = field(default_factory=dict)
