@@ -1,7 +1,7 @@
 """web pages: users, sessions, login attempts, audit trail; plan approvals, circular versions
 
-Revision ID: 0008_web
-Revises: 0007_candidates
+Revision ID: 0009_web
+Revises: 0008_plan_detection
 Create Date: 2026-12-06 11:44:51.812516
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import tooflow.models._types
 
 
-revision = '0008_web'
-down_revision = '0007_candidates'
+revision = '0009_web'
+down_revision = '0008_plan_detection'
 branch_labels = None
 depends_on = None
 
