@@ -64,12 +64,19 @@ def test_timeout_applies_the_program_default(planned):
         decide(s, ids["approval_id"], "approve", "dora", now=late)
 
 
-def test_a_waiting_stage_ends_when_someone_decides(planned):
+def test_a_waiting_stage_ends_when_someone_decides(planned, tmp_path, monkeypatch):
     """The flow's stage: asks (notification with the page's link), waits, then goes on."""
+    from tooflow.config import load_settings
     from tooflow.stages.approval import await_plan_approval
 
-    engine, settings, ids = planned
-    with Session(engine) as s:  # a fresh request (the template's has a 1 h deadline)
+    from .web_helpers import write_config
+
+    engine, _settings, ids = planned
+    # an hour to decide: the decision below must come from the person, whatever the load
+    write_config(tmp_path, monkeypatch, timeout=3600, extra="web: {url: 'https://marshal.example.org'}\n"
+                 f"skymap_dir: {_settings.resolved_skymap_dir}\n")
+    settings = load_settings()
+    with Session(engine) as s:  # a fresh request, made by the stage
         s.delete(s.get(PlanApproval, ids["approval_id"]))
         s.commit()
     result: list[str] = []

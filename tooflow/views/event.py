@@ -145,7 +145,8 @@ def flow_run_link(ui_base: str | None, run_id: str | None) -> str | None:
 
 
 def load_event_view(session: Session, event_id: str, *, ui_base: str | None = None,
-                    settings=None, coverage: bool = True) -> EventView:
+                    settings=None, coverage: bool = True,
+                    candidates: bool = True) -> EventView:
     """Read everything stored about ``event_id``.
 
     Parameters
@@ -160,6 +161,9 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
         Configuration (sky map store), for the achieved coverage.
     coverage : bool
         Compute the probability the executed exposures cover (reads the sky map).
+    candidates : bool
+        Read and rank every candidate of the event (the web page pages them
+        itself, :mod:`tooflow.web.candidates`, and passes False).
 
     Raises
     ------
@@ -223,16 +227,18 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
     circulars = [(c.id, c.subject, c.created) for c in session.exec(
         select(CircularDraft).where(CircularDraft.event_pk == event.id)
         .order_by(CircularDraft.id))]
-    from ..candidates.views import event_candidates
+    ranked = []
+    if candidates:
+        from ..candidates.views import event_candidates
 
-    candidates = [{"name": r.name, "score": r.score, "state": r.state, "report": r.report}
+        ranked = [{"name": r.name, "score": r.score, "state": r.state, "report": r.report}
                   for r in event_candidates(event.event_id, engine=session.get_bind())]
     return EventView(event_id=event.event_id, fields=fields, retracted=event.retracted,
                      notices=notices, plans=plans, requests=requests,
                      executed=dict(Counter(e.telescope for e in executed_rows)),
                      coverage=cov, area=area, circulars=circulars, coverage_error=cov_error,
                      last_error=event.last_error, latest_notice_id=event.latest_notice_id,
-                     candidates=candidates,
+                     candidates=ranked,
                      monitor=describe_monitor(watcher) if watcher is not None else None)
 
 

@@ -322,7 +322,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
         try:
             view = load_event_view(session, event_id, ui_base=_prefect_ui(settings),
-                                   settings=settings, coverage=True)
+                                   settings=settings, coverage=True, candidates=False)
         except LookupError as exc:
             raise HTTPException(404, str(exc)) from exc
         event = session.exec(select(Event).where(Event.event_id == event_id)).one()

@@ -57,16 +57,24 @@ def candidate_page(session: Session, event_pk: int, *, page: int = 1,
         Also those below the listing threshold (``factors.listed`` false) and
         those rejected in vetting.
     """
-    query = (select(CandidateEvent, Candidate)
-             .join(Candidate, Candidate.id == CandidateEvent.candidate_pk)
-             .where(CandidateEvent.event_pk == event_pk))
+    where = [CandidateEvent.event_pk == event_pk]
     if not include_all:
         listed = CandidateEvent.factors["listed"].as_boolean()
-        query = query.where(Candidate.state != "rejected", or_(listed.is_(None), listed))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+        where += [Candidate.state != "rejected", or_(listed.is_(None), listed)]
+    total = session.exec(select(func.count(CandidateEvent.id))
+                         .join(Candidate, Candidate.id == CandidateEvent.candidate_pk)
+                         .where(*where)).one()
     page = max(1, min(page, max(1, -(-total // per_page))))
-    rows = session.exec(query.order_by(CandidateEvent.score.desc().nulls_last(), Candidate.name)
-                        .offset((page - 1) * per_page).limit(per_page)).all()
+    # sort the narrow (id, score, name) rows, then read the page's full rows
+    ids = session.exec(select(CandidateEvent.id)
+                       .join(Candidate, Candidate.id == CandidateEvent.candidate_pk).where(*where)
+                       .order_by(CandidateEvent.score.desc().nulls_last(), Candidate.name)
+                       .offset((page - 1) * per_page).limit(per_page)).all()
+    order = {i: n for n, i in enumerate(ids)}
+    rows = sorted(session.exec(select(CandidateEvent, Candidate)
+                               .join(Candidate, Candidate.id == CandidateEvent.candidate_pk)
+                               .where(CandidateEvent.id.in_(ids))).all(),
+                  key=lambda r: order[r[0].id])
     out = [{"rank": (page - 1) * per_page + i, "candidate": cand, "score": link.score,
             "factors": dict(link.factors or {}), "notified": link.notified_at is not None}
            for i, (link, cand) in enumerate(rows, 1)]
