@@ -1,7 +1,7 @@
 """web pages: users, sessions, login attempts, audit trail; plan approvals, circular versions
 
-Revision ID: 0009_web
-Revises: 0008_plan_detection
+Revision ID: 0010_web
+Revises: 0009_event_monitor
 Create Date: 2026-12-06 11:44:51.812516
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import tooflow.models._types
 
 
-revision = '0009_web'
-down_revision = '0008_plan_detection'
+revision = '0010_web'
+down_revision = '0009_event_monitor'
 branch_labels = None
 depends_on = None
 
