@@ -21,6 +21,30 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
+
+#: The listener tests' real notices (tests/data/listeners/SOURCES.md). A file is kept
+#: once in tests/data: four of them are read from the trees they were copied into first.
+LISTENER_NOTICES = sorted(
+    [p for p in (DATA / "listeners").iterdir() if p.suffix in {".json", ".xml", ".avro"}]
+    + [DATA / "lvk" / "avro" / "MS181101ab-retraction.avro",
+       DATA / "gcn" / "voevent" / "growth-too-marshal" / "GRB180116A_Fermi_GBM_Fin_Pos.xml",
+       DATA / "gcn" / "json" / "einstein_probe" / "alert_247.json",
+       DATA / "gcn" / "json" / "einstein_probe" / "alert_248.json"],
+    key=lambda p: p.name)
+
+
+def listener_notice(name: str) -> Path:
+    """The listener tests' notice called ``name`` (see :data:`LISTENER_NOTICES`)."""
+    return next(p for p in LISTENER_NOTICES if p.name == name)
+
+
+def snews_file(name: str) -> Path:
+    """A SNEWS test file: tests/data/snews, else the GCN SNEWS tree it is kept in."""
+    for folder in (DATA / "snews", DATA / "gcn" / "snews" / "snews_pt",
+                   DATA / "gcn" / "snews" / "gcn-schema-pr"):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"no SNEWS test file {name}")
 PG_ADMIN_URL = os.environ.get("TOOFLOW_TEST_POSTGRES",
                               "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from tooflow.cli import main
 
+from .conftest import snews_file
+
 DATA = Path(__file__).parent / "data" / "snews"
 
 
@@ -28,8 +30,8 @@ def test_feed_then_status(capsys, tooflow_home):
 
 def test_feed_reports_rejections(capsys, tooflow_home):
     code = main(["coincidence", "-l", "critical", "feed",
-                 str(DATA / "example_heartbeat_message.json"),
-                 str(DATA / "coincidence.test_alert.example.json"), "--no-inject"])
+                 str(snews_file("example_heartbeat_message.json")),
+                 str(snews_file("coincidence.test_alert.example.json")), "--no-inject"])
     out = capsys.readouterr().out
     assert code == 1
     assert "example_heartbeat_message.json: ignored (heartbeat DS-20K OFF)" in out

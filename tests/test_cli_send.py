@@ -12,13 +12,15 @@ from tests import kafka_fixtures
 from tooflow.cli import main as tooflow_main
 from tooflow.cli.send import send_files
 
+from .conftest import listener_notice
+
 kafka_broker = kafka_fixtures.kafka_broker
 DATA = Path(__file__).parent / "data" / "listeners"
 
 
 def test_files_arrive_byte_for_byte(kafka_broker, capsys):
     topic = kafka_broker.create_topic()
-    files = [DATA / "MS181101ab-retraction.avro", DATA / "AMON_ICECUBE_BRONZE_190819.xml"]
+    files = [listener_notice("MS181101ab-retraction.avro"), DATA / "AMON_ICECUBE_BRONZE_190819.xml"]
     assert tooflow_main(["send", *map(str, files), "-t", topic, "-s", kafka_broker.url,
                          "--no-auth"]) == 0
     assert capsys.readouterr().out.strip() == f"published 2 message(s) to {topic}"
@@ -44,8 +46,8 @@ def test_unreachable_broker_is_an_error(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(RuntimeError, match="1 of 1 message"):
-        send_files([DATA / "alert_247.json"], "t", f"kafka://127.0.0.1:{port}/", auth=False,
-                   timeout=2)
+        send_files([listener_notice("alert_247.json")], "t", f"kafka://127.0.0.1:{port}/",
+                   auth=False, timeout=2)
 
 
 def test_missing_file_is_a_clear_error(capsys):

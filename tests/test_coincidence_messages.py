@@ -18,12 +18,14 @@ from tooflow.snews.messages import (
     read_detector_message,
 )
 
+from .conftest import snews_file
+
 DATA = Path(__file__).parent / "data" / "snews"
 NOW = dt.datetime(2030, 1, 1, 12, 40, tzinfo=dt.UTC)
 
 
 def example(name: str) -> bytes:
-    return (DATA / f"example_{name}_message.json").read_bytes()
+    return snews_file(f"example_{name}_message.json").read_bytes()
 
 
 def test_snews_pt_coincidence_example_is_a_test_observation():

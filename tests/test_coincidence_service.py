@@ -14,6 +14,8 @@ from tooflow.models import Notice, SnewsAlert, SnewsCoincidence, SnewsMessage
 from tooflow.parsers import parse_notice
 from tooflow.snews.service import CoincidenceService
 
+from .conftest import snews_file
+
 DATA = Path(__file__).parent / "data" / "snews"
 NOW = dt.datetime(2030, 1, 1, 12, 35, tzinfo=dt.UTC)
 
@@ -83,7 +85,7 @@ def test_redelivery_rejects_and_other_tiers(engine):
     assert bad.status == "rejected" and "not on the SNEWS detector list" in bad.reason
     garbage = svc.handle(b"\x00\x01garbage", "obs:0:3")
     assert garbage.status == "rejected" and "not JSON" in garbage.reason
-    heartbeat = svc.handle((DATA / "example_heartbeat_message.json").read_bytes(), "obs:0:4")
+    heartbeat = svc.handle(snews_file("example_heartbeat_message.json").read_bytes(), "obs:0:4")
     assert heartbeat.status == "ignored" and svc.heartbeats["DS-20K"][0] == "OFF"
     stored = rows(engine, SnewsMessage)
     assert [r.delivery for r in stored] == ["obs:0:0", "obs:0:1", "obs:0:2", "obs:0:3"]

@@ -30,6 +30,8 @@ from tooflow.intake.store import store_notice
 from tooflow.models import CircularDraft, Event, Notice, NoticeStatus
 from tooflow.stages.parse import parse_stored_notice
 
+from .conftest import listener_notice
+
 kafka_broker = kafka_fixtures.kafka_broker
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
@@ -178,7 +180,7 @@ def test_rerun_and_reconcile_use_the_served_deployment(embedded):
 def test_listen_without_prefect_api_url_runs_the_flows_on_the_local_server(embedded,
                                                                              kafka_broker):
     topic = kafka_broker.create_topic()
-    kafka_broker.produce(topic, [(LISTENERS / "GRB180116A_Fermi_GBM_Fin_Pos.xml").read_bytes()])
+    kafka_broker.produce(topic, [listener_notice("GRB180116A_Fermi_GBM_Fin_Pos.xml").read_bytes()])
     config = embedded["home"] / "listen.yaml"
     config.write_text(yaml.safe_dump({"listeners": {
         "hop": {"url": kafka_broker.url + topic, "group_id": "tooflow-embedded", "auth": False,

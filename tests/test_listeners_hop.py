@@ -14,6 +14,8 @@ from tooflow.intake.listeners.hop import hop_auth_config, hop_source
 from tooflow.intake.listeners.kafka import parse_kafka_url
 from tooflow.models import Notice
 
+from .conftest import listener_notice
+
 kafka_broker = kafka_fixtures.kafka_broker
 DATA = Path(__file__).parent / "data" / "listeners"
 
@@ -50,8 +52,8 @@ def test_credentials_from_hop_auth_toml(tmp_path, monkeypatch):
 
 def test_igwn_gwalert_avro_through_the_broker(kafka_broker, sqlite_engine):
     topic = kafka_broker.create_topic("igwn.gwalert-" + kafka_broker.create_topic()[2:])
-    avro = (DATA / "MS181101ab-retraction.avro").read_bytes()
-    snews = Path(__file__).parent / "data" / "listeners" / "alert_247.json"
+    avro = (listener_notice("MS181101ab-retraction.avro")).read_bytes()
+    snews = listener_notice("alert_247.json")
     kafka_broker.produce(topic, [avro, snews.read_bytes()])
     trigger = RecordingTrigger(sqlite_engine)
     source = hop_source({"url": kafka_broker.url + topic, "group_id": "tooflow-hop",

@@ -15,9 +15,11 @@ from tests.waiting import HANG
 from tooflow.intake.listeners.hop import hop_source
 from tooflow.models import ListenerStatus, Notice, NoticeStatus
 
+from .conftest import LISTENER_NOTICES, listener_notice
+
 DATA = Path(__file__).parent / "data" / "listeners"
 kafka_broker = kafka_fixtures.kafka_broker
-NOTICES = sorted(p for p in DATA.iterdir() if p.suffix in {".json", ".xml", ".avro"})
+NOTICES = LISTENER_NOTICES
 
 
 def _source(broker, topic, group=None):
@@ -84,11 +86,11 @@ def test_bad_payloads_keep_the_listener_up_and_are_rejected_at_parse(kafka_broke
     from tooflow.stages.parse import parse_stored_notice
 
     topic = kafka_broker.create_topic()
-    avro = (DATA / "MS181101ab-retraction.avro").read_bytes()
+    avro = (listener_notice("MS181101ab-retraction.avro")).read_bytes()
     random_bytes = random.Random(5).randbytes(2000)
     truncated = avro[: len(avro) // 2]
     huge = os.urandom(50 << 20)  # a 50 MB message
-    good = (DATA / "alert_247.json").read_bytes()
+    good = (listener_notice("alert_247.json")).read_bytes()
     kafka_broker.produce(topic, [random_bytes, truncated, huge, good, avro])
     outcomes = {}
     trigger = RecordingTrigger(

@@ -12,6 +12,8 @@ from tooflow.intake.rerun import rerun_event, rerun_notice_id
 from tooflow.intake.store import store_notice
 from tooflow.stages.parse import parse_stored_notice
 
+from .conftest import listener_notice
+
 deployment = prefect_fixtures.deployment
 DATA = Path(__file__).parent / "data" / "listeners"
 GBM = "Fermi-GBM-537755817"  # GRB 180116A
@@ -22,7 +24,7 @@ def stored(sqlite_engine):
     ids = {}
     for name in ("GRB180116A_Fermi_GBM_Alert.xml", "GRB180116A_Fermi_GBM_Flt_Pos.xml",
                  "alert_247.json"):
-        nid = store_notice((DATA / name).read_bytes(), name, engine=sqlite_engine).notice_id
+        nid = store_notice(listener_notice(name).read_bytes(), name, engine=sqlite_engine).notice_id
         parse_stored_notice(nid, engine=sqlite_engine)
         ids[name] = nid
     return ids

@@ -17,6 +17,8 @@ from tests.waiting import HANG
 from tooflow.intake.store import store_notice
 from tooflow.models import Notice, NoticeStatus
 
+from .conftest import listener_notice
+
 kafka_broker = kafka_fixtures.kafka_broker
 deployment = prefect_fixtures.deployment
 ROOT = Path(__file__).parent.parent
@@ -35,7 +37,8 @@ def test_trigger_creates_one_run_per_notice_and_reruns_make_new_ones(deployment,
                                                                      sqlite_engine):
     from tooflow.intake.trigger import trigger_notice
 
-    stored = store_notice((DATA / "alert_248.json").read_bytes(), "test", engine=sqlite_engine)
+    stored = store_notice(listener_notice("alert_248.json").read_bytes(), "test",
+                          engine=sqlite_engine)
     run_id = trigger_notice(stored.notice_id, engine=sqlite_engine)
     run = _flow_run(run_id)
     assert run.parameters == {"notice_id": stored.notice_id}
@@ -89,7 +92,7 @@ def test_listener_to_worker_end_to_end(deployment, kafka_broker, sqlite_engine, 
 
     topic = kafka_broker.create_topic()
     files = ["GRB180116A_Fermi_GBM_Flt_Pos.xml", "MS181101ab-retraction.avro"]
-    kafka_broker.produce(topic, [(DATA / f).read_bytes() for f in files])
+    kafka_broker.produce(topic, [listener_notice(f).read_bytes() for f in files])
     source = hop_source({"url": kafka_broker.url + topic, "group_id": f"g-{topic}",
                          "auth": False, "start_at": "earliest", "kafka": consumer_settings()})
     runs: list[str] = []
