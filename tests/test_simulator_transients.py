@@ -206,3 +206,10 @@ def test_an_afterglow_injection_uses_afterglowpy_through_the_counterpart_models(
             if d.kind == "counterpart"]
     assert early and early[0].mag < 21.0
     assert not late or late[0].mag > early[0].mag + 1.0  # a power-law decline
+
+
+def test_only_the_alert_stream_telescopes_yield_alerts():
+    sky = TransientSky(seed=1, epoch=T0, injection=_injection())
+    decam = {**_exposure(150.3, 30.3, days=1.0, filt="z", maglim=22.5), "telescope": "DECam"}
+    assert sky.observe(decam) == []
+    assert sky.observe(_exposure(150.3, 30.3, days=1.0, expid=2))

@@ -40,13 +40,18 @@ import numpy as np
 from tooflow.simulator.injection import Injection, object_id_for
 
 __all__ = ["BackgroundRates", "Detection", "TransientSky", "FILTER_IDS", "KINDS",
-           "snr_magerr", "exposure_jd"]
+           "ALERT_TELESCOPES", "snr_magerr", "exposure_jd"]
 
 #: ZTF filter ids of the alert packets (``fid``): 1 g, 2 r, 3 i.
 FILTER_IDS = {"g": 1, "r": 2, "i": 3}
 
 #: What a detection can be (the truth, never in a packet: drills score with it).
 KINDS = ("counterpart", "sn_ia", "sn_cc", "variable_star", "stellar_flare", "asteroid", "bogus")
+
+#: Telescopes whose exposures yield alerts: ZTF's stream is the one alert format
+#: (ZTF Avro, filters g, r, i) the candidate path reads; the others' candidates
+#: come as photometry uploads.
+ALERT_TELESCOPES = ("ZTF",)
 
 #: Persistent sky tiles: HEALPix nside 32 (3.36 deg²), NESTED.
 TILE_NSIDE = 32
@@ -280,11 +285,16 @@ class TransientSky:
     injection : Injection, optional
         A counterpart to put on the sky (more with :meth:`add_injection`).
     rates : BackgroundRates, optional
+    telescopes : tuple of str
+        Telescopes whose exposures yield alerts (default :data:`ALERT_TELESCOPES`);
+        :meth:`observe` returns nothing for the others.
     """
 
     def __init__(self, *, seed: int = 0, epoch: dt.datetime,
-                 injection: Injection | None = None, rates: BackgroundRates | None = None):
+                 injection: Injection | None = None, rates: BackgroundRates | None = None,
+                 telescopes: tuple[str, ...] = ALERT_TELESCOPES):
         self.seed = int(seed)
+        self.telescopes = tuple(telescopes)
         self.epoch = epoch if epoch.tzinfo else epoch.replace(tzinfo=dt.UTC)
         self.epoch_jd = 2440587.5 + self.epoch.timestamp() / 86400.0
         self.rates = rates or BackgroundRates()
@@ -404,6 +414,8 @@ class TransientSky:
         from tooflow.planning.coverage import points_in_fields
 
         tel = str(exposure.get("telescope") or "ZTF")
+        if tel not in self.telescopes:
+            return []
         fp = _footprint(tel)
         ra0, dec0 = float(exposure["ra"]), float(exposure["dec"])
         filt = str(exposure["filter"])
