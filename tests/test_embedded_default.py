@@ -144,14 +144,17 @@ def test_rerun_and_reconcile_use_the_served_deployment(embedded):
             with temporary_settings(updates={PREFECT_API_URL: embedded["url"]}), \
                     get_client(sync_client=True) as client:
                 deployment = client.read_deployment_by_name(name)
-            return deployment.concurrency_limit, [s.schedule.interval.total_seconds()
-                                                  for s in deployment.schedules]
+            limit = deployment.global_concurrency_limit
+            options = deployment.concurrency_options
+            return ((limit.limit if limit else None),
+                    (str(options.collision_strategy.value) if options else None),
+                    [s.schedule.interval.total_seconds() for s in deployment.schedules])
 
         # Refused requests are sent again on a schedule on the embedded default too,
         # and the event monitors are polled on theirs, one run at a time.
         assert wait_for(lambda: schedule("resubmit-unsent/resubmit-unsent"),
-                        "resubmit-unsent served")[1] == [300.0]
-        assert schedule("monitor-events/monitor-events") == (1, [300.0])
+                        "resubmit-unsent served")[2] == [300.0]
+        assert schedule("monitor-events/monitor-events") == (1, "CANCEL_NEW", [300.0])
         stored = tooflow(embedded, "ingest", "--no-flow",
                          str(LISTENERS / "GRB180116A_Fermi_GBM_Gnd_Pos.xml"))
         assert stored.returncode == 0, stored.stderr
