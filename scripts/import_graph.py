@@ -14,8 +14,13 @@ imported or run) and prints:
 * the largest modules, by lines.
 
 Layers, top to bottom: ``cli`` (5) → ``flows`` (4) → ``tasks`` (3) →
-``stages`` (2) → everything else (1). The service wiring (``intake``,
-``snews``) sits with the flows at 4 because it starts flows and servers.
+``stages`` (2) → everything else (1). What starts or serves flows sits with
+the flows at 4: the intake's trigger, rerun and listener service
+(``intake.trigger``, ``intake.rerun``, ``intake.service``), the runner
+serving the flows on the local server (``embedded.runner``) and the SNEWS
+service's wiring (``snews.wiring``); the listeners' sources, the notice store,
+the local Prefect server and the rest of ``snews`` are libraries. A key names a room or one module in it (the
+longest match counts).
 
 Usage::
 
@@ -31,7 +36,18 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-LAYERS = {"cli": 5, "flows": 4, "intake": 4, "snews": 4, "tasks": 3, "stages": 2}
+LAYERS = {"cli": 5, "flows": 4, "intake.trigger": 4, "intake.rerun": 4, "intake.service": 4,
+          "embedded.runner": 4, "snews.wiring": 4, "tasks": 3, "stages": 2}
+
+
+def layer(module: str) -> int:
+    """Layer of a module (``tooflow.a.b``): its longest key in :data:`LAYERS`, else 1."""
+    parts = module.split(".")[1:]
+    for n in range(len(parts), 0, -1):
+        key = ".".join(parts[:n])
+        if key in LAYERS:
+            return LAYERS[key]
+    return 1
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -158,7 +174,7 @@ def measure(root: Path) -> dict:
         (a, b)
         for a, bs in edges.items()
         for b in bs
-        if LAYERS.get(room(b), 1) > LAYERS.get(room(a), 1)
+        if layer(b) > layer(a)
     )
     largest = sorted(lines.items(), key=lambda kv: -kv[1])[:10]
     top_modules = sorted(r for r in rooms if (root / f"{r}.py").exists())
@@ -171,7 +187,7 @@ def measure(root: Path) -> dict:
         "module_edges": sum(len(v) for v in edges.values()),
         "circles": circles(edges),
         "upward_imports": upward,
-        "private_imports": sorted(private),
+        "private_imports": sorted(set(private)),
         "largest": largest,
         "loose_modules": top_modules,
     }
