@@ -19,8 +19,8 @@ the flows at 4: the intake's trigger, rerun and listener service
 (``intake.trigger``, ``intake.rerun``, ``intake.service``), the runner
 serving the flows on the local server (``embedded.runner``) and the SNEWS
 service's wiring (``snews.wiring``); the listeners' sources, the notice store,
-the local Prefect server and the rest of ``snews`` are libraries. A key names a room or one module in it (the
-longest match counts).
+the local Prefect server and the rest of ``snews`` are libraries. A key names
+a room or one module in it (the longest match counts).
 
 Usage::
 

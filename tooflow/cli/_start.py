@@ -31,10 +31,10 @@ def notice_starter(settings, engine, *, deployment: str, rerun: bool = False,
     if embedded:
         activate_prefect_api(url)
         if not deployment_is_served(deployment):
-            from .ingest import _run_flow
+            from .ingest import run_flow_here
 
             def here(notice_id: int) -> str:
-                summary = _run_flow(notice_id, settings, echo)
+                summary = run_flow_here(notice_id, settings, echo)
                 if summary.failed:
                     raise RuntimeError(f"handle-notice failed for notice #{notice_id}: "
                                        f"{summary.reason}")

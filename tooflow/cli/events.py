@@ -64,7 +64,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _ui_base(settings) -> str | None:
     """The Prefect UI for flow-run links: the configured server, else the local one if up."""
-    from ..embedded.prefect_server import _configured_api_url, local_server_status
+    from ..embedded.prefect_server import configured_api_url, local_server_status
 
-    api = _configured_api_url() or (local_server_status(settings) or {}).get("url")
+    api = configured_api_url() or (local_server_status(settings) or {}).get("url")
     return str(api).rstrip("/").removesuffix("/api") if api else None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..runs.result import HandledNotice
 
-__all__ = ["add_parser", "ingest_files"]
+__all__ = ["add_parser", "ingest_files", "run_flow_here"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -58,12 +58,19 @@ def ingest_files(files: list[Path], *, run_flow: bool = True, echo=print) -> lis
         echo(f"{path}: stored as notice #{stored.notice_id} "
              f"({len(payload)} bytes, sha256 {stored.sha256[:12]}…)")
         if run_flow:
-            out["summary"] = _run_flow(stored.notice_id, settings, echo)
+            out["summary"] = run_flow_here(stored.notice_id, settings, echo)
         results.append(out)
     return results
 
 
-def _run_flow(notice_id: int, settings, echo) -> HandledNotice:
+def run_flow_here(notice_id: int, settings, echo) -> HandledNotice:
+    """Run ``handle-notice`` for ``notice_id`` in this process and print what it did.
+
+    Returns
+    -------
+    HandledNotice
+        The run's result (``failed`` with the reason when a stage raised).
+    """
     from ..embedded.prefect_server import use_prefect_api
     from ..views.summary import format_decisions, format_fields
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from ..config import Settings
 from .processes import ensure_service, service_status, stop_service
 
-__all__ = ["activate_prefect_api", "ensure_prefect_api", "is_embedded", "local_server_status",
-           "prefect_env", "stop_local_server", "use_prefect_api"]
+__all__ = ["activate_prefect_api", "configured_api_url", "ensure_prefect_api", "is_embedded",
+           "local_server_status", "prefect_env", "stop_local_server", "use_prefect_api"]
 
 SERVICE = "prefect"
 
@@ -60,7 +60,7 @@ def prefect_env(settings: Settings, port: int | None = None) -> dict[str, str]:
     return env
 
 
-def _configured_api_url() -> str | None:
+def configured_api_url() -> str | None:
     """PREFECT_API_URL from the environment or the active Prefect profile/settings.
 
     The local server's URL exported by :func:`activate_prefect_api` does not count:
@@ -76,7 +76,7 @@ def _configured_api_url() -> str | None:
 
 def is_embedded() -> bool:
     """True on the embedded default: no Prefect API configured, tooflow runs its own server."""
-    return _configured_api_url() is None
+    return configured_api_url() is None
 
 
 def local_server_status(settings: Settings) -> dict | None:
@@ -90,7 +90,7 @@ def ensure_prefect_api(settings: Settings, *, timeout: float = 300.0, echo=None)
     The local server gets ``timeout`` seconds to answer: 15–30 s on an idle
     machine, 60–90 s were measured on two cores busy with other work.
     """
-    configured = _configured_api_url()
+    configured = configured_api_url()
     if configured:
         return configured
     prefect_bin = str(Path(sys.executable).with_name("prefect"))

@@ -35,6 +35,7 @@ from .stream import (
 )
 
 __all__ = [
+    "moc_levels",
     "FLAT_NSIDE",
     "FLAT_NSIDE_DISTANCES",
     "MAX_FLAT_NSIDE",
@@ -172,8 +173,19 @@ def check_fits_bytes(data: bytes, *, what: str = "sky map",
     return hdulist, data
 
 
-def _moc_levels(uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order and nested pixel index of NUNIQ indices (vectorised)."""
+def moc_levels(uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order and nested pixel index of NUNIQ indices (vectorised).
+
+    Parameters
+    ----------
+    uniq : numpy.ndarray
+        NUNIQ indices (int64).
+
+    Returns
+    -------
+    order, ipix : numpy.ndarray
+        HEALPix order and nested pixel index of each.
+    """
     order = (np.floor(np.log2(uniq)).astype(np.int64) - 2) // 2
     ipix = uniq - 4 * (np.int64(1) << (2 * order))
     return order, ipix
@@ -374,7 +386,7 @@ def _check_values(table: Table) -> None:
         raise NoticeRejected("sky map has no pixels")
     if np.any(uniq < 4):
         raise NoticeRejected("sky map has invalid UNIQ pixel indices (< 4)")
-    order, _ = _moc_levels(uniq)
+    order, _ = moc_levels(uniq)
     if np.any(order > 29):
         raise NoticeRejected("sky map has UNIQ pixel indices beyond HEALPix order 29")
     dens = np.asarray(table["PROBDENSITY"], dtype=np.float64)

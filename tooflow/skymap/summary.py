@@ -9,7 +9,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from .read import DIST_COLUMNS, _moc_levels
+from .read import DIST_COLUMNS, moc_levels
 
 __all__ = ["SkymapSummary", "pixel_area", "summarize"]
 
@@ -53,7 +53,7 @@ class SkymapSummary:
 
 def pixel_area(uniq: np.ndarray) -> np.ndarray:
     """Solid angle of NUNIQ pixels (steradians)."""
-    order, _ = _moc_levels(np.asarray(uniq, dtype=np.int64))
+    order, _ = moc_levels(np.asarray(uniq, dtype=np.int64))
     return 4 * np.pi / (12 * 4.0**order)
 
 
@@ -84,7 +84,7 @@ def summarize(moc: Table) -> SkymapSummary:
     """
     uniq = np.asarray(moc["UNIQ"], dtype=np.int64)
     dens = np.asarray(moc["PROBDENSITY"], dtype=np.float64)
-    order, ipix = _moc_levels(uniq)
+    order, ipix = moc_levels(uniq)
     area_sr = 4 * np.pi / (12 * 4.0**order)
     dp = dens * area_sr
     total = float(dp.sum())

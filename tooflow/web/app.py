@@ -578,9 +578,9 @@ def _prefect_ui(settings: Settings) -> str | None:
     if cached and now - cached[0] < 60:
         return cached[1]
     try:
-        from ..embedded.prefect_server import _configured_api_url, local_server_status
+        from ..embedded.prefect_server import configured_api_url, local_server_status
 
-        api = _configured_api_url() or (local_server_status(settings) or {}).get("url")
+        api = configured_api_url() or (local_server_status(settings) or {}).get("url")
         url = str(api).rstrip("/").removesuffix("/api") if api else None
     except Exception:  # noqa: BLE001 - links are a convenience
         url = None
