@@ -149,8 +149,11 @@ def detected(observations, src: dict, model, t_merger: float) -> np.ndarray:
     return hit
 
 
-def run_event(path: Path, args) -> dict:
-    """Plan one event three ways and score each on the same drawn counterparts."""
+def run_event(path: Path, args, shift_days: float = 0.0) -> dict:
+    """Plan one event three ways and score each on the same drawn counterparts.
+
+    ``shift_days`` moves the merger time (the same localization seen at another
+    time of year and Moon phase)."""
     from astropy.time import Time
     from ligo.skymap.io import read_sky_map
 
@@ -161,13 +164,15 @@ def run_event(path: Path, args) -> dict:
 
     configure_iers(offline=True)
     moc = read_sky_map(str(path), moc=True)
+    moc.meta["gps_time"] = float(moc.meta["gps_time"]) + 86400.0 * shift_days
     t_merger = float(Time(moc.meta["gps_time"], format="gps").unix)
     start = dt.datetime.fromtimestamp(t_merger, dt.UTC)
     end = start + dt.timedelta(hours=args.hours)
     model = kilonova(spread=args.spread)
-    rng = np.random.default_rng(abs(hash(path.name)) % (2 ** 32))
+    name = path.name + (f"@{shift_days:+g}d" if shift_days else "")
+    rng = np.random.default_rng(sum(map(ord, name)))
     src = draw_counterparts(moc, args.draws, model, rng)
-    out = {"event": path.name, "distmean": float(moc.meta.get("distmean", np.nan))}
+    out = {"event": name, "distmean": float(moc.meta.get("distmean", np.nan))}
     t0 = time.perf_counter()
     cov, problem = plan_skymap(moc, args.telescopes, start, end, time_limit=args.time_limit,
                                objective="coverage", counterpart=model, return_problem=True)
@@ -192,7 +197,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--maps", type=Path, required=True, help="directory of BAYESTAR maps")
     p.add_argument("--make", type=int, default=0, help="simulate this many maps first")
     p.add_argument("--with-test-maps", action="store_true")
+    p.add_argument("--map", type=Path, action="append", default=[],
+                   help="a map to add to the population (repeatable)")
+    p.add_argument("--shifts", type=lambda s: [float(x) for x in s.split(",")], default=[0.0],
+                   help="merger time shifts (days), each map planned once per shift: the "
+                        "same localization at other times of year and Moon phases")
     p.add_argument("--limit", type=int, default=0, help="at most this many events")
+    p.add_argument("--shard", default="0/1", metavar="I/N",
+                   help="run only events I, I+N, I+2N... (parallel processes sharing "
+                        "--results; the report reads every result there)")
+    p.add_argument("--report-only", action="store_true",
+                   help="print the table from --results without planning")
     p.add_argument("--draws", type=int, default=200)
     p.add_argument("--spread", type=float, default=1.0)
     p.add_argument("--hours", type=float, default=24.0)
@@ -209,17 +224,28 @@ def main(argv: list[str] | None = None) -> int:
         paths = paths[: args.limit]
     if args.with_test_maps:
         paths += [DATA / m for m in TEST_MAPS]
+    paths += args.map
+    events = [(path, shift) for path in paths for shift in args.shifts]
     done = {}
     if args.results and args.results.exists():
         for line in args.results.read_text().splitlines():
             r = json.loads(line)
             done[r["event"]] = r
+    def key(path, shift):
+        return path.name + (f"@{shift:+g}d" if shift else "")
+
+    if args.report_only:
+        report([done[key(*e)] for e in events if key(*e) in done], args)
+        return 0
+    index, count = (int(x) for x in args.shard.split("/"))
     results = []
-    for path in paths:
-        if path.name in done:
-            results.append(done[path.name])
+    for j, (path, shift) in enumerate(events):
+        if key(path, shift) in done:
+            results.append(done[key(path, shift)])
             continue
-        r = run_event(path, args)
+        if j % count != index:
+            continue
+        r = run_event(path, args, shift)
         results.append(r)
         print(json.dumps(r), flush=True)
         if args.results:
@@ -281,7 +307,7 @@ def report(results: list[dict], args) -> None:
         ax.plot([0, 1], [0, 1], "k:", lw=1)
         ax.set_xlabel("fraction detected, coverage objective")
         ax.set_ylabel("fraction detected, detection objective")
-        ax.set_title(f"{len(results)} simulated BNS events")
+        ax.set_title(f"{len(results)} events")
         fig.tight_layout()
         fig.savefig(args.plot, dpi=120)
 

@@ -17,8 +17,11 @@ def test_plan_a_stored_event(sqlite_engine, tmp_path, capsys):
     stored = store_notice(payload, "file", engine=sqlite_engine)
     parse_stored_notice(stored.notice_id, engine=sqlite_engine, settings=load_settings())
     out = tmp_path / "plan.json"
+    # five months after the merger: the program's detection objective finds the kilonova
+    # long faded, so coverage is asked for explicitly to test the program's strategy
     status = main(["plan", "MS181101ab", "--program", "GW kilonova search", "-t", "ZTF",
-                   "--start", "2019-04-01T04:00", "--duration", "10", "--out", str(out)])
+                   "--start", "2019-04-01T04:00", "--duration", "10", "--out", str(out),
+                   "--objective", "coverage"])
     assert status == 0
     printed = capsys.readouterr().out
     assert "MS181101ab (GW" in printed and "program GW kilonova search" in printed

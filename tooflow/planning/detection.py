@@ -675,13 +675,16 @@ def prune_detection(problem, exposures, pixels=None):
     return [e for e in exposures if e.candidate in keep], pruned
 
 
-def fill_idle_detection(problem, assignment: dict) -> dict:
+def fill_idle_detection(problem, assignment: dict, by_rate: bool = True) -> dict:
     """Give idle block capacity to the rows that add most detection probability.
 
     Like :func:`.solver.fill_idle`, with values under the detection objective:
     a row's gain is what its depth in the earliest blocks with room adds to the
     pixels it covers, over the best depth already planned there; one exposure
-    time per field; the telescope's threshold applies.
+    time per field; the telescope's threshold applies. Rows are taken by gain per
+    second of telescope time (``by_rate``: right when time is short, a wide map)
+    or by gain alone (right when time is plenty, a compact map: the deepest
+    exposure of each field first).
     """
     import heapq
 
@@ -743,7 +746,8 @@ def fill_idle_detection(problem, assignment: dict) -> dict:
             b0 = int(np.flatnonzero(part.visible[k])[0])
             g = gain(k, b0) if lev[k].max() >= 0 else 0.0
             # per second of telescope time: a long exposure must earn its time
-            heap.append((-g / sum(part.cost_at(k, v) for v in range(nv)), k))
+            heap.append((-(g / sum(part.cost_at(k, v) for v in range(nv)) if by_rate else g),
+                         k))
         heapq.heapify(heap)
         n_fields = len(taken)
         while heap:
@@ -756,7 +760,7 @@ def fill_idle_detection(problem, assignment: dict) -> dict:
             if not chain:
                 continue
             g = gain(k, chain[0])
-            rate = g / sum(part.cost_at(k, v) for v in range(nv))
+            rate = g / sum(part.cost_at(k, v) for v in range(nv)) if by_rate else g
             if heap and rate < -heap[0][0] - 1e-15:
                 heapq.heappush(heap, (-rate, k))
                 continue
@@ -795,10 +799,11 @@ def assignment_value(problem, assignment: dict) -> float:
 
 
 def incumbent(problem, greedy_exposures) -> dict:
-    """The best fast assignment under the detection objective: the greedy baseline
-    filled with the best detection per second, or the latter from scratch."""
+    """The best fast assignment under the detection objective: from scratch or from the
+    greedy baseline, filled by detection per second or by detection alone."""
     base = {(e.candidate, e.visit): e.block for e in greedy_exposures}
-    options = [fill_idle_detection(problem, {}), fill_idle_detection(problem, base)]
+    options = [fill_idle_detection(problem, start, by_rate)
+               for start in ({}, base) for by_rate in (True, False)]
     return max(options, key=lambda a: assignment_value(problem, a))
 
 

@@ -40,6 +40,9 @@ def describe_solver(status: str | None, gap: float | None) -> str:
     g = 0.0 if gap is None or not np.isfinite(gap) else gap
     if status == "GREEDY":
         return "greedy baseline (no bound)"
+    if status.endswith("+INCUMBENT"):
+        return (f"solver time limit reached; the fast incumbent was better and is kept: the "
+                f"best possible plan covers at most {100 * g:.2f} % more")
     if status.endswith("+GREEDY"):
         return (f"greedy baseline kept (it covered more than the solver's best); the best "
                 f"possible plan covers at most {100 * g:.2f} % more")
@@ -524,6 +527,18 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
                                       "incumbent; kept it")
             plan = greedy_plan_
             pruned = greedy_pruned
+        if by_detection and sol.status != "OPTIMAL":
+            # the solver stopped early: its incumbent may be worse than the hint it was
+            # given (a hint it could not use), so the hint is timed and scored too
+            inc, _ = sequence_plan(problem, hint, set(i for i, _ in hint))
+            inc, inc_pruned = prune(problem, inc)
+            inc_plan = plan_from_exposures(problem, inc, bound=sol.bound,
+                                           solve_time=sol.solve_time,
+                                           status=f"{sol.status}+INCUMBENT", notes=notes)
+            if inc_plan.objective > plan.objective:
+                inc_plan.notes.append("the detection incumbent detected more than the "
+                                      "solver's time-limited plan; kept it")
+                plan, pruned = inc_plan, inc_pruned
     else:
         raise ValueError(f"unknown planning method {method!r}")
     busy = {o.telescope for o in plan.observations}
