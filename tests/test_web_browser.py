@@ -4,7 +4,8 @@ A duty astronomer logs in, opens MS181101ab (its real preliminary notice, run
 through the handle-notice flow under Prefect's test harness, the telescopes
 the simulator), looks at the sky view and the plan, approves the plan that
 waits for approval (the flow then submits it, the simulator observes, the
-circular is drafted), and edits and saves the circular. Each page is saved as
+circular is drafted), vets a candidate (real ZTF alert packets, their cutouts
+and light curves), and edits and saves the circular. Each page is saved as
 a screenshot under ``var/test-artefacts/web/`` (look at them: they are what
 an astronomer sees at 3 am).
 
@@ -63,6 +64,30 @@ def shoot(page, name: str) -> Path:
     path = ARTEFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def _link_candidates(engine, notice_id: int) -> str:
+    """Ingest the real ZTF alert packets of tests/data/candidates/ztf and link them to the
+    notice's event, best score to the one with the longest light curve. ZTF's real
+    alerts are not in a mock GW event's map, so the links are this test's arrangement;
+    what the pages show of each candidate comes from its packets."""
+    from tooflow.candidates.store import ingest_alert_bytes
+    from tooflow.models import Candidate, CandidateEvent, Notice
+
+    from .web_helpers import DATA
+
+    names = []
+    for path in sorted((DATA / "candidates" / "ztf").glob("*.avro")):
+        names += ingest_alert_bytes(path.read_bytes(), path.name, engine=engine).names
+    with Session(engine) as s:
+        event_pk = s.get(Notice, notice_id).event_pk
+        cands = sorted((s.exec(select(Candidate).where(Candidate.name == n)).one()
+                        for n in names), key=lambda c: -c.n_detections)
+        for i, cand in enumerate(cands):
+            s.add(CandidateEvent(candidate_pk=cand.id, event_pk=event_pk, score=0.9 - 0.2 * i,
+                                 factors={"localization": 0.5, "rb": cand.scores.get("rb")}))
+        s.commit()
+        return cands[0].name
 
 
 def test_duty_astronomer_night(browser, prefect, sqlite_engine, tmp_path, monkeypatch):
@@ -146,7 +171,28 @@ def test_duty_astronomer_night(browser, prefect, sqlite_engine, tmp_path, monkey
             assert "exposure(s)" in page.inner_text("#observed")
             shoot(page, "05-event-observed")
 
+            # a candidate: real ZTF packets (cutouts, light curves) linked to the event
+            name = _link_candidates(sqlite_engine, stored.notice_id)
+            page.goto(f"{url}/events/MS181101ab#candidates")
+            page.reload()  # the same page with another #fragment is not loaded again
+            page.wait_for_selector(f"#candidates >> text={name}")
+            page.locator("#candidates").scroll_into_view_if_needed()
+            page.locator("#candidates").screenshot(path=str(ARTEFACTS / "08-candidates.png"))
+            page.click(f"#candidates >> text={name}")
+            page.wait_for_selector("form.vet-form")
+            page.select_option("select[name=state]", "interesting")
+            page.fill("textarea[name=comment]", "Red, fading 0.3 mag/day: worth a spectrum")
+            page.click("form.vet-form button[type=submit]")
+            page.wait_for_selector("#vetting >> text=Red, fading")
+            page.wait_for_function("() => [...document.images].every(i => i.complete)")
+            shoot(page, "09-candidate-vetted")
+            from tooflow.candidates.vetting import history
+
+            assert [(v.state, v.author) for v in history(name, engine=sqlite_engine)] == \
+                [("interesting", "dora")]
+
             # the circular: edit, save, a new version
+            page.goto(f"{url}/events/MS181101ab#circulars")
             page.click("#circulars h3 a")
             page.wait_for_selector("textarea[name=body]")
             shoot(page, "06-circular-draft")

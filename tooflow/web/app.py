@@ -665,5 +665,15 @@ def _event_rows(session: Session, f: dict[str, Any]) -> tuple[list[dict[str, Any
 
 
 def app_from_settings() -> FastAPI:
-    """The application on the configured settings (uvicorn's factory for ``tooflow web serve``)."""
+    """The application on the configured settings (uvicorn's factory for ``tooflow web serve``).
+
+    The sky-map and plotting libraries are imported here, before the server
+    answers, rather than by the first event page someone opens (tens of
+    seconds on a busy machine).
+    """
+    import importlib
+
+    for name in ("tooflow.records.coverage", "tooflow.records.event", "tooflow.web.sky",
+                 "tooflow.planning.plot", "tooflow.candidates.plots"):
+        importlib.import_module(name)
     return create_app()
