@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from tests import kafka_fixtures
+from tests.conftest import listener_notice
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
 from tooflow.intake.listeners.hop import hop_source
 from tooflow.models import Notice, NoticeStatus
@@ -29,7 +30,7 @@ YEAR_11476_MS = int((dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 
 
 def _ep_notices(n: int) -> list[bytes]:
-    return [(DATA / f"alert_{247 + i}.json").read_bytes() for i in range(n)]
+    return [listener_notice(f"alert_{247 + i}.json").read_bytes() for i in range(n)]
 
 
 def _source(broker, topic, group):
