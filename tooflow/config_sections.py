@@ -104,9 +104,14 @@ class CircularsSection(Section):
 
 
 class PlanningSection(Section):
-    """``planning``: per-telescope thresholds below which no field is scheduled."""
+    """``planning``: per-telescope thresholds; first light (docs/planning.md)."""
 
     min_marginal_probability: dict[str, Fraction] = {}
+    first_light: bool = True
+    """Queue a fast plan at once (a single pointing, or a sky map's first block
+    from the greedy baseline) before the optimal plan; False: the optimal plan only."""
+    first_block_minutes: PositiveFloat = 30.0
+    """Length of a sky map's first block (min), the part of the window the fast plan covers."""
 
 
 class _GalaxySource(Section):

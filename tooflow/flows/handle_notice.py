@@ -1,6 +1,8 @@
 """The ``handle-notice`` flow: one run per incoming notice.
 
-parse → gate → notify → plan → submit → monitor → circular. Each step is a thin
+parse → gate → notify → plan → submit → monitor → circular (plan → submit
+first light first: a fast plan queued at once, then the optimal one replacing
+it, :mod:`tooflow.flows.plan_submit`). Each step is a thin
 task over a plain, tested function (:mod:`tooflow.stages.parse`, :mod:`tooflow.stages`);
 ids pass between them. A retraction cancels what is queued for the event; an
 update re-plans (what already ran or is queued with the same key is not sent
@@ -32,10 +34,10 @@ from ..tasks.gate import gate
 from ..tasks.monitor import watch
 from ..tasks.notify import notify
 from ..tasks.parse import parse
-from ..tasks.plan import plan
-from ..tasks.submit import cancel, submit
+from ..tasks.submit import cancel
 from .event_lock import event_lock
 from .monitor import check_monitor_placement, monitor_event, monitor_mode
+from .plan_submit import plan_and_submit
 
 __all__ = ["handle_notice"]
 
@@ -211,14 +213,13 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: HandledNotice, follow_
     if not follow_up:
         return out
 
-    stage[0] = "plan"
-    plans = {p: plan(notice_id, parsed.event_id, p, plan_start) for p in triggered}
+    # first light: a fast plan queued at once (not for programs whose plans need an
+    # approval), then the optimal plan replacing it
+    plans, out.submitted, failures = plan_and_submit(
+        notice_id, parsed.event_id, triggered, plan_start, stage,
+        approve=lambda planned: _approved(parsed, planned, out),
+        needs_approval=_needs_approval())
     out.plans = plans
-    stage[0] = "approval"
-    plans = _approved(parsed, plans, out)
-    stage[0] = "submit"
-    # an empty plan is submitted too: it cancels what earlier plans queued and it no longer wants
-    out.submitted, failures = _submit_all(plans)
     out.submit_errors = {p: str(exc) for p, exc in failures.items()}
     for program, exc in failures.items():
         logger.error("%s (%s): submission failed: %s", parsed.event_id, program, exc)
@@ -258,6 +259,15 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: HandledNotice, follow_
     return out
 
 
+def _needs_approval() -> set[str]:
+    """Programs whose plans are submitted only once approved (``approval: required``)."""
+    from ..programs import load_programs
+
+    settings, _engine = context()
+    return {p.name for p in load_programs(settings.resolved_programs_file)
+            if p.approval == "required"}
+
+
 def _approved(parsed: ParseOutcome, plans: dict[str, int | None],
               out: HandledNotice) -> dict[str, int | None]:
     """The plans to submit: those of ``approval: required`` programs only once approved.
@@ -284,28 +294,3 @@ def _approved(parsed: ParseOutcome, plans: dict[str, int | None],
         if decision != "approved":
             del kept[program]
     return kept
-
-
-def _submit_all(plans: dict[str, int | None]) -> tuple[dict[str, dict], dict[str, Exception]]:
-    """Submit each plan; a program whose submission failed goes on with what went through.
-
-    Returns
-    -------
-    submitted, failures : dict, dict
-        Per program: the submission result (as a dict); why its task run failed.
-    """
-    submitted: dict[str, dict] = {}
-    failures: dict[str, Exception] = {}
-    for program, plan_id in plans.items():
-        if plan_id is None:
-            continue
-        state = submit(plan_id, return_state=True)
-        if not state.is_failed():
-            submitted[program] = state.result()
-            continue
-        exc = state.result(raise_on_failure=False)
-        if not isinstance(exc, SubmissionFailed):  # a bug, a timeout: the stage failed
-            raise exc if isinstance(exc, Exception) else RuntimeError(state.message)
-        failures[program] = exc
-        submitted[program] = exc.result
-    return submitted, failures

@@ -20,6 +20,7 @@ TASK_TIMEOUTS: dict[str, float] = {
     "gate": 120,
     "notify": 600,  # each delivery has its own 30 s deadline
     "plan": 1800,  # OR-Tools has its own time limit (20 s by default) per program
+    "plan_first_light": 600,  # greedy over the first block, or one pointing: no solver
     "submit": 900,  # each facility request: 60 s deadline, retries included
     "cancel": 900,
     "poll": 300,

@@ -16,7 +16,7 @@ from ..programs import Program, load_programs
 from ..records.event import load_event_moc
 
 __all__ = ["ProgramPlan", "idle_record", "plan_for_program", "plan_program", "program_by_name",
-           "strategy_for", "targets_for", "unobservable_plans"]
+           "store_plan", "strategy_for", "targets_for", "unobservable_plans"]
 
 
 def program_by_name(settings: Settings, name: str) -> Program:
@@ -196,37 +196,52 @@ def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
             return None
         plan, moc, loc = planned.plan, planned.moc, planned.loc
         unknown, days = planned.unknown, planned.lookahead_days
-        for old in session.exec(select(Plan).where(Plan.event_pk == event.id,
-                                                   Plan.program == program.name,
-                                                   Plan.status.in_(["planned", "submitted"]))
-                                ).all():
-            old.status = "superseded"
-            session.add(old)
-        row = Plan(event_pk=event.id, notice_id=notice_id, localization_id=loc.id,
-                   program=program.name, start=plan.start, end=plan.end,
-                   telescopes=list(plan.telescopes) + list(unknown),
-                   objective=plan.objective,
-                   upper_bound=plan.bound, gap=plan.gap, solve_time=plan.solve_time,
-                   solver_status=plan.status,
-                   per_telescope={k: float(v) for k, v in plan.per_telescope.items()},
-                   idle={**idle_record(plan, days), **unknown},
-                   objective_name=plan.objective_name, covered=plan.covered,
-                   detected=plan.detected, counterpart=plan.counterpart,
-                   per_telescope_added={k: float(v)
-                                        for k, v in plan.per_telescope_added.items()})
-        session.add(row)
-        session.flush()
-        session.add_all(PlannedObservationRow(
-            plan_id=row.id, telescope=o.telescope, field_id=o.field_id, target=o.target,
-            ra=o.ra, dec=o.dec, filter=o.filter, exposure_time=o.exposure_time,
-            start_time=o.start_time, probability=o.probability, visit=o.visit,
-            request_key=replace(o, event_id=event.event_id).request_key)
-            for o in plan.observations)
+        row = store_plan(session, plan, event=event, notice_id=notice_id, loc=loc,
+                         program=program.name, idle={**idle_record(plan, days), **unknown},
+                         extra_telescopes=list(unknown))
         if picture:
             row.png_path = _draw(plan, moc, settings, event.event_id, row.id)
         session.add(row)
         session.commit()
         return row.id
+
+
+def store_plan(session: Session, plan, *, event: Event, notice_id: int, loc, program: str,
+               idle: dict, extra_telescopes: list[str] | None = None,
+               supersede: bool = True) -> Plan:
+    """Store a planner's :class:`~tooflow.planning.Plan` and its observations (not committed).
+
+    With ``supersede``, the program's earlier plans of the event still
+    ``planned`` or ``submitted`` become ``superseded``. Each observation's
+    request key carries the event id.
+    """
+    if supersede:
+        for old in session.exec(select(Plan).where(Plan.event_pk == event.id,
+                                                   Plan.program == program,
+                                                   Plan.status.in_(["planned", "submitted"]))
+                                ).all():
+            old.status = "superseded"
+            session.add(old)
+    row = Plan(event_pk=event.id, notice_id=notice_id, localization_id=loc.id,
+               program=program, start=plan.start, end=plan.end,
+               telescopes=list(plan.telescopes) + list(extra_telescopes or []),
+               objective=plan.objective,
+               upper_bound=plan.bound, gap=plan.gap, solve_time=plan.solve_time,
+               solver_status=plan.status,
+               per_telescope={k: float(v) for k, v in plan.per_telescope.items()},
+               idle=idle,
+               objective_name=plan.objective_name, covered=plan.covered,
+               detected=plan.detected, counterpart=plan.counterpart,
+               per_telescope_added={k: float(v) for k, v in plan.per_telescope_added.items()})
+    session.add(row)
+    session.flush()
+    session.add_all(PlannedObservationRow(
+        plan_id=row.id, telescope=o.telescope, field_id=o.field_id, target=o.target,
+        ra=o.ra, dec=o.dec, filter=o.filter, exposure_time=o.exposure_time,
+        start_time=o.start_time, probability=o.probability, visit=o.visit,
+        request_key=replace(o, event_id=event.event_id).request_key)
+        for o in plan.observations)
+    return row
 
 
 def idle_record(plan, days: float) -> dict[str, dict]:

@@ -38,6 +38,11 @@ UNSENT = "unsent"
 EXPIRED = "expired"
 #: Statuses of requests no queue holds.
 NOT_SENT = frozenset({UNSENT, EXPIRED})
+#: Statuses of requests a telescope has started (never cancelled by a re-plan).
+STARTED = frozenset({"executing", "completed"})
+#: ``Plan.solver_status`` of a first-block plan (:mod:`tooflow.planning.first_light`):
+#: its submission adds requests and cancels nothing.
+FIRST_BLOCK = "FIRST-BLOCK"
 
 
 @dataclass
@@ -107,8 +112,12 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
     A planned exposure whose request key the event already has in a queue (from
     this plan, an earlier plan or an earlier run) is not sent again; requests of
     superseded plans that the new plan no longer wants, and that have not run,
-    are cancelled. One telescope's failure is recorded and does not stop the
-    others: its requests are kept as ``unsent`` rows with the error, which
+    are cancelled (never one that started: the queue's own state, as last
+    read, or an executed observation says so). A first-block plan (status
+    ``FIRST-BLOCK``, queued before the optimal plan) only adds requests: the
+    optimal plan that supersedes it decides what to cancel. One telescope's
+    failure is recorded and does not stop the others: its requests are kept as
+    ``unsent`` rows with the error, which
     :func:`resubmit_unsent` (and a re-run of this function) sends again. A mock
     or test event is sent to a real queue (not the simulator) only when its
     program says ``mock_real_queues: true``; otherwise that telescope's
@@ -143,12 +152,18 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
             else:
                 by_tel[r.telescope].append(_planned(r, event.event_id))
         stale = defaultdict(list)
+        # a first block only adds: what it does not want is the optimal plan's to decide
+        replaces = plan.solver_status != FIRST_BLOCK
+        executed = {(e.telescope, e.request_key) for e in session.exec(
+            select(ExecutedObservationRow).where(ExecutedObservationRow.event_pk == event.id))}
         for (tel, key), q in live.items():
-            if (tel, key) not in wanted and q.status not in TERMINAL_STATUSES \
-                    and q.plan_id != plan_id:
+            if replaces and (tel, key) not in wanted and q.plan_id != plan_id \
+                    and q.status not in TERMINAL_STATUSES and q.status not in STARTED \
+                    and (tel, key) not in executed:
                 stale[tel].append(q)
         for (tel, key), q in unsent.items():
-            if (tel, key) not in wanted and q.plan_id != plan_id:  # never sent: nothing to ask
+            if replaces and (tel, key) not in wanted and q.plan_id != plan_id:
+                # never sent: nothing to ask
                 _set(session, q, "cancelled", "superseded before any queue accepted it")
         for tel in sorted(set(by_tel) | set(stale)):
             try:
@@ -163,9 +178,11 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
             with facility:
                 try:
                     if stale.get(tel):
-                        for state in facility.cancel([q.request_key for q in stale[tel]]):
+                        states = facility.cancel([q.request_key for q in stale[tel]])
+                        for state in states:
                             update_request(session, event.id, state)
-                        result.cancelled[tel] = len(stale[tel])
+                        # a queue leaves a request that started as it is: count what it cancelled
+                        result.cancelled[tel] = sum(st.status == "cancelled" for st in states)
                     obs = by_tel.get(tel, [])
                     if obs:
                         states = facility.submit(obs, event_id=event.event_id,

@@ -1,0 +1,227 @@
+"""First light fast, on real notices with the real simulator queue on loopback.
+
+* MS181101ab (LVK mock, BAYESTAR map): the greedy baseline's first block is
+  queued at once; the optimal plan then supersedes it; its submission sends no
+  key twice and cancels only first-block requests that have not started (the
+  simulator's queue is running the first ones by then).
+* A Swift XRT position (GCN Classic JSON, 5″ error) and an IceCube gold track
+  (1.2° radius, ZTF only): the localization fits inside one field of every
+  telescope, so the plan is a single pointing, the optimiser never runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from sqlmodel import Session, select
+
+from tests.waiting import wait_for
+from tooflow.config import load_settings
+from tooflow.facility_config import facility_for as real_facility_for
+from tooflow.intake.store import store_notice
+from tooflow.models import Plan, PlannedObservationRow, QueueRequestRow
+from tooflow.planning.first_light import FIRST_BLOCK, SINGLE_POINTING, fits_one_field
+from tooflow.simulator.server import SimulatorServer
+from tooflow.stages import submit as submit_stage
+from tooflow.stages.first_light import plan_first_light, replacement
+from tooflow.stages.gate import gate_notice
+from tooflow.stages.parse import parse_stored_notice
+from tooflow.stages.plan import plan_for_program
+from tooflow.stages.submit import submit_plan
+
+from .conftest import DATA
+
+PRELIMINARY = DATA / "lvk" / "avro" / "MS181101ab-preliminary.avro"
+XRT = DATA / "gcn" / "classic-json" / "SWIFT_XRT_POSITION" / "example.json"
+ICECUBE = DATA / "listeners" / "AMON_ICECUBE_GOLD_190730.xml"
+NIGHT = dt.datetime(2019, 4, 1, 4, 0, tzinfo=dt.UTC)
+
+PROGRAMS = """
+programs:
+  - name: ZTF kilonova
+    kinds: [GW]
+    accept_mock: true
+    criteria: group == "CBC" and area_90 < 1000
+    telescopes: [ZTF, DECam]
+    strategy:
+      window_hours: 10
+      time_limit: 10
+      telescopes:
+        ZTF: {filters: [g, r], min_gap: 1800}
+        DECam: {filters: [i], exposure_time: {i: 30}}
+  - name: GRB afterglow
+    kinds: [GRB]
+    criteria: error_radius < 10
+    telescopes: [ZTF, GROWTH-India, KPED]
+    strategy:
+      window_hours: 24
+      telescopes:
+        ZTF: {filters: [g, r], exposure_time: {g: 60, r: 60}, min_gap: 1800}
+        GROWTH-India: {filters: [r]}
+        KPED: {filters: [r]}
+  - name: IceCube neutrino follow-up
+    kinds: [neutrino]
+    criteria: error_radius < 5
+    telescopes: [ZTF]
+    strategy:
+      window_hours: 48
+      telescopes:
+        ZTF: {filters: [g, r], min_gap: 1800}
+"""
+
+
+@pytest.fixture
+def simulator(tmp_path, monkeypatch):
+    """The simulator on loopback at real speed from NIGHT, configured for tooflow."""
+    with SimulatorServer(speedup=1.0, weather_loss=0.0, seed=1, start=NIGHT) as server:
+        programs = tmp_path / "programs.yaml"
+        programs.write_text(PROGRAMS)
+        config = tmp_path / "tooflow.yaml"
+        config.write_text(f"programs_file: {programs}\n"
+                          f"facilities:\n  simulator:\n    url: {server.url}\n")
+        monkeypatch.setenv("TOOFLOW_CONFIG", str(config))
+        yield server
+
+
+def _gated(path, engine, program: str) -> tuple[int, int]:
+    stored = store_notice(path.read_bytes(), str(path), engine=engine)
+    settings = load_settings()
+    outcome = parse_stored_notice(stored.notice_id, engine=engine, settings=settings)
+    decisions = gate_notice(stored.notice_id, engine=engine, settings=settings)
+    assert program in [d.program for d in decisions if d.triggered]
+    return stored.notice_id, outcome.event_pk
+
+
+class _Recording:
+    """``facility_for`` that records every request key handed to a queue's submit."""
+
+    def __init__(self) -> None:
+        self.sent: Counter = Counter()
+
+    def __call__(self, telescope, settings):
+        facility = real_facility_for(telescope, settings)
+        submit = facility.submit
+
+        def recorded(observations, **kw):
+            self.sent.update(o.request_key for o in observations)
+            return submit(observations, **kw)
+
+        facility.submit = recorded
+        return facility
+
+
+def _queue_states(settings, requests) -> dict[str, str]:
+    out = {}
+    for tel in {q.telescope for q in requests}:
+        with real_facility_for(tel, settings) as facility:
+            out.update({s.request_key: s.status for s in facility.status(
+                [q.request_key for q in requests if q.telescope == tel])})
+    return out
+
+
+def test_first_block_then_optimal_plan_no_key_twice(sqlite_engine, simulator):
+    engine = sqlite_engine
+    notice_id, event_pk = _gated(PRELIMINARY, engine, "ZTF kilonova")
+    settings = load_settings()
+    first = plan_first_light(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                             start=NIGHT)
+    assert first.kind == "first block" and not first.final
+    with Session(engine) as s:
+        row = s.get(Plan, first.plan_id)
+        early = s.exec(select(PlannedObservationRow)
+                       .where(PlannedObservationRow.plan_id == first.plan_id)).all()
+    assert row.solver_status == FIRST_BLOCK == submit_stage.FIRST_BLOCK
+    # the first 30 minutes only: ZTF's first visits (g), DECam's i exposures
+    assert early and all(NIGHT <= o.start_time < NIGHT + dt.timedelta(minutes=30)
+                         for o in early)
+    assert {o.telescope for o in early} == {"ZTF", "DECam"}
+    assert {o.filter for o in early if o.telescope == "ZTF"} == {"g"}
+
+    recording = _Recording()
+    result = submit_plan(first.plan_id, engine=engine, settings=settings,
+                         facility_for=recording)
+    assert sum(result.submitted.values()) == len(early) and not result.cancelled
+
+    # The optimal plan arrives while the queues already observe the first block.
+    def started():
+        with Session(engine) as s:
+            queued = s.exec(select(QueueRequestRow)).all()
+        states = _queue_states(settings, queued)
+        return {k for k, v in states.items() if v in ("executing", "completed")}
+
+    running = wait_for(started, "a first-block exposure started")
+    optimal = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                               start=NIGHT, picture=False)
+    after = submit_plan(optimal, engine=engine, settings=settings, facility_for=recording)
+    assert not after.errors
+
+    # No key was ever handed to a queue twice; what both plans want went once.
+    assert recording.sent and max(recording.sent.values()) == 1
+    with Session(engine) as s:
+        assert s.get(Plan, first.plan_id).status == "superseded"
+        assert s.get(Plan, optimal).status == "submitted"
+        wanted = {o.request_key for o in s.exec(select(PlannedObservationRow).where(
+            PlannedObservationRow.plan_id == optimal))}
+        requests = s.exec(select(QueueRequestRow)).all()
+    early_keys = {o.request_key for o in early}
+    kept = early_keys & wanted
+    assert after.already_queued and sum(after.already_queued.values()) == len(kept)
+    assert sum(after.submitted.values()) == len(wanted - early_keys)
+    # Nothing that started was cancelled; the first block's unwanted rest was.
+    states = _queue_states(settings, requests)
+    assert all(states[k] in ("executing", "completed") for k in running)
+    for key in early_keys - wanted - running:
+        assert states[key] in ("cancelled", "executing", "completed")
+    rep = replacement(first.plan_id, optimal, engine=engine)
+    assert rep.kept == len(kept) and rep.new == len(wanted - early_keys)
+    assert rep.kept + rep.cancelled + rep.started == len(early)
+
+
+@pytest.mark.parametrize(("path", "program", "telescopes"), [
+    (XRT, "GRB afterglow", {"ZTF", "GROWTH-India", "KPED"}),
+    (ICECUBE, "IceCube neutrino follow-up", {"ZTF"}),
+])
+def test_single_pointing_skips_the_optimiser(sqlite_engine, simulator, monkeypatch,
+                                             path, program, telescopes):
+    import tooflow.planning.plan as planning_plan
+
+    def no_solver(*args, **kwargs):
+        raise AssertionError("a single pointing must not reach the optimiser")
+
+    monkeypatch.setattr(planning_plan, "solve", no_solver)
+    monkeypatch.setattr(planning_plan, "plan_skymap", no_solver)
+    engine = sqlite_engine
+    notice_id, event_pk = _gated(path, engine, program)
+    settings = load_settings()
+    # the window opens when the notice arrives: at the event's time
+    first = plan_first_light(notice_id, program, engine=engine, settings=settings,
+                             start=event_row(engine, event_pk).time)
+    assert first.kind == "single pointing" and first.final
+    with Session(engine) as s:
+        row = s.get(Plan, first.plan_id)
+        obs = s.exec(select(PlannedObservationRow)
+                     .where(PlannedObservationRow.plan_id == first.plan_id)).all()
+    assert row.solver_status == SINGLE_POINTING and set(row.telescopes) == telescopes
+    assert obs, "the source is observable in the window"
+    # one pointing per telescope: every exposure on the source (a detector under it)
+    assert all(o.field_id is None and o.target == event_row(engine, event_pk).event_id
+               for o in obs)
+    assert len({(o.telescope, o.ra, o.dec) for o in obs}) == len({o.telescope for o in obs})
+    result = submit_plan(first.plan_id, engine=engine, settings=settings)
+    assert sum(result.submitted.values()) == len(obs) and not result.errors
+
+
+def event_row(engine, event_pk: int):
+    from tooflow.models import Event
+
+    with Session(engine, expire_on_commit=False) as s:
+        return s.get(Event, event_pk)
+
+
+def test_fits_one_field():
+    assert fits_one_field(1.185, "ZTF")  # an IceCube gold track: one ZTF field
+    assert not fits_one_field(1.185, "KPED")
+    assert fits_one_field(0.0014, "KPED")  # a Swift XRT position
+    assert not fits_one_field(None, "ZTF")

@@ -1,0 +1,134 @@
+"""The plan → submit stages of ``handle-notice``, first light first.
+
+For each triggered program a fast plan is queued at once
+(:func:`~tooflow.tasks.first_light.plan_first`: a single pointing, final; or
+a sky map's first block from the greedy baseline); then, for a sky map, the
+optimal plan (:func:`~tooflow.tasks.plan.plan`) is solved and submitted, which
+supersedes the first block: what it also wants keeps its request key and is
+not sent again, what it no longer wants is cancelled if it has not started.
+Each program's ``first-light-…`` artifact says "first block submitted, optimal
+plan pending", then how the optimal plan replaced it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from prefect import get_run_logger
+
+from ..stages.first_light import FirstLight
+from ..stages.submit import SubmissionFailed
+from ..tasks._context import context
+from ..tasks.first_light import plan_first, publish_first_light
+from ..tasks.plan import plan
+from ..tasks.submit import submit
+
+__all__ = ["plan_and_submit", "submit_all"]
+
+
+def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
+                    plan_start: dt.datetime | None, stage: list[str], *,
+                    approve: Callable[[dict[str, int | None]], dict[str, int | None]]
+                    | None = None, needs_approval: set[str] | None = None
+                    ) -> tuple[dict[str, int | None], dict[str, dict], dict[str, Exception]]:
+    """Plan and submit each program: the fast plan first, then the optimal one.
+
+    A program in ``needs_approval`` gets no fast plan (nothing is queued before
+    a person approves); ``approve(plans)`` returns the optimal plans that may be
+    submitted (those approved, or needing no approval).
+
+    Returns
+    -------
+    plans, submitted, failures : dict, dict, dict
+        Per program: the final plan's id (the single pointing's, else the
+        optimal plan's); the submission result of the last submission (as a
+        dict, with ``first_light``: the fast plan's kind, id and what it
+        submitted); why the last submission's task run failed.
+    """
+    from ..stages.first_light import replacement
+
+    logger = get_run_logger()
+    stage[0] = "plan"
+    held = needs_approval or set()
+    first = {p: plan_first(notice_id, event_id, p, plan_start) if p not in held
+             else FirstLight(None, "none") for p in programs}
+    early = {p: f.plan_id for p, f in first.items() if f.plan_id is not None}
+    stage[0] = "submit"
+    early_submitted, early_failures = submit_all(early)
+    for p, f in first.items():
+        if f.plan_id is None:
+            continue
+        sent = sum((early_submitted.get(p) or {}).get("submitted", {}).values())
+        what = "single pointing submitted (final)" if f.final else \
+            "first block submitted, optimal plan pending"
+        logger.info("%s (%s): first light: %s: plan %s, %d request(s) queued",
+                    event_id, p, what, f.plan_id, sent)
+        publish_first_light(event_id, p, [f"**{what}**: plan {f.plan_id} ({f.kind}, planned "
+                                          f"in {f.seconds:.2f} s), {sent} request(s) queued"
+                                          + _errors(early_failures.get(p))])
+    stage[0] = "plan"
+    optimal = {p: plan(notice_id, event_id, p, plan_start) for p in programs
+               if not first[p].final}
+    plans: dict[str, int | None] = dict(optimal)
+    if approve is not None:
+        stage[0] = "approval"
+        optimal = approve(optimal)
+    stage[0] = "submit"
+    # an empty plan is submitted too: it cancels what earlier plans queued and it no longer wants
+    submitted, failures = submit_all(optimal)
+    for p, f in first.items():
+        if f.plan_id is None or f.final:
+            continue
+        if optimal.get(p) is None:
+            publish_first_light(event_id, p, ["**first block submitted; no optimal plan** "
+                                              "(the event has no map to plan on)"])
+            continue
+        rep = replacement(f.plan_id, optimal[p], engine=context()[1])
+        logger.info("%s (%s): optimal plan %s replaced first block %s: %s",
+                    event_id, p, optimal[p], f.plan_id, rep.sentence())
+        publish_first_light(event_id, p, [
+            f"**first block submitted, optimal plan replaced it**: plan {optimal[p]} "
+            f"superseded first block {f.plan_id}: {rep.sentence()}"
+            + _errors(failures.get(p))])
+    for p in programs:
+        if first[p].final:
+            plans[p] = first[p].plan_id
+            if p in early_submitted:
+                submitted[p] = early_submitted[p]
+            if p in early_failures:
+                failures[p] = early_failures[p]
+        if first[p].plan_id is not None and p in submitted:
+            submitted[p] = {**submitted[p], "first_light": {
+                "kind": first[p].kind, "plan_id": first[p].plan_id,
+                "submitted": (early_submitted.get(p) or {}).get("submitted", {})}}
+    return plans, submitted, failures
+
+
+def _errors(exc: Exception | None) -> str:
+    return f"; submission failed: {exc}" if exc is not None else ""
+
+
+def submit_all(plans: dict[str, int | None]) -> tuple[dict[str, dict], dict[str, Exception]]:
+    """Submit each plan; a program whose submission failed goes on with what went through.
+
+    Returns
+    -------
+    submitted, failures : dict, dict
+        Per program: the submission result (as a dict); why its task run failed.
+    """
+    submitted: dict[str, dict] = {}
+    failures: dict[str, Exception] = {}
+    for program, plan_id in plans.items():
+        if plan_id is None:
+            continue
+        state = submit(plan_id, return_state=True)
+        if not state.is_failed():
+            submitted[program] = state.result()
+            continue
+        exc = state.result(raise_on_failure=False)
+        if not isinstance(exc, SubmissionFailed):  # a bug, a timeout: the stage failed
+            raise exc if isinstance(exc, Exception) else RuntimeError(state.message)
+        failures[program] = exc
+        submitted[program] = exc.result
+    return submitted, failures
