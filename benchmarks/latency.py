@@ -1,15 +1,25 @@
 """Time from a notice's arrival to its first queue submission, stage by stage.
 
-Run: ``python benchmarks/latency.py [--runs N] [--notice FILE] [--program NAME]``
+Run: ``python benchmarks/latency.py [--runs N] [--flow-runs N] [--notice FILE] [--program NAME]``
 
 For each run a fresh SQLite database and a real simulator service on loopback
 take the notice through the same plain functions the ``handle-notice`` tasks
 call: store → parse → gate → notify → plan → submit. The table gives the median
-and max of each stage over the runs. The baseline row, measured in the same
-run, is the notice taken through the whole ``handle-notice`` flow on a temporary
-Prefect server with a zero monitor budget (one poll, then the circular draft
-and its notification): the difference is Prefect's orchestration plus those
-last stages.
+(p50) and max of each stage over the runs.
+
+First light (docs/planning.md) is measured beside today's path in the same run:
+
+* the sky map (default MS181101ab, five telescopes, 48 h): arrival → the first
+  block's requests queued (greedy incumbent), and arrival → the optimal plan
+  queued after it (replacing what has not started), against today's arrival →
+  the optimal plan queued (no first block);
+* a single pointing (a Swift XRT position, ``--pointing FILE``): arrival → the
+  pointing queued, against today's path (the optimiser on the circle's map).
+
+The flow rows take the map notice through the whole ``handle-notice`` flow on a
+temporary Prefect server with a zero monitor budget, first light off (today) and
+on: arrival → first request queued (the first ``queue_request`` row), and the
+whole run.
 """
 
 from __future__ import annotations
@@ -24,28 +34,51 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 DEFAULT_NOTICE = ROOT / "tests" / "data" / "lvk" / "avro" / "MS181101ab-preliminary.avro"
+POINTING = ROOT / "tests" / "data" / "gcn" / "classic-json" / "SWIFT_XRT_POSITION" / "example.json"
 #: Night of 2019-04-01 at Palomar: MS181101ab transits near local midnight.
 NIGHT = dt.datetime(2019, 4, 1, 4, 0, tzinfo=dt.UTC)
 STAGES = ["store", "parse", "gate", "notify", "plan", "submit"]
 
 
-def one_run(payload: bytes, program: str, home: Path, url: str) -> dict[str, float]:
+def _settings(home: Path, url: str, first_light: bool, monitor: bool = False):
+    """Fresh settings and database under ``home`` (simulator at ``url``)."""
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
+
+    text = (f"facilities:\n  simulator:\n    url: {url}\n"
+            f"planning:\n  first_light: {str(first_light).lower()}\n")
+    if monitor:
+        text += "monitor:\n  max_wall_seconds: 0\n"
+    (home / "tooflow.yaml").write_text(text)
+    os.environ["TOOFLOW_HOME"] = str(home)
+    settings = load_settings()
+    engine = get_engine(settings)
+    create_schema(engine)
+    return settings, engine
+
+
+def one_run(payload: bytes, program: str, home: Path, url: str, *, first_light: bool,
+            start: dt.datetime | None = NIGHT, source: str = "bench") -> dict[str, float]:
+    """One notice through the stages; times per stage and from arrival.
+
+    Today (``first_light`` False): plan (optimal) → submit. First light: the
+    fast plan → submit, then (unless it was a final single pointing) the
+    optimal plan → submit. ``start`` None: the window opens at the event time.
+    """
+    from sqlmodel import Session
+
     from tooflow.intake.store import store_notice
+    from tooflow.models import Event
+    from tooflow.stages.first_light import plan_first_light
     from tooflow.stages.gate import gate_notice
     from tooflow.stages.notify import notify_event
     from tooflow.stages.parse import parse_stored_notice
     from tooflow.stages.plan import plan_for_program
     from tooflow.stages.submit import submit_plan
 
-    (home / "tooflow.yaml").write_text(f"facilities:\n  simulator:\n    url: {url}\n")
-    os.environ["TOOFLOW_HOME"] = str(home)
-    settings = load_settings()
-    engine = get_engine(settings)
-    create_schema(engine)
+    settings, engine = _settings(home, url, first_light)
     times: dict[str, float] = {}
-    t = time.perf_counter()
+    t0 = t = time.perf_counter()
 
     def lap(name: str) -> None:
         nonlocal t
@@ -53,7 +86,7 @@ def one_run(payload: bytes, program: str, home: Path, url: str) -> dict[str, flo
         times[name] = now - t
         t = now
 
-    stored = store_notice(payload, "bench", engine=engine)
+    stored = store_notice(payload, source, engine=engine)  # the file name tells GCN Classic
     lap("store")
     out = parse_stored_notice(stored.notice_id, engine=engine, settings=settings)
     lap("parse")
@@ -65,42 +98,70 @@ def one_run(payload: bytes, program: str, home: Path, url: str) -> dict[str, flo
     notify_event(out.event_pk, "program_triggered", programs=triggered, flow_run_url=None,
                  engine=engine, settings=settings, environ={})
     lap("notify")
-    plan_id = plan_for_program(stored.notice_id, program, engine=engine, settings=settings,
-                               start=NIGHT)
-    lap("plan")
-    result = submit_plan(plan_id, engine=engine, settings=settings)
-    lap("submit")
-    if not result.submitted:
-        raise SystemExit(f"nothing submitted: {result}")
-    times["total"] = sum(times[s] for s in STAGES)
+    if start is None:
+        with Session(engine) as session:
+            start = session.get(Event, out.event_pk).time
+    final = False
+    if first_light:
+        first = plan_first_light(stored.notice_id, program, engine=engine, settings=settings,
+                                 start=start)
+        lap("plan first light")
+        if first.plan_id is None:
+            raise SystemExit("no first-light plan (nothing observable in the first block)")
+        if not sum(submit_plan(first.plan_id, engine=engine,
+                               settings=settings).submitted.values()):
+            raise SystemExit("the first-light plan submitted nothing")
+        lap("submit first light")
+        times["first queued"] = time.perf_counter() - t0
+        final = first.final
+    if not final:
+        plan_id = plan_for_program(stored.notice_id, program, engine=engine,
+                                   settings=settings, start=start)
+        lap("plan")
+        result = submit_plan(plan_id, engine=engine, settings=settings)
+        lap("submit")
+        if not first_light and not result.submitted:
+            raise SystemExit(f"nothing submitted: {result}")
+        times["optimal queued"] = time.perf_counter() - t0
+        times.setdefault("first queued", times["optimal queued"])
     return times
 
 
-def flow_run(payload: bytes, home: Path, url: str) -> float:
-    from tooflow.config import load_settings
-    from tooflow.db import create_schema, get_engine
+def flow_run(payload: bytes, home: Path, url: str, first_light: bool) -> tuple[float, float]:
+    """Arrival → first request queued, and the whole run, through ``handle-notice``."""
+    from sqlmodel import Session, func, select
+
     from tooflow.flows.handle_notice import handle_notice
     from tooflow.intake.store import store_notice
+    from tooflow.models import QueueRequestRow
 
-    (home / "tooflow.yaml").write_text(f"facilities:\n  simulator:\n    url: {url}\n"
-                                       "monitor:\n  max_wall_seconds: 0\n")
-    os.environ["TOOFLOW_HOME"] = str(home)
-    engine = get_engine(load_settings())
-    create_schema(engine)
+    _settings_, engine = _settings(home, url, first_light, monitor=True)
+    arrival = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     notice_id = store_notice(payload, "bench", engine=engine).notice_id
     summary = handle_notice(notice_id, plan_start=NIGHT)
     elapsed = time.perf_counter() - t0
     if not summary.submitted:
         raise SystemExit(f"the flow submitted nothing: {summary}")
-    return elapsed
+    with Session(engine) as session:
+        first = session.exec(select(func.min(QueueRequestRow.submitted))).one()
+    first = first.replace(tzinfo=dt.UTC) if first.tzinfo is None else first
+    return (first - arrival).total_seconds(), elapsed
+
+
+def _row(label: str, values: list[float]) -> str:
+    return f"{label:<48} {statistics.median(values):>8.2f} {max(values):>8.2f}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--flow-runs", type=int, default=1,
+                    help="runs of the whole handle-notice flow, first light off and on")
     ap.add_argument("--notice", type=Path, default=DEFAULT_NOTICE)
     ap.add_argument("--program", default="GW kilonova search")
+    ap.add_argument("--pointing", type=Path, default=POINTING)
+    ap.add_argument("--pointing-program", default="GRB afterglow")
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -109,32 +170,64 @@ def main() -> None:
 
     configure_iers(offline=True)
     payload = args.notice.read_bytes()
-    runs = []
+    pointing = args.pointing.read_bytes()
+    today, fast, p_today, p_fast, flows = [], [], [], [], {False: [], True: []}
     with SimulatorServer(speedup=1, weather_loss=0.0, start=NIGHT) as server, \
             tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "warm-up").mkdir()
-        one_run(payload, args.program, Path(tmp) / "warm-up", server.url)
-        for i in range(args.runs):
-            home = Path(tmp) / f"run{i}"
-            home.mkdir()
-            runs.append(one_run(payload, args.program, home, server.url))
-        from prefect.testing.utilities import prefect_test_harness
+        n = 0
 
-        with prefect_test_harness(server_startup_timeout=120):
-            flows = []
-            for i in range(args.runs):
-                home = Path(tmp) / f"flow{i}"
-                home.mkdir()
-                flows.append(flow_run(payload, home, server.url))
-    print(f"{args.notice.name}, program {args.program!r}, {args.runs} runs "
-          f"(after one warm-up run)")
-    print(f"{'stage':<28} {'median (s)':>10} {'max (s)':>8}")
-    for stage in [*STAGES, "total"]:
-        values = [r[stage] for r in runs]
-        print(f"{stage:<28} {statistics.median(values):>10.3f} {max(values):>8.3f}")
-    med = statistics.median(flows)
-    print(f"{'baseline: handle-notice flow':<28} {med:>10.3f} {max(flows):>8.3f}"
-          f"   (×{med / statistics.median(r['total'] for r in runs):.2f} of the stages)")
+        def home() -> Path:
+            nonlocal n
+            n += 1
+            path = Path(tmp) / f"run{n}"
+            path.mkdir()
+            return path
+
+        one_run(payload, args.program, home(), server.url, first_light=True)  # warm-up
+        for _ in range(args.runs):
+            today.append(one_run(payload, args.program, home(), server.url,
+                                 first_light=False))
+            fast.append(one_run(payload, args.program, home(), server.url, first_light=True))
+            p_today.append(one_run(pointing, args.pointing_program, home(), server.url,
+                                   first_light=False, start=None, source=str(args.pointing)))
+            p_fast.append(one_run(pointing, args.pointing_program, home(), server.url,
+                                  first_light=True, start=None, source=str(args.pointing)))
+        if args.flow_runs:
+            from prefect.testing.utilities import prefect_test_harness
+
+            with prefect_test_harness(server_startup_timeout=120):
+                for _ in range(args.flow_runs):
+                    for on in (False, True):
+                        flows[on].append(flow_run(payload, home(), server.url, on))
+    print(f"{args.notice.name} ({args.program!r}) and {args.pointing.name} "
+          f"({args.pointing_program!r}), {args.runs} runs after one warm-up run; seconds")
+    print(f"{'':<48} {'p50':>8} {'max':>8}")
+    print(f"sky map: {args.notice.name}")
+    for stage in [*STAGES[:-2], "plan", "submit"]:
+        print(_row(f"  today: {stage}", [r[stage] for r in today]))
+    print(_row("  today: arrival → optimal plan queued", [r["optimal queued"] for r in today]))
+    for stage in ("plan first light", "submit first light"):
+        print(_row(f"  first light: {stage}", [r[stage] for r in fast]))
+    print(_row("  first light: arrival → first block queued", [r["first queued"] for r in fast]))
+    print(_row("  first light: optimal plan (plan + submit)",
+               [r["plan"] + r["submit"] for r in fast]))
+    print(_row("  first light: arrival → optimal plan queued",
+               [r["optimal queued"] for r in fast]))
+    print(f"single pointing: {args.pointing.name}")
+    print(_row("  today: plan (optimiser)", [r["plan"] for r in p_today]))
+    print(_row("  today: arrival → first request queued", [r["first queued"] for r in p_today]))
+    print(_row("  first light: plan (single pointing)",
+               [r["plan first light"] for r in p_fast]))
+    print(_row("  first light: arrival → pointing queued", [r["first queued"] for r in p_fast]))
+    for on in (False, True):
+        if flows[on]:
+            label = "first light" if on else "today"
+            print(_row(f"flow ({label}): arrival → first request queued",
+                       [f[0] for f in flows[on]]))
+            print(_row(f"flow ({label}): whole handle-notice run", [f[1] for f in flows[on]]))
+    med = statistics.median
+    print(f"ratios (p50): first block / today {med(r['first queued'] for r in fast) / med(r['optimal queued'] for r in today):.2f}; "  # noqa: E501
+          f"single pointing / today {med(r['first queued'] for r in p_fast) / med(r['first queued'] for r in p_today):.2f}")  # noqa: E501
 
 
 if __name__ == "__main__":

@@ -225,3 +225,48 @@ def test_fits_one_field():
     assert not fits_one_field(1.185, "KPED")
     assert fits_one_field(0.0014, "KPED")  # a Swift XRT position
     assert not fits_one_field(None, "ZTF")
+
+
+def test_handle_notice_queues_the_first_block_then_the_optimal_plan(prefect, sqlite_engine,
+                                                                     simulator, tmp_path):
+    """In the flow: plan-first-light → submit → plan → submit, and the artifact says so."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+
+    from tooflow.flows.handle_notice import handle_notice
+
+    with open(tmp_path / "tooflow.yaml", "a") as config:
+        config.write("monitor:\n  max_wall_seconds: 0\n")
+    stored = store_notice(PRELIMINARY.read_bytes(), str(PRELIMINARY), engine=sqlite_engine)
+    state = handle_notice(stored.notice_id, plan_start=NIGHT, return_state=True)
+    summary = state.result()
+    result = summary.submitted["ZTF kilonova"]
+    first = result["first_light"]
+    assert first["kind"] == "first block" and sum(first["submitted"].values()) > 0
+    with Session(sqlite_engine) as s:
+        plans = {p.id: p for p in s.exec(select(Plan)).all()}
+        keys = [q.request_key for q in s.exec(select(QueueRequestRow)).all()]
+    assert plans[first["plan_id"]].status == "superseded"
+    assert plans[summary.plans["ZTF kilonova"]].status == "submitted"
+    assert len(keys) == len(set(keys))
+    # what this run sent: the first block and the optimal plan's new requests
+    assert sum(result["submitted"].values()) == len(keys)
+
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[run_id])))
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["first-light-ms181101ab-ztf-kilonova"])))
+    order = [t.name for t in sorted(runs, key=lambda t: t.start_time)
+             if t.name.startswith(("plan", "submit"))]
+    assert order == ["plan-first-light-ZTF kilonova", f"submit-plan-{first['plan_id']}",
+                     "plan-ZTF kilonova", f"submit-plan-{summary.plans['ZTF kilonova']}"]
+    texts = [a.data for a in artifacts]
+    assert any("first block submitted, optimal plan pending" in t for t in texts)
+    assert any("first block submitted, optimal plan replaced it" in t for t in texts)

@@ -24,7 +24,7 @@ from ..tasks.first_light import plan_first, publish_first_light
 from ..tasks.plan import plan
 from ..tasks.submit import submit
 
-__all__ = ["plan_and_submit", "submit_all"]
+__all__ = ["merge_results", "plan_and_submit", "submit_all"]
 
 
 def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
@@ -42,9 +42,10 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
     -------
     plans, submitted, failures : dict, dict, dict
         Per program: the final plan's id (the single pointing's, else the
-        optimal plan's); the submission result of the last submission (as a
-        dict, with ``first_light``: the fast plan's kind, id and what it
-        submitted); why the last submission's task run failed.
+        optimal plan's); the submission result (as a dict; first block and
+        optimal plan merged by :func:`merge_results`, with ``first_light``: the
+        fast plan's kind, id and what it submitted); why the last submission's
+        task run failed.
     """
     from ..stages.first_light import replacement
 
@@ -85,6 +86,9 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
                                               "(the event has no map to plan on)"])
             continue
         rep = replacement(f.plan_id, optimal[p], engine=context()[1])
+        if p in submitted:
+            submitted[p] = merge_results(early_submitted.get(p) or {}, submitted[p],
+                                         rep.kept_by_telescope)
         logger.info("%s (%s): optimal plan %s replaced first block %s: %s",
                     event_id, p, optimal[p], f.plan_id, rep.sentence())
         publish_first_light(event_id, p, [
@@ -103,6 +107,26 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
                 "kind": first[p].kind, "plan_id": first[p].plan_id,
                 "submitted": (early_submitted.get(p) or {}).get("submitted", {})}}
     return plans, submitted, failures
+
+
+def merge_results(early: dict, late: dict, kept: dict[str, int]) -> dict:
+    """One submission result for a first block and the optimal plan that replaced it.
+
+    ``submitted`` counts what this run sent (first block and new requests of the
+    optimal plan), ``already_queued`` what earlier runs had queued (not the
+    first-block requests the optimal plan kept: ``kept`` per telescope),
+    ``cancelled`` what the optimal plan's submission cancelled (first-block
+    requests it no longer wanted among them).
+    """
+    out = dict(late)
+    sent = dict(late.get("submitted") or {})
+    for tel, n in (early.get("submitted") or {}).items():
+        sent[tel] = sent.get(tel, 0) + n
+    out["submitted"] = sent
+    queued = {tel: n - kept.get(tel, 0)
+              for tel, n in (late.get("already_queued") or {}).items()}
+    out["already_queued"] = {tel: n for tel, n in queued.items() if n > 0}
+    return out
 
 
 def _errors(exc: Exception | None) -> str:

@@ -43,6 +43,10 @@ def describe_solver(status: str | None, gap: float | None) -> str:
     if status.endswith("+INCUMBENT"):
         return (f"solver time limit reached; the fast incumbent was better and is kept: the "
                 f"best possible plan covers at most {100 * g:.2f} % more")
+    if status == "FIRST-BLOCK":
+        return "greedy first block, queued before the optimal plan (no bound)"
+    if status == "SINGLE-POINTING":
+        return "single pointing: the localization fits in one field (no optimiser, no bound)"
     if status.endswith("+GREEDY"):
         return (f"greedy baseline kept (it covered more than the solver's best); the best "
                 f"possible plan covers at most {100 * g:.2f} % more")

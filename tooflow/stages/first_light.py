@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -126,7 +126,8 @@ class Replacement:
     Attributes
     ----------
     kept : int
-        First-block requests the optimal plan also wants (queued once, not sent again).
+        First-block requests the optimal plan also wants (queued once, not sent again);
+        ``kept_by_telescope`` the same per telescope.
     cancelled : int
         First-block requests the optimal plan no longer wants, cancelled before they started.
     started : int
@@ -140,6 +141,7 @@ class Replacement:
     cancelled: int = 0
     started: int = 0
     new: int = 0
+    kept_by_telescope: dict[str, int] = field(default_factory=dict)
 
     def sentence(self) -> str:
         """One line for the flow's artifact and log."""
@@ -164,6 +166,7 @@ def replacement(first_plan_id: int, optimal_plan_id: int, *, engine: Engine) -> 
     for q in mine:
         if (q.telescope, q.request_key) in wanted:
             out.kept += 1
+            out.kept_by_telescope[q.telescope] = out.kept_by_telescope.get(q.telescope, 0) + 1
         elif q.status == "cancelled":
             out.cancelled += 1
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
@@ -37,9 +38,11 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
         if row.png_path:
             lines += ["", _embedded_png(row.png_path), "", f"Picture: `{row.png_path}`"]
         return "\n".join(lines)
+    bound = row.upper_bound if row.upper_bound is not None else 0.0
+    gap = (f"bound {100 * bound:.1f} %, gap {100 * (row.gap or 0):.2f} %: "
+           if math.isfinite(bound) else "")  # no bound: greedy, first block, one pointing
     lines += [f"Window {row.start:%Y-%m-%d %H:%M} – {row.end:%Y-%m-%d %H:%M} UTC; "
-              f"probability covered **{100 * row.objective:.1f} %** (bound "
-              f"{100 * (row.upper_bound or 0):.1f} %, gap {100 * (row.gap or 0):.2f} %: "
+              f"probability covered **{100 * row.objective:.1f} %** ({gap}"
               f"{describe_solver(row.solver_status, row.gap)}; "
               f"{row.solver_status}, solved in {row.solve_time or 0:.1f} s)", ""]
     for tel, p in sorted(row.per_telescope.items()):
