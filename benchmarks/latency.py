@@ -28,6 +28,7 @@ import argparse
 import datetime as dt
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -192,6 +193,31 @@ def main() -> None:
                                    first_light=False, start=None, source=str(args.pointing)))
             p_fast.append(one_run(pointing, args.pointing_program, home(), server.url,
                                   first_light=True, start=None, source=str(args.pointing)))
+        print(f"{args.notice.name} ({args.program!r}) and {args.pointing.name} "
+              f"({args.pointing_program!r}), {args.runs} runs after one warm-up run; seconds")
+        print(f"{'':<48} {'p50':>8} {'max':>8}")
+        print(f"sky map: {args.notice.name}")
+        for stage in [*STAGES[:-2], "plan", "submit"]:
+            print(_row(f"  today: {stage}", [r[stage] for r in today]))
+        print(_row("  today: arrival → optimal plan queued",
+                   [r["optimal queued"] for r in today]))
+        for stage in ("plan first light", "submit first light"):
+            print(_row(f"  first light: {stage}", [r[stage] for r in fast]))
+        print(_row("  first light: arrival → first block queued",
+                   [r["first queued"] for r in fast]))
+        print(_row("  first light: optimal plan (plan + submit)",
+                   [r["plan"] + r["submit"] for r in fast]))
+        print(_row("  first light: arrival → optimal plan queued",
+                   [r["optimal queued"] for r in fast]))
+        print(f"single pointing: {args.pointing.name}")
+        print(_row("  today: plan (optimiser)", [r["plan"] for r in p_today]))
+        print(_row("  today: arrival → first request queued",
+                   [r["first queued"] for r in p_today]))
+        print(_row("  first light: plan (single pointing)",
+                   [r["plan first light"] for r in p_fast]))
+        print(_row("  first light: arrival → pointing queued",
+                   [r["first queued"] for r in p_fast]))
+        sys.stdout.flush()
         if args.flow_runs:
             from prefect.testing.utilities import prefect_test_harness
 
@@ -199,26 +225,6 @@ def main() -> None:
                 for _ in range(args.flow_runs):
                     for on in (False, True):
                         flows[on].append(flow_run(payload, home(), server.url, on))
-    print(f"{args.notice.name} ({args.program!r}) and {args.pointing.name} "
-          f"({args.pointing_program!r}), {args.runs} runs after one warm-up run; seconds")
-    print(f"{'':<48} {'p50':>8} {'max':>8}")
-    print(f"sky map: {args.notice.name}")
-    for stage in [*STAGES[:-2], "plan", "submit"]:
-        print(_row(f"  today: {stage}", [r[stage] for r in today]))
-    print(_row("  today: arrival → optimal plan queued", [r["optimal queued"] for r in today]))
-    for stage in ("plan first light", "submit first light"):
-        print(_row(f"  first light: {stage}", [r[stage] for r in fast]))
-    print(_row("  first light: arrival → first block queued", [r["first queued"] for r in fast]))
-    print(_row("  first light: optimal plan (plan + submit)",
-               [r["plan"] + r["submit"] for r in fast]))
-    print(_row("  first light: arrival → optimal plan queued",
-               [r["optimal queued"] for r in fast]))
-    print(f"single pointing: {args.pointing.name}")
-    print(_row("  today: plan (optimiser)", [r["plan"] for r in p_today]))
-    print(_row("  today: arrival → first request queued", [r["first queued"] for r in p_today]))
-    print(_row("  first light: plan (single pointing)",
-               [r["plan first light"] for r in p_fast]))
-    print(_row("  first light: arrival → pointing queued", [r["first queued"] for r in p_fast]))
     for on in (False, True):
         if flows[on]:
             label = "first light" if on else "today"

@@ -107,15 +107,16 @@ def test_unreachable_queue_fails_red_and_is_retried_later(prefect, sqlite_engine
             id=FlowRunFilterId(any_=[run_id])))
         run = client.read_flow_run(run_id)
     submit_runs = [t for t in task_runs if t.name.startswith("submit-plan-")]
-    assert len(submit_runs) == 1
-    assert submit_runs[0].state.is_failed() and submit_runs[0].run_count == 1
+    # first light: the first block's submission, then the optimal plan's; each Failed once
+    assert len(submit_runs) == 2
+    assert all(t.state.is_failed() and t.run_count == 1 for t in submit_runs)
     assert run.state.is_failed()
     with Session(sqlite_engine) as s:
         ztf_exchanges = s.exec(select(FacilityTransaction)
                                .where(FacilityTransaction.url.contains("/queues/ZTF/"))
                                .order_by(FacilityTransaction.id)).all()
     assert [(t.method, t.status_code, t.detail.split(":")[0]) for t in ztf_exchanges] == [
-        ("POST", None, "attempt 1"), ("POST", None, "attempt 2")]
+        ("POST", None, "attempt 1"), ("POST", None, "attempt 2")] * 2
 
     # ERROR lines, and tooflow's own INFO lines (HTTP exchanges), in the run's logs.
     def http_info_lines():
@@ -133,7 +134,13 @@ def test_unreachable_queue_fails_red_and_is_retried_later(prefect, sqlite_engine
         notice = s.get(Notice, stored.notice_id)
         told = s.exec(select(NotificationRecord)
                       .where(NotificationRecord.reason == "submission_failed")).all()
-        ztf = s.exec(select(QueueRequestRow).where(QueueRequestRow.telescope == "ZTF")).all()
+        ztf_rows = s.exec(select(QueueRequestRow).where(QueueRequestRow.telescope == "ZTF")
+                          ).all()
+    # first-block requests the optimal plan no longer wants were never sent: cancelled
+    ztf = [q for q in ztf_rows if q.status != "cancelled"]
+    assert all(q.detail == "superseded before any queue accepted it"
+               for q in ztf_rows if q.status == "cancelled")
+    with Session(sqlite_engine) as s:
         view = render_text(load_event_view(s, "MS181101ab", ui_base="http://ui.example"))
     # The notice says which run handled it and that it failed.
     assert notice.status == "failed" and notice.flow_run_id == str(run_id)
