@@ -110,6 +110,12 @@ def _reason(part: TelescopeProblem, pruned: int) -> tuple[str, bool]:
     if part.strategy.max_fields == 0:
         return "the program allows it no field (max_fields: 0)", False
     pct = f"{100 * part.threshold:.2g} %"
+    if part.texp is not None:  # the detection objective: depth and time count
+        if pruned:
+            return (f"its {pruned} field(s) would each add less than its threshold of {pct} "
+                    "to the probability of detecting the counterpart model", False)
+        return (f"nothing it can observe, deep enough at that time, adds its threshold of "
+                f"{pct} to the probability of detecting the counterpart model", False)
     if pruned:
         return (f"its {pruned} field(s) would each add less than its threshold of {pct} "
                 "to what the plan already covers", False)
