@@ -84,6 +84,11 @@ class LightCurveModel:
             self._tail[b] = max(float(slope), 0.0)  # never re-brightens past the data
 
     @property
+    def span_days(self) -> float:
+        """The latest time since the merger (days) the model's curves are tabulated at."""
+        return max(float(t[-1]) for t in self.times.values())
+
+    @property
     def bands(self) -> list[str]:
         """Band names with a light curve."""
         return list(self.times)

@@ -151,14 +151,64 @@ def plan_program(session: Session, event: Event, program: Program, settings: Set
         if telescopes:
             strategies = {k: v for k, v in strategies.items() if k in names}
         targets = targets_for(strategies, moc, loc, event.event_id, settings)
+        objective = str(program.strategy.get("objective", "coverage"))
+        outlived = (model_outlived(program.strategy.get("counterpart"), event.time, start)
+                    if objective == "detection" else None)
+        if outlived:
+            objective = "coverage"
+            if progress:
+                progress(outlived)
         plan = plan_skymap(moc, names, start, end, strategies or None,
                            time_limit=limit, targets=targets or None, lookahead_days=days,
-                           objective=str(program.strategy.get("objective", "coverage")),
+                           objective=objective,
                            counterpart=program.strategy.get("counterpart"),
                            event_time=event.time, method=method, progress=progress)
+        if outlived:
+            plan.notes.insert(0, outlived)
+            plan.counterpart = f"{plan.counterpart or 'counterpart model'}; {outlived}"
     else:
         plan = _no_telescope_plan(start, end)
     return ProgramPlan(plan, moc, loc, unknown, days)
+
+
+def model_outlived(counterpart, event_time: dt.datetime, start: dt.datetime) -> str | None:
+    """Why a detection plan would be meaningless: the window starts past the model's data.
+
+    A replayed archival notice (the README's MS181101ab, a drill on an old event)
+    is planned days or years after its merger time, where the counterpart model
+    has no photometry and its extrapolated decline says nothing can be detected.
+    Such a window is planned for coverage instead, and the plan says why.
+
+    Parameters
+    ----------
+    counterpart : str, dict or None
+        The program's ``strategy.counterpart`` (default: the kilonova model).
+    event_time, start : datetime
+        The merger time and the window's start.
+
+    Returns
+    -------
+    str or None
+        The reason, or None when the model covers the window's start.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2018, 11, 1, tzinfo=dt.UTC)
+    >>> model_outlived("kilonova", t0, t0 + dt.timedelta(days=1)) is None
+    True
+    >>> model_outlived("kilonova", t0, t0 + dt.timedelta(days=400))[:40]
+    'planned for coverage: the window starts '
+    """
+    from ..planning.detection import resolve_model
+
+    model = resolve_model(counterpart)
+    age = (start - event_time).total_seconds() / 86400.0
+    if age <= model.span_days:
+        return None
+    return (f"planned for coverage: the window starts {age:.0f} days after the event, "
+            f"beyond the {model.span_days:.1f} days the {model.name} model's photometry "
+            f"spans (objective detection needs a window within them)")
 
 
 def plan_for_program(notice_id: int, program_name: str, *, engine: Engine,
