@@ -152,3 +152,5 @@ def test_host_galaxy_and_its_distance_in_the_3d_posterior(event):
     terms = [{f.name: f for f in r.factors}["distance"].term for r in ranked]
     assert terms[0] > -0.5 and terms[1] == -5.0
     assert {f.name: f for f in ranked[0].factors}["host"].value == g["name"]
+    assert ranked[0].host.name == g["name"] and ranked[0].host.distance_mpc == pytest.approx(d)
+    assert ranked[0].as_dict()["host"]["offset_arcsec"] == pytest.approx(5.0, abs=0.01)

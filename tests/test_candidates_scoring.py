@@ -192,9 +192,9 @@ def test_candidates_table_with_host_galaxy():
             notes="classified SN II at z = 0.03 (SPRAT spectrum)")])
     text = render_circular(ctx).body
     header = next(line for line in text.splitlines() if line.startswith("Name"))
-    assert header.split()[-3:] == ["Host", "galaxy", "D(Mpc)"]
+    assert header.split()[-4:] == ["Host", "galaxy", "D(Mpc)", 'Sep(")']
     row = next(line for line in text.splitlines() if line.startswith("ZTF19aarykkb"))
-    assert row.split()[-2:] == ["GL171637-202851", "141"]
+    assert row.split()[-3:] == ["GL171637-202851", "141", "--"]
     assert "ZTF19aarykkb: classified SN II at z = 0.03 (SPRAT spectrum)" in text
 
 
@@ -211,3 +211,96 @@ def test_handle_candidates_is_red_when_an_event_cannot_be_scored(prefect, sqlite
     assert "scoring failed for 1 event(s)" in state.message
     assert ingest_alert_bytes(counterpart_upload(injection), "again",
                               engine=sqlite_engine).status == "parsed"  # the batch was stored
+
+
+def test_circular_reads_the_host_galaxy_the_ranking_stored(sqlite_engine):
+    """S190425z's real LALInference map and a real GLADE+ galaxy inside its 90% region:
+    the circular's host, distance and separation come from the stored ranking's
+    structured ``host``, whatever its words say."""
+    import datetime as dt
+
+    import numpy as np
+
+    from tooflow.candidates.association import (
+        CandidateInfo,
+        EventLocalization,
+        Photometry,
+        associate,
+        jd_of,
+    )
+    from tooflow.candidates.ranking import host_match, rank_candidates
+    from tooflow.candidates.report import circular_candidates
+    from tooflow.candidates.vetting import vet
+    from tooflow.circulars import CircularContext, render_circular
+    from tooflow.planning.galaxies import read_galaxy_catalog
+    from tooflow.skymap.read import read_skymap_bytes
+
+    t0 = dt.datetime(2019, 4, 25, 8, 18, 5, tzinfo=dt.UTC)
+    moc = read_skymap_bytes((DATA / "skymaps" / "S190425z_2_LALInference.fits.gz").read_bytes())
+    where = EventLocalization.from_moc(moc, t0, "S190425z")
+    galaxies = read_galaxy_catalog(DATA / "planning" / "GLADE.csv")
+    g = galaxies[list(galaxies["name"]).index("NGC4736")]  # credible level 0.85 of S190425z
+    ra, dec = float(g["ra"]), float(g["dec"]) + 8.0 / 3600  # 8 arcsec north of its centre
+    t0_jd = jd_of(t0)
+    cand = CandidateInfo("ZTF19aarzzzz", ra, dec, photometry=[
+        Photometry(t0_jd + d, f, m, 0.05, 21.0)
+        for d, f, m in ((0.8, "ztfg", 17.9), (0.82, "ztfr", 17.7), (1.8, "ztfr", 18.4))])
+    (ranked,) = rank_candidates(associate([cand], where), where, galaxies=galaxies)
+    match = host_match(cand, galaxies)
+    assert ranked.host.name == "NGC4736"
+    assert ranked.host.offset_arcsec == pytest.approx(8.0, abs=0.01)
+    stored = ranked.as_dict()
+    assert stored["host"] == {"name": "NGC4736", "distance_mpc": round(match["distmpc"], 1),
+                              "offset_kpc": round(match["offset_kpc"], 2),
+                              "offset_arcsec": round(match["offset_arcsec"], 2)}
+    for f in stored["factors"]:  # the words are for people: the circular must not read them
+        f["why"] = "reworded at 999 Mpc"
+    with Session(sqlite_engine) as s:
+        ev = Event(event_id="S190425z", kind="GW", source="test", time=t0)
+        row = Candidate(facility="ZTF", name=cand.name, ra=ra, dec=dec,
+                        first_detected=t0 + dt.timedelta(days=0.8), first_mag=17.9,
+                        first_filter="ztfg", n_detections=3)
+        s.add_all([ev, row])
+        s.commit()
+        s.add(CandidateEvent(candidate_pk=row.id, event_pk=ev.id, score=ranked.score,
+                             factors=stored))
+        s.commit()
+        event_pk = ev.id
+    vet(cand.name, author="kasliwal", state="interesting", report=True, engine=sqlite_engine)
+    with Session(sqlite_engine) as s:
+        (reported,) = circular_candidates(s, event_pk)
+    assert (reported.host, reported.host_offset_arcsec) == ("NGC4736", 8.0)
+    assert reported.host_distance_mpc == round(float(g["distmpc"]), 1) != 999
+    text = render_circular(CircularContext(event_id="S190425z", kind="GW", trigger_time=t0,
+                                           candidates=[reported])).body
+    header = next(line for line in text.splitlines() if line.startswith("Name"))
+    assert header.split()[-3:] == ["galaxy", "D(Mpc)", 'Sep(")']
+    line = next(line for line in text.splitlines() if line.startswith(cand.name))
+    assert line.split()[-3:] == ["NGC4736", f"{np.round(g['distmpc']):.0f}", "8.0"]
+
+
+def test_circular_host_of_a_link_ranked_before_the_structured_host(sqlite_engine):
+    """A link stored before ``host`` existed: name and distance from the factors' values."""
+    import datetime as dt
+
+    from tooflow.candidates.report import circular_candidates
+    from tooflow.candidates.vetting import vet
+
+    t0 = dt.datetime(2019, 4, 25, 8, 18, 5, tzinfo=dt.UTC)
+    old = {"score": 2.1, "rank": 1, "listed": True, "association": {}, "factors": [
+        {"name": "host", "value": "NGC4736", "why": "NGC4736 at 4 Mpc, offset 0.2 kpc (8.0″)"},
+        {"name": "distance", "value": 4.4, "why": "host at 4 Mpc; ..."}]}
+    with Session(sqlite_engine) as s:
+        ev = Event(event_id="S190425z", kind="GW", source="test", time=t0)
+        row = Candidate(facility="ZTF", name="ZTF19aarzzzz", ra=192.72, dec=41.12)
+        s.add_all([ev, row])
+        s.commit()
+        s.add(CandidateEvent(candidate_pk=row.id, event_pk=ev.id, score=2.1, factors=old))
+        s.commit()
+        event_pk = ev.id
+    vet("ZTF19aarzzzz", author="kasliwal", state="interesting", report=True,
+        engine=sqlite_engine)
+    with Session(sqlite_engine) as s:
+        (reported,) = circular_candidates(s, event_pk)
+    assert (reported.host, reported.host_distance_mpc, reported.host_offset_arcsec) == (
+        "NGC4736", 4.4, None)

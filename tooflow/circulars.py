@@ -118,6 +118,8 @@ class Candidate:
         Likely host galaxy (catalogue name).
     host_distance_mpc : float or None
         The host's distance, Mpc.
+    host_offset_arcsec : float or None
+        The candidate's separation from the host's centre, arcsec.
     notes : str or None
         One line after the table (classification, redshift, reference).
     """
@@ -131,6 +133,7 @@ class Candidate:
     filter: str | None = None
     host: str | None = None
     host_distance_mpc: float | None = None
+    host_offset_arcsec: float | None = None
     notes: str | None = None
 
 

@@ -47,7 +47,7 @@ import numpy as np
 
 from tooflow.candidates.association import Association, CandidateInfo, EventLocalization
 
-__all__ = ["RankingWeights", "Factor", "Ranked", "rank_candidates", "explain",
+__all__ = ["RankingWeights", "Factor", "HostGalaxy", "Ranked", "rank_candidates", "explain",
            "light_curve_rates", "host_match", "band_of"]
 
 _KPC_PER_MPC_RAD = 1000.0
@@ -113,15 +113,56 @@ class Factor:
                 "why": self.why}
 
 
+@dataclass(frozen=True)
+class HostGalaxy:
+    """The catalogued galaxy a candidate was matched to, as numbers.
+
+    Stored with the candidate's factors (``host``), so readers such as the
+    circular's table take the name, distance and separation from here, never
+    from a factor's words.
+    """
+
+    name: str
+    distance_mpc: float
+    offset_kpc: float
+    offset_arcsec: float
+
+    @classmethod
+    def from_match(cls, match: dict[str, Any]) -> HostGalaxy:
+        """From :func:`host_match`'s dictionary."""
+        return cls(name=match["name"], distance_mpc=float(match["distmpc"]),
+                   offset_kpc=float(match["offset_kpc"]),
+                   offset_arcsec=float(match["offset_arcsec"]))
+
+    @classmethod
+    def from_dict(cls, data: Any) -> HostGalaxy | None:
+        """Read back what :meth:`as_dict` stored; None for anything else."""
+        if not isinstance(data, dict) or not data.get("name"):
+            return None
+        try:
+            return cls(name=str(data["name"]), distance_mpc=float(data["distance_mpc"]),
+                       offset_kpc=float(data["offset_kpc"]),
+                       offset_arcsec=float(data["offset_arcsec"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (distance to 0.1 Mpc, offsets to 0.01 kpc and 0.01 arcsec)."""
+        return {"name": self.name, "distance_mpc": round(self.distance_mpc, 1),
+                "offset_kpc": round(self.offset_kpc, 2),
+                "offset_arcsec": round(self.offset_arcsec, 2)}
+
+
 @dataclass
 class Ranked:
-    """A ranked candidate."""
+    """A ranked candidate; ``host`` is the galaxy the host factor matched, if any."""
 
     association: Association
     score: float
     factors: list[Factor] = field(default_factory=list)
     rank: int = 0
     listed: bool = True
+    host: HostGalaxy | None = None
 
     @property
     def candidate(self) -> CandidateInfo:
@@ -132,6 +173,7 @@ class Ranked:
         """The numbers stored with the candidate–event link (score, rank, factors)."""
         return {"score": round(self.score, 4), "rank": self.rank, "listed": self.listed,
                 "association": self.association.as_dict(),
+                "host": self.host.as_dict() if self.host else None,
                 "factors": [f.as_dict() for f in self.factors]}
 
 
@@ -219,7 +261,7 @@ def host_match(cand: CandidateInfo, galaxies, radius_kpc: float = 50.0
 
 
 def _score_one(a: Association, event: EventLocalization, w: RankingWeights,
-               galaxies, median_lum: float | None) -> list[Factor]:
+               galaxies, median_lum: float | None) -> tuple[list[Factor], HostGalaxy | None]:
     cand = a.candidate
     s = cand.scores
     out: list[Factor] = []
@@ -323,7 +365,7 @@ def _score_one(a: Association, event: EventLocalization, w: RankingWeights,
     else:
         out.append(Factor("solar_system", 0.0, w.solar_system,
                           "no known solar-system object within 10″"))
-    return out
+    return out, (HostGalaxy.from_match(host) if host is not None else None)
 
 
 def _num(x: Any) -> bool:
@@ -360,10 +402,10 @@ def rank_candidates(associations: list[Association], event: EventLocalization, *
     for a in associations:
         if not a.associated:
             continue
-        factors = _score_one(a, event, w, galaxies, median_lum)
+        factors, host = _score_one(a, event, w, galaxies, median_lum)
         score = float(sum(f.contribution for f in factors))
         out.append(Ranked(association=a, score=score, factors=factors,
-                          listed=score >= w.threshold))
+                          listed=score >= w.threshold, host=host))
     out.sort(key=lambda r: (-r.score, r.candidate.name))
     for i, r in enumerate(out, 1):
         r.rank = i

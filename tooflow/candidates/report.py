@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlmodel import Session, select
 
 from ..models import Candidate, CandidateEvent, CandidateVetting
 
 __all__ = ["circular_candidates"]
-
-_MPC = re.compile(r"\bat (\d+(?:\.\d+)?) Mpc\b")
-
 
 def circular_candidates(session: Session, event_pk: int) -> list | None:
     """:class:`tooflow.circulars.Candidate` rows for the event's circular, best score first.
@@ -34,11 +29,12 @@ def circular_candidates(session: Session, event_pk: int) -> list | None:
                                        r[1].name))
     out = []
     for link, cand in rows:
-        host, distance = _host(link.factors or {})
+        host, distance, offset = _host(link.factors or {})
         out.append(CircularCandidate(
             name=cand.name, ra=cand.ra, dec=cand.dec, discovery_time=cand.first_detected,
             magnitude=cand.first_mag, filter=_band(cand.first_filter), host=host,
-            host_distance_mpc=distance, notes=_notes(session, cand)))
+            host_distance_mpc=distance, host_offset_arcsec=offset,
+            notes=_notes(session, cand)))
     return out
 
 
@@ -49,12 +45,27 @@ def _band(name: str | None) -> str | None:
     return name.removeprefix("ztf").removeprefix("sdss").split("::")[-1]
 
 
-def _host(factors: dict) -> tuple[str | None, float | None]:
-    for f in factors.get("factors", []):
-        if isinstance(f, dict) and f.get("name") == "host" and f.get("value"):
-            match = _MPC.search(str(f.get("why", "")))
-            return str(f["value"]), float(match[1]) if match else None
-    return None, None
+def _host(factors: dict) -> tuple[str | None, float | None, float | None]:
+    """(name, distance in Mpc, separation in arcsec) of the matched host galaxy.
+
+    Read from the structured ``host`` the ranking stores
+    (:class:`tooflow.candidates.ranking.HostGalaxy`). A link ranked before
+    that was stored has only the factors' values: the host factor's value is
+    the galaxy's name and the distance factor's the host's distance (absent
+    when the map had no distance layers); the separation then stays unknown
+    until the event's candidates are ranked again.
+    """
+    from .ranking import HostGalaxy
+
+    if "host" in factors:
+        host = HostGalaxy.from_dict(factors["host"])
+        return (host.name, host.distance_mpc, host.offset_arcsec) if host else (None, None, None)
+    values = {f.get("name"): f.get("value") for f in factors.get("factors", [])
+              if isinstance(f, dict)}
+    name, distance = values.get("host"), values.get("distance")
+    if not name:
+        return None, None, None
+    return (str(name), float(distance) if isinstance(distance, (int, float)) else None, None)
 
 
 def _notes(session: Session, cand: Candidate) -> str | None:
