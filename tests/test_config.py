@@ -77,6 +77,7 @@ def test_the_documented_example_loads_typed(tooflow_home, monkeypatch):
         "program": "Caltech", "tap_url": "https://irsa.ipac.caltech.edu/TAP",
         "timeout": 10.0, "deadline": 60.0}
     assert s.facilities.telescope("DECam").facility_config()["extra"] == {"propid": "2019A-0205"}
+    assert s.facilities.telescope("DECam").extra.propid == "2019A-0205"  # typed, checked once
     assert not s.facilities.telescope("KPED").is_real_queue
     assert s.monitor.mode == "deployment" and s.monitor.max_wall_seconds == 172800
     assert [(a.name, a.affiliation) for a in s.circulars.authors] == [
@@ -162,6 +163,25 @@ BAD = [
     ("listeners: {hop: {url: 'kafka://kafka.scimma.org/igwn.gwalert', start_at: first}}\n",
      "listeners.hop.start_at = 'first': Input should be 'earliest' or 'latest'"),
     ("max_notice_bytes: 0\n", "max_notice_bytes = 0: Input should be greater than 0"),
+    # the adapters' own keys (facilities.TELESCOPE.extra), typed by each adapter's model
+    ("facilities: {ZTF: {adapter: ZTF, extra: {program_id: 7}}}\n",
+     "facilities.ZTF.extra.program_id = 7: allowed: 2 (Partnership), 3 (Caltech)"),
+    ("facilities: {ZTF: {adapter: ZTF, extra: {program_id: Partnrship}}}\n",
+     "facilities.ZTF.extra.program_id = 'Partnrship': allowed: 2 (Partnership), 3 (Caltech)"),
+    ("facilities: {ZTF: {adapter: ZTF, extra: {progam_pi: Kasliwal}}}\n",
+     "facilities.ZTF.extra = {'progam_pi': 'Kasliwal'}: unknown key(s) 'progam_pi'; allowed: "
+     "program_id, program_pi, tap_user_env, tap_password_env"),
+    ("facilities: {DECam: {adapter: DECam, url: 'https://sispi.example'}}\n",
+     "facilities.DECam.extra.propid: missing (required)"),
+    ("facilities: {DECam: {adapter: DECam, extra: {propid: ''}}}\n",
+     "facilities.DECam.extra.propid = '': String should have at least 1 character"),
+    ("facilities: {KPED: {extra: {overhead: -5}}}\n",
+     "facilities.KPED.extra.overhead = -5: Input should be greater than or equal to 0"),
+    ("facilities: {Gattini: {adapter: Gattini, extra: {depth: {J: 165}}}}\n",
+     "facilities.Gattini.extra.depth.J = 165: Input should be less than or equal to 30"),
+    ("facilities: {KPED: {extra: {propid: 2019A-0205}}}\n",
+     "facilities.KPED.extra = {'propid': '2019A-0205'}: unknown key(s) 'propid'; allowed: "
+     "overhead, reference_exposure, depth"),
 ]
 
 

@@ -22,13 +22,17 @@ from tooflow.observations import PlannedObservation
 def test_registry_builds_every_facility_by_name_case_insensitively():
     assert facility_names() == ["ZTF", "DECam", "KPED", "Gattini", "GROWTH-India",
                                 "Simulator"]
+    required = {"DECam": {"propid": "2019A-0205"}}  # SISPI takes no script without one
     for cls in FACILITIES:
         assert issubclass(cls, Facility)
-        facility = get_facility(cls.name.upper(), {"url": "http://127.0.0.1:9"})
+        facility = get_facility(cls.name.upper(), {"url": "http://127.0.0.1:9",
+                                                   "extra": required.get(cls.name, {})})
         assert type(facility) is cls and facility.config.url == "http://127.0.0.1:9"
         facility.close()
     with pytest.raises(KeyError, match="unknown facility 'LSST'; known: ZTF, DECam"):
         get_facility("LSST")
+    with pytest.raises(ValueError, match="propid\n  Field required"):
+        get_facility("DECam", {"url": "http://127.0.0.1:9"})
 
 
 def test_configuration_rejects_unknown_keys_and_reads_tokens_from_the_environment(

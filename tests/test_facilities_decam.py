@@ -46,8 +46,10 @@ def test_payload_carries_the_script_and_the_queue_fields():
 
 
 def test_missing_proposal_id_or_unknown_filter_is_refused():
-    with pytest.raises(FacilityError, match="proposal id"):
-        get_facility("DECam").build_request(southern_plan(), event_id="S190425z")
+    # without a proposal id the adapter is not even built (the settings refuse it at start)
+    for extra in ({}, {"propid": "  "}):
+        with pytest.raises(ValueError, match="propid"):
+            get_facility("DECam", {"extra": extra})
     bad = [PlannedObservation("DECam", 10.0, -30.0, "J", 90.0, START)]
     with pytest.raises(FacilityError, match="no filter 'J'"):
         sispi_script(bad, propid="x", program="y", seqid="z")

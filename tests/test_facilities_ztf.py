@@ -48,6 +48,29 @@ def test_payload_has_the_ztf_too_queue_shape():
     assert ztf.build_request(observations, event_id="S190425z", window=WINDOW) == payload
 
 
+def test_the_configured_extra_reaches_the_payload_typed(tooflow_home):
+    """``facilities.ZTF.extra`` is checked when the settings load; the adapter built from
+    them sends what it says (a program named, a PI, numbers written as text)."""
+    from tooflow.config import load_settings
+    from tooflow.facility_config import facility_for
+
+    (tooflow_home / "tooflow.yaml").write_text(
+        "facilities:\n  ZTF:\n    adapter: ZTF\n    url: http://127.0.0.1:9\n"
+        "    extra: {program_id: Caltech, program_pi: Kasliwal}\n"
+        "  DECam: {adapter: DECam, url: 'http://127.0.0.1:9', extra: {propid: 2019}}\n")
+    settings = load_settings()
+    assert settings.facilities.telescope("ZTF").extra.program_id == 3
+    with facility_for("ZTF", settings) as ztf:
+        payload = ztf.build_request(plan(s190425z_ztf_log(2)), event_id="S190425z",
+                                    window=WINDOW)
+    assert {(t["program_id"], t["program_pi"]) for t in payload["targets"]} == {
+        (3, "Kasliwal/tooflow")}
+    with facility_for("DECam", settings) as decam:
+        assert decam.extra.propid == "2019"  # a number written for the id is its text
+    with pytest.raises(ValueError, match="program_id\n.*allowed: 2 \\(Partnership\\)"):
+        get_facility("ZTF", {"extra": {"program_id": 1}})
+
+
 def test_filters_map_to_ztf_filter_ids_and_bad_input_is_refused():
     assert ZTF_FILTER_IDS == {"g": 1, "r": 2, "i": 3}
     obs = plan(s190425z_ztf_log(1))[0]

@@ -22,6 +22,7 @@ from pydantic import (
     PlainValidator,
     PositiveFloat,
     PositiveInt,
+    ValidationInfo,
     field_validator,
 )
 
@@ -169,7 +170,9 @@ class TelescopeQueueSection(Section):
     Without ``adapter`` (or with ``adapter: simulator``) the telescope is
     observed by the simulator. The other keys are those of
     :class:`tooflow.facilities.base.FacilityConfig`; a key left out keeps the
-    adapter's default.
+    adapter's default. ``extra`` holds the adapter's own keys, checked by its
+    model (:attr:`tooflow.facilities.base.Facility.Extra`: ``ZTFExtra``,
+    ``DECamExtra``, ``QueueExtra``).
     """
 
     adapter: str | None = None
@@ -184,7 +187,9 @@ class TelescopeQueueSection(Section):
     user: str | None = None
     site: _SiteSection | None = None
     tap_url: str | None = None
-    extra: dict[str, Any] | None = None
+    extra: Annotated[Any, Field(validate_default=True)] = None
+    """The adapter's own keys, typed by its ``Extra`` model once ``adapter`` is known
+    (checked even when left out: DECam needs its ``propid``)."""
     # the simulator's own keys, accepted (and ignored) on a telescope's entry
     speedup: PositiveFloat | None = None
     weather_loss: Fraction | None = None
@@ -201,6 +206,16 @@ class TelescopeQueueSection(Section):
         if value.lower() not in {n.lower() for n in names}:
             raise ValueError(f"allowed: {', '.join(names)}")
         return value
+
+    @field_validator("extra")
+    @classmethod
+    def _adapter_keys(cls, value: Any, info: ValidationInfo) -> Any:
+        if "adapter" not in info.data:
+            return value  # the adapter is wrong: that is the error to show
+        from .facilities import facility_class
+
+        typed = facility_class(info.data["adapter"] or "simulator").Extra.of(value)
+        return None if value is None else typed
 
     @property
     def is_real_queue(self) -> bool:

@@ -18,7 +18,7 @@ from tooflow.facilities.simulator import SimulatorFacility
 from tooflow.facilities.ztf import ZTFFacility
 
 __all__ = ["FACILITIES", "Facility", "FacilityConfig", "FacilityError", "FacilityHTTPError",
-           "FacilityUnavailable", "Site", "get_facility", "facility_names"]
+           "FacilityUnavailable", "Site", "get_facility", "facility_class", "facility_names"]
 
 #: Every adapter, like SkyPortal's ``APIS`` tuple.
 FACILITIES: tuple[type[Facility], ...] = (
@@ -30,6 +30,20 @@ FACILITIES: tuple[type[Facility], ...] = (
 def facility_names() -> list[str]:
     """Registered facility names."""
     return [cls.name for cls in FACILITIES]
+
+
+def facility_class(name: str) -> type[Facility]:
+    """The adapter registered as ``name`` (case-insensitive).
+
+    Raises
+    ------
+    KeyError
+        For an unknown name, listing the known ones.
+    """
+    for cls in FACILITIES:
+        if cls.name.lower() == name.lower():
+            return cls
+    raise KeyError(f"unknown facility {name!r}; known: {', '.join(facility_names())}")
 
 
 def get_facility(name: str, config: FacilityConfig | dict[str, Any] | None = None,
@@ -48,9 +62,7 @@ def get_facility(name: str, config: FacilityConfig | dict[str, Any] | None = Non
     KeyError
         For an unknown name, listing the known ones.
     """
-    for cls in FACILITIES:
-        if cls.name.lower() == name.lower():
-            if not isinstance(config, FacilityConfig):
-                config = FacilityConfig.from_mapping(config)
-            return cls(config)
-    raise KeyError(f"unknown facility {name!r}; known: {', '.join(facility_names())}")
+    cls = facility_class(name)
+    if not isinstance(config, FacilityConfig):
+        config = FacilityConfig.from_mapping(config)
+    return cls(config)

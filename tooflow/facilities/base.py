@@ -22,7 +22,9 @@ import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from tooflow.facilities.http import FacilityError, HttpClient, Transaction
 from tooflow.observations import ExecutedObservation, PlannedObservation, QueueRequest
@@ -31,6 +33,7 @@ from tooflow.telescopes import Site
 __all__ = [
     "Site",
     "FacilityConfig",
+    "FacilityExtra",
     "Facility",
     "FacilityError",
     "TERMINAL_STATUSES",
@@ -76,8 +79,10 @@ class FacilityConfig:
         Telescope site; adapters that need one have a default.
     tap_url : str
         TAP service publishing executed observations (ZTF: IRSA), if any.
-    extra : dict
-        Facility-specific settings (see each adapter).
+    extra : dict or FacilityExtra
+        Facility-specific settings: the keys of the adapter's
+        :attr:`Facility.Extra` model, checked when the adapter is built (and
+        when the settings are loaded).
     """
 
     url: str = ""
@@ -91,7 +96,7 @@ class FacilityConfig:
     user: str = "tooflow"
     site: Site | None = None
     tap_url: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] | FacilityExtra = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any] | None) -> FacilityConfig:
@@ -117,6 +122,38 @@ class FacilityConfig:
         if not self.token_env:
             return None
         return os.environ.get(self.token_env) or None
+
+
+class FacilityExtra(BaseModel):
+    """An adapter's own settings (``facilities.TELESCOPE.extra``): none here.
+
+    Each adapter names its model in :attr:`Facility.Extra`; the model checks
+    the values (a wrong type, a value not allowed, an unknown key) when the
+    settings are loaded, so a bad value stops ``tooflow`` at start, and again
+    when an adapter is built from a plain mapping.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(k) for k in data if k not in cls.model_fields)
+            if unknown:
+                allowed = ", ".join(cls.model_fields) or "none"
+                raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; "
+                                 f"allowed: {allowed}")
+        return data
+
+    @classmethod
+    def of(cls, value: dict[str, Any] | FacilityExtra | None) -> FacilityExtra:
+        """``value`` checked against this model (an instance of it is kept)."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, FacilityExtra):
+            value = value.model_dump(exclude_defaults=True)
+        return cls.model_validate(value or {})
 
 
 def validity_window(observations: Sequence[PlannedObservation],
@@ -163,9 +200,14 @@ class Facility(abc.ABC):
     #: Registry name, the ``telescope`` of the planned observations it takes.
     name: str = ""
 
+    #: The model of ``config.extra`` (the adapter's own settings).
+    Extra: ClassVar[type[FacilityExtra]] = FacilityExtra
+
     def __init__(self, config: FacilityConfig | None = None, *,
                  client: HttpClient | None = None):
         self.config = config or FacilityConfig()
+        #: ``config.extra``, checked and typed (:attr:`Extra`).
+        self.extra = self.Extra.of(self.config.extra)
         self.client = client or HttpClient(
             self.config.url, token=self.config.token(), timeout=self.config.timeout,
             retries=self.config.retries, backoff=self.config.backoff, facility=self.name,

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import StringConstraints
 
 from tooflow.facilities.http import FacilityError
-from tooflow.facilities.queue import JsonQueueFacility
+from tooflow.facilities.queue import JsonQueueFacility, QueueExtra
 from tooflow.observations import PlannedObservation
 
-__all__ = ["DECamFacility", "DECAM_FILTERS", "sispi_script"]
+__all__ = ["DECamFacility", "DECamExtra", "DECAM_FILTERS", "sispi_script"]
 
 #: DECam filter names (SISPI's).
 DECAM_FILTERS = frozenset({"u", "g", "r", "i", "z", "Y", "VR", "N964"})
@@ -66,11 +68,22 @@ def sispi_script(observations: Sequence[PlannedObservation], *, propid: str, pro
     return out
 
 
+class DECamExtra(QueueExtra):
+    """``extra`` of the DECam queue: the queue's overrides and the proposal id."""
+
+    propid: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    """NOIRLab proposal id the exposures are charged to (``2019A-0205``): required,
+    SISPI takes no script without it."""
+
+
 class DECamFacility(JsonQueueFacility):
-    """DECam script queue. ``config.extra['propid']`` is the proposal id."""
+    """DECam script queue. ``config.extra`` (:class:`DECamExtra`): ``propid``, the
+    proposal id (required), and the queue's overrides."""
 
     name = "DECam"
     filters = DECAM_FILTERS
+    Extra = DECamExtra
+    extra: DECamExtra
 
     def build_request(self, observations: Sequence[PlannedObservation], *, event_id: str,
                       program: str = "", window: tuple[dt.datetime, dt.datetime] | None = None,
@@ -78,10 +91,7 @@ class DECamFacility(JsonQueueFacility):
         """Generic queue payload plus ``script``: the SISPI exposures, in order."""
         payload = super().build_request(observations, event_id=event_id, program=program,
                                         window=window)
-        propid = str(self.config.extra.get("propid", ""))
-        if not propid:
-            raise FacilityError("DECam: no proposal id (config.extra['propid'])")
-        payload["script"] = sispi_script(observations, propid=propid,
+        payload["script"] = sispi_script(observations, propid=self.extra.propid,
                                          program=payload["program"] or "tooflow",
                                          seqid=event_id)
         return payload

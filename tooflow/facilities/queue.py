@@ -18,15 +18,35 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from tooflow.facilities.base import Facility, validity_window
+from pydantic import Field, NonNegativeFloat, PositiveFloat
+
+from tooflow.facilities.base import Facility, FacilityExtra, validity_window
 from tooflow.facilities.http import FacilityError, FacilityHTTPError
 from tooflow.observations import ExecutedObservation, PlannedObservation, QueueRequest
 from tooflow.telescopes import Site, Telescope, find_telescope
 
-__all__ = ["JsonQueueFacility", "executed_from_json"]
+__all__ = ["JsonQueueFacility", "QueueExtra", "executed_from_json"]
+
+#: A 5σ AB depth a queue may be told (mag): from a small telescope in the
+#: infrared (Gattini J ≈ 16.5) to a 4-m in the optical (DECam r ≈ 24).
+Depth = Annotated[float, Field(ge=10.0, le=30.0)]
+
+
+class QueueExtra(FacilityExtra):
+    """``extra`` of a telescope behind the JSON queue protocol (and of the simulator):
+    the catalogue's instrument numbers this queue replaces (a key left out keeps
+    the catalogue's, :mod:`tooflow.telescopes`)."""
+
+    overhead: NonNegativeFloat | None = None
+    """Seconds per exposure besides the exposure itself (catalogue:
+    ``overhead_per_exposure``)."""
+    reference_exposure: PositiveFloat | None = None
+    """Seconds of exposure the depths are given for."""
+    depth: dict[str, Depth] | None = None
+    """5σ AB depth (mag) per filter of a ``reference_exposure`` at the zenith, dark sky."""
 
 
 def executed_from_json(row: dict[str, Any], telescope: str) -> ExecutedObservation:
@@ -49,9 +69,12 @@ class JsonQueueFacility(Facility):
     Subclasses set :attr:`name`; the site, the filters, the overhead and the
     depths come from the telescope catalogue entry of that name
     (:mod:`tooflow.telescopes`). ``config.site`` replaces the site and
-    ``config.extra`` may override ``overhead`` (s), ``depth`` (mag per filter)
-    and ``reference_exposure`` (s).
+    ``config.extra`` (:class:`QueueExtra`) may override ``overhead`` (s),
+    ``depth`` (mag per filter) and ``reference_exposure`` (s).
     """
+
+    Extra = QueueExtra
+    extra: QueueExtra
 
     @property
     def filters(self) -> frozenset[str]:
@@ -79,17 +102,13 @@ class JsonQueueFacility(Facility):
     def instrument_for(self, telescope: str) -> dict[str, Any]:
         """Overhead (s), depth per filter (mag) and their reference exposure (s):
         the catalogue's, unless ``config.extra`` says otherwise."""
-        extra = self.config.extra
         tel = find_telescope(telescope)
         out: dict[str, Any] = {}
         if tel is not None:
             out = {"overhead": tel.overhead_per_exposure, "depth": self.depths_for(tel),
                    "reference_exposure": tel.reference_exposure}
-        for key in ("overhead", "reference_exposure"):
-            if key in extra:
-                out[key] = float(extra[key])
-        if "depth" in extra:
-            out["depth"] = {str(k): float(v) for k, v in dict(extra["depth"]).items()}
+        out.update(self.extra.model_dump(include=set(QueueExtra.model_fields),
+                                         exclude_none=True))
         return out
 
     def target(self, obs: PlannedObservation) -> dict[str, Any]:

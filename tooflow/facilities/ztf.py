@@ -20,7 +20,7 @@ replaces the queue with identical content; an "already exists" answer
 (HTTP 409) is success. Executed exposures come from IRSA's TAP service
 (``config.tap_url``, table ``ztf.ztf_current_meta_sci``), read with pyvo;
 IRSA credentials from the environment variables named by
-``config.extra['tap_user_env']`` / ``['tap_password_env']``.
+``config.extra``'s ``tap_user_env`` / ``tap_password_env`` (:class:`ZTFExtra`).
 """
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from tooflow.facilities.base import Facility, validity_window
+from pydantic import field_validator
+
+from tooflow.facilities.base import Facility, FacilityExtra, validity_window
 from tooflow.facilities.http import FacilityError
 from tooflow.facilities.tap import ZTF_COLUMNS, executed_from_tap, ztf_executed_query
 from tooflow.observations import ExecutedObservation, PlannedObservation, QueueRequest
 
-__all__ = ["ZTFFacility", "ZTF_FILTER_IDS", "ZTF_PROGRAM_IDS", "ztf_queue_name",
+__all__ = ["ZTFFacility", "ZTFExtra", "ZTF_FILTER_IDS", "ZTF_PROGRAM_IDS", "ztf_queue_name",
            "ztf_request_id"]
 
 #: ZTF filter ids.
@@ -67,20 +69,38 @@ def _mjd(t: dt.datetime) -> float:
     return round(float(Time(t).mjd), 6)
 
 
+class ZTFExtra(FacilityExtra):
+    """``extra`` of the ZTF queue."""
+
+    program_id: int = 2
+    """ZTF program the exposures are charged to: 2 (Partnership) or 3 (Caltech), or
+    its name."""
+    program_pi: str = "Kulkarni"
+    """PI sent with every target (``program_pi: <pi>/<user>``)."""
+    tap_user_env: str = ""
+    """Environment variable holding the IRSA TAP user name (empty: anonymous)."""
+    tap_password_env: str = ""
+    """Environment variable holding the IRSA TAP password."""
+
+    @field_validator("program_id", mode="before")
+    @classmethod
+    def _program(cls, value: Any) -> int:
+        ids = {**{str(v): v for v in ZTF_PROGRAM_IDS.values()}, **ZTF_PROGRAM_IDS}
+        key = str(value).strip() if isinstance(value, int | str) and \
+            not isinstance(value, bool) else None
+        if key not in ids:
+            raise ValueError("allowed: " + ", ".join(f"{v} ({k})"
+                                                     for k, v in ZTF_PROGRAM_IDS.items()))
+        return ids[key]
+
+
 class ZTFFacility(Facility):
-    """ZTF ToO queue. ``config.extra``: ``program_id`` (2 or 3, or its name),
-    ``program_pi``, ``tap_user_env``, ``tap_password_env``."""
+    """ZTF ToO queue. ``config.extra`` (:class:`ZTFExtra`): ``program_id`` (2 or 3, or
+    its name), ``program_pi``, ``tap_user_env``, ``tap_password_env``."""
 
     name = "ZTF"
-
-    def _program_id(self) -> int:
-        pid = self.config.extra.get("program_id", 2)
-        if isinstance(pid, str) and not pid.isdigit():
-            if pid not in ZTF_PROGRAM_IDS:
-                raise FacilityError(f"ZTF: unknown program {pid!r} "
-                                    f"(known: {', '.join(ZTF_PROGRAM_IDS)})")
-            return ZTF_PROGRAM_IDS[pid]
-        return int(pid)
+    Extra = ZTFExtra
+    extra: ZTFExtra
 
     def build_request(self, observations: Sequence[PlannedObservation], *, event_id: str,
                       program: str = "", window: tuple[dt.datetime, dt.datetime] | None = None,
@@ -91,8 +111,8 @@ class ZTFFacility(Facility):
             raise FacilityError("ZTF: nothing to submit")
         program = program or self.config.program or "GW"
         start, end = validity_window(observations, window)
-        program_id = self._program_id()
-        pi = self.config.extra.get("program_pi", "Kulkarni")
+        program_id = self.extra.program_id
+        pi = self.extra.program_pi
         targets = []
         for obs in observations:
             if obs.field_id is None:
@@ -166,11 +186,11 @@ class ZTFFacility(Facility):
         """ZTF exposures after ``since`` from the TAP service at ``config.tap_url``."""
         if not self.config.tap_url:
             raise FacilityError("ZTF: no TAP URL configured (config.tap_url)")
-        extra = self.config.extra
         auth = None
-        if extra.get("tap_user_env"):
-            user = os.environ.get(extra["tap_user_env"], "")
-            password = os.environ.get(extra.get("tap_password_env", ""), "")
+        if self.extra.tap_user_env:
+            user = os.environ.get(self.extra.tap_user_env, "")
+            password = os.environ.get(self.extra.tap_password_env, "") \
+                if self.extra.tap_password_env else ""
             auth = (user, password) if user else None
         return executed_from_tap(self.config.tap_url, ztf_executed_query(since),
                                  columns=ZTF_COLUMNS, telescope=self.name,
