@@ -710,25 +710,6 @@ def fill_idle_detection(problem, assignment: dict, by_rate: bool = True) -> dict
             if 0 <= k < len(part):
                 used[b] += part.cost_at(k, v)
                 taken.add(int(keys[k]))
-        preds = [None] + [part.predecessors(v) for v in range(1, nv)]
-        succs = [None] + [part.successors(v) for v in range(1, nv)]
-        block_ix = np.arange(len(part.blocks))
-
-        def chain_for(k: int, used=used, part=part, preds=preds, succs=succs,
-                      block_ix=block_ix, nv=nv) -> list[int]:
-            chain: list[int] = []
-            for v in range(nv):
-                ok = part.visible[k] & (used + part.cost_at(k, v) <= part.capacity + 1e-9)
-                if v > 0:
-                    ok &= preds[v] >= chain[-1]
-                    if succs[v] is not None:
-                        ok &= block_ix <= succs[v][chain[-1]]
-                cand = np.flatnonzero(ok)
-                if len(cand) == 0:
-                    return []
-                chain.append(int(cand[0]))
-            return chain
-
         def gain(k: int, b: int, part=part, lev=lev) -> float:
             p = pixels[part.offset + k]
             lv = lev[k, b]
@@ -756,7 +737,7 @@ def fill_idle_detection(problem, assignment: dict, by_rate: bool = True) -> dict
             _, k = heapq.heappop(heap)
             if int(keys[k]) in taken:
                 continue
-            chain = chain_for(k)
+            chain = part.earliest_chain(k, used)
             if not chain:
                 continue
             g = gain(k, chain[0])

@@ -96,6 +96,7 @@ class TelescopeProblem:
     texp: np.ndarray | None = None
     field_key: np.ndarray | None = None
     baseline: np.ndarray | None = None
+    _links: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def exposure_at(self, k: int, v: int) -> float:
         """Exposure time (s) of visit ``v`` of candidate ``k``."""
@@ -158,6 +159,42 @@ class TelescopeProblem:
 
     def __len__(self) -> int:
         return len(self.ra)
+
+    def earliest_chain(self, k: int, used: np.ndarray) -> list[int]:
+        """Earliest block of every visit of candidate ``k`` that fits in the spare capacity.
+
+        Each visit goes to the first block where the candidate is visible and
+        ``used`` (seconds already taken per block) plus what the chain's earlier
+        visits take leaves room for it, after the previous visit by the minimum gap
+        (:meth:`predecessors`) and within the maximum gap (:meth:`successors`).
+        The greedy fill-ins of both objectives (:func:`.solver.fill_idle`,
+        :func:`.detection.fill_idle_detection`) share it.
+
+        Returns
+        -------
+        list of int
+            One block per visit, or ``[]`` when some visit finds no block.
+        """
+        nv = len(self.filters)
+        if self._links is None:
+            self._links = ([None] + [self.predecessors(v) for v in range(1, nv)],
+                           [None] + [self.successors(v) for v in range(1, nv)])
+        preds, succs = self._links
+        extra = np.zeros(len(self.blocks))
+        chain: list[int] = []
+        for v in range(nv):
+            cost = self.cost_at(k, v)
+            ok = self.visible[k] & (used + extra + cost <= self.capacity + 1e-9)
+            if v > 0:
+                ok &= preds[v] >= chain[-1]
+                if succs[v] is not None:
+                    ok[succs[v][chain[-1]] + 1:] = False
+            cand = np.flatnonzero(ok)
+            if len(cand) == 0:
+                return []
+            chain.append(int(cand[0]))
+            extra[chain[-1]] += cost
+        return chain
 
     def predecessors(self, v: int) -> np.ndarray:
         """For visit ``v`` ≥ 1: last block index allowed for visit v-1, per block.

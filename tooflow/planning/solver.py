@@ -320,7 +320,6 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
     for i in {i for i, _ in assignment}:
         covered[pixels[i]] = True
     for part in problem.parts:
-        nv = len(part.filters)
         used = np.zeros(len(part.blocks))
         chosen = set()
         for (i, v), b in assignment.items():
@@ -328,9 +327,6 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
                 used[b] += part.cost_at(i - part.offset, v)
                 chosen.add(i - part.offset)
         n_fields = len(chosen)
-        preds = [None] + [part.predecessors(v) for v in range(1, nv)]
-        succs = [None] + [part.successors(v) for v in range(1, nv)]
-        block_ix = np.arange(len(part.blocks))
 
         def gain(k: int, part=part) -> float:
             if part.pointed:
@@ -350,24 +346,11 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
                 continue
             if g < part.threshold:
                 break  # the best left adds too little
-            chain: list[int] = []
-            for v in range(nv):
-                ok = part.visible[k] & (used + part.cost_at(k, v) <= part.capacity + 1e-9)
-                if v > 0:
-                    ok &= preds[v] >= chain[-1]
-                    if succs[v] is not None:
-                        ok &= block_ix <= succs[v][chain[-1]]
-                cand = np.flatnonzero(ok)
-                if len(cand) == 0:
-                    chain = []
-                    break
-                chain.append(int(cand[0]))
-                used[chain[-1]] += part.cost_at(k, v)
-            if len(chain) < nv:
-                for v, b in enumerate(chain):
-                    used[b] -= part.cost_at(k, v)
+            chain = part.earliest_chain(k, used)
+            if not chain:
                 continue
             for v, b in enumerate(chain):
+                used[b] += part.cost_at(k, v)
                 out[part.offset + int(k), v] = b
             covered[pixels[part.offset + k]] = True
             chosen.add(int(k))
