@@ -5,7 +5,10 @@ Run: ``python benchmarks/latency.py [--runs N] [--flow-runs N] [--notice FILE] [
 For each run a fresh SQLite database and a real simulator service on loopback
 take the notice through the same plain functions the ``handle-notice`` tasks
 call: store → parse → gate → notify → plan → submit. The table gives the median
-(p50) and max of each stage over the runs.
+(p50), p90 and max wall time of each stage over the runs, and the median
+process CPU seconds (``time.process_time``: all threads of this process, the
+in-process simulator answering the submissions included), which the machine's
+load affects less than wall time; the load average is printed before and after.
 
 First light (docs/planning.md) is measured beside today's path in the same run:
 
@@ -80,12 +83,13 @@ def one_run(payload: bytes, program: str, home: Path, url: str, *, first_light: 
     settings, engine = _settings(home, url, first_light)
     times: dict[str, float] = {}
     t0 = t = time.perf_counter()
+    c0 = c = time.process_time()
 
     def lap(name: str) -> None:
-        nonlocal t
-        now = time.perf_counter()
-        times[name] = now - t
-        t = now
+        nonlocal t, c
+        now, cpu = time.perf_counter(), time.process_time()
+        times[name], times[f"cpu {name}"] = now - t, cpu - c
+        t, c = now, cpu
 
     stored = store_notice(payload, source, engine=engine)  # the file name tells GCN Classic
     lap("store")
@@ -114,6 +118,7 @@ def one_run(payload: bytes, program: str, home: Path, url: str, *, first_light: 
             raise SystemExit("the first-light plan submitted nothing")
         lap("submit first light")
         times["first queued"] = time.perf_counter() - t0
+        times["cpu first queued"] = time.process_time() - c0
         final = first.final
     if not final:
         plan_id = plan_for_program(stored.notice_id, program, engine=engine,
@@ -124,7 +129,9 @@ def one_run(payload: bytes, program: str, home: Path, url: str, *, first_light: 
         if not first_light and not result.submitted:
             raise SystemExit(f"nothing submitted: {result}")
         times["optimal queued"] = time.perf_counter() - t0
+        times["cpu optimal queued"] = time.process_time() - c0
         times.setdefault("first queued", times["optimal queued"])
+        times.setdefault("cpu first queued", times["cpu optimal queued"])
     return times
 
 
@@ -150,8 +157,27 @@ def flow_run(payload: bytes, home: Path, url: str, first_light: bool) -> tuple[f
     return (first - arrival).total_seconds(), elapsed
 
 
-def _row(label: str, values: list[float]) -> str:
-    return f"{label:<48} {statistics.median(values):>8.2f} {max(values):>8.2f}"
+def _p90(values: list[float]) -> float:
+    """90th percentile (linear interpolation between the sorted values)."""
+    v = sorted(values)
+    x = 0.9 * (len(v) - 1)
+    i = int(x)
+    return v[i] if i + 1 >= len(v) else v[i] + (x - i) * (v[i + 1] - v[i])
+
+
+def _row(label: str, values: list[float], cpu: list[float] | None = None) -> str:
+    line = (f"{label:<48} {statistics.median(values):>8.2f} {_p90(values):>8.2f} "
+            f"{max(values):>8.2f}")
+    return line + (f" {statistics.median(cpu):>8.2f}" if cpu else "")
+
+
+def _stage(label: str, runs: list[dict[str, float]], key: str) -> str:
+    return _row(label, [r[key] for r in runs], [r[f"cpu {key}"] for r in runs])
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} CPUs"
 
 
 def main() -> None:
@@ -184,6 +210,7 @@ def main() -> None:
             path.mkdir()
             return path
 
+        load_before = _load()
         one_run(payload, args.program, home(), server.url, first_light=True)  # warm-up
         for _ in range(args.runs):
             today.append(one_run(payload, args.program, home(), server.url,
@@ -195,28 +222,27 @@ def main() -> None:
                                   first_light=True, start=None, source=str(args.pointing)))
         print(f"{args.notice.name} ({args.program!r}) and {args.pointing.name} "
               f"({args.pointing_program!r}), {args.runs} runs after one warm-up run; seconds")
-        print(f"{'':<48} {'p50':>8} {'max':>8}")
+        print(f"before: {load_before}; after: {_load()}")
+        print(f"{'':<48} {'p50':>8} {'p90':>8} {'max':>8} {'CPU p50':>8}")
         print(f"sky map: {args.notice.name}")
         for stage in [*STAGES[:-2], "plan", "submit"]:
-            print(_row(f"  today: {stage}", [r[stage] for r in today]))
-        print(_row("  today: arrival → optimal plan queued",
-                   [r["optimal queued"] for r in today]))
+            print(_stage(f"  today: {stage}", today, stage))
+        print(_stage("  today: arrival → optimal plan queued", today, "optimal queued"))
         for stage in ("plan first light", "submit first light"):
-            print(_row(f"  first light: {stage}", [r[stage] for r in fast]))
-        print(_row("  first light: arrival → first block queued",
-                   [r["first queued"] for r in fast]))
+            print(_stage(f"  first light: {stage}", fast, stage))
+        print(_stage("  first light: arrival → first block queued", fast, "first queued"))
         print(_row("  first light: optimal plan (plan + submit)",
-                   [r["plan"] + r["submit"] for r in fast]))
-        print(_row("  first light: arrival → optimal plan queued",
-                   [r["optimal queued"] for r in fast]))
+                   [r["plan"] + r["submit"] for r in fast],
+                   [r["cpu plan"] + r["cpu submit"] for r in fast]))
+        print(_stage("  first light: arrival → optimal plan queued", fast, "optimal queued"))
         print(f"single pointing: {args.pointing.name}")
-        print(_row("  today: plan (optimiser)", [r["plan"] for r in p_today]))
-        print(_row("  today: arrival → first request queued",
-                   [r["first queued"] for r in p_today]))
-        print(_row("  first light: plan (single pointing)",
-                   [r["plan first light"] for r in p_fast]))
-        print(_row("  first light: arrival → pointing queued",
-                   [r["first queued"] for r in p_fast]))
+        print(_stage("  today: plan (optimiser)", p_today, "plan"))
+        print(_stage("  today: arrival → first request queued", p_today, "first queued"))
+        for stage in STAGES[:-2]:
+            print(_stage(f"  first light: {stage}", p_fast, stage))
+        print(_stage("  first light: plan (single pointing)", p_fast, "plan first light"))
+        print(_stage("  first light: submit (single pointing)", p_fast, "submit first light"))
+        print(_stage("  first light: arrival → pointing queued", p_fast, "first queued"))
         sys.stdout.flush()
         if args.flow_runs:
             from prefect.testing.utilities import prefect_test_harness

@@ -1,9 +1,11 @@
 """When a telescope can observe a field: nights, time blocks and visibility.
 
-Sun and Moon positions and the apparent sidereal time come from astropy; field
-altitudes and hour angles are then plain vectorised spherical trigonometry on
-apparent (TETE) coordinates, so a (fields × times) table costs milliseconds.
-Refraction is ignored, which errs on the safe side for an airmass limit.
+Sun and Moon positions and the apparent sidereal time come from astropy, computed
+once per day for every site and interpolated (:mod:`tooflow.telescopes.ephemeris`,
+within 0.01° of astropy's full transforms); field altitudes and hour angles are
+then plain vectorised spherical trigonometry on apparent (TETE) coordinates, so
+a (fields × times) table costs milliseconds. Refraction is ignored, which errs
+on the safe side for an airmass limit.
 
 A field is visible during a block when it is visible at the block's start and
 end: altitude and hour angle vary monotonically or have a single extremum within
@@ -50,11 +52,14 @@ def _times(unix: np.ndarray):
     return Time(np.asarray(unix, float), format="unix", scale="utc")
 
 
-def _sun_altitude(tel: Telescope, unix: np.ndarray) -> np.ndarray:
-    from astropy.coordinates import AltAz, get_sun
+def _sun_moon(tel: Telescope, unix: np.ndarray):
+    from ..telescopes.ephemeris import sun_moon
 
-    t = _times(unix)
-    return get_sun(t).transform_to(AltAz(obstime=t, location=tel.location)).alt.deg
+    return sun_moon(tel.longitude, tel.latitude, tel.elevation, unix)
+
+
+def _sun_altitude(tel: Telescope, unix: np.ndarray) -> np.ndarray:
+    return _sun_moon(tel, unix).sun_altitude
 
 
 def night_mask(tel: Telescope, unix) -> np.ndarray:
@@ -134,19 +139,19 @@ def field_visibility(tel: Telescope, ra, dec, unix, moon: bool = True) -> np.nda
         ``tel.hour_angle_limits`` (if any), Moon further than ``tel.moon_distance``.
     """
     from astropy import units as u
-    from astropy.coordinates import TETE, SkyCoord, get_body
+    from astropy.coordinates import TETE, SkyCoord
 
     ra = np.atleast_1d(np.asarray(ra, float))
     dec = np.atleast_1d(np.asarray(dec, float))
     unix = np.atleast_1d(np.asarray(unix, float))
     if ra.size == 0 or unix.size == 0:
         return np.zeros((ra.size, unix.size), bool)
-    t = _times(unix)
+    sm = _sun_moon(tel, unix)
     tmid = _times([np.median(unix)])[0]
     app = SkyCoord(ra * u.deg, dec * u.deg).transform_to(TETE(obstime=tmid))
     a = np.radians(app.ra.deg)[:, None]
     d = np.radians(app.dec.deg)[:, None]
-    lst = np.radians(t.sidereal_time("apparent", longitude=tel.longitude * u.deg).deg)[None, :]
+    lst = sm.lst[None, :]
     ha = lst - a
     lat = np.radians(tel.latitude)
     sin_alt = np.sin(lat) * np.sin(d) + np.cos(lat) * np.cos(d) * np.cos(ha)
@@ -156,9 +161,8 @@ def field_visibility(tel: Telescope, ra, dec, unix, moon: bool = True) -> np.nda
         ha_h = (np.degrees(ha) / 15.0 + 12.0) % 24.0 - 12.0
         ok &= (ha_h >= tel.hour_angle_limits[0]) & (ha_h <= tel.hour_angle_limits[1])
     if moon and tel.moon_distance > 0:
-        lunar = get_body("moon", t, tel.location).transform_to(TETE(obstime=t))
-        ma = np.radians(lunar.ra.deg)[None, :]
-        md = np.radians(lunar.dec.deg)[None, :]
+        ma = sm.moon_ra[None, :]
+        md = sm.moon_dec[None, :]
         cos_sep = np.sin(d) * np.sin(md) + np.cos(d) * np.cos(md) * np.cos(a - ma)
         ok &= cos_sep <= np.cos(np.radians(tel.moon_distance))
     return ok
