@@ -26,7 +26,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tooflow.candidates.ranking import RankingWeights, explain, rank_candidates
+from tooflow.candidates.ranking import explain, rank_candidates
+from tooflow.candidates.weights import RankingWeights
 from tooflow.parsers import parse_notice
 from tooflow.simulator.drill import run_drill
 from tooflow.simulator.injection import draw_injection

@@ -16,12 +16,12 @@ from tooflow.candidates.association import (
     associate,
 )
 from tooflow.candidates.ranking import (
-    RankingWeights,
     explain,
     host_match,
     light_curve_rates,
     rank_candidates,
 )
+from tooflow.candidates.weights import RankingWeights
 from tooflow.parsers import parse_notice
 from tooflow.planning.galaxies import read_galaxy_catalog
 from tooflow.simulator.injection import draw_injection

@@ -375,14 +375,14 @@ class CandidatesSection(Section):
     top: PositiveInt | None = None
     ranking: dict[str, float] | None = None
     """Weights of the ranking factors and the listing threshold
-    (:class:`tooflow.candidates.ranking.RankingWeights`; docs/candidates-drill.md)."""
+    (:class:`tooflow.candidates.weights.RankingWeights`; docs/candidates-drill.md)."""
     association: AssociationSection | None = None
 
     @field_validator("ranking")
     @classmethod
     def _known_weights(cls, value: dict[str, float] | None) -> dict[str, float] | None:
         if value is not None:
-            from .candidates.ranking import RankingWeights
+            from .candidates.weights import RankingWeights
 
             RankingWeights.from_config(value)  # unknown keys and non-numbers are errors
         return value

@@ -168,7 +168,7 @@ class EventLocalization:
         from astropy.coordinates import SkyCoord
         from ligo.skymap.postprocess.crossmatch import crossmatch
 
-        from tooflow.planning.galaxies import moc_rows
+        from tooflow.skymap.summary import moc_rows
 
         ra = np.atleast_1d(np.asarray(ra, float))
         dec = np.atleast_1d(np.asarray(dec, float))

@@ -36,7 +36,7 @@ class CandidateConfig:
         Rows of the top-candidates table (flow artifact, ``tooflow candidates``).
     ranking : dict
         Weights of the ranking factors and the listing threshold
-        (:class:`~tooflow.candidates.ranking.RankingWeights`); empty: the defaults.
+        (:class:`~tooflow.candidates.weights.RankingWeights`); empty: the defaults.
     association : dict
         ``level`` (credible level of the region, 0.9) and ``margin_days`` (how
         long before the event a detection is tolerated, 0).

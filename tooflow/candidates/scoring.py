@@ -115,7 +115,8 @@ def score_event_candidates(event_pk: int, *, engine: Engine, settings: Settings,
     """
     from ..records.event import load_event_moc
     from .association import EventLocalization, associate
-    from .ranking import RankingWeights, rank_candidates
+    from .ranking import rank_candidates
+    from .weights import RankingWeights
 
     with Session(engine, expire_on_commit=False) as session:
         event = session.get(Event, event_pk)

@@ -86,14 +86,13 @@ def run_drill_cli(notice: Path | None, *, model: str, seed: int, spread: float,
     from ..candidates.association import EventLocalization
     from ..config import load_settings
     from ..db import create_schema, get_engine
-    from ..facility_config import ensure_local_simulator
     from ..simulator.feed import (
-        arm_on_start,
         fetch_event_packets,
         injection_for_notice,
         post_injection,
         save_drill,
     )
+    from ..simulator.local import arm_on_start, ensure_local_simulator
     from ..simulator.replay import replay_notice
     from ..skymap.read import read_skymap_bytes
     from .ingest import ingest_files

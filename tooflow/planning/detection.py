@@ -39,9 +39,10 @@ from scipy import sparse
 from tooflow.counterparts import LightCurveModel, counterpart_model
 from tooflow.counterparts.distance import distance_modulus_cdf
 
+from .strategy import visit_gap
+
 __all__ = [
     "DEFAULT_EXPOSURE_OPTIONS",
-    "DETECTION_MAX_GAP",
     "Detection",
     "LEVEL_STEP",
     "distance_layers",
@@ -61,9 +62,6 @@ DEFAULT_EXPOSURE_OPTIONS: dict[str, list[float]] = {
     "DECam": [60.0, 90.0, 150.0, 300.0],
     "GROWTH-India": [300.0, 600.0],
 }
-#: Default ``max_gap`` beyond ``min_gap`` between consecutive visits of a field
-#: under the detection objective (s): a kilonova fades while a second visit waits.
-DETECTION_MAX_GAP = 3600.0
 
 
 def exposure_options(tel, strategy) -> list[float]:
@@ -302,13 +300,6 @@ def limiting_magnitude(tel, filter_name: str, exposure_time, cond: dict) -> np.n
                     sun_altitude=np.asarray(cond["sun_altitude"])[finite])
     out[finite] = m
     return out
-
-
-def visit_gap(strategy) -> float:
-    """Longest time (s) between consecutive visits of a field under the detection objective."""
-    if strategy.max_gap is not None:
-        return float(strategy.max_gap)
-    return float(strategy.min_gap) + DETECTION_MAX_GAP
 
 
 def part_depths(part, model: LightCurveModel, event_time: float) -> np.ndarray:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
+from ..skymap.summary import moc_rows
 from ..telescopes import Telescope, load_telescope
 from . import coverage as cv
 from .plan import Plan, resolve_strategies, solve_problem
@@ -30,7 +31,6 @@ __all__ = [
     "read_galaxy_catalog",
     "normalize_galaxy_table",
     "score_galaxies",
-    "moc_rows",
     "rank_galaxies",
     "query_galaxies_tap",
     "plan_galaxies",
@@ -98,27 +98,6 @@ def _galaxy_name(t: Table, cols: dict, i: int, ra: float, dec: float) -> str:
             if text:
                 return text
     return f"J{ra:09.5f}{dec:+09.5f}"
-
-
-def moc_rows(moc, ra, dec) -> np.ndarray:
-    """Row of the multi-order map containing each (ra, dec) (deg); -1 if none."""
-    import healpy as hp
-    from ligo.skymap.moc import uniq2nest
-
-    uniq = np.asarray(moc["UNIQ"], dtype=np.int64)
-    orders, _ = uniq2nest(uniq)
-    order_max = int(orders.max())
-    nest = hp.ang2pix(1 << order_max, np.asarray(ra, float), np.asarray(dec, float),
-                      lonlat=True, nest=True).astype(np.int64)
-    sort = np.argsort(uniq)
-    su = uniq[sort]
-    rows = np.full(len(nest), -1, np.int64)
-    for o in np.unique(orders):
-        cand = (nest >> (2 * (order_max - int(o)))) + 4 * (1 << (2 * int(o)))
-        k = np.clip(np.searchsorted(su, cand), 0, len(su) - 1)
-        hit = (su[k] == cand) & (rows < 0)
-        rows[hit] = sort[k[hit]]
-    return rows
 
 
 def score_galaxies(moc, galaxies: Table) -> np.ndarray:

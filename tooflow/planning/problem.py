@@ -13,7 +13,7 @@ import numpy as np
 
 from ..telescopes import Telescope
 from . import coverage as cv
-from .strategy import Strategy
+from .strategy import Strategy, visit_gap
 from .visibility import Blocks, field_visibility, observing_blocks
 
 __all__ = ["TelescopeProblem", "Problem", "build_problem", "Target"]
@@ -136,8 +136,6 @@ class TelescopeProblem:
         if self.strategy.max_gap is not None:
             return float(self.strategy.max_gap)
         if self.texp is not None or self.field_key is not None:
-            from .detection import visit_gap
-
             return visit_gap(self.strategy)
         return None
 
@@ -404,10 +402,7 @@ def build_problem(
         elif strat.secondary_grid and "max_id" in tel.grid_spec:
             # every grid of the telescope (ZTF's secondary grid fills the primary's
             # chip gaps), as real ToO programmes do
-            from ..telescopes.catalogue import _load_grid
-
-            spec = {k: v for k, v in tel.grid_spec.items() if k != "max_id"}
-            ids, ra, dec = _load_grid(spec)
+            ids, ra, dec = tel.every_grid_fields
         else:
             ids, ra, dec = tel.fields
         edges = np.union1d(blocks.start, blocks.end)

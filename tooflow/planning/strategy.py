@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from ..telescopes import Telescope
 
-__all__ = ["Strategy", "default_strategy", "DEFAULT_VISITS"]
+__all__ = ["Strategy", "default_strategy", "visit_gap", "DEFAULT_VISITS",
+           "DETECTION_MAX_GAP"]
 
 #: Default visit filters per telescope (a field counts when all its visits are done).
 DEFAULT_VISITS = {
@@ -16,6 +17,9 @@ DEFAULT_VISITS = {
     "GROWTH-India": ["r"],
     "KPED": ["r"],
 }
+#: Default ``max_gap`` beyond ``min_gap`` between consecutive visits of a field
+#: under the detection objective (s): a kilonova fades while a second visit waits.
+DETECTION_MAX_GAP = 3600.0
 
 
 @dataclass
@@ -99,3 +103,10 @@ def default_strategy(tel: Telescope) -> Strategy:
     visits = DEFAULT_VISITS.get(tel.name, tel.filters[:1])
     mode = "tiling" if tel.has_grid else "galaxies"
     return Strategy(filters=list(visits), mode=mode)
+
+
+def visit_gap(strategy: Strategy) -> float:
+    """Longest time (s) between consecutive visits of a field under the detection objective."""
+    if strategy.max_gap is not None:
+        return float(strategy.max_gap)
+    return float(strategy.min_gap) + DETECTION_MAX_GAP

@@ -31,7 +31,8 @@ from tooflow.candidates.association import (
     Photometry,
     associate,
 )
-from tooflow.candidates.ranking import Ranked, RankingWeights, rank_candidates
+from tooflow.candidates.ranking import Ranked, rank_candidates
+from tooflow.candidates.weights import RankingWeights
 from tooflow.simulator.engine import Simulator
 from tooflow.simulator.injection import Injection
 from tooflow.simulator.transients import BackgroundRates, Detection, TransientSky
@@ -152,7 +153,7 @@ def run_drill(moc, injection: Injection, *, nights: int = 2, seed: int = 0,
         Executed exposures to use instead of planning and observing.
     """
     from tooflow.planning.coverage import points_in_fields
-    from tooflow.simulator.transients import _footprint
+    from tooflow.telescopes import load_telescope
 
     t0 = injection.t0_datetime
     if exposures is None:
@@ -162,7 +163,7 @@ def run_drill(moc, injection: Injection, *, nights: int = 2, seed: int = 0,
     detections: list[Detection] = []
     on_exposure = False
     for exp in sorted(exposures, key=lambda e: e["obsjd"]):
-        fp = _footprint(str(exp.get("telescope") or "ZTF"))
+        fp = load_telescope(str(exp.get("telescope") or "ZTF")).footprint
         _, hit = points_in_fields(fp, [exp["ra"]], [exp["dec"]], [injection.ra],
                                   [injection.dec])
         on_exposure |= bool(len(hit))
@@ -198,9 +199,11 @@ def run_drill(moc, injection: Injection, *, nights: int = 2, seed: int = 0,
 
 
 def _area(exposures: list[dict]) -> float:
-    from tooflow.simulator.transients import _footprint
+    from tooflow.telescopes import load_telescope
 
-    return _footprint(str(exposures[0].get("telescope") or "ZTF")).area if exposures else 0.0
+    if not exposures:
+        return 0.0
+    return load_telescope(str(exposures[0].get("telescope") or "ZTF")).footprint.area
 
 
 def _through_packets(assoc, sky, detections, event, level, margin_days):

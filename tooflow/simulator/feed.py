@@ -25,9 +25,8 @@ from tooflow.simulator.injection import MODELS, Injection, draw_injection, load_
 from tooflow.simulator.transients import BackgroundRates, Detection, TransientSky
 
 __all__ = ["arm_injection", "injection_for_notice", "detection_rows", "event_packets",
-           "post_injection", "fetch_event_packets", "arm_on_start", "arm_pending",
-           "packet_for", "packets_b64", "drill_dir", "save_drill", "load_drills",
-           "parse_inject_option"]
+           "post_injection", "fetch_event_packets", "packet_for", "packets_b64", "drill_dir",
+           "save_drill", "load_drills", "parse_inject_option"]
 
 
 def parse_inject_option(text: str) -> dict[str, Any]:
@@ -100,45 +99,6 @@ def arm_injection(simulator: Any, injection: Injection, *,
         simulator.show_sky(TransientSky(seed=simulator.seed, epoch=simulator.start,
                                         rates=rates))
     simulator.sky.add_injection(injection, light_curve)
-
-
-#: Injections waiting for the embedded simulator to start (:func:`arm_on_start`).
-_PENDING: list[Injection] = []
-
-
-def arm_on_start(injection: Injection) -> None:
-    """Arm the embedded simulator with ``injection`` when it starts (or now if it runs).
-
-    The embedded simulator starts at the flow's first submission, with its
-    accelerated clock: arming it earlier would start that clock while Prefect
-    and the planner are still busy, and the plan's window would be over by the
-    time it is submitted.
-    """
-    from tooflow.facility_config import local_simulator
-
-    arm_injection(_probe(), injection)  # a bad model fails now, not in the flow
-    running = local_simulator()
-    if running is not None:
-        arm_injection(running.simulator, injection)
-    else:
-        _PENDING.append(injection)
-
-
-def arm_pending(simulator: Any) -> None:
-    """Arm a simulator that has just started with the waiting injections."""
-    while _PENDING:
-        arm_injection(simulator, _PENDING.pop(0))
-
-
-def _probe():
-    class _Sim:  # a stand-in that only checks the light curve
-        sky = None
-        seed = 0
-        start = dt.datetime.now(dt.UTC)
-
-        def show_sky(self, sky):
-            self.sky = sky
-    return _Sim()
 
 
 def drill_dir(home: Path) -> Path:

@@ -11,7 +11,7 @@ from astropy.table import Table
 
 from .read import DIST_COLUMNS, moc_levels
 
-__all__ = ["SkymapSummary", "pixel_area", "summarize"]
+__all__ = ["SkymapSummary", "moc_rows", "pixel_area", "summarize"]
 
 SR_TO_DEG2 = float(np.square(180 / np.pi))
 
@@ -55,6 +55,27 @@ def pixel_area(uniq: np.ndarray) -> np.ndarray:
     """Solid angle of NUNIQ pixels (steradians)."""
     order, _ = moc_levels(np.asarray(uniq, dtype=np.int64))
     return 4 * np.pi / (12 * 4.0**order)
+
+
+def moc_rows(moc, ra, dec) -> np.ndarray:
+    """Row of the multi-order map containing each (ra, dec) (deg); -1 if none."""
+    import healpy as hp
+    from ligo.skymap.moc import uniq2nest
+
+    uniq = np.asarray(moc["UNIQ"], dtype=np.int64)
+    orders, _ = uniq2nest(uniq)
+    order_max = int(orders.max())
+    nest = hp.ang2pix(1 << order_max, np.asarray(ra, float), np.asarray(dec, float),
+                      lonlat=True, nest=True).astype(np.int64)
+    sort = np.argsort(uniq)
+    su = uniq[sort]
+    rows = np.full(len(nest), -1, np.int64)
+    for o in np.unique(orders):
+        cand = (nest >> (2 * (order_max - int(o)))) + 4 * (1 << (2 * int(o)))
+        k = np.clip(np.searchsorted(su, cand), 0, len(su) - 1)
+        hit = (su[k] == cand) & (rows < 0)
+        rows[hit] = sort[k[hit]]
+    return rows
 
 
 def _credible_areas(dens: np.ndarray, area_sr: np.ndarray, levels: tuple[float, ...]):

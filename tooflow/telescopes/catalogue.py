@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from tooflow.telescopes.dark_site import DARK_SKY, EXTINCTION
+
 __all__ = [
     "DATA_DIR",
     "Footprint",
@@ -208,15 +210,11 @@ class Telescope:
 
     def extinction(self, filter_name: str) -> float:
         """Extinction coefficient (mag/airmass): the site's, else the model default."""
-        from tooflow.telescopes.depth import EXTINCTION
-
         return float(self.extinction_override.get(filter_name,
                                                   EXTINCTION.get(filter_name, 0.12)))
 
     def dark_sky(self, filter_name: str) -> float:
         """Zenith dark-sky brightness (AB mag/arcsec²): the site's, else the default."""
-        from tooflow.telescopes.depth import DARK_SKY
-
         return float(self.dark_sky_override.get(filter_name, DARK_SKY.get(filter_name, 21.0)))
 
     @property
@@ -228,6 +226,12 @@ class Telescope:
     def fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Field grid as arrays ``(field_id, ra, dec)`` (ints, degrees)."""
         return _load_grid(self.grid_spec)
+
+    @property
+    def every_grid_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every field of the telescope's grid files, ``max_id`` ignored (ZTF's secondary
+        grid, which fills the primary's chip gaps), as :attr:`fields`."""
+        return _load_grid({k: v for k, v in self.grid_spec.items() if k != "max_id"})
 
     @property
     def location(self):

@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from tooflow.telescopes.dark_site import DARK_SKY, EXTINCTION
+
 if TYPE_CHECKING:
     from tooflow.telescopes.catalogue import Telescope
 
@@ -53,16 +55,6 @@ __all__ = [
     "moon_sky_brightness",
     "sky_brightness",
 ]
-
-#: Zenith dark-sky brightness (AB mag/arcsec²) of a dark site, per filter:
-#: Ivezić et al. 2019 Table 2 (u–y); J: Calar Alto 15.4 Vega + 0.91.
-DARK_SKY = {"u": 22.99, "g": 22.26, "r": 21.20, "i": 20.48, "z": 19.60, "y": 18.61,
-            "Y": 18.61, "J": 16.31}
-
-#: Extinction per unit airmass (mag/airmass), typical values (within 0.02 of
-#: Ivezić et al. 2019 Table 2 for g, r, i, z; J from near-infrared practice).
-EXTINCTION = {"u": 0.50, "g": 0.20, "r": 0.12, "i": 0.08, "z": 0.06, "y": 0.06, "Y": 0.06,
-              "J": 0.10, "H": 0.08, "K": 0.07, "Ks": 0.07}
 
 #: V − filter of sunlight (AB), for moonlight in other bands than V (Willmer 2018:
 #: M_V = 4.81, g 5.11, r 4.65, i 4.53, z 4.50, y/Y 4.50, J 4.54; u 6.39).
