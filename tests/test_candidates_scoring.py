@@ -304,3 +304,43 @@ def test_circular_host_of_a_link_ranked_before_the_structured_host(sqlite_engine
         (reported,) = circular_candidates(s, event_pk)
     assert (reported.host, reported.host_distance_mpc, reported.host_offset_arcsec) == (
         "NGC4736", 4.4, None)
+
+
+def test_show_names_the_best_five_by_stored_score_and_counts_the_rest(sqlite_engine, event):
+    """Eight kilonovae drawn from MS181101ab's map, ranked; one rejected in vetting.
+
+    ``tooflow show`` (load_event_view) reads the best five in SQL by the scores the
+    ranking stored and counts the others, in the order ``tooflow candidates`` prints.
+    """
+    from tooflow.candidates.vetting import vet
+    from tooflow.views.event import CANDIDATES_SHOWN, load_event_view, render_text
+
+    ev, _ = event
+    moc = read_skymap_bytes(parse_notice(PRELIMINARY.read_bytes()).localization.skymap_bytes)
+    ids, seed = [], 100
+    while len(ids) < 8:
+        seed += 1
+        inj = draw_injection(moc, ev.time, event_id=ev.event_id, seed=seed)
+        if inj.credible_level < 0.8:
+            ids += ingest_alert_bytes(counterpart_upload(inj, name=f"DC26kn{seed}"), "upload",
+                                      engine=sqlite_engine).candidate_ids
+    result = score_event_candidates(ev.id, engine=sqlite_engine, settings=load_settings(),
+                                    candidate_ids=ids)
+    assert result.associated == 8
+    everyone = event_candidates(ev.event_id, engine=sqlite_engine)
+    vet(everyone[1].name, author="kasliwal", state="rejected", reason="a known SN",
+        engine=sqlite_engine)
+    ranked = event_candidates(ev.event_id, engine=sqlite_engine)
+    assert [r.name for r in ranked] == [r.name for r in everyone if r.name != everyone[1].name]
+    scores = [r.score for r in ranked]
+    assert scores == sorted(scores, reverse=True) and [r.rank for r in ranked] == [*range(1, 8)]
+    assert [r.name for r in event_candidates(ev.event_id, limit=3, engine=sqlite_engine)] == [
+        r.name for r in ranked[:3]]
+    with Session(sqlite_engine) as s:
+        view = load_event_view(s, ev.event_id, coverage=False)
+    assert [c["name"] for c in view.candidates] == [r.name for r in ranked[:CANDIDATES_SHOWN]]
+    assert view.candidates_total == len(ranked) == 7
+    line = next(x for x in render_text(view).splitlines() if x.startswith("candidates:"))
+    assert line.startswith(f"candidates: {ranked[0].name} {ranked[0].score:.2f} (new)")
+    assert f"; {7 - CANDIDATES_SHOWN} more (`tooflow candidates" in line
+    assert everyone[1].name not in line

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -27,8 +28,9 @@ from ..models import (
 )
 from .vetting import find_candidate
 
-__all__ = ["CandidateView", "RankedCandidate", "event_candidates", "load_candidate_view",
-           "render_candidate_text", "render_ranked_markdown", "render_ranked_text"]
+__all__ = ["CandidateView", "RankedCandidate", "count_ranked", "event_candidates",
+           "load_candidate_view", "ranked_candidate", "ranked_links", "render_candidate_text",
+           "render_ranked_markdown", "render_ranked_text"]
 
 
 @dataclass
@@ -114,9 +116,61 @@ def load_candidate_view(name: str, *, engine: Engine | None = None) -> Candidate
                              [(e, ce) for e, ce in events], list(alerts))
 
 
-def event_candidates(event_id: str, *, include_all: bool = False,
+def _ranked_where(event_pk: int, include_all: bool) -> list:
+    where = [CandidateEvent.event_pk == event_pk]
+    if not include_all:
+        listed = CandidateEvent.factors["listed"].as_boolean()
+        where += [Candidate.state != "rejected", or_(listed.is_(None), listed)]
+    return where
+
+
+def count_ranked(session: Session, event_pk: int, *, include_all: bool = False) -> int:
+    """How many candidates :func:`ranked_links` would return without a limit."""
+    return session.exec(select(func.count(CandidateEvent.id))
+                        .join(Candidate, Candidate.id == CandidateEvent.candidate_pk)
+                        .where(*_ranked_where(event_pk, include_all))).one()
+
+
+def ranked_links(session: Session, event_pk: int, *, include_all: bool = False,
+                 offset: int = 0, limit: int | None = None
+                 ) -> list[tuple[CandidateEvent, Candidate]]:
+    """An event's (link, candidate) rows by stored score, best first, then name; in SQL.
+
+    The scores are the ones the ranking stored on ``candidate_event``; nothing
+    is ranked again. The narrow (id, score, name) rows are sorted and cut to
+    ``offset``/``limit`` first, then only those rows' full rows (their
+    factors) are read, so the first five of 10,000 cost what five cost.
+
+    Parameters
+    ----------
+    session : Session
+    event_pk : int
+    include_all : bool
+        Also those below the listing threshold (``factors.listed`` false) and
+        those rejected in vetting.
+    offset, limit : int
+        The slice of the ranked list (``limit`` None: to its end).
+    """
+    query = (select(CandidateEvent.id)
+             .join(Candidate, Candidate.id == CandidateEvent.candidate_pk)
+             .where(*_ranked_where(event_pk, include_all))
+             .order_by(CandidateEvent.score.desc().nulls_last(), Candidate.name)
+             .offset(offset))
+    if limit is not None:
+        query = query.limit(limit)
+    ids = session.exec(query).all()
+    order = {i: n for n, i in enumerate(ids)}
+    rows = []
+    for start in range(0, len(ids), 500):  # bound the IN list
+        rows += session.exec(select(CandidateEvent, Candidate)
+                             .join(Candidate, Candidate.id == CandidateEvent.candidate_pk)
+                             .where(CandidateEvent.id.in_(ids[start:start + 500]))).all()
+    return sorted(((link, cand) for link, cand in rows), key=lambda r: order[r[0].id])
+
+
+def event_candidates(event_id: str, *, include_all: bool = False, limit: int | None = None,
                      engine: Engine | None = None) -> list[RankedCandidate]:
-    """The ranked candidates of an event, best first.
+    """The ranked candidates of an event, best first (by the stored scores).
 
     Parameters
     ----------
@@ -125,6 +179,9 @@ def event_candidates(event_id: str, *, include_all: bool = False,
     include_all : bool
         Also those below the listing threshold and those rejected in vetting
         (by default only listed candidates not rejected).
+    limit : int, optional
+        Only the best ``limit`` (read as such in SQL; :func:`count_ranked`
+        says how many there are).
 
     Raises
     ------
@@ -136,24 +193,22 @@ def event_candidates(event_id: str, *, include_all: bool = False,
         event = session.exec(select(Event).where(Event.event_id == event_id)).first()
         if event is None:
             raise LookupError(f"no event {event_id!r}; `tooflow events` lists them")
-        rows = session.exec(select(CandidateEvent, Candidate)
-                            .join(Candidate, Candidate.id == CandidateEvent.candidate_pk)
-                            .where(CandidateEvent.event_pk == event.id)).all()
-    out = []
-    for link, cand in rows:
-        listed = bool((link.factors or {}).get("listed", True))
-        if not include_all and (not listed or cand.state == "rejected"):
-            continue
-        out.append(RankedCandidate(
-            rank=0, name=cand.name, facility=cand.facility, ra=cand.ra, dec=cand.dec,
-            score=link.score, factors=dict(link.factors or {}), state=cand.state,
-            first_detected=cand.first_detected, first_mag=cand.first_mag,
-            first_filter=cand.first_filter, last_mag=cand.last_mag,
-            last_filter=cand.last_filter, classification=cand.classification,
-            redshift=cand.redshift, report=cand.report,
-            notified=link.notified_at is not None, listed=listed))
-    out.sort(key=lambda r: (-(r.score if r.score is not None else float("-inf")), r.name))
-    return [RankedCandidate(**{**vars(r), "rank": i}) for i, r in enumerate(out, 1)]
+        rows = ranked_links(session, event.id, include_all=include_all, limit=limit)
+        return [ranked_candidate(link, cand, rank)
+                for rank, (link, cand) in enumerate(rows, 1)]
+
+
+def ranked_candidate(link: CandidateEvent, cand: Candidate, rank: int) -> RankedCandidate:
+    """One row of :func:`ranked_links` as a :class:`RankedCandidate`."""
+    return RankedCandidate(
+        rank=rank, name=cand.name, facility=cand.facility, ra=cand.ra, dec=cand.dec,
+        score=link.score, factors=dict(link.factors or {}), state=cand.state,
+        first_detected=cand.first_detected, first_mag=cand.first_mag,
+        first_filter=cand.first_filter, last_mag=cand.last_mag,
+        last_filter=cand.last_filter, classification=cand.classification,
+        redshift=cand.redshift, report=cand.report,
+        notified=link.notified_at is not None,
+        listed=bool((link.factors or {}).get("listed", True)))
 
 
 def _utc(t: dt.datetime | None) -> str:

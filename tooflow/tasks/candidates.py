@@ -69,7 +69,7 @@ def publish_candidates(event_id: str) -> str:
 
     settings, engine = context()
     top = CandidateConfig.from_settings(settings).top
-    ranked = event_candidates(event_id, engine=engine)[:top]
+    ranked = event_candidates(event_id, limit=top, engine=engine)
     thumbs: dict[str, str | None] = {}
     with Session(engine) as session:
         for r in ranked:

@@ -36,6 +36,10 @@ from ..models import (
 __all__ = ["EventView", "NoticeLine", "PlanLine", "RequestGroup", "load_event_view",
            "render_text", "render_markdown", "flow_run_link"]
 
+#: Candidates ``tooflow show`` and the event artifact name (the best by stored
+#: score); the rest are counted ("N more").
+CANDIDATES_SHOWN = 5
+
 #: Request states a person must know about, with their error.
 PROBLEM_STATUSES = ("unsent", "expired", "failed", "rejected")
 
@@ -104,8 +108,10 @@ class EventView:
     last_error: str | None = None
     latest_notice_id: int | None = None  #: the notice the event reads (its own order)
     candidates: list[dict[str, Any]] = field(default_factory=list)
-    """Ranked candidates, best first (``name``, ``score``, ``state``, ``report``); the
-    full table: ``tooflow candidates EVENT_ID``."""
+    """The best :data:`CANDIDATES_SHOWN` candidates by stored score, best first
+    (``name``, ``score``, ``state``, ``report``); the full table: ``tooflow
+    candidates EVENT_ID``."""
+    candidates_total: int = 0  #: how many listed candidates the event has
     monitor: str | None = None  #: where the event's monitor stands, one line
 
     @property
@@ -162,8 +168,9 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
     coverage : bool
         Compute the probability the executed exposures cover (reads the sky map).
     candidates : bool
-        Read and rank every candidate of the event (the web page pages them
-        itself, :mod:`tooflow.web.candidates`, and passes False).
+        Read the best :data:`CANDIDATES_SHOWN` candidates by their stored
+        scores and count the others, in SQL (the web page pages them itself,
+        :mod:`tooflow.web.candidates`, and passes False).
 
     Raises
     ------
@@ -227,18 +234,19 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
     circulars = [(c.id, c.subject, c.created) for c in session.exec(
         select(CircularDraft).where(CircularDraft.event_pk == event.id)
         .order_by(CircularDraft.id))]
-    ranked = []
+    ranked, n_candidates = [], 0
     if candidates:
-        from ..candidates.views import event_candidates
+        from ..candidates.views import count_ranked, ranked_links
 
-        ranked = [{"name": r.name, "score": r.score, "state": r.state, "report": r.report}
-                  for r in event_candidates(event.event_id, engine=session.get_bind())]
+        n_candidates = count_ranked(session, event.id)
+        ranked = [{"name": c.name, "score": link.score, "state": c.state, "report": c.report}
+                  for link, c in ranked_links(session, event.id, limit=CANDIDATES_SHOWN)]
     return EventView(event_id=event.event_id, fields=fields, retracted=event.retracted,
                      notices=notices, plans=plans, requests=requests,
                      executed=dict(Counter(e.telescope for e in executed_rows)),
                      coverage=cov, area=area, circulars=circulars, coverage_error=cov_error,
                      last_error=event.last_error, latest_notice_id=event.latest_notice_id,
-                     candidates=ranked,
+                     candidates=ranked, candidates_total=n_candidates,
                      monitor=describe_monitor(watcher) if watcher is not None else None)
 
 
@@ -328,12 +336,12 @@ def render_text(view: EventView) -> str:
     return "\n".join(lines)
 
 
-def _candidates_line(view: EventView, top: int = 5) -> str:
+def _candidates_line(view: EventView) -> str:
     shown = [f"{c['name']} {c['score']:.2f}" if c["score"] is not None else c["name"]
-             for c in view.candidates[:top]]
+             for c in view.candidates]
     shown = [f"{text} ({c['state']}{', report' if c['report'] else ''})"
              for text, c in zip(shown, view.candidates, strict=False)]
-    more = len(view.candidates) - top
+    more = max(view.candidates_total, len(view.candidates)) - len(view.candidates)
     return "; ".join(shown) + (f"; {more} more" if more > 0 else "")
 
 

@@ -2,10 +2,10 @@
 
 Reads only: vetting goes through :func:`tooflow.candidates.vetting.vet`, and
 the candidate's page reads :func:`tooflow.candidates.views.load_candidate_view`.
-The ranked list is paged in SQL (same order as
-:func:`tooflow.candidates.views.event_candidates`: score, best first, then
-name), so an event with 10,000 candidates opens as fast as one with ten
-(benchmarks/web_candidates.py).
+The ranked list is paged in SQL
+(:func:`tooflow.candidates.views.ranked_links`, the order of ``tooflow
+candidates``: score, best first, then name), so an event with 10,000
+candidates opens as fast as one with ten (benchmarks/web_candidates.py).
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_
-from sqlmodel import Session, select
-
-from ..models import Candidate, CandidateEvent
+from sqlmodel import Session
 
 __all__ = ["CandidatePage", "candidate_page", "cutout_png", "PER_PAGE"]
 
@@ -57,24 +54,12 @@ def candidate_page(session: Session, event_pk: int, *, page: int = 1,
         Also those below the listing threshold (``factors.listed`` false) and
         those rejected in vetting.
     """
-    where = [CandidateEvent.event_pk == event_pk]
-    if not include_all:
-        listed = CandidateEvent.factors["listed"].as_boolean()
-        where += [Candidate.state != "rejected", or_(listed.is_(None), listed)]
-    total = session.exec(select(func.count(CandidateEvent.id))
-                         .join(Candidate, Candidate.id == CandidateEvent.candidate_pk)
-                         .where(*where)).one()
+    from ..candidates.views import count_ranked, ranked_links
+
+    total = count_ranked(session, event_pk, include_all=include_all)
     page = max(1, min(page, max(1, -(-total // per_page))))
-    # sort the narrow (id, score, name) rows, then read the page's full rows
-    ids = session.exec(select(CandidateEvent.id)
-                       .join(Candidate, Candidate.id == CandidateEvent.candidate_pk).where(*where)
-                       .order_by(CandidateEvent.score.desc().nulls_last(), Candidate.name)
-                       .offset((page - 1) * per_page).limit(per_page)).all()
-    order = {i: n for n, i in enumerate(ids)}
-    rows = sorted(session.exec(select(CandidateEvent, Candidate)
-                               .join(Candidate, Candidate.id == CandidateEvent.candidate_pk)
-                               .where(CandidateEvent.id.in_(ids))).all(),
-                  key=lambda r: order[r[0].id])
+    rows = ranked_links(session, event_pk, include_all=include_all,
+                        offset=(page - 1) * per_page, limit=per_page)
     out = [{"rank": (page - 1) * per_page + i, "candidate": cand, "score": link.score,
             "factors": dict(link.factors or {}), "notified": link.notified_at is not None}
            for i, (link, cand) in enumerate(rows, 1)]
