@@ -528,3 +528,18 @@ def test_errors_are_specific():
     naive = dataclasses.replace(ctx.observations[0], obs_time=dt.datetime(2023, 5, 19, 3, 0))
     with pytest.raises(ValueError, match="observation time must be timezone-aware"):
         render_circular(dataclasses.replace(ctx, observations=[naive]))
+
+
+def test_what_each_telescope_adds_to_the_network():
+    """With several telescopes, each paragraph gives the telescope's own coverage and
+    what no other telescope of the report covered; alone, only its own."""
+    ctx = grb230812b_context()
+    both = dataclasses.replace(ctx, coverage={
+        "ZTF": Coverage(probability=0.78, area=280.1, added=0.61),
+        "GROWTH-India": Coverage(probability=0.20, area=0.1, added=0.03)})
+    text = flat(render_circular(both).body)
+    assert ("~78.0% of the probability enclosed in the localization region, ~61.0% of it "
+            "covered by no other telescope of this report.") in text
+    assert "~20.0% of the probability enclosed in the localization region, ~3.0% of it" in text
+    plain = flat(render_circular(ctx).body)
+    assert "no other telescope" not in plain

@@ -99,3 +99,33 @@ def test_unknown_event_is_a_clear_error(sqlite_engine):
     with pytest.raises(LookupError, match="no event 'S000000x'; `tooflow events` lists them"):
         with Session(sqlite_engine) as s:
             load_event_view(s, "S000000x")
+
+
+def test_each_telescope_alone_and_what_it_adds():
+    """Plan and observed lines give each telescope's own union and what it adds to the
+    network (ZTF 30 % and DECam 40 % of a 50 % union: they share 20 %)."""
+    import datetime as dt
+
+    from tooflow.models import Plan
+    from tooflow.views.event import EventView, _observed_line
+    from tooflow.views.summary import plan_lines
+
+    t = dt.datetime(2019, 4, 25, 8, 18, tzinfo=dt.UTC)
+    row = Plan(id=7, event_pk=1, notice_id=1, program="P", start=t,
+               end=t + dt.timedelta(hours=24), telescopes=["ZTF", "DECam"], objective=0.5,
+               upper_bound=0.501, gap=0.002, solve_time=1.0, solver_status="OPTIMAL",
+               per_telescope={"ZTF": 0.3, "DECam": 0.4},
+               per_telescope_added={"ZTF": 0.1, "DECam": 0.2}, idle={})
+    assert ("[DECam 40.0 % alone, adds 20.0 %; ZTF 30.0 % alone, adds 10.0 %]"
+            in plan_lines(row, "P")[0])
+    view = EventView(event_id="S190425z", fields={}, retracted=False, notices=[], plans=[],
+                     requests=[], executed={"ZTF": 3, "DECam": 2},
+                     coverage={"ZTF": 0.3, "DECam": 0.4, "total": 0.5},
+                     area={"total": 120.0}, circulars=[],
+                     coverage_added={"ZTF": 0.1, "DECam": 0.2})
+    assert _observed_line(view) == (
+        "5 exposure(s) [DECam 2, ZTF 3]; 50.0 % of the probability covered (120 deg²) "
+        "[DECam 40.0 % alone, adds 20.0 %; ZTF 30.0 % alone, adds 10.0 %]")
+    alone = Plan(**{**row.model_dump(), "per_telescope": {"ZTF": 0.5},
+                    "per_telescope_added": {"ZTF": 0.5}, "telescopes": ["ZTF"]})
+    assert "[ZTF 50.0 %]" in plan_lines(alone, "P")[0]

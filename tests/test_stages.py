@@ -236,3 +236,22 @@ def test_exposures_without_our_keys_are_matched_by_field(gated, engine, simulato
     other = ExecutedObservation(telescope="ZTF", ra=0.0, dec=0.0, filter="g",
                                 exposure_time=30, obs_time=row.start_time, field_id=1)
     assert _match_by_field(other, unkeyed).request_key is None
+
+
+def test_achieved_coverage_says_what_each_telescope_adds(gated, engine):
+    """Each telescope's own union and what it adds: the total minus the others' union."""
+    notice_id, event_pk = gated
+    with Session(engine) as s:
+        moc, _ = load_event_moc(s, event_pk, load_settings(), notice_id)
+    ztf = [("ZTF", 194.3, -17.9)]
+    decam = [("DECam", 194.3, -17.9), ("DECam", 194.3, -22.5)]
+    prob, _, added = achieved_coverage(moc, ztf + decam, with_added=True)
+    alone_ztf, _ = achieved_coverage(moc, ztf)
+    alone_decam, _ = achieved_coverage(moc, decam)
+    assert prob["ZTF"] == pytest.approx(alone_ztf["total"])
+    assert prob["DECam"] == pytest.approx(alone_decam["total"])
+    assert added["ZTF"] == pytest.approx(prob["total"] - alone_decam["total"])
+    assert added["DECam"] == pytest.approx(prob["total"] - alone_ztf["total"])
+    # the DECam field at ZTF's pointing adds nothing ZTF did not cover; the other one does
+    assert 0 < added["DECam"] < prob["DECam"]
+    assert 0 < added["ZTF"] <= prob["ZTF"]

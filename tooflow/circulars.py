@@ -90,10 +90,14 @@ class Coverage:
         Cumulative localization probability covered, as a fraction in [0, 1].
     area : float or None
         Sky area covered, deg² (footprints counted once).
+    added : float or None
+        What it adds to the network: the probability no other telescope's
+        executed observations cover (None: unknown, or it observed alone).
     """
 
     probability: float | None = None
     area: float | None = None
+    added: float | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +249,9 @@ class TelescopeSummary:
         Cumulative probability covered (fraction), if known.
     area : float or None
         Area covered, deg², if known.
+    added : float or None
+        Probability covered by this telescope and no other (fraction), if known
+        and other telescopes observed too.
     observations : tuple of ExecutedObservation
         The exposures, in time order.
     """
@@ -260,6 +267,7 @@ class TelescopeSummary:
     probability: float | None
     area: float | None
     observations: tuple[ExecutedObservation, ...]
+    added: float | None = None
 
 
 def oxford_join(names: Iterable[object], conjunction: str = "and") -> str:
@@ -435,6 +443,7 @@ def summarize_telescope(
         probability=coverage.probability,
         area=coverage.area,
         observations=ordered,
+        added=coverage.added,
     )
 
 

@@ -47,8 +47,13 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
         rows = session.exec(select(ExecutedObservationRow)
                             .where(ExecutedObservationRow.event_pk == event_pk)
                             .order_by(ExecutedObservationRow.obs_time)).all()
-        if coverage is None and rows:
-            coverage, area = event_coverage(session, event_pk, rows, settings)
+        added: dict[str, float] = {}
+        if rows and (coverage is None or len({r.telescope for r in rows}) > 1):
+            # what each telescope adds to the network (the monitor's figures are each
+            # telescope's own union)
+            cov, ar, added = event_coverage(session, event_pk, rows, settings, with_added=True)
+            if coverage is None:
+                coverage, area = cov, ar
         coverage, area = coverage or {}, area or {}
         plan = session.exec(select(Plan).where(Plan.event_pk == event_pk,
                                                Plan.program == program)
@@ -64,7 +69,8 @@ def draft_circular(event_pk: int, program: str, *, engine: Engine, settings: Set
                 exposure_time=r.exposure_time, obs_time=r.obs_time,
                 limiting_magnitude=r.limiting_magnitude, field_id=r.field_id,
                 request_key=r.request_key, target=r.target) for r in rows],
-            coverage={t: Coverage(probability=coverage.get(t), area=area.get(t))
+            coverage={t: Coverage(probability=coverage.get(t), area=area.get(t),
+                                  added=added.get(t) if len(telescopes) > 1 else None)
                       for t in telescopes},
             authors=authors_from_config([a.model_dump() for a in conf.authors]),
             collaboration=conf.collaboration,

@@ -45,10 +45,14 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
               f"probability covered **{100 * row.objective:.1f} %** ({gap}"
               f"{describe_solver(row.solver_status, row.gap)}; "
               f"{row.solver_status}, solved in {row.solve_time or 0:.1f} s)", ""]
+    added = row.per_telescope_added or {}
+    busy = [t for t in row.per_telescope if any(o.telescope == t for o in observations)]
     for tel, p in sorted(row.per_telescope.items()):
         n = sum(1 for o in observations if o.telescope == tel)
         if n:
-            lines.append(f"* {tel}: {100 * p:.1f} % in {n} exposures")
+            adds = (f", adds {100 * added[tel]:.1f} % to the network"
+                    if len(busy) > 1 and tel in added else "")
+            lines.append(f"* {tel}: {100 * p:.1f} % alone{adds}, in {n} exposures")
     lines += [f"* nothing for {line}" for line in idle_telescope_lines(row)]
     if row.png_path:
         lines += ["", _embedded_png(row.png_path), "", f"Picture: `{row.png_path}`"]

@@ -113,6 +113,9 @@ class EventView:
     candidates EVENT_ID``."""
     candidates_total: int = 0  #: how many listed candidates the event has
     monitor: str | None = None  #: where the event's monitor stands, one line
+    coverage_added: dict[str, float] = field(default_factory=dict)
+    """Per telescope, the probability its executed exposures alone cover (no other
+    telescope's): what it adds to the network."""
 
     @property
     def gate_notice(self) -> NoticeLine | None:
@@ -217,14 +220,15 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
                                  .where(ExecutedObservationRow.event_pk == event.id)).all()
     cov: dict[str, float] = {}
     area: dict[str, float] = {}
+    cov_added: dict[str, float] = {}
     cov_error = None
     if executed_rows and coverage:
         try:
             from ..config import load_settings
             from ..records.coverage import event_coverage
 
-            cov, area = event_coverage(session, event.id, executed_rows,
-                                       settings or load_settings())
+            cov, area, cov_added = event_coverage(session, event.id, executed_rows,
+                                                  settings or load_settings(), with_added=True)
         except Exception as exc:  # noqa: BLE001 - the rest of the view still helps
             cov_error = f"{type(exc).__name__}: {exc}"
     from ..models import EventMonitor
@@ -245,6 +249,7 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
                      notices=notices, plans=plans, requests=requests,
                      executed=dict(Counter(e.telescope for e in executed_rows)),
                      coverage=cov, area=area, circulars=circulars, coverage_error=cov_error,
+                     coverage_added=cov_added,
                      last_error=event.last_error, latest_notice_id=event.latest_notice_id,
                      candidates=ranked, candidates_total=n_candidates,
                      monitor=describe_monitor(watcher) if watcher is not None else None)
@@ -274,7 +279,12 @@ def _observed_line(v: EventView) -> str:
     if v.coverage:
         line += (f"; {_pct(v.coverage.get('total'))} of the probability covered"
                  f" ({v.area.get('total', 0.0):.0f} deg²)")
-        if _per_tel(v.coverage):
+        tels = [t for t in sorted(v.coverage) if t != "total"]
+        if len(tels) > 1 and v.coverage_added:
+            line += " [" + "; ".join(
+                f"{t} {_pct(v.coverage[t])} alone, adds {_pct(v.coverage_added.get(t))}"
+                for t in tels) + "]"
+        elif _per_tel(v.coverage):
             line += f" [{_per_tel(v.coverage)}]"
     elif v.coverage_error:
         line += f"; coverage not computed: {v.coverage_error}"

@@ -81,15 +81,28 @@ def not_observable_text(plan) -> str:
     return text + (": " + "; ".join(lines) if lines else "")
 
 
+def per_telescope_text(plan) -> str:
+    """Each busy telescope's own union and, with several, what it adds to the network.
+
+    ``ZTF 1.6 % alone, adds 1.3 %; DECam 9.9 % alone, adds 9.9 %`` (a plan stored
+    before the added figures were kept shows each telescope's own union only).
+    """
+    idle = set(plan.idle or {})
+    added = getattr(plan, "per_telescope_added", None) or {}
+    busy = [(t, p) for t, p in sorted(plan.per_telescope.items()) if t not in idle]
+    if len(busy) < 2 or not added:
+        return ", ".join(f"{t} {100 * p:.1f} %" for t, p in busy)
+    return "; ".join(f"{t} {100 * p:.1f} % alone, adds {100 * added.get(t, 0.0):.1f} %"
+                     for t, p in busy)
+
+
 def plan_lines(plan, program: str) -> list[str]:
     """A stored plan in a few lines: coverage and solver, or "not observable in the window"."""
     from ..planning.plan import describe_solver
 
     if not plan.observable:
         return [f"plan #{plan.id} ({program}): {not_observable_text(plan)}"]
-    idle = set(plan.idle or {})
-    per = ", ".join(f"{t} {100 * p:.1f} %" for t, p in sorted(plan.per_telescope.items())
-                    if t not in idle)
+    per = per_telescope_text(plan)
     name = getattr(plan, "objective_name", None) or "coverage"
     what = "of the probability" if name == "coverage" else "probability of detection"
     lines = [f"plan #{plan.id} ({program}): {100 * plan.objective:.1f} % {what} "
