@@ -50,9 +50,9 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
     for tel, p in sorted(row.per_telescope.items()):
         n = sum(1 for o in observations if o.telescope == tel)
         if n:
-            adds = (f", adds {100 * added[tel]:.1f} % to the network"
+            adds = (f" alone, adds {100 * added[tel]:.1f} % to the network,"
                     if len(busy) > 1 and tel in added else "")
-            lines.append(f"* {tel}: {100 * p:.1f} % alone{adds}, in {n} exposures")
+            lines.append(f"* {tel}: {100 * p:.1f} %{adds} in {n} exposures")
     lines += [f"* nothing for {line}" for line in idle_telescope_lines(row)]
     if row.png_path:
         lines += ["", _embedded_png(row.png_path), "", f"Picture: `{row.png_path}`"]
