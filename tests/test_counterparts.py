@@ -119,3 +119,22 @@ def test_draw_is_one_member():
     assert src.apparent_magnitude("r", 1.0, 100.0) == pytest.approx(
         float(model.apparent_magnitude("r", 1.0, 100.0)) + src.offset)
     assert bool(src.detected("r", 1.0, 100.0, 30.0))
+
+
+def test_no_u_band_curve_and_no_telescope_plans_in_u():
+    """AT2017gfo's photometry has one u detection (SDSS u at 1.5 d) and one u upper
+    limit: no light curve, so the kilonova has no u band. No telescope of the
+    catalogue observes in u, so neither the planner nor the simulator ask for it;
+    every filter they can plan in has a curve."""
+    from tooflow.counterparts.kilonova import GW170817_MJD, at2017gfo_photometry
+    from tooflow.telescopes import load_telescopes
+
+    u = [r for r in at2017gfo_photometry() if r["filter"] == BANDS["u"].at2017gfo]
+    detected = [r for r in u if np.isfinite(r["flux"])]
+    assert len(u) == 2 and len(detected) == 1
+    assert detected[0]["mjd"] - GW170817_MJD == pytest.approx(1.52, abs=0.01)
+    model = kilonova()
+    assert "u" not in model.bands
+    for tel in load_telescopes():
+        for f in tel.filters:
+            assert model.band(f).name in model.bands, (tel.name, f)
