@@ -62,12 +62,16 @@ def _settings(home: Path, url: str, first_light: bool, monitor: bool = False):
 
 
 def one_run(payload: bytes, program: str, home: Path, url: str, *, first_light: bool,
-            start: dt.datetime | None = NIGHT, source: str = "bench") -> dict[str, float]:
+            start: dt.datetime | None = NIGHT, source: str = "bench",
+            cold: bool = False, optimal: bool = True) -> dict[str, float]:
     """One notice through the stages; times per stage and from arrival.
 
     Today (``first_light`` False): plan (optimal) → submit. First light: the
-    fast plan → submit, then (unless it was a final single pointing) the
-    optimal plan → submit. ``start`` None: the window opens at the event time.
+    fast plan → submit, then (unless it was a final single pointing, or
+    ``optimal`` is False) the optimal plan → submit. ``start`` None: the window
+    opens at the event time. ``cold``: the process-wide Sun/Moon cache is
+    emptied first (as in a fresh process: a ``tooflow ingest``, a deployment's
+    flow-run subprocess).
     """
     from sqlmodel import Session
 
@@ -79,8 +83,11 @@ def one_run(payload: bytes, program: str, home: Path, url: str, *, first_light: 
     from tooflow.stages.parse import parse_stored_notice
     from tooflow.stages.plan import plan_for_program
     from tooflow.stages.submit import submit_plan
+    from tooflow.telescopes import ephemeris
 
     settings, engine = _settings(home, url, first_light)
+    if cold:
+        ephemeris.clear_cache()
     times: dict[str, float] = {}
     t0 = t = time.perf_counter()
     c0 = c = time.process_time()
@@ -119,7 +126,7 @@ def one_run(payload: bytes, program: str, home: Path, url: str, *, first_light: 
         lap("submit first light")
         times["first queued"] = time.perf_counter() - t0
         times["cpu first queued"] = time.process_time() - c0
-        final = first.final
+        final = first.final or not optimal
     if not final:
         plan_id = plan_for_program(stored.notice_id, program, engine=engine,
                                    settings=settings, start=start)
@@ -199,6 +206,7 @@ def main() -> None:
     payload = args.notice.read_bytes()
     pointing = args.pointing.read_bytes()
     today, fast, p_today, p_fast, flows = [], [], [], [], {False: [], True: []}
+    cold, p_cold = [], []
     with SimulatorServer(speedup=1, weather_loss=0.0, start=NIGHT) as server, \
             tempfile.TemporaryDirectory() as tmp:
         n = 0
@@ -220,6 +228,11 @@ def main() -> None:
                                    first_light=False, start=None, source=str(args.pointing)))
             p_fast.append(one_run(pointing, args.pointing_program, home(), server.url,
                                   first_light=True, start=None, source=str(args.pointing)))
+            cold.append(one_run(payload, args.program, home(), server.url, first_light=True,
+                                cold=True, optimal=False))
+            p_cold.append(one_run(pointing, args.pointing_program, home(), server.url,
+                                  first_light=True, start=None, source=str(args.pointing),
+                                  cold=True))
         print(f"{args.notice.name} ({args.program!r}) and {args.pointing.name} "
               f"({args.pointing_program!r}), {args.runs} runs after one warm-up run; seconds")
         print(f"before: {load_before}; after: {_load()}")
@@ -235,6 +248,9 @@ def main() -> None:
                    [r["plan"] + r["submit"] for r in fast],
                    [r["cpu plan"] + r["cpu submit"] for r in fast]))
         print(_stage("  first light: arrival → optimal plan queued", fast, "optimal queued"))
+        print(_stage("  cold Sun/Moon cache: plan first light", cold, "plan first light"))
+        print(_stage("  cold Sun/Moon cache: arrival → first block queued", cold,
+                     "first queued"))
         print(f"single pointing: {args.pointing.name}")
         print(_stage("  today: plan (optimiser)", p_today, "plan"))
         print(_stage("  today: arrival → first request queued", p_today, "first queued"))
@@ -243,6 +259,10 @@ def main() -> None:
         print(_stage("  first light: plan (single pointing)", p_fast, "plan first light"))
         print(_stage("  first light: submit (single pointing)", p_fast, "submit first light"))
         print(_stage("  first light: arrival → pointing queued", p_fast, "first queued"))
+        print(_stage("  cold Sun/Moon cache: plan (single pointing)", p_cold,
+                     "plan first light"))
+        print(_stage("  cold Sun/Moon cache: arrival → pointing queued", p_cold,
+                     "first queued"))
         sys.stdout.flush()
         if args.flow_runs:
             from prefect.testing.utilities import prefect_test_harness

@@ -21,8 +21,9 @@ from tests.waiting import wait_for
 from tooflow.config import load_settings
 from tooflow.facility_config import facility_for as real_facility_for
 from tooflow.intake.store import store_notice
-from tooflow.models import Plan, PlannedObservationRow, QueueRequestRow
+from tooflow.models import Notice, Plan, PlannedObservationRow, QueueRequestRow
 from tooflow.planning.first_light import FIRST_BLOCK, SINGLE_POINTING, fits_one_field
+from tooflow.records.first_light import first_light_records
 from tooflow.simulator.server import SimulatorServer
 from tooflow.stages import submit as submit_stage
 from tooflow.stages.first_light import plan_first_light, replacement
@@ -30,6 +31,8 @@ from tooflow.stages.gate import gate_notice
 from tooflow.stages.parse import parse_stored_notice
 from tooflow.stages.plan import plan_for_program
 from tooflow.stages.submit import submit_plan
+from tooflow.views.event import load_event_view, render_markdown, render_text
+from tooflow.views.summary import first_light_lines, format_followup
 
 from .conftest import DATA
 
@@ -179,6 +182,23 @@ def test_first_block_then_optimal_plan_no_key_twice(sqlite_engine, simulator):
     assert rep.kept == len(kept) and rep.new == len(wanted - early_keys)
     assert rep.kept + rep.cancelled + rep.started == len(early)
 
+    # what a person on duty reads (`tooflow show`, the event artifact): when the first
+    # block was queued, how many requests, then how the optimal plan replaced it
+    with Session(engine) as s:
+        (rec,) = first_light_records(s, event_pk)
+        view = load_event_view(s, "MS181101ab", coverage=False, candidates=False)
+        arrived = s.get(Notice, notice_id).received
+    assert rec.plan_id == first.plan_id and rec.kind == "first block"
+    assert rec.optimal_plan_id == optimal and rec.replacement == rep
+    assert rec.requests == dict(Counter(o.telescope for o in early))
+    assert rec.queued >= arrived and rec.after_arrival > 0
+    text = render_text(view)
+    assert (f"first light (ZTF kilonova): first block, plan #{first.plan_id}, queued "
+            f"{rec.queued:%Y-%m-%d %H:%M:%S} UTC") in text
+    assert f"{len(early)} request(s) [DECam " in text
+    assert f"then the optimal plan #{optimal} replaced it: {rep.sentence()}" in text
+    assert "### First light" in render_markdown(view)
+
 
 @pytest.mark.parametrize(("path", "program", "telescopes"), [
     (XRT, "GRB afterglow", {"ZTF", "GROWTH-India", "KPED"}),
@@ -212,6 +232,12 @@ def test_single_pointing_skips_the_optimiser(sqlite_engine, simulator, monkeypat
     assert len({(o.telescope, o.ra, o.dec) for o in obs}) == len({o.telescope for o in obs})
     result = submit_plan(first.plan_id, engine=engine, settings=settings)
     assert sum(result.submitted.values()) == len(obs) and not result.errors
+    with Session(engine) as s:
+        lines = first_light_lines(s, event_pk)
+    assert lines[0].startswith(f"first light ({program}): single pointing, plan "
+                               f"#{first.plan_id}, queued ")
+    assert f"{len(obs)} request(s)" in lines[0]
+    assert "no optimal plan follows" in lines[1]
 
 
 def event_row(engine, event_pk: int):
@@ -257,6 +283,13 @@ def test_handle_notice_queues_the_first_block_then_the_optimal_plan(prefect, sql
     assert len(keys) == len(set(keys))
     # what this run sent: the first block and the optimal plan's new requests
     assert sum(result["submitted"].values()) == len(keys)
+    # `tooflow ingest`'s summary says it first
+    with Session(sqlite_engine) as s:
+        followup = format_followup(summary, s)
+    assert followup[0].startswith(f"first light (ZTF kilonova): first block, plan "
+                                  f"#{first['plan_id']}, queued ")
+    assert followup[1].startswith(
+        f"  then the optimal plan #{summary.plans['ZTF kilonova']} replaced it: ")
 
     run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from ..config import Settings
-from ..models import Event, Notice, Plan, QueueRequestRow
+from ..models import Event, Notice
 from ..records.event import load_event_moc
+from ..records.first_light import Replacement, replacement_in
 from .plan import idle_record, program_by_name, store_plan, strategy_for, targets_for
 
 __all__ = ["FirstLight", "Replacement", "plan_first_light", "replacement"]
@@ -119,58 +120,7 @@ def plan_first_light(notice_id: int, program_name: str, *, engine: Engine, setti
         return FirstLight(row.id, kind, time.perf_counter() - t0)
 
 
-@dataclass
-class Replacement:
-    """How the optimal plan replaced a first-block plan.
-
-    Attributes
-    ----------
-    kept : int
-        First-block requests the optimal plan also wants (queued once, not sent again);
-        ``kept_by_telescope`` the same per telescope.
-    cancelled : int
-        First-block requests the optimal plan no longer wants, cancelled before they started.
-    started : int
-        First-block requests the optimal plan no longer wants that had started
-        (or finished) and were left alone.
-    new : int
-        Requests of the optimal plan the first block did not have.
-    """
-
-    kept: int = 0
-    cancelled: int = 0
-    started: int = 0
-    new: int = 0
-    kept_by_telescope: dict[str, int] = field(default_factory=dict)
-
-    def sentence(self) -> str:
-        """One line for the flow's artifact and log."""
-        return (f"{self.kept} first-block request(s) kept, {self.cancelled} cancelled before "
-                f"they started, {self.started} already started left alone, {self.new} new")
-
-
 def replacement(first_plan_id: int, optimal_plan_id: int, *, engine: Engine) -> Replacement:
     """Compare the first-block plan's requests with the optimal plan that replaced it."""
-    from ..models import PlannedObservationRow
-
     with Session(engine) as session:
-        first = session.get(Plan, first_plan_id)
-        mine = session.exec(select(QueueRequestRow).where(
-            QueueRequestRow.event_pk == first.event_pk,
-            QueueRequestRow.plan_id == first_plan_id)).all()
-        wanted = {(r.telescope, r.request_key) for r in session.exec(
-            select(PlannedObservationRow).where(PlannedObservationRow.plan_id
-                                                == optimal_plan_id))}
-    out = Replacement()
-    first_keys = {(q.telescope, q.request_key) for q in mine}
-    for q in mine:
-        if (q.telescope, q.request_key) in wanted:
-            out.kept += 1
-            out.kept_by_telescope[q.telescope] = out.kept_by_telescope.get(q.telescope, 0) + 1
-        elif q.status == "cancelled":
-            out.cancelled += 1
-        else:
-            out.started += 1
-    out.new = len(wanted - first_keys)
-    return out
-
+        return replacement_in(session, first_plan_id, optimal_plan_id)

@@ -8,7 +8,8 @@ Neither rendering needs Prefect.
 
 Sections: the event's essentials; what needs attention (requests no queue
 accepted, failed notices); every notice with its status and flow run; the gate
-decisions; the plans (coverage, bound); the queue requests per telescope with
+decisions; first light (when the fast plan was queued, how many requests, how
+the optimal plan replaced it); the plans (coverage, bound); the queue requests per telescope with
 their states and errors; the executed observations and the achieved coverage;
 the circular drafts.
 """
@@ -116,6 +117,9 @@ class EventView:
     coverage_added: dict[str, float] = field(default_factory=dict)
     """Per telescope, the probability its executed exposures alone cover (no other
     telescope's): what it adds to the network."""
+    first_light: list[str] = field(default_factory=list)
+    """When each fast plan reached the queues and what replaced it, a line each
+    (:func:`tooflow.views.summary.first_light_lines`)."""
 
     @property
     def gate_notice(self) -> NoticeLine | None:
@@ -181,7 +185,7 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
         No such event.
     """
     from ..records.event import event_fields, latest_localization
-    from .summary import plan_lines
+    from .summary import first_light_lines, plan_lines
 
     event = session.exec(select(Event).where(Event.event_id == event_id)).first()
     if event is None:
@@ -252,7 +256,8 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
                      coverage_added=cov_added,
                      last_error=event.last_error, latest_notice_id=event.latest_notice_id,
                      candidates=ranked, candidates_total=n_candidates,
-                     monitor=describe_monitor(watcher) if watcher is not None else None)
+                     monitor=describe_monitor(watcher) if watcher is not None else None,
+                     first_light=first_light_lines(session, event.id))
 
 
 def _pct(x: float | None) -> str:
@@ -318,6 +323,7 @@ def render_text(view: EventView) -> str:
     if reads is not None:
         lines.append(f"gate (notice #{reads.id}):")
         lines += format_decisions(reads.decisions)
+    lines += view.first_light
     if view.plans:
         lines.append(f"plans ({len(view.plans)}):")
         for p in view.plans:
@@ -383,6 +389,10 @@ def render_markdown(view: EventView) -> str:
                   "| --- | --- | --- |"]
         lines += [f"| {_md(d['program'])} | {'**yes**' if d['triggered'] else 'no'} | "
                   f"{_md(d['reason'])} |" for d in last.decisions]
+    if view.first_light:
+        lines += ["", "### First light", ""]
+        lines += [f"  * {_md(line.strip())}" if line.startswith(" ") else f"* {_md(line)}"
+                  for line in view.first_light]
     if view.plans:
         lines += ["", "### Plans", ""]
         for p in view.plans:

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from ..runs.result import HandledNotice
 
-__all__ = ["format_fields", "format_decisions", "format_followup",
+__all__ = ["first_light_lines", "format_fields", "format_decisions", "format_followup",
            "not_observable_text", "plan_lines"]
 
 
@@ -118,11 +118,27 @@ def plan_lines(plan, program: str) -> list[str]:
     return lines
 
 
+def first_light_lines(session: Session, event_pk: int,
+                      plan_ids: set[int] | None = None) -> list[str]:
+    """First light of an event: when each fast plan was queued, how many requests,
+    and how the optimal plan replaced a first block (:mod:`tooflow.records.first_light`)."""
+    from ..records.first_light import first_light_records
+
+    return [line for rec in first_light_records(session, event_pk, plan_ids)
+            for line in rec.lines()]
+
+
 def format_followup(flow_summary: HandledNotice, session: Session) -> list[str]:
-    """Plans, submissions, observations and circular drafts of a flow run, a line each."""
+    """First light, plans, submissions, observations and circular drafts of a flow run,
+    a line each."""
     from ..models import CircularDraft, Plan
 
     lines = []
+    fast = {sub["first_light"]["plan_id"] for sub in flow_summary.submitted.values()
+            if (sub.get("first_light") or {}).get("plan_id") is not None}
+    if fast:
+        event_pk = session.get(Plan, next(iter(fast))).event_pk
+        lines += first_light_lines(session, event_pk, fast)
     for program, plan_id in flow_summary.plans.items():
         if plan_id is None:
             lines.append(f"plan ({program}): nothing to plan (the event has no sky map)")
