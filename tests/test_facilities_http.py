@@ -202,3 +202,20 @@ def test_error_body_echoing_the_token_is_redacted_everywhere(caplog):
         assert token not in text
     assert "Authorization: Bearer [redacted]" in row["detail"]
     assert "answered 400" in str(info.value)
+
+
+def test_clients_share_one_verifying_ssl_context():
+    """One CA bundle per process (it cost ~70 ms per client), verifying as httpx's default."""
+    import ssl
+
+    import httpx
+
+    from tooflow.facilities.http import HttpClient, _ssl_context
+
+    a, b = HttpClient("https://a.example"), HttpClient("https://b.example")
+    ctx = _ssl_context()
+    assert _ssl_context() is ctx
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.get_ca_certs() and ctx.get_ca_certs() == httpx.create_ssl_context().get_ca_certs()
+    a.close()
+    b.close()

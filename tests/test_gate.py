@@ -27,6 +27,15 @@ def test_shipped_programs_load():
     assert all(isinstance(p, Program) for p in programs)
 
 
+def test_libyaml_loader_reads_the_shipped_programs_as_the_python_loader(monkeypatch):
+    """load_programs uses PyYAML's C safe loader when present: the same programs."""
+    import yaml
+
+    fast = load_programs(SHIPPED)
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    assert fast == load_programs(SHIPPED)
+
+
 def test_kilonova_program_triggers_on_nsbh():
     decisions = {d.program: d for d in gate(S230518H, load_programs(SHIPPED))}
     kn = decisions["GW kilonova search"]

@@ -126,7 +126,10 @@ def load_programs(path: str | Path) -> list[Program]:
         If the file is not a list of programs, a program lacks a name, has
         unknown keys or criteria that do not parse.
     """
-    data = yaml.safe_load(Path(path).read_text())
+    # libyaml's loader when PyYAML has it: the same safe loader, ~10× faster on the
+    # shipped programs (read by the gate, notify and plan stages of every notice)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(Path(path).read_text(), Loader=loader)  # noqa: S506 - a safe loader
     items = data.get("programs") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise ValueError(f"{path}: expected a list under 'programs'")

@@ -21,10 +21,12 @@ not exceed ``max_response_bytes``. Past either it is a
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -126,6 +128,14 @@ class Transaction:
                 "created": self.started}
 
 
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying context (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``),
+    made once per process: loading the CA bundle costs ~70 ms per client, and every
+    submission opens a client per telescope."""
+    return httpx.create_ssl_context(trust_env=True)
+
+
 def is_retryable(exc: BaseException) -> bool:
     """True for transient failures: connection errors and 408/429/502/503/504."""
     if isinstance(exc, httpx.TransportError):
@@ -176,7 +186,8 @@ class HttpClient:
         self.transactions: list[Transaction] = []
         self._sleep = sleep
         self._client = httpx.Client(base_url=self.base_url, headers=headers,
-                                    timeout=httpx.Timeout(timeout), follow_redirects=False)
+                                    timeout=httpx.Timeout(timeout), follow_redirects=False,
+                                    verify=_ssl_context())
 
     def request(self, method: str, path: str, *, json: Any = None,
                 params: dict[str, Any] | None = None, content: bytes | None = None,
