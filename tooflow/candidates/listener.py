@@ -24,8 +24,7 @@ from sqlalchemy.engine import Engine
 from ..intake.store import IngestResult
 from .store import process_alerts, store_alert
 
-__all__ = ["CandidateBatcher", "candidate_source", "run_batch_in_process",
-           "store_candidate_message"]
+__all__ = ["CandidateBatcher", "candidate_source", "store_candidate_message"]
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +49,6 @@ def candidate_source(conf: dict[str, Any]):
     from ..intake.listeners.hop import hop_source
 
     return hop_source(conf, name="candidates", start_at="earliest")
-
-
-def run_batch_in_process(alert_ids: list[int]) -> Any:
-    """Run ``handle-candidates`` on a batch in this process (the embedded default)."""
-    from ..flows.candidates import handle_candidates
-
-    return handle_candidates(alert_ids)
 
 
 class CandidateBatcher:

@@ -35,6 +35,7 @@ from ..models import (
 )
 from ..models._types import utcnow
 from ..observations import PlannedObservation
+from ..records.transactions import store_transactions
 from .config import CandidateConfig
 
 __all__ = ["FollowupResult", "VettingError", "VettingResult", "find_candidate", "history",
@@ -256,8 +257,6 @@ def request_followup(candidate_pk: int, facility: str, *, vetting_id: int | None
                                     request_key=key)
             session.add(row)
             session.commit()
-        from ..stages.submit import store_transactions
-
         try:
             adapter = facility_for(facility, settings)
             with adapter:

@@ -187,10 +187,10 @@ def _listen(args: argparse.Namespace) -> int:
     from ..candidates.listener import (
         CandidateBatcher,
         candidate_source,
-        run_batch_in_process,
         store_candidate_message,
     )
     from ..db import create_schema, get_engine
+    from ..flows.candidates import handle_candidates
     from ..intake.listeners import run_source
 
     config = CandidateConfig.from_settings()
@@ -207,7 +207,8 @@ def _listen(args: argparse.Namespace) -> int:
     url = ensure_prefect_api(load_settings(), echo=print)
     if is_embedded():
         activate_prefect_api(url)  # the batches' flow runs start on the batcher's thread
-    batcher = CandidateBatcher(engine, run_batch_in_process, batch_size=config.batch_size,
+    # each batch runs handle-candidates in this process (the embedded default)
+    batcher = CandidateBatcher(engine, handle_candidates, batch_size=config.batch_size,
                                batch_seconds=config.batch_seconds)
     from ..candidates.store import waiting_alerts
 

@@ -28,7 +28,7 @@ from .monitor import plan_window
 
 __all__ = ["MIN_POLL_SECONDS", "Verdict", "open_monitor",
            "record_poll", "claim_draft", "reopen_monitor", "watched_events", "poll_every",
-           "load_monitor", "describe_monitor"]
+           "load_monitor"]
 
 #: Shortest wall-clock interval between two polls of an inline monitor (s).
 MIN_POLL_SECONDS = 2.0
@@ -195,14 +195,3 @@ def watched_events(*, engine: Engine) -> list[tuple[int, str]]:
                             .where(EventMonitor.status == "watching")
                             .order_by(EventMonitor.opened)).all()
     return [(pk, event_id) for pk, event_id in rows]
-
-
-def describe_monitor(row: EventMonitor) -> str:
-    """One line on an event's monitor, for ``tooflow show`` and the event's page."""
-    polls = f"{row.polls} poll(s)" + (f", last {row.last_poll:%Y-%m-%d %H:%M} UTC"
-                                      if row.last_poll else "")
-    if row.status == "watching":
-        return (f"watching for {', '.join(row.programs or [])}: {polls}; "
-                f"window closes {row.closes:%Y-%m-%d %H:%M} UTC")
-    drafted = f"drafted {row.drafted:%Y-%m-%d %H:%M} UTC" if row.drafted else "drafted"
-    return f"done, {drafted} after {polls}"

@@ -16,7 +16,8 @@ from ..facilities.base import TERMINAL_STATUSES
 from ..guards.text import redact
 from ..models import ExecutedObservationRow, Plan, PlannedObservationRow, QueueRequestRow
 from ..records.coverage import event_coverage
-from .submit import EXPIRED, NOT_SENT, UNSENT, store_transactions, update_request
+from ..records.transactions import store_transactions
+from .submit import EXPIRED, NOT_SENT, UNSENT, update_request
 
 __all__ = ["Progress", "Window", "poll_event", "monitor_budget", "plan_window"]
 

@@ -18,7 +18,6 @@ from ..guards.text import redact
 from ..models import (
     Event,
     ExecutedObservationRow,
-    FacilityTransaction,
     Notice,
     NoticeStatus,
     Plan,
@@ -27,9 +26,10 @@ from ..models import (
 )
 from ..models._types import utcnow
 from ..observations import PlannedObservation
+from ..records.transactions import store_transactions
 
 __all__ = ["SubmitResult", "SubmissionFailed", "ResubmitResult", "submit_plan",
-           "resubmit_unsent", "cancel_event_requests", "store_transactions", "update_request",
+           "resubmit_unsent", "cancel_event_requests", "update_request",
            "UNSENT", "EXPIRED", "NOT_SENT", "submitted_programs"]
 
 #: A planned request the queue has not accepted yet (unreachable, error): kept to retry.
@@ -85,12 +85,6 @@ class SubmissionFailed(RuntimeError):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-def store_transactions(session: Session, facility, event_pk: int | None) -> None:
-    """Record a facility's HTTP exchanges (no credentials) and forget them."""
-    for t in facility.pop_transactions():
-        session.add(FacilityTransaction(event_pk=event_pk, **t.row()))
 
 
 def _planned(row: PlannedObservationRow, event_id: str) -> PlannedObservation:

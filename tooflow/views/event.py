@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from ..models import (
     CircularDraft,
     Event,
+    EventMonitor,
     ExecutedObservationRow,
     GateDecision,
     Notice,
@@ -35,7 +36,7 @@ from ..models import (
 )
 
 __all__ = ["EventView", "NoticeLine", "PlanLine", "RequestGroup", "load_event_view",
-           "render_text", "render_markdown", "flow_run_link"]
+           "render_text", "render_markdown", "flow_run_link", "describe_monitor"]
 
 #: Candidates ``tooflow show`` and the event artifact name (the best by stored
 #: score); the rest are counted ("N more").
@@ -157,6 +158,17 @@ def flow_run_link(ui_base: str | None, run_id: str | None) -> str | None:
     return f"{ui_base.rstrip('/')}/runs/flow-run/{run_id}"
 
 
+def describe_monitor(row: EventMonitor) -> str:
+    """One line on an event's monitor, for ``tooflow show`` and the event's page."""
+    polls = f"{row.polls} poll(s)" + (f", last {row.last_poll:%Y-%m-%d %H:%M} UTC"
+                                      if row.last_poll else "")
+    if row.status == "watching":
+        return (f"watching for {', '.join(row.programs or [])}: {polls}; "
+                f"window closes {row.closes:%Y-%m-%d %H:%M} UTC")
+    drafted = f"drafted {row.drafted:%Y-%m-%d %H:%M} UTC" if row.drafted else "drafted"
+    return f"done, {drafted} after {polls}"
+
+
 def load_event_view(session: Session, event_id: str, *, ui_base: str | None = None,
                     settings=None, coverage: bool = True,
                     candidates: bool = True) -> EventView:
@@ -235,9 +247,6 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
                                                   settings or load_settings(), with_added=True)
         except Exception as exc:  # noqa: BLE001 - the rest of the view still helps
             cov_error = f"{type(exc).__name__}: {exc}"
-    from ..models import EventMonitor
-    from ..stages.event_monitor import describe_monitor
-
     watcher = session.exec(select(EventMonitor).where(EventMonitor.event_pk == event.id)).first()
     circulars = [(c.id, c.subject, c.created) for c in session.exec(
         select(CircularDraft).where(CircularDraft.event_pk == event.id)
