@@ -36,7 +36,7 @@ def test_states_move_with_the_simulated_clock():
     sim, wall = driven(weather_loss=0.0)
     keys = [r["request_key"] for r in sim.submit("ZTF", ztf_payload(2))]
     assert [s["status"] for s in sim.status(keys)] == ["queued", "queued"]
-    wall[0] = 10.0  # first exposure running (30 s + 10 s overhead)
+    wall[0] = 10.0  # first exposure running (30 s)
     assert [s["status"] for s in sim.status(keys)] == ["executing", "queued"]
     wall[0] = 50.0
     assert [s["status"] for s in sim.status(keys)] == ["completed", "executing"]
@@ -45,7 +45,12 @@ def test_states_move_with_the_simulated_clock():
     assert [s["status"] for s in sim.status(keys)] == ["completed", "completed"]
     first, second = sim.executed()
     assert parse_time(first["obs_time"]) == START
-    assert parse_time(second["obs_time"]) == START + dt.timedelta(seconds=40)
+    # 30 s exposure, then the catalogue's dead time as planned: 10 s overhead + the
+    # longer of the 10 s readout and the slew to the next field (2.6 deg/s)
+    ztf = load_telescope("ZTF")
+    dead = ztf.timing.between((first["ra"], first["dec"], "r"), second["ra"], second["dec"], "r")
+    assert dead == 20.0
+    assert parse_time(second["obs_time"]) == START + dt.timedelta(seconds=30 + dead)
     assert sim.executed(since=START) == [second]
     assert sim.health()["queues"] == {"ZTF": {"completed": 2}}
 

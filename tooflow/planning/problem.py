@@ -286,7 +286,7 @@ def _visit_setup(tel: Telescope, strat: Strategy):
     # fields observed in one block are seldom all adjacent: budget a slew of two
     # field widths per exposure
     spacing = 2.0 * np.sqrt(max(tel.footprint.area, 1e-6))
-    per = tel.overhead_per_exposure + max(tel.readout, spacing / max(tel.slew_rate, 1e-6))
+    per = tel.timing.dead_time(spacing)
     cost = np.array(exposures) + per
     return filters, exposures, cost
 

@@ -5,9 +5,10 @@ can start earliest, given the slew and filter change from the previous one and
 its release time (the field's previous visit plus the strategy's minimum gap),
 which keeps filters grouped and slews short. Between two exposures a telescope spends
 ``overhead_per_exposure + max(readout, slew distance / slew_rate)`` plus
-``filter_change_time`` when the filter changes. Every exposure starts and ends
-inside its block; an exposure that would not fit is dropped (with the other
-visits of its field) and reported.
+``filter_change_time`` when the filter changes: the catalogue's
+:class:`~tooflow.telescopes.timing.ExposureTiming`, which the simulator observes with
+too. Every exposure starts and ends inside its block; an exposure that would not fit
+is dropped (with the other visits of its field) and reported.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..telescopes.timing import angular_distance
 from .problem import Problem, TelescopeProblem
 
 __all__ = ["Exposure", "sequence_plan", "transition_time", "angular_distance"]
@@ -32,24 +34,15 @@ class Exposure:
     block: int
 
 
-def angular_distance(ra1, dec1, ra2, dec2):
-    """Great-circle distance (deg) between points given in degrees."""
-    r1, d1, r2, d2 = map(np.radians, (ra1, dec1, ra2, dec2))
-    c = np.sin(d1) * np.sin(d2) + np.cos(d1) * np.cos(d2) * np.cos(r1 - r2)
-    return np.degrees(np.arccos(np.clip(c, -1, 1)))
-
-
 def transition_time(part: TelescopeProblem, k_from: int | None, k_to: int, f_from: str | None,
                     f_to: str) -> float:
-    """Seconds between the end of one exposure and the start of the next."""
-    tel = part.telescope
+    """Seconds between the end of one exposure and the start of the next
+    (:meth:`~tooflow.telescopes.timing.ExposureTiming.dead_time` of the telescope)."""
     if k_from is None:
         return 0.0
     dist = angular_distance(part.ra[k_from], part.dec[k_from], part.ra[k_to], part.dec[k_to])
-    t = tel.overhead_per_exposure + max(tel.readout, float(dist) / max(tel.slew_rate, 1e-6))
-    if f_from is not None and f_from != f_to:
-        t += tel.filter_change_time
-    return t
+    return part.telescope.timing.dead_time(float(dist),
+                                           f_from is not None and f_from != f_to)
 
 
 def _window(part: TelescopeProblem, k: int, b: int) -> tuple[float, float]:

@@ -6,14 +6,18 @@ telescope that observes one request at a time. The state is advanced lazily,
 whenever the service is asked anything, up to the current simulated time, so a
 run is reproducible for a given seed and sequence of calls:
 
-1. a running exposure finishes at start + exposure time + overhead; it is then
+1. a running exposure finishes at start + exposure time; it is then
    either *completed* (an executed observation with a limiting magnitude from
    the catalogue's depth model, :func:`tooflow.telescopes.depth.limiting_magnitude`,
    under the airmass, Sun and Moon of its start, plus a seeded N(0, 0.15 mag)
    scatter) or
    *failed* ("weather"), with probability ``weather_loss`` drawn from a
    generator seeded by (seed, request key);
-2. the telescope then takes, among the queued requests observable now (Sun
+2. the telescope then takes, among the queued requests observable once it is
+   ready for them — the end of the last exposure plus the catalogue's dead time
+   to them (:class:`tooflow.telescopes.ExposureTiming`: overhead, then the longer
+   of the readout and the slew, plus a filter change), the one the planner plans
+   with, so a plan is observed on its own timeline — (Sun
    below the catalogue telescope's limit, −12°; airmass under the queue's
    limit; the catalogue's Moon distance and hour-angle limits, as planned;
    inside the validity window),
@@ -43,7 +47,8 @@ Request payload (``POST /queues/{name}/requests``; built by
 (:mod:`tooflow.telescopes`) the overhead, depth zero points, reference exposure,
 dark sky and extinction are the catalogue's; what ``instrument`` gives replaces
 them (a queue configuration's overrides). Another telescope gets a 30 s
-overhead and :data:`DEFAULT_DEPTH` unless ``instrument`` says otherwise.
+overhead (no readout or slew of its own) and :data:`DEFAULT_DEPTH` unless
+``instrument`` says otherwise.
 """
 
 from __future__ import annotations
@@ -54,13 +59,13 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from tooflow.simulator.sky import VisibilityGrid, visibility_grids
-from tooflow.telescopes import find_telescope
+from tooflow.telescopes import ExposureTiming, find_telescope
 from tooflow.telescopes.depth import depth_from_zero_point
 
 __all__ = ["Simulator", "SimRequest", "parse_time", "DEFAULT_DEPTH"]
@@ -100,7 +105,7 @@ class SimRequest:
     dec: float
     filter: str
     exposure_time: float
-    overhead: float
+    timing: ExposureTiming
     depth: float
     reference_exposure: float
     window_start: dt.datetime
@@ -122,6 +127,11 @@ class SimRequest:
     obs_end: dt.datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def overhead(self) -> float:
+        """Seconds per exposure besides the exposure (the catalogue's, or the queue's own)."""
+        return self.timing.overhead
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON a client sees for this request."""
         return {"request_key": self.key, "queue_name": self.queue, "queue_id": self.queue_id,
@@ -138,6 +148,16 @@ class _Queue:
     cursor: dt.datetime
     requests: list[SimRequest] = field(default_factory=list)
     current: SimRequest | None = None
+    #: The last exposure: ``(ra, dec, filter)`` and when it ended (its dead time follows).
+    last: tuple[float, float, str] | None = None
+    last_end: dt.datetime | None = None
+
+    def ready_for(self, r: SimRequest) -> dt.datetime | None:
+        """When the telescope can start ``r`` after its last exposure (None: at once)."""
+        if self.last is None or self.last_end is None:
+            return None
+        wait = r.timing.between(self.last, r.ra, r.dec, r.filter)
+        return self.last_end + dt.timedelta(seconds=wait)
 
 
 class Simulator:
@@ -313,7 +333,9 @@ class Simulator:
         depths = instrument.get("depth") or {}
         telescope = str(payload.get("telescope") or queue_name)
         tel = find_telescope(telescope)
-        overhead = float(instrument.get("overhead", tel.overhead_per_exposure if tel else 30.0))
+        timing = tel.timing if tel else ExposureTiming(overhead=30.0, slew_rate=float("inf"))
+        if instrument.get("overhead") is not None:
+            timing = replace(timing, overhead=float(instrument["overhead"]))
         window = payload.get("validity_window") or {}
         w_start = parse_time(window["start"]) if window.get("start") else now
         w_end = (parse_time(window["end"]) if window.get("end")
@@ -349,7 +371,7 @@ class Simulator:
             out.append(SimRequest(
                 key=key, queue=queue_name, queue_id=f"{queue_name}-{next(self._ids)}",
                 seq=next(self._seq), ra=ra, dec=dec, filter=filt, exposure_time=exptime,
-                overhead=overhead, depth=float(zero_point),
+                timing=timing, depth=float(zero_point),
                 reference_exposure=float(reference), band=band,
                 dark_sky=tel.dark_sky(band) if tel else None,
                 extinction=tel.extinction(band) if tel else None,
@@ -401,7 +423,8 @@ class Simulator:
                 if q.current.obs_end > now:
                     return
                 self._finish(q.current)
-                q.cursor = q.current.obs_end
+                q.cursor = q.last_end = q.current.obs_end
+                q.last = (q.current.ra, q.current.dec, q.current.filter)
                 q.current = None
             t = q.cursor
             if t >= now:
@@ -410,16 +433,23 @@ class Simulator:
             for r in pending:
                 self._expire_if_hopeless(r, t)
             pending = [r for r in pending if r.status == "queued"]
-            ready = [r for r in pending if self._can_start(r, t)]
+            # each request can start once the telescope has read out, slewed and
+            # changed filter after the last exposure (the planner's dead time)
+            starts = {r.key: max(t, q.ready_for(r) or t) for r in pending}
+            ready = [r for r in pending if self._can_start(r, starts[r.key])]
             if ready:
                 r = min(ready, key=lambda r: (r.planned_start, r.seq))
                 r.status, r.detail = "executing", ""
-                r.obs_start = t
-                r.obs_end = t + dt.timedelta(seconds=r.exposure_time + r.overhead)
+                r.obs_start = starts[r.key]
+                r.obs_end = r.obs_start + dt.timedelta(seconds=r.exposure_time)
                 q.current = r
                 continue
             nexts = [self._next_visible(r, t) for r in pending]
             nexts = [n for n in nexts if n is not None and n > t]
+            # ... or once it is ready for one and its planned start has come
+            # (a plan's start times are kept to the second, not to the visibility grid)
+            soonest = (max(starts[r.key], r.planned_start, r.window_start) for r in pending)
+            nexts += [s for s in soonest if s > t]
             q.cursor = min([*nexts, now])
 
     @staticmethod

@@ -5,7 +5,8 @@ Every telescope is described once, in ``tooflow/telescopes/data/<name>.yaml``
 (:mod:`tooflow.planning`), the queue adapters (:mod:`tooflow.facilities`) and the
 simulator (:mod:`tooflow.simulator`) all use this catalogue, and the depth of an
 exposure comes from one model, :func:`limiting_magnitude`
-(:mod:`tooflow.telescopes.depth`).
+(:mod:`tooflow.telescopes.depth`), and the time between two exposures from
+another, :class:`ExposureTiming` (:mod:`tooflow.telescopes.timing`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from tooflow.telescopes.catalogue import (
     load_telescopes,
 )
 from tooflow.telescopes.depth import limiting_magnitude, sky_brightness
+from tooflow.telescopes.timing import ExposureTiming, angular_distance
 
 __all__ = [
     "DATA_DIR",
+    "ExposureTiming",
     "Footprint",
     "Site",
     "Telescope",
+    "angular_distance",
     "available_telescopes",
     "find_telescope",
     "limiting_magnitude",

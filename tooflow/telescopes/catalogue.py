@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from tooflow.telescopes.dark_site import DARK_SKY, EXTINCTION
+from tooflow.telescopes.timing import ExposureTiming
 
 __all__ = [
     "DATA_DIR",
@@ -187,6 +188,13 @@ class Telescope:
     zenith_dark: dict[str, float] = field(default_factory=dict)
     dark_sky_override: dict[str, float] = field(default_factory=dict)
     extinction_override: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def timing(self) -> ExposureTiming:
+        """Time between exposures (overhead, readout, slew, filter change): the one
+        model the planner plans with and the simulator observes with."""
+        return ExposureTiming(overhead=self.overhead_per_exposure, readout=self.readout,
+                              slew_rate=self.slew_rate, filter_change=self.filter_change_time)
 
     @property
     def site(self) -> Site:
