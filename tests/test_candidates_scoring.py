@@ -128,6 +128,11 @@ def test_event_without_a_map_is_skipped(sqlite_engine):
 
 def test_handle_candidates_flow(prefect, sqlite_engine, event):
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
 
     from tooflow.flows.candidates import handle_candidates
 
@@ -137,14 +142,17 @@ def test_handle_candidates_flow(prefect, sqlite_engine, event):
                        "file", engine=sqlite_engine).alert_id,
            store_alert(b"Obj\x01 truncated", "file", fmt="ztf-avro",
                        engine=sqlite_engine).alert_id]
-    summary = handle_candidates(ids)
+    state = handle_candidates(ids, return_state=True)
+    summary = state.result()
     assert summary["candidates"] == 2 and list(summary["rejected"]) == [ids[2]]
     scored = summary["events"][ev.event_id]
     assert scored["associated"] == 1 and scored["top"][0][0] == injection.object_id
+    # the artifact this flow run made (the session's Prefect server holds other tests')
     with get_client(sync_client=True) as client:
-        artifacts = client.read_latest_artifacts(limit=200)
-    mine = [a for a in artifacts if a.key == f"candidates-{ev.event_id.lower()}"]
-    assert mine and injection.object_id in mine[0].data
+        mine = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[f"candidates-{ev.event_id.lower()}"]),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    assert len(mine) == 1 and injection.object_id in mine[0].data
 
 
 def test_circular_reports_the_candidates_marked_for_it(sqlite_engine, event):

@@ -15,6 +15,7 @@ import datetime as dt
 from collections import Counter
 
 import pytest
+import yaml
 from sqlmodel import Session, select
 
 from tests.waiting import wait_for
@@ -35,56 +36,40 @@ from tooflow.views.event import load_event_view, render_markdown, render_text
 from tooflow.views.summary import first_light_lines, format_followup
 
 from .conftest import DATA
+from .programs_helpers import NIGHT, PRELIMINARY, kilonova_program, programs_yaml, use_programs
 
-PRELIMINARY = DATA / "lvk" / "avro" / "MS181101ab-preliminary.avro"
 XRT = DATA / "gcn" / "classic-json" / "SWIFT_XRT_POSITION" / "example.json"
 ICECUBE = DATA / "listeners" / "AMON_ICECUBE_GOLD_190730.xml"
-NIGHT = dt.datetime(2019, 4, 1, 4, 0, tzinfo=dt.UTC)
 
-PROGRAMS = """
-programs:
-  - name: ZTF kilonova
-    kinds: [GW]
-    accept_mock: true
-    criteria: group == "CBC" and area_90 < 1000
-    telescopes: [ZTF, DECam]
-    strategy:
-      window_hours: 10
-      time_limit: 10
-      telescopes:
-        ZTF: {filters: [g, r], min_gap: 1800}
-        DECam: {filters: [i], exposure_time: {i: 30}}
-  - name: GRB afterglow
-    kinds: [GRB]
-    criteria: error_radius < 10
-    telescopes: [ZTF, GROWTH-India, KPED]
-    strategy:
-      window_hours: 24
-      telescopes:
-        ZTF: {filters: [g, r], exposure_time: {g: 60, r: 60}, min_gap: 1800}
-        GROWTH-India: {filters: [r]}
-        KPED: {filters: [r]}
-  - name: IceCube neutrino follow-up
-    kinds: [neutrino]
-    criteria: error_radius < 5
-    telescopes: [ZTF]
-    strategy:
-      window_hours: 48
-      telescopes:
-        ZTF: {filters: [g, r], min_gap: 1800}
-"""
+#: ZTF kilonova with DECam, and the GRB and neutrino programmes of the single pointings.
+PROGRAMS = programs_yaml(kilonova_program(telescopes=("ZTF", "DECam")), *yaml.safe_load("""
+- name: GRB afterglow
+  kinds: [GRB]
+  criteria: error_radius < 10
+  telescopes: [ZTF, GROWTH-India, KPED]
+  strategy:
+    window_hours: 24
+    telescopes:
+      ZTF: {filters: [g, r], exposure_time: {g: 60, r: 60}, min_gap: 1800}
+      GROWTH-India: {filters: [r]}
+      KPED: {filters: [r]}
+- name: IceCube neutrino follow-up
+  kinds: [neutrino]
+  criteria: error_radius < 5
+  telescopes: [ZTF]
+  strategy:
+    window_hours: 48
+    telescopes:
+      ZTF: {filters: [g, r], min_gap: 1800}
+"""))
 
 
 @pytest.fixture
 def simulator(tmp_path, monkeypatch):
     """The simulator on loopback at real speed from NIGHT, configured for tooflow."""
     with SimulatorServer(speedup=1.0, weather_loss=0.0, seed=1, start=NIGHT) as server:
-        programs = tmp_path / "programs.yaml"
-        programs.write_text(PROGRAMS)
-        config = tmp_path / "tooflow.yaml"
-        config.write_text(f"programs_file: {programs}\n"
-                          f"facilities:\n  simulator:\n    url: {server.url}\n")
-        monkeypatch.setenv("TOOFLOW_CONFIG", str(config))
+        use_programs(tmp_path, monkeypatch, PROGRAMS,
+                     f"facilities:\n  simulator:\n    url: {server.url}\n")
         yield server
 
 
@@ -260,6 +245,7 @@ def test_handle_notice_queues_the_first_block_then_the_optimal_plan(prefect, sql
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         ArtifactFilter,
+        ArtifactFilterFlowRunId,
         ArtifactFilterKey,
         FlowRunFilter,
         FlowRunFilterId,
@@ -296,7 +282,8 @@ def test_handle_notice_queues_the_first_block_then_the_optimal_plan(prefect, sql
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
             id=FlowRunFilterId(any_=[run_id])))
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=["first-light-ms181101ab-ztf-kilonova"])))
+            key=ArtifactFilterKey(any_=["first-light-ms181101ab-ztf-kilonova"]),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
     order = [t.name for t in sorted(runs, key=lambda t: t.start_time)
              if t.name.startswith(("plan", "submit"))]
     assert order == ["plan-first-light-ZTF kilonova", f"submit-plan-{first['plan_id']}",

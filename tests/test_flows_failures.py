@@ -21,33 +21,20 @@ from sqlmodel import Session, select
 from tooflow.intake.store import store_notice
 from tooflow.models import FacilityTransaction, Notice, NotificationRecord, QueueRequestRow
 
-from .test_stages import NIGHT, PRELIMINARY, _configure
+from .programs_helpers import NIGHT, PRELIMINARY, kilonova_program, programs_yaml, use_simulator
 from .test_unsent_requests import closed_port
 
-TWO_TELESCOPES = """
-programs:
-  - name: ZTF kilonova
-    kinds: [GW]
-    accept_mock: true
-    criteria: group == "CBC" and area_90 < 1000
-    telescopes: [ZTF, Gattini]
-    strategy:
-      window_hours: 10
-      time_limit: 10
-      telescopes:
-        ZTF: {filters: [g, r], min_gap: 1800}
-        Gattini: {filters: [J]}
-"""
+#: ZTF kilonova with a second telescope, Gattini, whose queue is the simulator.
+TWO_TELESCOPES = programs_yaml(kilonova_program(telescopes=("ZTF", "Gattini")))
 
 
 def _setup(tmp_path, monkeypatch, simulator_url: str, ztf_port: int) -> None:
-    _configure(tmp_path, monkeypatch, simulator_url)
-    (tmp_path / "programs.yaml").write_text(TWO_TELESCOPES)
+    use_simulator(tmp_path, monkeypatch, simulator_url, TWO_TELESCOPES,
+                  yaml.safe_dump({"monitor": {"max_wall_seconds": 1}}))
     path = tmp_path / "tooflow.yaml"
     config = yaml.safe_load(path.read_text())
     config["facilities"]["ZTF"] = {"url": f"http://127.0.0.1:{ztf_port}", "retries": 1,
                                    "backoff": 0.01}
-    config["monitor"] = {"max_wall_seconds": 1}
     path.write_text(yaml.safe_dump(config))
 
 
@@ -150,13 +137,20 @@ def test_unreachable_queue_fails_red_and_is_retried_later(prefect, sqlite_engine
     assert f"! ZTF: {n_ztf} request(s) not accepted by the queue yet" in view
     assert f"http://ui.example/runs/flow-run/{run_id}" in view
 
-    # The event's artifact says the same.
+    # The event's artifact says the same: the version this flow run published (the
+    # session's Prefect server holds other tests' versions of the same key).
     with get_client(sync_client=True) as client:
-        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+        from prefect.client.schemas.filters import (
+            ArtifactFilter,
+            ArtifactFilterFlowRunId,
+            ArtifactFilterKey,
+        )
 
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=["event-ms181101ab"])))
-    assert artifacts and f"ZTF: {n_ztf} request(s) not accepted" in artifacts[-1].data
+            key=ArtifactFilterKey(any_=["event-ms181101ab"]),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+    assert len(artifacts) == 1
+    assert f"ZTF: {n_ztf} request(s) not accepted" in artifacts[0].data
 
     # The queue comes up on that port: the resubmit-unsent flow sends each request once.
     with SimulatorServer(port=port, speedup=1, weather_loss=0.0, start=NIGHT) as ztf_queue:

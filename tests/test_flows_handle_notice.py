@@ -61,12 +61,16 @@ def test_garbage_is_rejected_and_the_flow_completes(flow, sqlite_engine):
 
 def test_ingest_twice_runs_one_flow(prefect, sqlite_engine):
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
     from tooflow.cli.ingest import ingest_files
 
     async def count_runs() -> int:
+        # filtered on the server: an unfiltered read returns only the first page of
+        # the session's Prefect server's runs (every earlier test's)
         async with get_client() as client:
-            runs = await client.read_flow_runs()
+            runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                name=FlowRunFilterName(like_="Fermi-GBM-680977982")))
             return sum(1 for r in runs if r.name.startswith("Fermi-GBM-680977982"))
 
     before = asyncio.run(count_runs())
@@ -85,14 +89,14 @@ def test_ms181101ab_whole_dag_and_rerun(prefect, sqlite_engine, tmp_path, monkey
     from tooflow.flows.handle_notice import handle_notice
     from tooflow.models import CircularDraft, NotificationRecord, QueueRequestRow
 
+    from .programs_helpers import NIGHT, PRELIMINARY, use_simulator
     from .simulated_clock import simulator_from_first_request
-    from .test_stages import NIGHT, PRELIMINARY, _configure
 
     stored = store_notice(PRELIMINARY.read_bytes(), str(PRELIMINARY), engine=sqlite_engine)
     # The simulated night starts with the first queue request: planning on a busy
     # machine takes tens of wall seconds, i.e. a whole night of the accelerated clock.
     with simulator_from_first_request(speedup=2000, weather_loss=0.0, start=NIGHT) as server:
-        _configure(tmp_path, monkeypatch, server.url)
+        use_simulator(tmp_path, monkeypatch, server.url)
         summary = handle_notice(stored.notice_id, plan_start=NIGHT)
         rerun = handle_notice(stored.notice_id, plan_start=NIGHT)
     assert summary.triggered == ["ZTF kilonova"]
@@ -119,13 +123,13 @@ def test_update_then_retraction_of_ms181101ab(prefect, sqlite_engine, tmp_path, 
     from tooflow.models import Event, QueueRequestRow
     from tooflow.simulator.server import SimulatorServer
 
-    from .test_stages import NIGHT, PRELIMINARY, _configure
+    from .programs_helpers import NIGHT, PRELIMINARY, use_simulator
 
     update = DATA / "lvk" / "avro" / "MS181101ab-ext-update.avro"
     retraction = DATA / "lvk" / "avro" / "MS181101ab-retraction.avro"
     # A real-time clock: nothing executes during the test, requests stay queued.
     with SimulatorServer(speedup=1, weather_loss=0.0, start=NIGHT) as server:
-        _configure(tmp_path, monkeypatch, server.url)
+        use_simulator(tmp_path, monkeypatch, server.url)
         with open(tmp_path / "tooflow.yaml", "a") as config:
             config.write("monitor:\n  max_wall_seconds: 1\n")
         ids = [store_notice(p.read_bytes(), str(p), engine=sqlite_engine).notice_id

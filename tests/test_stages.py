@@ -37,36 +37,8 @@ from tooflow.stages.parse import parse_stored_notice
 from tooflow.stages.plan import plan_for_program
 from tooflow.stages.submit import cancel_event_requests, submit_plan
 
-from .conftest import DATA
+from .programs_helpers import NIGHT, PRELIMINARY, use_simulator
 from .simulated_clock import simulator_from_first_request
-
-PRELIMINARY = DATA / "lvk" / "avro" / "MS181101ab-preliminary.avro"
-NIGHT = dt.datetime(2019, 4, 1, 4, 0, tzinfo=dt.UTC)
-
-PROGRAMS = """
-programs:
-  - name: ZTF kilonova
-    kinds: [GW]
-    accept_mock: true
-    criteria: group == "CBC" and area_90 < 1000
-    telescopes: [ZTF]
-    strategy:
-      window_hours: 10
-      time_limit: 10
-      telescopes:
-        ZTF: {filters: [g, r], min_gap: 1800}
-"""
-
-
-def _configure(tmp_path, monkeypatch, simulator_url: str) -> None:
-    programs = tmp_path / "programs.yaml"
-    programs.write_text(PROGRAMS)
-    config = tmp_path / "tooflow.yaml"
-    config.write_text(f"programs_file: {programs}\n"
-                      f"facilities:\n  simulator:\n    url: {simulator_url}\n"
-                      "circulars:\n  authors: [A. Astronomer, {name: B. Observer, "
-                      "affiliation: Caltech}]\n  collaboration: the ZTF collaboration\n")
-    monkeypatch.setenv("TOOFLOW_CONFIG", str(config))
 
 
 @pytest.fixture
@@ -79,10 +51,10 @@ def simulator(tmp_path, monkeypatch):
         server = simulator_from_first_request(speedup=speedup, weather_loss=0.0, seed=1,
                                               start=NIGHT).start()
         servers.append(server)
-        _configure(tmp_path, monkeypatch, server.url)
+        use_simulator(tmp_path, monkeypatch, server.url)
         return server
 
-    _configure(tmp_path, monkeypatch, "http://127.0.0.1:9")  # nothing listens yet
+    use_simulator(tmp_path, monkeypatch, "http://127.0.0.1:9")  # nothing listens yet
     yield start
     for server in servers:
         server.stop()

@@ -26,7 +26,7 @@ from tooflow.stages.submit import (
 )
 
 from . import test_stages
-from .test_stages import NIGHT
+from .programs_helpers import NIGHT
 
 # The MS181101ab fixtures of the stage tests (a gated notice, a simulator to start).
 gated, simulator = test_stages.gated, test_stages.simulator

@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 from tooflow.models import AuditRecord, CircularVersion, Localization, PlanApproval
 
 from . import web_helpers
+from .conftest import DATA
 from .web_helpers import csrf_of, login
 
 marshal, marshal_postgres, any_marshal, marshal_template = (
@@ -260,7 +261,7 @@ def test_script_is_escaped_everywhere(marshal):
         assert s.get(PlanApproval, marshal.approval_id).comment == SCRIPT
 
 
-ZTF = web_helpers.DATA / "candidates" / "ztf"
+ZTF = DATA / "candidates" / "ztf"
 
 
 def _with_candidates(m) -> list[str]:

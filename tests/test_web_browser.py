@@ -74,7 +74,7 @@ def _link_candidates(engine, notice_id: int) -> str:
     from tooflow.candidates.store import ingest_alert_bytes
     from tooflow.models import Candidate, CandidateEvent, Notice
 
-    from .web_helpers import DATA
+    from .conftest import DATA
 
     names = []
     for path in sorted((DATA / "candidates" / "ztf").glob("*.avro")):
@@ -95,8 +95,8 @@ def test_duty_astronomer_night(browser, prefect, sqlite_engine, tmp_path, monkey
     from tooflow.flows.handle_notice import handle_notice
     from tooflow.web.app import create_app
 
+    from .programs_helpers import NIGHT
     from .simulated_clock import simulator_from_first_request
-    from .test_stages import NIGHT
 
     stored = store_notice(PRELIMINARY.read_bytes(), "tests/data/lvk/avro/" + PRELIMINARY.name,
                           engine=sqlite_engine)

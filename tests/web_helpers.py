@@ -19,29 +19,11 @@ from sqlmodel import Session
 
 from tests.waiting import HANG, wait_for
 
-from .conftest import DATA
+from .programs_helpers import PRELIMINARY, kilonova_program, programs_yaml, use_programs
 
-PRELIMINARY = DATA / "lvk" / "avro" / "MS181101ab-preliminary.avro"
 #: Passwords of the test users (test values, not secrets).
 PASSWORDS = {"vera": "viewer-password-1", "dora": "duty-password-12", "adam": "admin-password-1"}
 ROLES = {"vera": "viewer", "dora": "duty", "adam": "admin"}
-
-PROGRAMS = """
-programs:
-  - name: ZTF kilonova
-    kinds: [GW]
-    accept_mock: true
-    criteria: group == "CBC" and area_90 < 1000
-    telescopes: [ZTF]
-    approval: required
-    approval_timeout: {timeout}
-    approval_default: reject
-    strategy:
-      window_hours: 10
-      time_limit: 10
-      telescopes:
-        ZTF: {{filters: [g, r], min_gap: 1800}}
-"""
 
 
 @contextmanager
@@ -96,11 +78,8 @@ class Marshal:
 
 def write_config(tmp_path, monkeypatch, *, timeout: float = 3600, extra: str = "") -> None:
     """Programs (ZTF kilonova, approval required) and a config naming them."""
-    programs = tmp_path / "programs.yaml"
-    programs.write_text(PROGRAMS.format(timeout=timeout))
-    config = tmp_path / "tooflow.yaml"
-    config.write_text(f"programs_file: {programs}\n{extra}")
-    monkeypatch.setenv("TOOFLOW_CONFIG", str(config))
+    use_programs(tmp_path, monkeypatch, programs_yaml(kilonova_program(
+        approval="required", approval_timeout=timeout, approval_default="reject")), extra)
 
 
 def add_users(engine) -> None:
