@@ -336,3 +336,56 @@ def test_candidate_names_are_escaped(marshal):
         s.commit()
     page = login(marshal.url, "vera").get("/events/MS181101ab").text
     assert "<script>alert" not in page and "&lt;script&gt;alert(&#34;x&#34;)" in page
+
+
+def test_coverage_is_kept_until_an_exposure_arrives(marshal):
+    """The event page's coverage and the coverage over time are computed once per
+    (map, exposures), and a new exposure shows on the next request, no restart."""
+    from tooflow.models import ExecutedObservationRow, PlannedObservationRow
+    from tooflow.records.coverage import _coverage_cached, achieved_coverage
+    from tooflow.records.event import load_event_moc
+    from tooflow.web.app import _pct
+
+    with Session(marshal.engine, expire_on_commit=False) as s:
+        planned = s.exec(select(PlannedObservationRow)
+                         .where(PlannedObservationRow.plan_id == marshal.plan_id)
+                         .order_by(PlannedObservationRow.start_time)).all()
+        held = planned[-1].field_id
+
+        def executed(o):
+            return ExecutedObservationRow(
+                event_pk=marshal.event_pk, telescope=o.telescope, field_id=o.field_id,
+                ra=o.ra, dec=o.dec, filter=o.filter, exposure_time=o.exposure_time,
+                obs_time=o.start_time, request_key=o.request_key)
+
+        s.add_all([executed(o) for o in planned if o.field_id != held])
+        s.commit()
+        moc, _ = load_event_moc(s, marshal.event_pk, marshal.settings)
+
+    def expected(observations) -> str:
+        prob, _ = achieved_coverage(moc, [(o.telescope, o.ra, o.dec) for o in observations])
+        return _pct(prob["total"])
+
+    client = login(marshal.url, "vera")
+
+    def shown() -> tuple[str, str, int]:
+        page = client.get("/events/MS181101ab").text
+        total = re.search(r"([\d.]+ %) of the probability covered", page)[1]
+        fragment = client.get("/events/MS181101ab/coverage").text
+        n, last = re.findall(r'<td class="num">(\d+)</td>\s*<td class="num">([\d.]+ %)',
+                             fragment)[-1]
+        assert last == total
+        return total, last, int(n)
+
+    before = [o for o in planned if o.field_id != held]
+    assert shown() == (expected(before),) * 2 + (len(before),)
+    misses = _coverage_cached.cache_info().misses
+    assert shown() == (expected(before),) * 2 + (len(before),)
+    assert _coverage_cached.cache_info().misses == misses  # nothing computed again
+    with Session(marshal.engine) as s:
+        s.add(executed(planned[-1]))  # a field not observed before
+        s.commit()
+    after = shown()
+    assert after == (expected([*before, planned[-1]]),) * 2 + (len(before) + 1,)
+    assert float(after[0].split()[0]) > float(expected(before).split()[0])
+    assert _coverage_cached.cache_info().misses > misses

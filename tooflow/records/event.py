@@ -12,7 +12,8 @@ from ..config import Settings
 from ..db import get_engine
 from ..models import Event, Localization, MultimessengerCoincidence, Plan
 
-__all__ = ["coincidence_rows", "event_fields", "joint_skymap_sha256", "latest_localization",
+__all__ = ["coincidence_rows", "event_fields", "event_map_sha256", "joint_skymap_sha256",
+           "latest_localization",
            "load_event_moc", "monitor_handed_over"]
 
 
@@ -62,7 +63,19 @@ def load_event_moc(session: Session, event_pk: int, settings: Settings,
     """
     from ..skymap import SkymapStore, read_skymap_bytes
 
-    store = SkymapStore(settings.resolved_skymap_dir)
+    sha256, loc = event_map_sha256(session, event_pk, notice_id)
+    if sha256 is None:
+        return None, loc
+    return read_skymap_bytes(SkymapStore(settings.resolved_skymap_dir).get(sha256)), loc
+
+
+def event_map_sha256(session: Session, event_pk: int, notice_id: int | None = None
+                     ) -> tuple[str | None, Localization | None]:
+    """Which stored map :func:`load_event_moc` reads (its sha256), without reading it.
+
+    The store is content-addressed, so the sha256 names the map's content:
+    what a cache of numbers computed from the map is keyed by.
+    """
     joint = joint_skymap_sha256(session, event_pk)
     loc = None
     if notice_id is not None:
@@ -71,10 +84,10 @@ def load_event_moc(session: Session, event_pk: int, settings: Settings,
                            ).first()
     loc = loc or latest_localization(session, event_pk)
     if joint:  # a coincidence with a GRB or neutrino: plan on the joint map
-        return read_skymap_bytes(store.get(joint)), loc
+        return joint, loc
     if loc is None or not loc.skymap_sha256:
         return None, loc
-    return read_skymap_bytes(store.get(loc.skymap_sha256)), loc
+    return loc.skymap_sha256, loc
 
 
 def coincidence_rows(session: Session, event_pk: int) -> list[MultimessengerCoincidence]:

@@ -145,26 +145,27 @@ def coverage_over_time(session: Session, event_pk: int, settings: Settings,
     """The probability the executed exposures had covered, at up to ``steps`` times.
 
     Each point counts every exposure taken up to then (the union on the sky,
-    as the monitor computes it). Empty without exposures or without a map.
+    as the monitor computes it), on the map the event page's total uses;
+    each point is kept (:func:`tooflow.records.coverage.coverage_of`), so
+    only a new exposure or a new map costs a computation. Empty without
+    exposures or without a map.
     """
-    from ..records.coverage import achieved_coverage
-    from ..records.event import load_event_moc
+    from ..records.coverage import coverage_of, event_map_for_coverage
 
     executed = session.exec(select(ExecutedObservationRow)
                             .where(ExecutedObservationRow.event_pk == event_pk)
                             .order_by(ExecutedObservationRow.obs_time)).all()
     if not executed:
         return []
-    latest = session.exec(select(Plan).where(Plan.event_pk == event_pk)
-                          .order_by(Plan.id.desc())).first()
-    moc, _ = load_event_moc(session, event_pk, settings, latest.notice_id if latest else None)
-    if moc is None:
+    sha256 = event_map_for_coverage(session, event_pk)
+    if sha256 is None:
         return []
     n = len(executed)
     cuts = sorted({max(1, round(n * (i + 1) / steps)) for i in range(min(steps, n))})
     out = []
     for k in cuts:
-        cov, area = achieved_coverage(moc, [(e.telescope, e.ra, e.dec) for e in executed[:k]])
+        cov, area = coverage_of(sha256, [(e.telescope, e.ra, e.dec) for e in executed[:k]],
+                                settings)
         out.append({"time": executed[k - 1].obs_time, "exposures": k,
                     "probability": cov.get("total", 0.0), "area": area.get("total", 0.0)})
     return out
