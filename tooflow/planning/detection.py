@@ -441,22 +441,121 @@ def _groups(problem) -> np.ndarray:
     return group
 
 
+#: Detection probability the MIP may leave out (its smallest region-level terms);
+#: what they could add is added to the bound.
+TERM_TOLERANCE = 1e-3
+
+
+def region_terms(problem, levels_of: dict[int, np.ndarray], group: np.ndarray,
+                 tolerance: float = TERM_TOLERANCE):
+    """The staircase terms of the detection objective, on merged regions.
+
+    Sky regions are covered by the same set of candidate rows; rows that cannot
+    be scheduled (no usable block) and rows of one field add nothing to tell
+    regions apart, so regions covered by the same set of usable *fields* are merged
+    (their weights add: exact). Each merged region gets a term per depth level one
+    of its fields reaches, worth the increase of its detection probability from
+    the level below; the smallest terms, together at most ``tolerance``, are left
+    out (each term counts independently, so what they could add is at most their
+    sum, which goes into the bound).
+
+    Parameters
+    ----------
+    levels_of : dict
+        Per usable field group, the sorted levels its first visits can reach.
+    group : numpy.ndarray
+        Field group of every global candidate.
+
+    Returns
+    -------
+    fields : list of numpy.ndarray
+        Per merged region, its field groups.
+    terms : list of (int, int, float)
+        ``(merged region, level, weight)`` kept.
+    skipped : float
+        Sum of the weights left out.
+    reachable : float
+        Every region at the deepest level one of its fields reaches: no plan of
+        the block model detects more.
+    n_regions : int
+        Regions before merging (with a usable field).
+    """
+    det = problem.detection
+    mat = problem.regions.matrix.tocoo()
+    weight = det.region_weight
+    usable = np.zeros(int(group.max()) + 1 if len(group) else 0, bool)
+    usable[list(levels_of)] = True
+    g = group[mat.col]
+    keep = usable[g]
+    pairs = np.unique(mat.row[keep].astype(np.int64) * len(usable) + g[keep])
+    reg, grp = pairs // len(usable), pairs % len(usable)
+    rng = np.random.default_rng(54321)
+    code = rng.integers(1, np.iinfo(np.int64).max, size=len(usable), dtype=np.int64).view(
+        np.uint64)
+    key = np.zeros(mat.shape[0], np.uint64)
+    np.add.at(key, reg, code[grp])
+    has = np.zeros(mat.shape[0], bool)
+    has[reg] = True
+    rows = np.flatnonzero(has)
+    ukey, merged = np.unique(key[rows], return_inverse=True)
+    n_merged = len(ukey)
+    w = np.zeros((n_merged, weight.shape[1]))
+    np.add.at(w, merged, weight[rows])
+    first_row = np.full(n_merged, -1)
+    first_row[merged[::-1]] = rows[::-1]
+    # pairs are sorted by region, then field: each merged region's fields are those
+    # of one of its regions
+    lo = np.searchsorted(reg, first_row)
+    hi = np.searchsorted(reg, first_row, side="right")
+    fields_of = [grp[a:b] for a, b in zip(lo, hi, strict=True)]
+    # levels each merged region can reach: any of its fields'
+    nl = weight.shape[1]
+    gl = np.zeros((len(usable), nl), bool)
+    for gg, lv in levels_of.items():
+        gl[gg, lv] = True
+    cover = sparse.csr_matrix((np.ones(int((hi - lo).sum())),
+                               (np.repeat(np.arange(n_merged), hi - lo),
+                                np.concatenate(fields_of) if n_merged else np.zeros(0, int))),
+                              shape=(n_merged, len(usable)))
+    reach = (cover @ sparse.csr_matrix(gl.astype(float))).toarray() > 0
+    r_idx, l_idx = np.nonzero(reach)
+    wv = w[r_idx, l_idx]
+    prev = np.r_[0.0, wv[:-1]]
+    prev[np.r_[True, r_idx[1:] != r_idx[:-1]]] = 0.0
+    inc = wv - prev
+    pos = inc > 1e-12
+    r_idx, l_idx, inc = r_idx[pos], l_idx[pos], inc[pos]
+    order = np.argsort(inc, kind="stable")
+    drop = np.zeros(len(inc), bool)
+    drop[order[np.cumsum(inc[order]) <= tolerance]] = True
+    skipped = float(inc[drop].sum())
+    terms = list(zip(r_idx[~drop].tolist(), l_idx[~drop].tolist(), inc[~drop].tolist(),
+                     strict=True))
+    return fields_of, terms, skipped, float(inc.sum()), len(rows)
+
+
 def add_detection_objective(s, objective, problem, first_blocks: dict,
-                            region_tolerance: float = 1e-4) -> tuple[float, float]:
+                            tolerance: float = TERM_TOLERANCE):
     """Staircase objective of the detection probability on the block model.
 
     For each field (all its exposure-time rows) and each depth level ``s`` it
     reaches, ``u[f, s]`` = number of its first visits at level ≥ s (0 or 1, a
     chain ``u[f, s_i] = u[f, s_i+1] + Σ_{level = s_i} x``); for each sky region
-    and each level reached by a field covering it, ``y[r, s] ≤ Σ_f u[f, s_f]``
-    (``s_f`` the lowest level of f at or above s), ``0 ≤ y ≤ 1``, weighted by the
-    region's increase of detection probability from the level below to s.
+    (merged by the fields that can cover it, :func:`region_terms`) and each level
+    reached by a field covering it, ``y[r, s] ≤ Σ_f u[f, s_f]`` (``s_f`` the lowest
+    level of f at or above s), ``0 ≤ y ≤ 1``, weighted by the region's increase of
+    detection probability from the level below to s.
 
     Returns
     -------
     skipped, total : float
-        What the regions left out of the model could add at most (added to the
-        bound) and the most any plan could reach (every region at its top level).
+        What the terms left out of the model could add at most (added to the
+        bound) and the most any plan could reach (every region at the deepest
+        level one of its usable fields reaches).
+    derived : list of (var, list of var)
+        The continuous variables in the order they can be computed from the
+        binaries: each is ``min(1, Σ of the listed variables)`` in a best solution
+        (a complete warm start, :func:`.solver.solve`).
     """
     det = problem.detection
     inf = s.infinity()
@@ -469,69 +568,47 @@ def add_detection_objective(s, objective, problem, first_blocks: dict,
             for b, var in first_blocks.get(i, []):
                 if lev[k, b] >= 0:
                     opts.setdefault(int(group[i]), []).append((int(lev[k, b]), var))
-    levels_of: dict[int, np.ndarray] = {}
+    levels_of = {g: np.unique([lv for lv, _ in items]) for g, items in opts.items()}
+    if not opts:
+        return 0.0, 0.0, []
+    fields_of, terms, skipped, total, n_regions = region_terms(problem, levels_of, group,
+                                                               tolerance)
+    derived: list[tuple[object, list]] = []
     u: dict[tuple[int, int], object] = {}
-
-    def make_chain(g: int) -> np.ndarray:
-        items = opts[g]
-        levs = np.unique([lv for lv, _ in items])
+    for g, items in opts.items():
         above = None
-        for lv in levs[::-1]:
-            var = s.NumVar(0.0, 1.0, f"u_{g}_{lv}")
+        for lv in levels_of[g][::-1]:
+            var = s.NumVar(0.0, 1.0, "")
             ct = s.Constraint(0.0, 0.0)
             ct.SetCoefficient(var, 1.0)
+            xs = [x for lv2, x in items if lv2 == lv]
+            for x in xs:
+                ct.SetCoefficient(x, -1.0)
             if above is not None:
                 ct.SetCoefficient(above, -1.0)
-            for lv2, x in items:
-                if lv2 == lv:
-                    ct.SetCoefficient(x, -1.0)
+                xs = [above, *xs]
             u[g, int(lv)] = var
+            derived.append((var, xs))
             above = var
-        levels_of[g] = levs
-        return levs
-
-    mat = problem.regions.matrix
-    weight = det.region_weight
-    top = weight[:, -1] if weight.shape[1] else np.zeros(mat.shape[0])
-    total = float(top.sum())
-    # the least valuable regions, together at most region_tolerance, stay out
-    srt = np.sort(top)
-    cut = srt[np.searchsorted(np.cumsum(srt), region_tolerance, side="right") - 1] if len(
-        srt) and srt[0] <= region_tolerance else -1.0
-    skipped = float(top[top <= cut].sum()) if cut >= 0 else 0.0
-    n_y = 0
-    for r in range(mat.shape[0]):
-        if top[r] <= cut or top[r] <= 0:
-            continue
-        cols = mat.indices[mat.indptr[r]:mat.indptr[r + 1]]
-        gs = [g for g in np.unique(group[cols]) if int(g) in opts]
-        if not gs:
-            continue
-        per_g = {int(g): levels_of[int(g)] if int(g) in levels_of else make_chain(int(g))
-                 for g in gs}
-        all_levels = np.unique(np.concatenate(list(per_g.values())))
-        prev = 0.0
-        for lv in all_levels:
-            w = float(weight[r, lv])
-            inc = w - prev
-            if inc <= 1e-12:
-                continue
-            prev = w
-            terms = []
-            for g, levs in per_g.items():
-                j = np.searchsorted(levs, lv)
-                if j < len(levs):
-                    terms.append(u[g, int(levs[j])])
-            y = s.NumVar(0.0, 1.0, "")
-            ct = s.Constraint(-inf, 0.0)
-            ct.SetCoefficient(y, 1.0)
-            for t in terms:
-                ct.SetCoefficient(t, -1.0)
-            objective.SetCoefficient(y, inc)
-            n_y += 1
+    for r, lv, inc in terms:
+        lhs = []
+        for g in fields_of[r]:
+            levs = levels_of[int(g)]
+            j = np.searchsorted(levs, lv)
+            if j < len(levs):
+                lhs.append(u[int(g), int(levs[j])])
+        y = s.NumVar(0.0, 1.0, "")
+        ct = s.Constraint(-inf, 0.0)
+        ct.SetCoefficient(y, 1.0)
+        for t in lhs:
+            ct.SetCoefficient(t, -1.0)
+        objective.SetCoefficient(y, inc)
+        derived.append((y, lhs))
     det.notes.append(f"detection model: {len(u)} field-level depth variables, "
-                     f"{n_y} region-level terms")
-    return skipped, total
+                     f"{len(terms)} region-level terms on {len(fields_of)} regions "
+                     f"(merged from {n_regions}); the smallest terms, together "
+                     f"{100 * skipped:.3f} %, left out and added to the bound")
+    return skipped, total, derived
 
 
 # ---------------------------------------------------------------------------
@@ -679,6 +756,7 @@ def fill_idle_detection(problem, assignment: dict, by_rate: bool = True) -> dict
     """
     import heapq
 
+    from .problem import BlockUse
     from .value import candidate_pixels
 
     det = problem.detection
@@ -693,13 +771,13 @@ def fill_idle_detection(problem, assignment: dict, by_rate: bool = True) -> dict
                 best[p] = np.maximum(best[p], lev[i - part.offset, b])
     for part, lev in zip(problem.parts, det.level, strict=True):
         nv = len(part.filters)
-        used = np.zeros(len(part.blocks))
+        use = BlockUse(part)
         taken: set[int] = set()
         keys = part.field_key if part.field_key is not None else np.arange(len(part))
         for (i, v), b in assignment.items():
             k = i - part.offset
             if 0 <= k < len(part):
-                used[b] += part.cost_at(k, v)
+                use.add(k, v, b)
                 taken.add(int(keys[k]))
         def gain(k: int, b: int, part=part, lev=lev) -> float:
             p = pixels[part.offset + k]
@@ -728,7 +806,7 @@ def fill_idle_detection(problem, assignment: dict, by_rate: bool = True) -> dict
             _, k = heapq.heappop(heap)
             if int(keys[k]) in taken:
                 continue
-            chain = part.earliest_chain(k, used)
+            chain = part.earliest_chain(k, use)
             if not chain:
                 continue
             g = gain(k, chain[0])
@@ -740,7 +818,7 @@ def fill_idle_detection(problem, assignment: dict, by_rate: bool = True) -> dict
                 continue
             for v, b in enumerate(chain):
                 out[part.offset + k, v] = b
-                used[b] += part.cost_at(k, v)
+                use.add(k, v, b)
             p = pixels[part.offset + k]
             best[p] = np.maximum(best[p], lev[k, chain[0]])
             taken.add(int(keys[k]))
@@ -772,8 +850,17 @@ def assignment_value(problem, assignment: dict) -> float:
 
 def incumbent(problem, greedy_exposures) -> dict:
     """The best fast assignment under the detection objective: from scratch or from the
-    greedy baseline, filled by detection per second or by detection alone."""
-    base = {(e.candidate, e.visit): e.block for e in greedy_exposures}
+    greedy baseline, filled by detection per second or by detection alone.
+
+    It is a feasible point of the block model (a complete warm start for the
+    solver): the greedy baseline's fields the model does not admit are left out
+    (:func:`.solver.model_feasible`) and the fill-in keeps to the model's
+    constraints (:meth:`.problem.TelescopeProblem.earliest_chain`).
+    """
+    from .solver import model_feasible
+
+    # the greedy plan is timed in continuous time: what of it the block model admits
+    base = model_feasible(problem, {(e.candidate, e.visit): e.block for e in greedy_exposures})
     options = [fill_idle_detection(problem, start, by_rate)
                for start in ({}, base) for by_rate in (True, False)]
     return max(options, key=lambda a: assignment_value(problem, a))

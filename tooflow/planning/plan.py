@@ -19,7 +19,7 @@ from .greedy import greedy_plan
 from .observability import LOOKAHEAD_DAYS, explain_idle
 from .problem import Problem, Target, build_problem
 from .sequence import Exposure, completed_candidates, sequence_plan
-from .solver import fill_idle, solve
+from .solver import fill_idle, model_feasible, solve
 from .strategy import Strategy, default_strategy
 from .value import prune_low_value
 
@@ -493,7 +493,8 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
                                    status="GREEDY")
         plan.bound, plan.gap = float("nan"), float("nan")
     elif method == "optimal":
-        hint = {(e.candidate, e.visit): e.block for e in greedy}
+        # a feasible point of the block model (a warm start the solver can use)
+        hint = model_feasible(problem, {(e.candidate, e.visit): e.block for e in greedy})
         if by_detection:
             from .detection import incumbent
 
@@ -516,6 +517,11 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
                              "exposures (block overflow)")
         notes.append(f"model: {sol.n_variables} variables, {sol.n_constraints} constraints, "
                      f"{len(problem.regions.weight)} sky regions")
+        if sol.bound_is_total and sol.status != "OPTIMAL":
+            notes.append("bound: the solver proved none within its time limit; the bound is "
+                         + ("every sky region at the deepest level a usable field covering "
+                            "it reaches (no plan of the block model detects more)"
+                            if by_detection else "all the candidate fields together"))
         plan = plan_from_exposures(problem, exposures, bound=sol.bound,
                                    solve_time=sol.solve_time, status=sol.status, notes=notes)
         greedy_plan_ = plan_from_exposures(problem, greedy, bound=0.0, solve_time=0.0,

@@ -16,7 +16,7 @@ from . import coverage as cv
 from .strategy import Strategy, visit_gap
 from .visibility import Blocks, field_visibility, observing_blocks
 
-__all__ = ["TelescopeProblem", "Problem", "build_problem", "Target"]
+__all__ = ["BlockUse", "TelescopeProblem", "Problem", "build_problem", "Target"]
 
 
 @dataclass
@@ -158,15 +158,15 @@ class TelescopeProblem:
     def __len__(self) -> int:
         return len(self.ra)
 
-    def earliest_chain(self, k: int, used: np.ndarray) -> list[int]:
-        """Earliest block of every visit of candidate ``k`` that fits in the spare capacity.
+    def earliest_chain(self, k: int, use: BlockUse) -> list[int]:
+        """Earliest block of every visit of candidate ``k`` that the block model allows.
 
         Each visit goes to the first block where the candidate is visible and
-        ``used`` (seconds already taken per block) plus what the chain's earlier
-        visits take leaves room for it, after the previous visit by the minimum gap
-        (:meth:`predecessors`) and within the maximum gap (:meth:`successors`).
-        The greedy fill-ins of both objectives (:func:`.solver.fill_idle`,
-        :func:`.detection.fill_idle_detection`) share it.
+        that still has room for it (:meth:`BlockUse.fits`: capacity, and the
+        windows of fields setting or rising inside the block), after the previous
+        visit by the minimum gap (:meth:`predecessors`) and within the maximum gap
+        (:meth:`successors`). The greedy fill-ins of both objectives
+        (:func:`.solver.fill_idle`, :func:`.detection.fill_idle_detection`) share it.
 
         Returns
         -------
@@ -182,16 +182,16 @@ class TelescopeProblem:
         chain: list[int] = []
         for v in range(nv):
             cost = self.cost_at(k, v)
-            ok = self.visible[k] & (used + extra + cost <= self.capacity + 1e-9)
+            ok = self.visible[k] & (use.used + extra + cost <= self.capacity + 1e-9)
             if v > 0:
                 ok &= preds[v] >= chain[-1]
                 if succs[v] is not None:
                     ok[succs[v][chain[-1]] + 1:] = False
-            cand = np.flatnonzero(ok)
-            if len(cand) == 0:
+            b = next((int(b) for b in np.flatnonzero(ok) if use.fits(k, v, int(b))), None)
+            if b is None:
                 return []
-            chain.append(int(cand[0]))
-            extra[chain[-1]] += cost
+            chain.append(b)
+            extra[b] += cost
         return chain
 
     def predecessors(self, v: int) -> np.ndarray:
@@ -212,6 +212,53 @@ class TelescopeProblem:
         need_end = end - self.strategy.min_gap - slack + 1e-6
         by_end = np.searchsorted(end, need_end, side="right") - 1
         return np.minimum(by_start, by_end)
+
+
+class BlockUse:
+    """What a partial block assignment of one telescope takes in each block.
+
+    The block model's capacity (``used`` seconds per block ≤ capacity) and its
+    constraints for fields setting (rising) inside a block: the visits whose
+    window closes by ``e`` fit between the block start and ``e`` (symmetrically
+    after a rising field's window opens). A greedy assignment built through
+    :meth:`fits` and :meth:`add` is a feasible point of the MIP, so it can warm
+    start the solver.
+    """
+
+    def __init__(self, part: TelescopeProblem):
+        self.part = part
+        self.used = np.zeros(len(part.blocks))
+        self.setting: dict[int, list[tuple[float, float]]] = {}
+        self.rising: dict[int, list[tuple[float, float]]] = {}
+
+    def fits(self, k: int, v: int, b: int) -> bool:
+        """True if visit ``v`` of candidate ``k`` can be added to block ``b``."""
+        part = self.part
+        cost = part.cost_at(k, v)
+        if not part.visible[k, b] or self.used[b] + cost > part.capacity[b] + 1e-9:
+            return False
+        if part.win_start is None:
+            return True
+        s0, e0 = part.blocks.start[b], part.blocks.end[b]
+        we, ws = part.win_end[k, b], part.win_start[k, b]
+        ends = self.setting.get(b, []) + ([(we, cost)] if we < e0 - 1e-6 else [])
+        if any(sum(c for e2, c in ends if e2 <= e) > e - s0 + 1e-9 for e, _ in ends):
+            return False
+        starts = self.rising.get(b, []) + ([(ws, cost)] if ws > s0 + 1e-6 else [])
+        return not any(sum(c for a2, c in starts if a2 >= a) > e0 - a + 1e-9
+                       for a, _ in starts)
+
+    def add(self, k: int, v: int, b: int) -> None:
+        """Take visit ``v`` of candidate ``k`` into block ``b`` (unchecked)."""
+        part = self.part
+        cost = part.cost_at(k, v)
+        self.used[b] += cost
+        if part.win_start is None:
+            return
+        if part.win_end[k, b] < part.blocks.end[b] - 1e-6:
+            self.setting.setdefault(b, []).append((float(part.win_end[k, b]), cost))
+        if part.win_start[k, b] > part.blocks.start[b] + 1e-6:
+            self.rising.setdefault(b, []).append((float(part.win_start[k, b]), cost))
 
 
 @dataclass

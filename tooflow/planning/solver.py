@@ -8,7 +8,10 @@ Formulation (time blocks rather than exposure slots):
 * each visit happens at most once and all visits of a field happen together:
   ``sum_b x[i, v, b] = sum_b x[i, 0, b] <= 1``;
 * visit order and minimum gap, as cumulative sums: visits ``v`` by block ``b``
-  ≤ visits ``v-1`` by the last block that still leaves the gap;
+  ≤ visits ``v-1`` by the last block that still leaves the gap (and, under a
+  maximum gap, visits ``v-1`` by ``b`` ≤ visits ``v`` by the last block within
+  it); the cumulative sums are continuous variables chained block by block, so
+  each of these rows has two terms;
 * block capacity: ``sum cost_v x[i, v, b] <= capacity_b`` per telescope block
   (exposure, readout, overhead and a typical slew per visit; filter changes and a
   long slew per block are reserved);
@@ -42,9 +45,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .problem import Problem
+from .problem import BlockUse, Problem
 
-__all__ = ["Solution", "solve", "fill_idle"]
+__all__ = ["Solution", "solve", "fill_idle", "model_feasible"]
 
 
 @dataclass
@@ -72,6 +75,9 @@ class Solution:
     solve_time: float
     n_variables: int = 0
     n_constraints: int = 0
+    #: True when the solver proved no bound below ``total`` (e.g. stopped before its
+    #: root LP): the bound is then what all the candidates together could reach
+    bound_is_total: bool = False
 
     @property
     def gap(self) -> float:
@@ -105,10 +111,13 @@ def solve(
     relative_gap : float
         Stop when the proven gap is below this.
     region_tolerance : float
-        Total probability of the smallest sky regions left out of the model (their
-        probability is added to the bound).
+        Coverage: total probability of the smallest sky regions left out of the
+        model (their probability is added to the bound). The detection objective
+        leaves out its smallest terms instead (:data:`.detection.TERM_TOLERANCE`).
     hint : dict, optional
-        A feasible assignment (e.g. the greedy plan) to start from.
+        A feasible assignment (:func:`model_feasible`, the detection incumbent)
+        to start from; it is completed to every variable of the model, else SCIP
+        ignores it.
     """
     from ortools.linear_solver import pywraplp
 
@@ -120,6 +129,9 @@ def solve(
     x: dict[tuple[int, int, int], object] = {}
     first_visit: dict[int, list] = {}
     first_blocks: dict[int, list[tuple[int, object]]] = {}
+    # continuous variables as sums of others, in the order they can be computed
+    # (a complete warm start, :func:`_complete_hint`)
+    derived: list[tuple[object, list]] = []
     for part in problem.parts:
         xp: dict[tuple[int, int, int], object] = {}
         nv = len(part.filters)
@@ -150,22 +162,41 @@ def solve(
             first_visit[i] = [xp[i, 0, int(b)] for b in allowed[0]]
             first_blocks[i] = [(int(b), xp[i, 0, int(b)]) for b in allowed[0]]
             _row(s, [(x0, 1.0) for x0 in first_visit[i]], -inf, 1.0)
+            if nv == 1:
+                continue
+            # cumulative visits: cum[v][j] = Σ x[i, v, b] over the first j+1 allowed
+            # blocks (continuous, a chain), so that order and gaps are two-term rows
+            # (the sums written out had O(blocks²) terms per field: 1.6 of the 1.8
+            # million non-zeros of S190425z's four-telescope detection model)
+            cum = []
+            for v in range(nv):
+                chain = [xp[i, v, int(allowed[v][0])]]
+                for b in allowed[v][1:]:
+                    c = s.NumVar(0.0, 1.0, "")
+                    _row(s, [(c, 1.0), (chain[-1], -1.0), (xp[i, v, int(b)], -1.0)], 0.0, 0.0)
+                    derived.append((c, [chain[-1], xp[i, v, int(b)]]))
+                    chain.append(c)
+                cum.append(chain)
+
+            def by(v: int, lim: int, allowed=allowed, cum=cum):
+                """Visits v in blocks ≤ lim (None: no allowed block)."""
+                j = int(np.searchsorted(allowed[v], lim, side="right")) - 1
+                return cum[v][j] if j >= 0 else None
+
             for v in range(1, nv):
-                _row(s, [(xp[i, v, int(b)], 1.0) for b in allowed[v]]
-                     + [(x0, -1.0) for x0 in first_visit[i]], 0.0, 0.0)
-                prev_b = allowed[v - 1]
-                for b in allowed[v]:
-                    lim = preds[v][b]
-                    lhs = [(xp[i, v, int(bb)], 1.0) for bb in allowed[v] if bb <= b]
-                    rhs = [(xp[i, v - 1, int(bb)], -1.0) for bb in prev_b if bb <= lim]
-                    _row(s, lhs + rhs, -inf, 0.0)
+                # all visits or none
+                _row(s, [(cum[v][-1], 1.0), (cum[0][-1], -1.0)], 0.0, 0.0)
+                for j, b in enumerate(allowed[v]):
+                    # visit v by block b → visit v-1 by the last block leaving the gap
+                    rhs = by(v - 1, preds[v][b])
+                    _row(s, [(cum[v][j], 1.0)] + ([(rhs, -1.0)] if rhs is not None else []),
+                         -inf, 0.0)
                 if succs[v] is not None:
                     # at most max_gap later: visit v-1 by block b → visit v by succ[b]
-                    for b in prev_b:
-                        lim = succs[v][b]
-                        lhs = [(xp[i, v - 1, int(bb)], 1.0) for bb in prev_b if bb <= b]
-                        rhs = [(xp[i, v, int(bb)], -1.0) for bb in allowed[v] if bb <= lim]
-                        _row(s, lhs + rhs, -inf, 0.0)
+                    for j, b in enumerate(allowed[v - 1]):
+                        rhs = by(v, succs[v][b])
+                        _row(s, [(cum[v - 1][j], 1.0)]
+                             + ([(rhs, -1.0)] if rhs is not None else []), -inf, 0.0)
         x.update(xp)
         # one exposure time per field: rows of the same field exclude each other
         if part.field_key is not None:
@@ -208,10 +239,10 @@ def solve(
     if problem.objective == "detection" and problem.detection is not None:
         from .detection import add_detection_objective
 
-        skipped, total = add_detection_objective(s, objective, problem, first_blocks,
-                                                 region_tolerance)
+        skipped, total, more = add_detection_objective(s, objective, problem, first_blocks)
+        derived += more
         return _finish(s, objective, x, skipped, total, hint, time_limit, threads,
-                       relative_gap, t0)
+                       relative_gap, t0, derived, probing=False)
     # union coverage
     mat = problem.regions.matrix
     weight = problem.regions.weight
@@ -234,13 +265,14 @@ def solve(
         for var in terms:
             ct.SetCoefficient(var, -1.0)
         objective.SetCoefficient(y, float(weight[r]))
+        derived.append((y, terms))
     if epsilon > 0:
         for part in problem.parts:
             for k in range(len(part)):
                 for var in first_visit.get(part.offset + k, []):
                     objective.SetCoefficient(var, epsilon * float(part.prob[k]))
     return _finish(s, objective, x, skipped, float(weight.sum()), hint, time_limit, threads,
-                   relative_gap, t0)
+                   relative_gap, t0, derived)
 
 
 def _row(s, terms, lb: float, ub: float) -> None:
@@ -251,16 +283,39 @@ def _row(s, terms, lb: float, ub: float) -> None:
         ct.SetCoefficient(var, coef)
 
 
+def _complete_hint(x, hint, derived) -> tuple[list, list]:
+    """Every variable's value in the solution a block assignment ``hint`` stands for.
+
+    Binaries: 1 where the hint puts a visit, else 0; the continuous variables
+    (``derived``, in dependency order) at ``min(1, Σ of what they sum)``, their
+    best value. A partial hint is discarded by SCIP when most variables are
+    unknown (measured: a hint of the binaries alone was ignored), so the
+    solver starts from the whole incumbent or from nothing.
+    """
+    value = {var.index(): 0.0 for var in x.values()}
+    for (i, v), b in hint.items():
+        if (i, v, b) in x:
+            value[x[i, v, b].index()] = 1.0
+    for var, terms in derived:
+        value[var.index()] = min(1.0, sum(value[t.index()] for t in terms))
+    variables = list(x.values()) + [var for var, _ in derived]
+    return variables, [value[var.index()] for var in variables]
+
+
 def _finish(s, objective, x, skipped: float, total: float, hint, time_limit: float,
-            threads: int, relative_gap: float, t0: float) -> Solution:
+            threads: int, relative_gap: float, t0: float, derived=(),
+            probing: bool = True) -> Solution:
     """Solve the built model; the bound includes ``skipped`` and is at most ``total``."""
     from ortools.linear_solver import pywraplp
 
     objective.SetMaximization()
-    if hint:
-        hv = [(x[i, v, b], 1.0) for (i, v), b in hint.items() if (i, v, b) in x]
-        if hv:
-            s.SetHint([h[0] for h in hv], [h[1] for h in hv])
+    if hint and any(key in x for key in ((i, v, b) for (i, v), b in hint.items())):
+        s.SetHint(*_complete_hint(x, hint, derived))
+    if not probing and "SCIP" in s.SolverVersion():
+        # SCIP's probing in presolve took all of a 120 s limit on S190425z's four-telescope
+        # detection model (160 000 variables) without reaching the root LP; the
+        # solver's own probing during the search stays
+        s.SetSolverSpecificParametersAsString("propagating/probing/maxprerounds = 0\n")
     s.SetTimeLimit(int(max(time_limit - (time.perf_counter() - t0), 1.0) * 1000))
     if threads > 1:
         s.SetNumThreads(threads)
@@ -278,7 +333,7 @@ def _finish(s, objective, x, skipped: float, total: float, hint, time_limit: flo
     elapsed = time.perf_counter() - t0
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return Solution({}, 0.0, float(total), names.get(status, str(status)), elapsed,
-                        s.NumVariables(), s.NumConstraints())
+                        s.NumVariables(), s.NumConstraints(), bound_is_total=True)
     assignment = {(i, v): b for (i, v, b), var in x.items() if var.solution_value() > 0.5}
     obj = objective.Value()  # includes the epsilon tie-break: recomputed by the caller
     try:
@@ -288,9 +343,54 @@ def _finish(s, objective, x, skipped: float, total: float, hint, time_limit: flo
     bound += skipped
     # no plan covers more than all the candidates together: at a time limit before
     # the root LP is solved, SCIP reports an infinite (1e20) bound
+    is_total = bound >= total
     bound = min(bound, float(total))
     return Solution(assignment, float(obj), float(max(bound, obj)), names[status], elapsed,
-                    s.NumVariables(), s.NumConstraints())
+                    s.NumVariables(), s.NumConstraints(), bound_is_total=is_total)
+
+
+def model_feasible(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
+    """The fields of a block assignment that the MIP's constraints admit, in order.
+
+    A field (all its visits) is kept when every visit is in a block where it is
+    visible, the visits keep the minimum and maximum gaps, it is the only row of
+    its field, and its visits fit next to the fields kept before it
+    (:class:`~.problem.BlockUse`). The greedy baseline is timed in continuous
+    time and may break the block model's capacity or windows; what this keeps
+    is a feasible warm start for the solver.
+    """
+    by_cand: dict[int, dict[int, int]] = {}
+    for (i, v), b in assignment.items():
+        by_cand.setdefault(i, {})[v] = b
+    out: dict[tuple[int, int], int] = {}
+    for part in problem.parts:
+        nv = len(part.filters)
+        use = BlockUse(part)
+        keys = part.field_key if part.field_key is not None else np.arange(len(part))
+        taken: set[int] = set()
+        preds = [None] + [part.predecessors(v) for v in range(1, nv)]
+        succs = [None] + [part.successors(v) for v in range(1, nv)]
+        n_fields = 0
+        for i, visits in by_cand.items():
+            k = i - part.offset
+            if not 0 <= k < len(part) or sorted(visits) != list(range(nv)):
+                continue
+            chain = [visits[v] for v in range(nv)]
+            if int(keys[k]) in taken or (part.strategy.max_fields is not None
+                                         and n_fields >= part.strategy.max_fields):
+                continue
+            if any(preds[v][chain[v]] < chain[v - 1]
+                   or (succs[v] is not None and chain[v] > succs[v][chain[v - 1]])
+                   for v in range(1, nv)):
+                continue
+            if len(set(chain)) < nv or not all(use.fits(k, v, b) for v, b in enumerate(chain)):
+                continue
+            for v, b in enumerate(chain):
+                use.add(k, v, b)
+                out[i, v] = b
+            taken.add(int(keys[k]))
+            n_fields += 1
+    return out
 
 
 def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
@@ -320,11 +420,11 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
     for i in {i for i, _ in assignment}:
         covered[pixels[i]] = True
     for part in problem.parts:
-        used = np.zeros(len(part.blocks))
+        use = BlockUse(part)
         chosen = set()
         for (i, v), b in assignment.items():
             if part.offset <= i < part.offset + len(part):
-                used[b] += part.cost_at(i - part.offset, v)
+                use.add(i - part.offset, v, b)
                 chosen.add(i - part.offset)
         n_fields = len(chosen)
 
@@ -346,11 +446,11 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
                 continue
             if g < part.threshold:
                 break  # the best left adds too little
-            chain = part.earliest_chain(k, used)
+            chain = part.earliest_chain(k, use)
             if not chain:
                 continue
             for v, b in enumerate(chain):
-                used[b] += part.cost_at(k, v)
+                use.add(k, v, b)
                 out[part.offset + int(k), v] = b
             covered[pixels[part.offset + k]] = True
             chosen.add(int(k))
