@@ -38,17 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("TOOFLOW_DATABASE_URL", None)
     sys.path.insert(0, str(REPO))
 
+    import pytest
     from sqlmodel import Session, select
 
-    from tests.web_helpers import PROGRAMS, build, login, serve
+    from tests.web_helpers import build, login, serve, write_config
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
     from tooflow.models import ExecutedObservationRow, PlannedObservationRow
     from tooflow.web.app import create_app
 
-    (home / "programs.yaml").write_text(PROGRAMS.format(timeout=3600))
-    (home / "tooflow.yaml").write_text(f"programs_file: {home / 'programs.yaml'}\n")
-    os.environ["TOOFLOW_CONFIG"] = str(home / "tooflow.yaml")
+    write_config(home, pytest.MonkeyPatch())  # the web tests' programme; TOOFLOW_CONFIG set
     settings = load_settings()
     engine = get_engine(settings)
     create_schema(engine)
