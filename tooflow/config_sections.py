@@ -371,6 +371,8 @@ class CandidatesSection(Section):
     kafka: dict[str, Any] | None = None
     batch_size: PositiveInt | None = None
     batch_seconds: PositiveFloat | None = None
+    reparse_every: PositiveFloat | None = None
+    """Seconds between the listener's passes over stored-but-unparsed alerts."""
     followup: dict[str, dict[str, Any]] | None = None
     top: PositiveInt | None = None
     ranking: dict[str, float] | None = None
