@@ -271,7 +271,8 @@ def run_m4opt(python: str, path: Path, out_dir: Path, hours: float, time_limit: 
     from tooflow.observations import PlannedObservation
 
     out = out_dir / (path.stem + ".ecsv")
-    argv = [str(path), str(out), "--mission=ztf", "--exptime-min=30s", "--visits=2",
+    argv = [str(path), str(out), "--mission=ztf", "--exptime-min=30s", "--no-appmag-dist",
+            "--visits=2",
             "--cadence=30min", f"--deadline={hours}h", f"--timelimit={time_limit}s",
             "--jobs=1"]
     res = subprocess.run([python, "-c", M4OPT_WRAPPER, *argv], capture_output=True,
@@ -291,6 +292,11 @@ def run_m4opt(python: str, path: Path, out_dir: Path, hours: float, time_limit: 
                                       exposure_time=float(row["duration"].to_value("s")),
                                       start_time=t0))
     return obs
+
+
+#: failures of an external planner's installation rather than of an event
+_SETUP_ERRORS = ("URLError", "ImportError", "ModuleNotFoundError", "No module named")
+_SETUP_FAILED: dict[str, str] = {}
 
 
 # -- one event ----------------------------------------------------------------------
@@ -336,23 +342,30 @@ def run_event(path: Path, args, shift_days: float = 0.0) -> dict:
     cls = find_greedy_credible_levels(prob, np.asarray(moc["PROBDENSITY"]))
     out = {"event": name, "map": str(path), "distmean": float(moc.meta.get("distmean", np.nan)),
            "area90": float(np.sum(area[cls <= 0.9]) * (180 / np.pi) ** 2),
-           "draws": args.draws, "start": start.isoformat(), "sets": {}}
+           "draws": args.draws, "start": start.isoformat(), "hours": args.hours,
+           "time_limit": args.time_limit, "sets": {}}
     for set_name in args.sets:
         tels = SETS[set_name]
         res: dict = {}
-        t0 = time.perf_counter()
-        cov, problem = plan_skymap(moc, tels, start, end, time_limit=args.time_limit,
-                                   objective="coverage", counterpart=model, return_problem=True)
-        t_cov = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        greedy = solve_problem(problem, method="greedy")
-        t_greedy = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        det = plan_skymap(moc, tels, start, end, time_limit=args.time_limit,
-                          objective="detection", counterpart=model)
-        t_det = time.perf_counter() - t0
-        for m, plan, t in (("coverage", cov, t_cov), ("detection", det, t_det),
-                           ("greedy", greedy, t_greedy)):
+        want = set(args.methods)
+        if want & {"coverage", "greedy"}:
+            t0 = time.perf_counter()
+            cov, problem = plan_skymap(moc, tels, start, end, time_limit=args.time_limit,
+                                       objective="coverage", counterpart=model,
+                                       return_problem=True)
+            t_cov = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            greedy = solve_problem(problem, method="greedy")
+            t_greedy = time.perf_counter() - t0
+            plans = [("coverage", cov, t_cov), ("greedy", greedy, t_greedy)]
+        else:
+            plans = []
+        if "detection" in want:
+            t0 = time.perf_counter()
+            det = plan_skymap(moc, tels, start, end, time_limit=args.time_limit,
+                              objective="detection", counterpart=model)
+            plans.append(("detection", det, time.perf_counter() - t0))
+        for m, plan, t in plans:
             res[m] = score(plan.observations, src, model, t_merger)
             res[m].update(seconds=round(t, 1), status=plan.status,
                           covered=float(plan.covered if plan.covered is not None
@@ -366,14 +379,20 @@ def run_event(path: Path, args, shift_days: float = 0.0) -> dict:
                     ("m4opt", args.m4opt_python,
                      lambda py: run_m4opt(py, path, args.scratch, args.hours,
                                           args.time_limit, args.external_timeout))):
-                if not python:
+                if not python or m not in want:
+                    continue
+                if m in _SETUP_FAILED:
+                    res[m] = {"error": _SETUP_FAILED[m], "seconds": 0.0}
                     continue
                 t0 = time.perf_counter()
                 try:
                     obs = runner(python)
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
-                    res[m] = {"error": str(exc).strip().splitlines()[-1][:300],
-                              "seconds": round(time.perf_counter() - t0, 1)}
+                    error = str(exc).strip().splitlines()[-1][:400]
+                    res[m] = {"error": error, "seconds": round(time.perf_counter() - t0, 1)}
+                    if any(w in error for w in _SETUP_ERRORS):
+                        # fails before it reads the map: the same on every event
+                        _SETUP_FAILED[m] = f"{error} (as on {name})"
                     continue
                 res[m] = score(obs, src, model, t_merger)
                 res[m]["seconds"] = round(time.perf_counter() - t0, 1)
@@ -409,8 +428,10 @@ def report(results: list[dict], args) -> None:
     """Per set: the fraction detected per method; events lost beyond noise; plot."""
     md = args.markdown
     loads = [x for r in results for x in r.get("load", [])]
+    limits = sorted({r.get("time_limit", args.time_limit) for r in results})
     print(f"\n{len(results)} events, {args.draws} counterparts each (the same draws for every "
-          f"column), window {args.hours:g} h, solver time limit {args.time_limit:g} s"
+          f"column), window {args.hours:g} h, solver time limit "
+          f"{'/'.join(f'{x:g}' for x in limits)} s"
           + (f"; load average during the run {min(loads):.1f}–{max(loads):.1f} "
              f"(mean {np.mean(loads):.1f})" if loads else ""))
     rng = np.random.default_rng(0)
@@ -523,6 +544,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="print the table from --results without planning")
     p.add_argument("--sets", type=lambda s: s.split(","), default=list(SETS),
                    help="comparison sets (network, ZTF)")
+    p.add_argument("--methods", type=lambda s: s.split(","), default=METHODS,
+                   help="columns this process computes (several processes may share "
+                        "--results: an event's record is the union of theirs)")
+    p.add_argument("--follow", type=float, default=0.0, metavar="MIN",
+                   help="keep taking new maps as --make writes them, until --limit "
+                        "maps or none new for MIN minutes")
     p.add_argument("--draws", type=int, default=200)
     p.add_argument("--spread", type=float, default=1.0)
     p.add_argument("--hours", type=float, default=24.0)
@@ -541,41 +568,34 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.sets) - set(SETS)
     if unknown:
         p.error(f"unknown set(s) {', '.join(sorted(unknown))}; one of {', '.join(SETS)}")
+    unknown = set(args.methods) - set(METHODS)
+    if unknown:
+        p.error(f"unknown method(s) {', '.join(sorted(unknown))}; of {', '.join(METHODS)}")
     if args.make:
         make_population(args.maps, args.make, args.seed)
         if args.make_only:
             return 0
-    paths = sorted((args.maps / "maps").glob("*.fits"), key=_natural) \
-        or sorted(args.maps.glob("*.fits"), key=_natural)
-    if args.limit:
-        paths = paths[: args.limit]
-    if args.with_test_maps:
-        paths += [DATA / m for m in TEST_MAPS]
-    paths += args.map
-    events = [(path, shift) for path in paths for shift in args.shifts]
-    done = {}
-    if args.results and args.results.exists():
-        for line in args.results.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                done[r["event"]] = r
-
-    def key(path, shift):
-        return path.name + (f"@{shift:+g}d" if shift else "")
-
-    if args.report_only:
-        report([done[key(*e)] for e in events if key(*e) in done], args)
-        return 0
+    done_here: list[dict] = []
     index, count = (int(x) for x in args.shard.split("/"))
-    results = []
-    for j, (path, shift) in enumerate(events):
-        if key(path, shift) in done:
-            results.append(done[key(path, shift)])
+    last_new, seen = time.monotonic(), 0
+    while True:
+        events = population(args)
+        if len(events) > seen:
+            last_new, seen = time.monotonic(), len(events)
+        done = read_results(args.results)
+        for r in done_here:
+            done[r["event"]] = merge(done.get(r["event"]), r)
+        todo = [(path, shift) for j, (path, shift) in enumerate(events)
+                if j % count == index and not complete(done.get(event_key(path, shift)), args)]
+        if args.report_only or not todo:
+            enough = args.limit and len(events) >= args.limit * len(args.shifts)
+            if (args.report_only or not args.follow or enough
+                    or time.monotonic() - last_new > 60 * args.follow):
+                break
+            time.sleep(20)
             continue
-        if j % count != index:
-            continue
+        path, shift = todo[0]
         r = run_event(path, args, shift)
-        results.append(r)
         print(json.dumps({k: v for k, v in r.items() if k != "sets"}
                          | {s: {m: x.get("found", x.get("error"))
                                 for m, x in v.items()} for s, v in r["sets"].items()}),
@@ -583,8 +603,69 @@ def main(argv: list[str] | None = None) -> int:
         if args.results:
             with args.results.open("a") as fh:
                 fh.write(json.dumps(r) + "\n")
-    report(results, args)
+        else:
+            done_here.append(r)
+    done = read_results(args.results)
+    for r in done_here:
+        done[r["event"]] = merge(done.get(r["event"]), r)
+    report([done[event_key(*e)] for e in population(args) if event_key(*e) in done], args)
     return 0
+
+
+def population(args) -> list[tuple[Path, float]]:
+    """The events: maps (natural order, at most ``--limit``) × merger time shifts."""
+    paths = sorted((args.maps / "maps").glob("*.fits"), key=_natural) \
+        or sorted(args.maps.glob("*.fits"), key=_natural)
+    if args.limit:
+        paths = paths[: args.limit]
+    if args.with_test_maps:
+        paths += [DATA / m for m in TEST_MAPS]
+    paths += args.map
+    return [(path, shift) for path in paths for shift in args.shifts]
+
+
+def event_key(path: Path, shift: float) -> str:
+    return path.name + (f"@{shift:+g}d" if shift else "")
+
+
+def merge(a: dict | None, b: dict) -> dict:
+    """One event's record from several processes (e.g. tooflow's columns in one,
+    gwemopt's in another): the union of their sets and methods, loads concatenated."""
+    if a is None:
+        return b
+    out = dict(a)
+    out["sets"] = {s: dict(v) for s, v in a["sets"].items()}
+    for s, v in b["sets"].items():
+        out["sets"].setdefault(s, {}).update(v)
+    out["load"] = a.get("load", []) + b.get("load", [])
+    out["wall"] = a.get("wall", 0) + b.get("wall", 0)
+    return out
+
+
+def read_results(path: Path | None) -> dict[str, dict]:
+    """Every event's merged record in a JSON-lines results file."""
+    done: dict[str, dict] = {}
+    if path and path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                done[r["event"]] = merge(done.get(r["event"]), r)
+    return done
+
+
+def complete(record: dict | None, args) -> bool:
+    """Whether ``record`` already holds every column this process would compute."""
+    if record is None:
+        return False
+    for s in args.sets:
+        have = record["sets"].get(s, {})
+        for m in args.methods:
+            external = {"gwemopt": args.gwemopt_python, "m4opt": args.m4opt_python}
+            if m in external and (s != "ZTF" or not external[m]):
+                continue
+            if m not in have:
+                return False
+    return True
 
 
 def _natural(path: Path):
