@@ -74,6 +74,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -538,7 +539,8 @@ def main(argv: list[str] | None = None) -> int:
                         "same localization at other times of year and Moon phases")
     p.add_argument("--limit", type=int, default=0, help="at most this many maps")
     p.add_argument("--shard", default="0/1", metavar="I/N",
-                   help="run only events I, I+N, I+2N... (parallel processes sharing "
+                   help="run only the events whose number (a simulated map's id, else "
+                        "a CRC of its name) is I modulo N (parallel processes sharing "
                         "--results; the report reads every result there)")
     p.add_argument("--report-only", action="store_true",
                    help="print the table from --results without planning")
@@ -585,8 +587,9 @@ def main(argv: list[str] | None = None) -> int:
         done = read_results(args.results)
         for r in done_here:
             done[r["event"]] = merge(done.get(r["event"]), r)
-        todo = [(path, shift) for j, (path, shift) in enumerate(events)
-                if j % count == index and not complete(done.get(event_key(path, shift)), args)]
+        todo = [(path, shift) for path, shift in events
+                if shard_of(path, shift, args.shifts) % count == index
+                and not complete(done.get(event_key(path, shift)), args)]
         if args.report_only or not todo:
             enough = args.limit and len(events) >= args.limit * len(args.shifts)
             if (args.report_only or not args.follow or enough
@@ -622,6 +625,15 @@ def population(args) -> list[tuple[Path, float]]:
         paths += [DATA / m for m in TEST_MAPS]
     paths += args.map
     return [(path, shift) for path in paths for shift in args.shifts]
+
+
+def shard_of(path: Path, shift: float, shifts: list[float]) -> int:
+    """A number fixed by the event alone (not by its place in a growing list, so
+    that shards do not trade events while --follow sees maps arrive): the
+    simulated map's coincidence id (``12.fits``), else a CRC of its name."""
+    stem = path.name.split(".")[0]
+    base = int(stem) if stem.isdigit() else zlib.crc32(path.name.encode())
+    return base * len(shifts) + shifts.index(shift)
 
 
 def event_key(path: Path, shift: float) -> str:
