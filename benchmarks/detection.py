@@ -7,7 +7,9 @@ Run from the repository root (the command docs/planning.md quotes)::
     # 2. gwemopt and m4opt in their own environments (their pins clash with tooflow's)
     uv venv -p 3.11 /work/tmp/gwemopt-venv
     VIRTUAL_ENV=/work/tmp/gwemopt-venv uv pip install gwemopt==0.4.2
-    uv venv -p 3.11 /work/tmp/m4opt-venv && VIRTUAL_ENV=/work/tmp/m4opt-venv uv pip install m4opt
+    uv venv -p 3.11 /work/tmp/m4opt-venv
+    VIRTUAL_ENV=/work/tmp/m4opt-venv uv pip install m4opt "typer<0.17"  # its CLI imports
+                                          # typer.main.get_click_type, gone in typer 0.17
     # 3. plan, observe and score every event (shards in parallel share --results)
     nice -n 10 .venv/bin/python benchmarks/detection.py --maps /work/tmp/maps --limit 24 \\
         --gwemopt-python /work/tmp/gwemopt-venv/bin/python \\
@@ -46,7 +48,8 @@ Columns (methods):
   schedule's exposures (field centre, start, exposure time, filter) scored like ours;
 * ``m4opt``: m4opt's ``schedule`` for its ``ztf`` mission (30 s exposures, two
   visits ≥ 30 min apart: ZTF's default strategy in tooflow) when it runs offline;
-  otherwise the column says why not.
+  otherwise the column says why not (m4opt 2.3.1 does not: importing its missions
+  fetches astropy's site registry from data.astropy.org; docs/planning.md).
 
 Counterparts: ``--draws`` per event from the map's own 3D posterior (a sky pixel by
 probability, a distance from ligo.skymap's conditional ansatz there, a brightness
