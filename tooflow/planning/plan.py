@@ -501,8 +501,35 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
             # a fast incumbent under the objective itself
             say("detection incumbent (greedy, or best detection per second, filled)")
             hint = incumbent(problem, greedy)
-        say(f"solving ({solver}, time limit {time_limit:g} s)")
-        sol = solve(problem, time_limit=time_limit, solver=solver, hint=hint)
+        keep = None
+        if by_detection:
+            from .detection import reachable_total, working_set
+
+            keep = working_set(problem, hint)
+        if keep is None:
+            say(f"solving ({solver}, time limit {time_limit:g} s)")
+            sol = solve(problem, time_limit=time_limit, solver=solver, hint=hint)
+        else:
+            # too large a model for the time limit: the solver improves the incumbent
+            # on a working set of rows; the bound is the whole model's reachable total
+            n_rows = sum(len(p) for p in problem.parts)
+            n_kept = sum(int(m.sum()) for m in keep)
+            say(f"solving ({solver}, time limit {time_limit:g} s) on {n_kept} of {n_rows} rows")
+            bound = reachable_total(problem)
+            saved = [part.visible.copy() for part in problem.parts]
+            try:
+                for part, m in zip(problem.parts, keep, strict=True):
+                    part.visible[~m] = False
+                sol = solve(problem, time_limit=time_limit, solver=solver, hint=hint)
+            finally:
+                for part, vis in zip(problem.parts, saved, strict=True):
+                    part.visible[:] = vis
+            sol.bound, sol.bound_is_total = max(bound, sol.objective), True
+            if sol.status == "OPTIMAL":
+                sol.status = "FEASIBLE"  # optimal for the working set only
+            notes.append(f"the solver worked on {n_kept} of {n_rows} field rows (the "
+                         "incumbent's, then the best by detection per second): the model of "
+                         "all of them is too large for its time limit")
         say(f"solver {sol.status} in {sol.solve_time:.1f} s; timing the exposures")
         protected = {i for i, _ in sol.assignment}
         exposures, dropped = sequence_plan(problem, fill(problem, sol.assignment),
@@ -518,7 +545,7 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
         notes.append(f"model: {sol.n_variables} variables, {sol.n_constraints} constraints, "
                      f"{len(problem.regions.weight)} sky regions")
         if sol.bound_is_total and sol.status != "OPTIMAL":
-            notes.append("bound: the solver proved none within its time limit; the bound is "
+            notes.append("bound: no solver bound of the whole model within its time limit; it is "
                          + ("every sky region at the deepest level a usable field covering "
                             "it reaches (no plan of the block model detects more)"
                             if by_detection else "all the candidate fields together"))
