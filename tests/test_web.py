@@ -18,9 +18,9 @@ from . import web_helpers
 from .conftest import DATA
 from .web_helpers import csrf_of, login
 
-marshal, marshal_postgres, any_marshal, marshal_template = (
+marshal, marshal_postgres, any_marshal, marshal_template, marshal_postgres_template = (
     web_helpers.marshal, web_helpers.marshal_postgres, web_helpers.any_marshal,
-    web_helpers.marshal_template)
+    web_helpers.marshal_template, web_helpers.marshal_postgres_template)
 
 SCRIPT = '<script>alert("x")</script>'
 

@@ -121,13 +121,27 @@ def build(engine, settings) -> dict[str, int]:
             "approval_id": approval_id, "draft_id": draft_id}
 
 
+#: Where the session keeps :func:`marshal_template`'s database once built.
+_TEMPLATE = pytest.StashKey[tuple]()
+
+
 @pytest.fixture(scope="module")
-def marshal_template(tmp_path_factory):
-    """One SQLite database and sky-map store built per module; tests get copies."""
+def marshal_template(request, tmp_path_factory):
+    """One SQLite database and sky-map store built once per session; tests get copies.
+
+    The modules that use it (web, approvals, CLI) share the one build, kept in
+    the session's stash (it plans MS181101ab's real map).
+    """
+    stash = request.config.stash
+    if _TEMPLATE not in stash:
+        stash[_TEMPLATE] = _build_template(tmp_path_factory.mktemp("marshal"))
+    return stash[_TEMPLATE]
+
+
+def _build_template(home):
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
 
-    home = tmp_path_factory.mktemp("marshal")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TOOFLOW_HOME", str(home))
         mp.delenv("TOOFLOW_DATABASE_URL", raising=False)
@@ -163,20 +177,43 @@ def marshal(marshal_template, tmp_path, monkeypatch) -> Iterator[Marshal]:
     yield from _start(get_engine(url=f"sqlite:///{db}"), ids, tmp_path, monkeypatch)
 
 
-@pytest.fixture
-def marshal_postgres(postgres_url, tmp_path, monkeypatch) -> Iterator[Marshal]:
-    """The same on PostgreSQL (the production profile's database), built afresh."""
+@pytest.fixture(scope="module")
+def marshal_postgres_template(tmp_path_factory):
+    """The same database built once per module on PostgreSQL: (home, database, ids)."""
     from tooflow.config import load_settings
-    from tooflow.db import create_schema, drop_schema, get_engine
+    from tooflow.db import create_schema, get_engine
 
-    write_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("TOOFLOW_DATABASE_URL", postgres_url)
-    engine = get_engine(url=postgres_url)
-    drop_schema(engine)
-    create_schema(engine)
-    ids = build(engine, load_settings())
-    yield from _start(engine, ids, tmp_path, monkeypatch)
-    drop_schema(engine)
+    from .conftest import fresh_postgres_database, postgres_database_url
+
+    home = tmp_path_factory.mktemp("marshal-postgres")
+    with fresh_postgres_database("tooflow_marshal") as name, \
+            pytest.MonkeyPatch.context() as mp:
+        url = postgres_database_url(name)
+        mp.setenv("TOOFLOW_HOME", str(home))
+        mp.setenv("TOOFLOW_DATABASE_URL", url)
+        write_config(home, mp)
+        engine = get_engine(url=url)
+        create_schema(engine)
+        ids = build(engine, load_settings())
+        engine.dispose()  # no connection may stay open on a template
+        yield home, name, ids
+
+
+@pytest.fixture
+def marshal_postgres(marshal_postgres_template, tmp_path, monkeypatch) -> Iterator[Marshal]:
+    """The same on PostgreSQL (the production profile's database): a copy of the module's."""
+    from tooflow.db import get_engine
+
+    from .conftest import fresh_postgres_database, postgres_database_url
+
+    home, template, ids = marshal_postgres_template
+    with fresh_postgres_database("tooflow_web", template=template) as name:
+        url = postgres_database_url(name)
+        write_config(tmp_path, monkeypatch, extra=f"skymap_dir: {home / 'skymaps'}\n")
+        monkeypatch.setenv("TOOFLOW_DATABASE_URL", url)
+        engine = get_engine(url=url)
+        yield from _start(engine, ids, tmp_path, monkeypatch)
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
