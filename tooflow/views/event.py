@@ -35,7 +35,7 @@ from ..models import (
     QueueRequestRow,
 )
 
-__all__ = ["EventView", "NoticeLine", "PlanLine", "RequestGroup", "load_event_view",
+__all__ = ["CANDIDATES_SHOWN", "EventView", "NoticeLine", "PlanLine", "RequestGroup", "load_event_view",
            "render_text", "render_markdown", "flow_run_link", "describe_monitor"]
 
 #: Candidates ``tooflow show`` and the event artifact name (the best by stored
