@@ -35,8 +35,9 @@ from ..models import (
     QueueRequestRow,
 )
 
-__all__ = ["CANDIDATES_SHOWN", "EventView", "NoticeLine", "PlanLine", "RequestGroup", "load_event_view",
-           "render_text", "render_markdown", "flow_run_link", "describe_monitor"]
+__all__ = ["CANDIDATES_SHOWN", "EventView", "NoticeLine", "PlanLine", "RequestGroup",
+           "load_event_view", "render_text", "render_markdown", "flow_run_link",
+           "describe_monitor"]
 
 #: Candidates ``tooflow show`` and the event artifact name (the best by stored
 #: score); the rest are counted ("N more").
