@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,20 @@ SMALL_GW_MAP = DATA / "skymaps" / "rrt_small_area.fits"
 EXT_UPDATE = DATA / "lvk" / "avro" / "MS181101ab-ext-update.avro"
 
 
-def read(path: Path) -> Table:
+@cache
+def _read_once(path: Path) -> Table:
     return read_skymap_bytes(path.read_bytes())
+
+
+def read(path: Path) -> Table:
+    """The map at ``path``, read once per session (each caller gets its own copy)."""
+    return _read_once(path).copy()
+
+
+@cache
+def _stored_bytes(path: Path) -> bytes:
+    """The map at ``path`` as tooflow stores it (multi-order FITS), made once."""
+    return moc_to_bytes(_read_once(path))
 
 
 def brute_force_overlap(a: Table, b: Table, order: int = 8) -> float:
@@ -83,7 +96,7 @@ def add_event(session: Session, store: SkymapStore, event_id: str, kind: str,
                         payload=data, size=len(data), source=f"test:{skymap.name}")
         session.add(notice)
         session.flush()
-        sha, _ = store.put(moc_to_bytes(read(skymap)))
+        sha, _ = store.put(_stored_bytes(skymap))
         session.add(Localization(event_pk=event.id, notice_id=notice.id, state="stored",
                                  skymap_sha256=sha))
         session.flush()

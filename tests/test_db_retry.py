@@ -173,6 +173,7 @@ def test_postgres_refusing_connections_fails_after_the_attempts():
     engine.dispose()
 
 
+@pytest.mark.slow  # waits out the 10 s connect timeout
 def test_a_postgres_server_that_never_answers_cannot_hold_a_connection():
     """A port that accepts TCP connections and never speaks: tooflow's engine gives up after
     its connect timeout (tooflow.db.PG_CONNECT_TIMEOUT), and the policy names it."""

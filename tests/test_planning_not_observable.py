@@ -53,6 +53,7 @@ def _visible_at(tel, ra, dec, t: dt.datetime) -> bool:
     return bool(((alt >= limit) & (sun <= tel.sun_altitude)).any())
 
 
+@pytest.mark.slow  # plans a real map
 def test_gw_map_in_daytime_says_when_it_rises(tmp_path):
     """MS181101ab (BAYESTAR map of the LVK mock) in Palomar's afternoon."""
     from tooflow.parsers import parse_notice
@@ -94,6 +95,7 @@ def test_grb_circle_that_never_rises(tmp_path):
     assert plot_plan(plan, moc, tmp_path / "grb.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow  # searches 60 days of Sun positions for the morning it rises (~2 s of CPU)
 def test_single_pointing_near_the_sun(tmp_path):
     """Einstein Probe EP240409 (RA 184.7°) in October, 12° from the Sun."""
     alert = json.loads(EP.read_text())
@@ -116,6 +118,7 @@ def test_single_pointing_near_the_sun(tmp_path):
     assert plot_plan(plan, moc, tmp_path / "ep.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow  # plans a real map with the GLADE galaxies in it
 def test_galaxy_targets_at_dawn_and_dusk(tmp_path):
     """S190425z (BAYESTAR) with GLADE galaxies, when it is day at Kitt Peak and Hanle."""
     moc = read_sky_map(str(S190425Z), moc=True)

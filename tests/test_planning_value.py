@@ -21,6 +21,8 @@ from tooflow.skymap import read_skymap_bytes
 
 from .conftest import DATA
 
+pytestmark = pytest.mark.slow  # each test plans a real map (MS181101ab) with OR-Tools
+
 NIGHT = dt.datetime(2019, 4, 1, 4, 0, tzinfo=dt.UTC)
 NAMES = ["ZTF", "Gattini", "DECam", "GROWTH-India"]
 

@@ -130,6 +130,7 @@ def test_localization_url_unreachable():
         localization_to_moc(loc, fetch=True, timeout=1, retries=1)
 
 
+@pytest.mark.slow  # waits out its 3 s deadline
 def test_a_trickling_server_cannot_hold_the_fetch_past_its_deadline():
     """Issue 10: one byte every few seconds kept `tooflow ingest` waiting past 420 s."""
     start = time.monotonic()

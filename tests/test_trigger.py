@@ -55,6 +55,7 @@ def test_trigger_creates_one_run_per_notice_and_reruns_make_new_ones(deployment,
     assert again != run_id and "rerun" in _flow_run(again).tags
 
 
+@pytest.mark.slow  # the Prefect client retries the refused connection for ~3 s
 def test_unreachable_api_leaves_the_notice_received(sqlite_engine):
     import socket
 
@@ -127,6 +128,7 @@ def test_listener_to_worker_end_to_end(deployment, kafka_broker, sqlite_engine, 
                for r in rows), [r.status for r in rows]
 
 
+@pytest.mark.slow  # waits out its 3 s deadline
 def test_a_trickling_prefect_api_cannot_hold_a_trigger_past_its_deadline(sqlite_engine,
                                                                         monkeypatch):
     """Issue 10: every external call has a total deadline; the notice stays received."""
