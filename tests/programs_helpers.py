@@ -52,9 +52,36 @@ def kilonova_program(name: str = "ZTF kilonova", telescopes: tuple[str, ...] = (
                          "telescopes": {t: TELESCOPE_STRATEGY[t] for t in telescopes}}}
 
 
+def afterglow_program(telescopes: dict[str, dict], **strategy) -> dict:
+    """The "GRB afterglow" programme (GRB, error radius < 10°) over ``telescopes``.
+
+    Parameters
+    ----------
+    telescopes : dict
+        Each telescope's strategy (filters, mode, …), in the order they are listed.
+    **strategy
+        Further strategy keys (``time_limit``, ``lookahead_days``, …); a 24 h window.
+
+    Returns
+    -------
+    dict
+        One entry of a programmes file's ``programs`` list.
+    """
+    return {"name": "GRB afterglow", "kinds": ["GRB"], "criteria": "error_radius < 10",
+            "telescopes": list(telescopes),
+            "strategy": {"window_hours": 24, **strategy, "telescopes": telescopes}}
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a dict used twice out twice (no YAML anchors)."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
 def programs_yaml(*programs: dict) -> str:
     """A programmes file holding ``programs`` (dicts, as :func:`kilonova_program` makes)."""
-    return yaml.safe_dump({"programs": list(programs)}, sort_keys=False)
+    return yaml.dump({"programs": list(programs)}, Dumper=_PlainDumper, sort_keys=False)
 
 
 def use_programs(tmp_path: Path, monkeypatch, programs: str, config: str = "") -> Path:

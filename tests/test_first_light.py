@@ -36,23 +36,25 @@ from tooflow.views.event import load_event_view, render_markdown, render_text
 from tooflow.views.summary import first_light_lines, format_followup
 
 from .conftest import DATA
-from .programs_helpers import NIGHT, PRELIMINARY, kilonova_program, programs_yaml, use_programs
+from .programs_helpers import (
+    NIGHT,
+    PRELIMINARY,
+    afterglow_program,
+    kilonova_program,
+    programs_yaml,
+    use_programs,
+)
 
 XRT = DATA / "gcn" / "classic-json" / "SWIFT_XRT_POSITION" / "example.json"
 ICECUBE = DATA / "listeners" / "AMON_ICECUBE_GOLD_190730.xml"
 
 #: ZTF kilonova with DECam, and the GRB and neutrino programmes of the single pointings.
-PROGRAMS = programs_yaml(kilonova_program(telescopes=("ZTF", "DECam")), *yaml.safe_load("""
-- name: GRB afterglow
-  kinds: [GRB]
-  criteria: error_radius < 10
-  telescopes: [ZTF, GROWTH-India, KPED]
-  strategy:
-    window_hours: 24
-    telescopes:
-      ZTF: {filters: [g, r], exposure_time: {g: 60, r: 60}, min_gap: 1800}
-      GROWTH-India: {filters: [r]}
-      KPED: {filters: [r]}
+PROGRAMS = programs_yaml(
+    kilonova_program(telescopes=("ZTF", "DECam")),
+    afterglow_program({"ZTF": {"filters": ["g", "r"], "exposure_time": {"g": 60, "r": 60},
+                               "min_gap": 1800},
+                       "GROWTH-India": {"filters": ["r"]}, "KPED": {"filters": ["r"]}}),
+    *yaml.safe_load("""
 - name: IceCube neutrino follow-up
   kinds: [neutrino]
   criteria: error_radius < 5

@@ -14,6 +14,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlmodel import Session, select
 
 from tooflow.config import load_settings
@@ -28,55 +29,46 @@ from tooflow.views.event import load_event_view, render_text
 from tooflow.views.summary import format_followup
 
 from .conftest import DATA
+from .programs_helpers import afterglow_program, programs_yaml, use_programs
 
 SWIFT = DATA / "gcn" / "json" / "gwcelery" / "kafka_alert_swift.json"
 EP = DATA / "gcn" / "json" / "einstein_probe" / "alert_247.json"
 MS181101AB = DATA / "lvk" / "avro" / "MS181101ab-preliminary.avro"
 
-PROGRAMS = """
-programs:
-  - name: GRB afterglow
-    kinds: [GRB]
-    criteria: error_radius < 10
-    telescopes: [ZTF, GROWTH-India, KPED]
-    strategy:
-      window_hours: 24
-      time_limit: 5
-      lookahead_days: 3
-      telescopes:
-        ZTF: {filters: [g, r], min_gap: 1800}
-        GROWTH-India: {filters: [r], mode: pointed}
-        KPED: {filters: [r], mode: pointed}
-  - name: GRB without telescopes
-    kinds: [GRB]
-    telescopes: []
-  - name: X-ray transient
-    kinds: [X-ray]
-    telescopes: [KPED, GROWTH-India]
-    strategy:
-      window_hours: 24
-      time_limit: 5
-      lookahead_days: 3
-      telescopes:
-        KPED: {filters: [r], mode: pointed}
-        GROWTH-India: {filters: [r], mode: pointed}
-  - name: ZTF kilonova
-    kinds: [GW]
-    accept_mock: true
-    telescopes: [ZTF]
-    strategy:
-      window_hours: 3
-      time_limit: 5
-"""
+POINTED = {"filters": ["r"], "mode": "pointed"}
+#: The GRB programme of tests/test_first_light.py with pointed instruments; a GRB
+#: programme without telescopes; X-ray; and a kilonova programme with a 3 h window.
+PROGRAMS = programs_yaml(
+    afterglow_program({"ZTF": {"filters": ["g", "r"], "min_gap": 1800},
+                       "GROWTH-India": POINTED, "KPED": POINTED},
+                      time_limit=5, lookahead_days=3),
+    *yaml.safe_load("""
+- name: GRB without telescopes
+  kinds: [GRB]
+  telescopes: []
+- name: X-ray transient
+  kinds: [X-ray]
+  telescopes: [KPED, GROWTH-India]
+  strategy:
+    window_hours: 24
+    time_limit: 5
+    lookahead_days: 3
+    telescopes:
+      KPED: {filters: [r], mode: pointed}
+      GROWTH-India: {filters: [r], mode: pointed}
+- name: ZTF kilonova
+  kinds: [GW]
+  accept_mock: true
+  telescopes: [ZTF]
+  strategy:
+    window_hours: 3
+    time_limit: 5
+"""))
 
 
 @pytest.fixture
 def configured(tmp_path, monkeypatch):
-    programs = tmp_path / "programs.yaml"
-    programs.write_text(PROGRAMS)
-    config = tmp_path / "tooflow.yaml"
-    config.write_text(f"programs_file: {programs}\n")
-    monkeypatch.setenv("TOOFLOW_CONFIG", str(config))
+    use_programs(tmp_path, monkeypatch, PROGRAMS)
     return load_settings()
 
 
@@ -93,7 +85,8 @@ CASES = [
      ["ZTF", "GROWTH-India", "KPED"], False),
     (EP, "X-ray transient", dt.datetime(2026, 10, 10, 0, 0, tzinfo=dt.UTC),
      ["KPED", "GROWTH-India"], False),
-    (MS181101AB, "ZTF kilonova", dt.datetime(2019, 4, 1, 18, 0, tzinfo=dt.UTC), ["ZTF"], True),
+    pytest.param(MS181101AB, "ZTF kilonova", dt.datetime(2019, 4, 1, 18, 0, tzinfo=dt.UTC),
+                 ["ZTF"], True, marks=pytest.mark.slow),  # plans a real map
 ]
 
 
@@ -151,10 +144,11 @@ def test_program_without_telescopes(sqlite_engine, configured):
                              "the program names no telescope")
 
 
+@pytest.mark.slow  # plans a real map
 def test_notification_says_why_and_when(sqlite_engine, configured):
     notice_id = _gated(MS181101AB, sqlite_engine, configured)
     plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=sqlite_engine,
-                               settings=configured, start=CASES[2][2], picture=False)
+                               settings=configured, start=CASES[2].values[2], picture=False)
     said = unobservable_plans({"ZTF kilonova": plan_id}, engine=sqlite_engine)
     with Session(sqlite_engine) as session:
         event_pk = session.get(Plan, plan_id).event_pk
