@@ -62,6 +62,10 @@ def describe_solver(status: str | None, gap: float | None) -> str:
     if status == "FEASIBLE":
         return (f"solver time limit reached: the best possible plan covers at most "
                 f"{100 * g:.2f} % more")
+    if status == "WORKING-SET":
+        return (f"solver optimal on a working set of the fields (the whole model is too "
+                f"large for its time limit): the best possible plan covers at most "
+                f"{100 * g:.2f} % more")
     return f"solver status {status}; the best possible plan covers at most {100 * g:.2f} % more"
 
 
@@ -526,7 +530,7 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
                     part.visible[:] = vis
             sol.bound, sol.bound_is_total = max(bound, sol.objective), True
             if sol.status == "OPTIMAL":
-                sol.status = "FEASIBLE"  # optimal for the working set only
+                sol.status = "WORKING-SET"  # optimal for the working set only
             notes.append(f"the solver worked on {n_kept} of {n_rows} field rows (the "
                          "incumbent's, then the best by detection per second): the model of "
                          "all of them is too large for its time limit")
