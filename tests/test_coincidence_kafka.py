@@ -92,3 +92,52 @@ def test_service_consumes_alerts_and_resumes(kafka_broker, sqlite_engine):  # no
     assert [a["alert_type"] for a in got] == ["TEST COINC_MSG", "TEST COINC_MSG"]  # JUNO joined
     assert got[1]["detector_names"] == ["XENONnT", "DS-20K", "JUNO"]
     assert count(engine, SnewsMessage) == 4  # nothing consumed twice
+
+
+def test_database_outage_blocks_the_commit_until_stored(kafka_broker, sqlite_engine,  # noqa: F811
+                                                        monkeypatch):
+    """The database refuses the service's writes for longer than one round of its retry
+    policy: the service keeps running, acknowledges nothing meanwhile, then stores each
+    message and its alert once."""
+    import functools
+
+    import psycopg2
+    from sqlalchemy.exc import OperationalError
+
+    import tooflow.snews.service as service_module
+    from tooflow.db_retry import ATTEMPTS, until_stored
+
+    engine = sqlite_engine
+    obs, alerts = kafka_broker.create_topic(), kafka_broker.create_topic()
+    conf = {"url": f"{kafka_broker.url}{obs}", "alert_url": f"{kafka_broker.url}{alerts}",
+            "group_id": "tooflow-snews-outage", "auth": False, "start_at": "earliest",
+            "kafka": consumer_settings()}
+    kafka_broker.produce(obs, scenario("simple coincidence"))
+    service = CoincidenceService(engine, publish=alert_publisher(conf),
+                                 trigger=RecordingTrigger(engine))
+    failures = {"left": ATTEMPTS + 1}  # a round gives up, the next one stores
+    real_store = service._store
+
+    def flaky_store(*args, **kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("INSERT", {}, psycopg2.OperationalError(
+                "server closed the connection unexpectedly"))
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_store", flaky_store)
+    # the policy as it is, its waits short (2, 4, 8 s → 20, 40, 80 ms)
+    monkeypatch.setattr(service_module, "until_stored",
+                        functools.partial(until_stored, backoff=0.02))
+    source = observation_source(conf)
+    committed = []
+    real_commit = source.commit
+    source.commit = lambda m: (committed.append((m.offset, count(engine, SnewsMessage))),
+                               real_commit(m))[1]
+    run_loop_until(lambda stop: run_service(service, source, stop=stop, poll_timeout=0.2),
+                   lambda: count(engine, SnewsAlert, SnewsAlert.triggered_at.is_not(None)) == 1)
+    assert failures["left"] == 0
+    assert committed == [(0, 1), (1, 2)]  # each offset committed once its message was stored
+    assert count(engine, SnewsMessage) == 2 and count(engine, SnewsAlert) == 1
+    (msg,) = read_topic(kafka_broker, alerts, 1)
+    assert json.loads(msg.value())["detector_names"] == ["XENONnT", "DS-20K"]

@@ -10,6 +10,7 @@ from inside that recorder: nothing here depends on timing.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 
 import pytest
@@ -23,6 +24,7 @@ from tooflow.db_retry import (
     BACKOFF,
     DatabaseUnavailable,
     is_transient_database_error,
+    until_stored,
     with_database_retries,
 )
 from tooflow.intake.store import store_notice
@@ -91,6 +93,58 @@ def test_sqlite_locked_throughout_fails_after_the_attempts_with_nothing_stored(l
     assert isinstance(info.value.__cause__, OperationalError)
     locker.execute("ROLLBACK")
     assert _notices(engine) == []
+
+
+def test_a_consumer_waits_round_after_round_until_the_database_is_back(locked_sqlite):
+    """until_stored (the listeners', SNEWS'): rounds of the same policy, each within its
+    deadline; a round that gives up is reported and the next starts; once the other
+    writer lets go, the message is stored, once."""
+    engine, locker = locked_sqlite
+    calls, rounds = [], []
+
+    def store():
+        calls.append(1)
+        return store_notice(PAYLOAD, "test", engine=engine)
+
+    def round_failed(exc: DatabaseUnavailable) -> None:
+        rounds.append(str(exc))
+        if len(rounds) == 2:  # the database comes back after two failed rounds
+            locker.execute("ROLLBACK")
+
+    result = until_stored(store, what="store", stop=threading.Event(),
+                          on_round_failed=round_failed, backoff=0.01, deadline=5.0)
+    assert result.created and [n.id for n in _notices(engine)] == [result.notice_id]
+    assert len(rounds) == 2 and len(calls) == 2 * ATTEMPTS + 1
+    assert all(r.startswith(f"store: database unavailable after {ATTEMPTS} attempt(s): "
+                            "OperationalError: database is locked") for r in rounds)
+
+
+def test_a_stopped_consumer_stops_waiting_with_nothing_stored(locked_sqlite):
+    engine, _locker = locked_sqlite
+    stop, calls = threading.Event(), []
+
+    def store():
+        calls.append(1)
+        if len(calls) == 2:
+            stop.set()  # e.g. SIGTERM while the database is down
+        return store_notice(PAYLOAD, "test", engine=engine)
+
+    assert until_stored(store, what="store", stop=stop, backoff=30.0) is None
+    assert len(calls) == 2  # the 60 s wait after the second attempt ended at once
+    assert _notices(engine) == []
+
+
+def test_a_statement_error_is_not_retried_by_a_consumer_either(tmp_path):
+    engine = get_engine(url=f"sqlite:///{tmp_path / 'empty.sqlite'}")  # no schema
+    calls = []
+
+    def store():
+        calls.append(1)
+        return store_notice(PAYLOAD, "test", engine=engine)
+
+    with pytest.raises(OperationalError, match="no such table"):
+        until_stored(store, what="store", stop=threading.Event())
+    assert calls == [1]
 
 
 def test_no_wait_starts_past_the_deadline(locked_sqlite):

@@ -23,12 +23,22 @@ by sha256, a queue request once by its key).
 The policy: :data:`ATTEMPTS` attempts, waits of 2, 4, 8 s, no wait started
 past :data:`DEADLINE` seconds; past them the task fails with
 :class:`DatabaseUnavailable` naming the attempts and the last error.
+
+The long-running consumers — the notice and candidate listeners
+(:mod:`tooflow.intake.listeners.loop`) and the SNEWS coincidence service
+(:mod:`tooflow.snews.service`) — must not acknowledge a message before it is
+stored, nor drop it, nor stop: they store under :func:`until_stored`, rounds
+of the same policy, each within its deadline; a round that gives up is
+reported (the listener's status row, an ERROR line) and the next one starts
+after the policy's longest wait, until the database is back or the service
+is stopped.
 """
 
 from __future__ import annotations
 
 import functools
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -40,7 +50,7 @@ from .guards.deadline import Deadline
 from .guards.retry import GaveUp, Policy, call_with_retries
 
 __all__ = ["ATTEMPTS", "BACKOFF", "DEADLINE", "DatabaseUnavailable", "database_retries",
-           "is_transient_database_error", "with_database_retries"]
+           "is_transient_database_error", "until_stored", "with_database_retries"]
 
 #: Attempts in all.
 ATTEMPTS = 4
@@ -133,6 +143,66 @@ def with_database_retries(func: Callable[[], T], *, what: str = "database",
         last = gave_up.last
         raise DatabaseUnavailable(f"{what}: database unavailable after {why}: "
                                   f"{type(last).__name__}: {_first_line(last)}") from last
+
+
+class _Stopped(Exception):
+    """The service was stopped while waiting for the database."""
+
+
+def until_stored(func: Callable[[], T], *, what: str, stop: threading.Event,
+                 on_round_failed: Callable[[DatabaseUnavailable], None] | None = None,
+                 attempts: int = ATTEMPTS, backoff: float = BACKOFF,
+                 deadline: float = DEADLINE) -> T | None:
+    """Call ``func()`` under :func:`with_database_retries`, round after round, until it
+    succeeds or ``stop`` is set: for a consumer that must neither drop its message nor stop.
+
+    Each round is the policy with its total deadline; a round that gives up
+    (:class:`DatabaseUnavailable`, also when ``func`` raises it itself for a failure
+    that waiting within the round cannot fix) is handed to ``on_round_failed``, and
+    the next round starts after the round's longest wait (8 s by default). Waits end
+    as soon as ``stop`` is set.
+
+    Parameters
+    ----------
+    func : callable
+        The unit of work (storing one message); each attempt starts afresh.
+    what : str
+        What is being done, for log lines and errors.
+    stop : threading.Event
+        Set it to give up waiting (the message is then not stored; its sender
+        delivers it again).
+    on_round_failed : callable, optional
+        Told of each round that gave up (record it where operators look).
+    attempts, backoff, deadline : int, float, float
+        The policy of each round (module constants by default).
+
+    Returns
+    -------
+    The result of ``func``, or None when ``stop`` was set first.
+
+    Raises
+    ------
+    Exception
+        Anything ``func`` raises that is not the database being unavailable, at once.
+    """
+
+    def wait(seconds: float) -> None:
+        if stop.wait(seconds):
+            raise _Stopped
+
+    pause = backoff * 2 ** max(attempts - 2, 0)
+    while not stop.is_set():
+        try:
+            return with_database_retries(func, what=what, attempts=attempts, backoff=backoff,
+                                         deadline=deadline, sleep=wait)
+        except _Stopped:
+            return None
+        except DatabaseUnavailable as exc:
+            if on_round_failed is not None:
+                on_round_failed(exc)
+            if stop.wait(pause):
+                return None
+    return None
 
 
 def database_retries(what: str) -> Callable[[Callable[P, T]], Callable[P, T]]:

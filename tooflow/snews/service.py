@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
+from ..db_retry import DatabaseUnavailable, is_transient_database_error, until_stored
 from ..models import Notice, NoticeStatus, SnewsAlert, SnewsCoincidence
 from ..models._types import utcnow
 from .cache import CoincidenceAlert, CoincidenceCache, DetectorMessage
@@ -331,8 +332,9 @@ def run_service(service: CoincidenceService, source, *, stop: threading.Event,
     """Consume ``source`` (a :class:`tooflow.intake.listeners.Source`) until ``stop`` is set.
 
     Each message is handled (stored with its alerts), then its offset committed,
-    then the alerts delivered. A database outage blocks the commit and is retried
-    with back-off; nothing is acknowledged meanwhile.
+    then the alerts delivered. A database outage blocks the commit: the message is
+    handled again under the database's retry policy (:func:`tooflow.db_retry.until_stored`),
+    round after round; nothing is acknowledged meanwhile.
     """
     service.restore()
     service.deliver()
@@ -341,7 +343,7 @@ def run_service(service: CoincidenceService, source, *, stop: threading.Event,
         while not stop.is_set():
             for message in source.poll(poll_timeout):
                 delivery = f"{message.topic}:{message.partition}:{message.offset}"
-                if not _handle_with_retry(service, message.payload, delivery, stop):
+                if not _handle_until_stored(service, message.payload, delivery, stop):
                     return
                 try:
                     source.commit(message)
@@ -362,20 +364,28 @@ def run_service(service: CoincidenceService, source, *, stop: threading.Event,
         source.close()
 
 
-def _handle_with_retry(service: CoincidenceService, payload: bytes, delivery: str,
-                       stop: threading.Event) -> bool:
-    delay = 0.5
-    while True:
-        try:
-            result = service.handle(payload, delivery)
-        except SQLAlchemyError as exc:
-            log.error("database unavailable (%s); retrying %s in %.1f s", type(exc).__name__,
-                      delivery, delay)
-            if stop.wait(delay):
-                return False
-            delay = min(delay * 2, 30.0)
-            continue
-        if result.status in ("accepted", "retracted"):
-            log.debug("%s: %s (%d alert(s))", delivery, result.status, len(result.alerts))
-        return True
+def _handle_until_stored(service: CoincidenceService, payload: bytes, delivery: str,
+                         stop: threading.Event) -> bool:
+    """Handle one message under the database's retry policy, round after round
+    (:func:`tooflow.db_retry.until_stored`); False when ``stop`` was set first."""
 
+    def attempt() -> HandleResult:
+        try:
+            return service.handle(payload, delivery)
+        except SQLAlchemyError as exc:
+            if is_transient_database_error(exc):
+                raise
+            # not this message (it was read and checked): the database; wait, never skip
+            raise DatabaseUnavailable(f"SNEWS message {delivery}: {type(exc).__name__}: "
+                                      f"{str(exc)[:300]}") from exc
+
+    def round_failed(exc: DatabaseUnavailable) -> None:
+        log.error("%s; %s not acknowledged, trying again", exc, delivery)
+
+    result = until_stored(attempt, what=f"SNEWS message {delivery}", stop=stop,
+                          on_round_failed=round_failed)
+    if result is None:
+        return False
+    if result.status in ("accepted", "retracted"):
+        log.debug("%s: %s (%d alert(s))", delivery, result.status, len(result.alerts))
+    return True

@@ -2,8 +2,9 @@
 
 For each message a :class:`Source` delivers:
 
-1. :func:`tooflow.intake.store.store_notice` commits the bytes to the database (retried
-   with back-off while the database is down; nothing is acknowledged meanwhile);
+1. :func:`tooflow.intake.store.store_notice` commits the bytes to the database (under
+   the database's one retry policy, :func:`tooflow.db_retry.until_stored`, round
+   after round while the database is down; nothing is acknowledged meanwhile);
 2. ``source.commit(message)`` acknowledges it (Kafka offset commit, VOEvent ack);
 3. ``trigger(notice_id)`` starts the ``handle-notice`` flow, if the notice is
    still ``received`` (a re-delivered notice that was already triggered starts
@@ -31,10 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as SATimeoutError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
+from ...db_retry import DatabaseUnavailable, is_transient_database_error, until_stored
 from ...models import ListenerStatus, NoticeStatus
 from ...models._types import utcnow
 from ..store import OVERSIZE_KEEP_BYTES, IngestResult, store_notice
@@ -144,43 +145,53 @@ class StatusRecorder:
             log.warning("%s: could not record listener status: %s", self.source, exc)
 
 
-#: Database errors that mean "the database is unavailable", not "this message is bad".
-_DB_DOWN = (OperationalError, InterfaceError, DisconnectionError, SATimeoutError)
+def _store_until_stored(message: Message, label: str, engine: Engine, max_bytes: int,
+                        stop: threading.Event, status: StatusRecorder,
+                        store: Callable[..., IngestResult] = store_notice,
+                        ) -> IngestResult | None:
+    """Store ``message`` under the database's retry policy, round after round, never skipping it.
 
+    :func:`tooflow.db_retry.until_stored`: while the database is unavailable
+    nothing is acknowledged; each round that gives up is recorded on the
+    listener's status and logged, and the next one starts. Any other failure is
+    taken to be about this message: a rejected notice is stored in its place
+    (first bytes kept, the reason recorded), so that it can be acknowledged
+    without costing the messages after it. If even that cannot be stored, the
+    database is the problem: the round fails and both are tried again.
 
-def _store_with_retry(message: Message, label: str, engine: Engine, max_bytes: int,
-                      stop: threading.Event, status: StatusRecorder,
-                      store: Callable[..., IngestResult] = store_notice) -> IngestResult | None:
-    """Store ``message``; retry while the database is down; never skip it.
-
-    Any other failure is taken to be about this message: a rejected notice is
-    stored in its place (first bytes kept, the reason recorded), so that it can
-    be acknowledged without costing the messages after it. If even that cannot
-    be stored, the database is treated as unavailable and both are tried again.
+    Returns
+    -------
+    IngestResult or None
+        None when ``stop`` was set while waiting for the database.
     """
-    delay = 0.5
-    while True:
+
+    def attempt() -> IngestResult:
         try:
-            try:
-                return store(message.payload, label, engine=engine, max_bytes=max_bytes,
-                             reject=message.problem)
-            except _DB_DOWN:
+            return store(message.payload, label, engine=engine, max_bytes=max_bytes,
+                         reject=message.problem)
+        except Exception as exc:  # noqa: BLE001 - recorded on a rejected notice
+            if is_transient_database_error(exc):
                 raise
-            except Exception as exc:  # noqa: BLE001 - recorded on a rejected notice
-                reason = (f"{label}: the message could not be stored as received "
-                          f"({type(exc).__name__}: {str(exc)[:300]}); first "
-                          f"{OVERSIZE_KEEP_BYTES} bytes kept")
-                log.error("%s: %s", label, reason)
-                status.error(message.topic, message.partition, reason)
-                return store(bytes(message.payload[:OVERSIZE_KEEP_BYTES]), label,
-                             engine=engine, max_bytes=max_bytes, reject=reason)
-        except Exception as exc:  # noqa: BLE001 - database unavailable: wait, never skip
-            status.error(message.topic, message.partition, f"store: {exc}")
-            log.error("%s: database unavailable (%s); retrying in %.1f s; offset not committed",
-                      label, type(exc).__name__, delay)
-            if stop.wait(delay):
-                return None
-            delay = min(delay * 2, 30.0)
+            reason = (f"{label}: the message could not be stored as received "
+                      f"({type(exc).__name__}: {str(exc)[:300]}); first "
+                      f"{OVERSIZE_KEEP_BYTES} bytes kept")
+        log.error("%s: %s", label, reason)
+        status.error(message.topic, message.partition, reason)
+        try:
+            return store(bytes(message.payload[:OVERSIZE_KEEP_BYTES]), label,
+                         engine=engine, max_bytes=max_bytes, reject=reason)
+        except Exception as exc:  # noqa: BLE001 - not this message: the database
+            if is_transient_database_error(exc):
+                raise
+            raise DatabaseUnavailable(f"{label}: even the rejected copy cannot be stored: "
+                                      f"{type(exc).__name__}: {str(exc)[:300]}") from exc
+
+    def round_failed(exc: DatabaseUnavailable) -> None:
+        status.error(message.topic, message.partition, f"store: {exc}")
+        log.error("%s; offset not committed, trying again", exc)
+
+    return until_stored(attempt, what=f"{label}: store", stop=stop,
+                        on_round_failed=round_failed)
 
 
 def handle_message(source: Source, message: Message, *, engine: Engine,
@@ -203,7 +214,7 @@ def handle_message(source: Source, message: Message, *, engine: Engine,
     stop = stop or threading.Event()
     status = status or StatusRecorder(engine, source.name)
     label = f"{source.name}:{message.topic}"
-    stored = _store_with_retry(message, label, engine, max_bytes, stop, status, store)
+    stored = _store_until_stored(message, label, engine, max_bytes, stop, status, store)
     if stored is None:
         return None
     try:
