@@ -26,6 +26,9 @@ from tooflow.planning.solver import model_feasible, solve
 
 MAP = Path(__file__).parent / "data" / "skymaps" / "S190814bv_5_LALInference.v1.fits.gz"
 
+#: Reads and plans a real map (the module's set-up took 18 s at load ~15, 5.6 s of CPU).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def problem():
