@@ -251,3 +251,59 @@ def test_a_telescope_entry_takes_exactly_the_adapter_settings():
     own = {"adapter", "speedup", "weather_loss", "seed"}
     assert set(TelescopeQueueSection.model_fields) - own == {
         f.name for f in dataclasses.fields(FacilityConfig)}
+
+
+def test_the_shipped_programs_strategies_are_typed():
+    """tooflow/programs.yaml: every strategy checked when read; each telescope's keys
+    build the planner's Strategy, and the typed keys are exactly Strategy's."""
+    import dataclasses
+
+    from tooflow.planning.strategy import Strategy
+    from tooflow.programs import ProgramStrategy, TelescopeStrategy, load_programs
+
+    assert set(TelescopeStrategy.model_fields) == {f.name for f in dataclasses.fields(Strategy)}
+    programs = load_programs(REPO / "tooflow" / "programs.yaml")
+    kilonova = next(p for p in programs if p.name == "GW kilonova search")
+    assert kilonova.strategy["objective"] == "detection"
+    assert kilonova.strategy["window_hours"] == 48.0
+    assert kilonova.strategy["telescopes"]["GROWTH-India"] == {
+        "filters": ["r"], "mode": "galaxies", "max_fields": 20}
+    for program in programs:
+        ProgramStrategy.model_validate(program.strategy)  # what is kept is still valid
+        for spec in program.strategy.get("telescopes", {}).values():
+            Strategy(**spec)
+
+
+BAD_STRATEGIES = [
+    # (the program's strategy, the line expected after "FILE: program 'P': ")
+    ("{window_hour: 5}", "strategy.window_hour: unknown key; allowed: window_hours, "
+                         "time_limit, lookahead_days, objective, counterpart, telescopes"),
+    ("{objective: fame}",
+     "strategy.objective = 'fame': Input should be 'coverage' or 'detection'"),
+    ("{counterpart: {model: supernova}}",
+     "strategy.counterpart = {'model': 'supernova'}: model 'supernova': allowed: kilonova, "
+     "afterglow"),
+    ("{telescopes: {ZTF: {mode: mosaic}}}",
+     "strategy.telescopes.ZTF.mode = 'mosaic': Input should be 'tiling', 'galaxies' or "
+     "'pointed'"),
+    ("{telescopes: {ZTF: {min_gap: -1800}}}",
+     "strategy.telescopes.ZTF.min_gap = -1800: Input should be greater than or equal to 0"),
+    ("{telescopes: {DECam: {exposure_tim: {i: 90}}}}",
+     "strategy.telescopes.DECam.exposure_tim: unknown key; allowed: filters, exposure_time"),
+    ("{window_hours: 0}", "strategy.window_hours = 0: Input should be greater than 0"),
+]
+
+
+@pytest.mark.parametrize("strategy,expected", BAD_STRATEGIES,
+                         ids=[b[1].split(" ")[0].rstrip(":") for b in BAD_STRATEGIES])
+def test_a_bad_program_strategy_stops_tooflow_at_start(tooflow_home, capsys, strategy,
+                                                       expected):
+    programs = tooflow_home / "programs.yaml"
+    programs.write_text("programs:\n  - name: P\n    telescopes: [ZTF, DECam]\n"
+                        f"    strategy: {strategy}\n")
+    (tooflow_home / "tooflow.yaml").write_text(f"programs_file: {programs}\n")
+    assert main(["events"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tooflow: error: {programs}: program 'P': {expected}")
+    assert err.count("\n") == 1  # one line
+    assert not (tooflow_home / "tooflow.sqlite").exists()  # nothing done

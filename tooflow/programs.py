@@ -25,12 +25,73 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    ValidationError,
+    field_validator,
+)
 from simpleeval import EvalWithCompoundTypes, InvalidExpression, NameNotDefined
 
-__all__ = ["Program", "Decision", "load_programs", "evaluate", "gate"]
+__all__ = ["Program", "ProgramStrategy", "TelescopeStrategy", "Decision", "load_programs",
+           "evaluate", "gate"]
+
+#: Counterpart models a program may name (:data:`tooflow.counterparts.MODELS`).
+COUNTERPART_MODELS = ("kilonova", "afterglow")
+
+_Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Typed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelescopeStrategy(_Typed):
+    """``strategy.telescopes.TELESCOPE``: the program's overrides of one telescope's
+    strategy (:class:`tooflow.planning.strategy.Strategy`; a key left out keeps its default)."""
+
+    filters: Annotated[list[str], Field(min_length=1)] | None = None
+    exposure_time: dict[str, PositiveFloat] | None = None
+    exposure_options: Annotated[list[PositiveFloat], Field(min_length=1)] | None = None
+    min_gap: NonNegativeFloat | None = None
+    max_gap: PositiveFloat | None = None
+    secondary_grid: bool | None = None
+    max_fields: NonNegativeInt | None = None
+    block_minutes: PositiveFloat | None = None
+    min_probability: _Fraction | None = None
+    min_marginal: _Fraction | None = None
+    mode: Literal["tiling", "galaxies", "pointed"] | None = None
+    unavailable: list[tuple[Any, Any]] | None = None
+
+
+class ProgramStrategy(_Typed):
+    """A program's ``strategy`` section (docs/configuration.md, *Planning strategy*)."""
+
+    window_hours: PositiveFloat = 24.0
+    time_limit: PositiveFloat = 20.0
+    lookahead_days: NonNegativeFloat = 14.0
+    objective: Literal["coverage", "detection"] = "coverage"
+    counterpart: str | dict[str, Any] | None = None
+    telescopes: dict[str, TelescopeStrategy] = {}
+
+    @field_validator("counterpart")
+    @classmethod
+    def _known_model(cls, value: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+        name = value.get("model", "kilonova") if isinstance(value, dict) else value
+        if name is not None and name not in COUNTERPART_MODELS:
+            raise ValueError(f"model {name!r}: allowed: {', '.join(COUNTERPART_MODELS)}")
+        return value
+
+    def as_mapping(self) -> dict[str, Any]:
+        """The section as the plain mapping the planning stages read (keys set only)."""
+        return self.model_dump(exclude_none=True, exclude_unset=True)
 
 _FUNCTIONS = {"abs": abs, "min": min, "max": max, "len": len, "any": any, "all": all}
 
@@ -91,9 +152,34 @@ def _program_from_dict(data: dict[str, Any], origin: str) -> Program:
         urgent=bool(data.get("urgent", False)),
         description=str(data.get("description", "")).strip(),
         telescopes=tuple(data.get("telescopes") or ()),
-        strategy=dict(data.get("strategy") or {}),
+        strategy=_strategy(data, origin),
         **_approval(data, origin),
     )
+
+
+def _strategy(data: dict[str, Any], origin: str) -> dict[str, Any]:
+    """A program's ``strategy``, checked (:class:`ProgramStrategy`): one line per problem,
+    naming the key, the value and what is allowed."""
+    try:
+        typed = ProgramStrategy.model_validate(data.get("strategy") or {})
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors():
+            key = ".".join(["strategy", *map(str, e["loc"])])
+            if e["type"] == "extra_forbidden":
+                model = TelescopeStrategy if e["loc"][0] == "telescopes" else ProgramStrategy
+                lines.append(f"{origin}: program {data['name']!r}: {key}: unknown key; "
+                             f"allowed: {', '.join(model.model_fields)}")
+            else:
+                msg = e["msg"].removeprefix("Value error, ")
+                lines.append(f"{origin}: program {data['name']!r}: {key} = "
+                             f"{e.get('input')!r}: {msg}")
+        raise ValueError("\n".join(lines)) from None
+    out = typed.as_mapping()
+    if "telescopes" in out:  # each telescope's keys as written (Strategy(**keys))
+        out["telescopes"] = {name: {k: v for k, v in spec.items() if v is not None}
+                             for name, spec in out["telescopes"].items()}
+    return out
 
 
 def _approval(data: dict[str, Any], origin: str) -> dict[str, Any]:

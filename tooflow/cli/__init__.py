@@ -121,12 +121,18 @@ def _check_settings(args: argparse.Namespace) -> None:
     """Load the settings once before any command runs: a bad value stops ``tooflow`` here.
 
     A command's ``--config FILE`` is applied first, so that the file checked is
-    the one the command will use.
+    the one the command will use. The science programs file it names is read
+    too, when there is one: a program's bad strategy (an unknown key, a mode or
+    objective not allowed, a negative gap) stops ``tooflow`` here as well, not
+    the first flow run that plans for it.
 
     Raises
     ------
     tooflow.config.ConfigError
         Naming the key, its value and what is allowed.
+    ValueError
+        A bad science program, naming the program, the key, the value and what
+        is allowed.
     """
     import os
 
@@ -137,7 +143,11 @@ def _check_settings(args: argparse.Namespace) -> None:
         if not config.is_file():
             raise FileNotFoundError(f"no such configuration file: {config}")
         os.environ["TOOFLOW_CONFIG"] = str(config)
-    load_settings()
+    programs = load_settings().resolved_programs_file
+    if programs.is_file():
+        from ..programs import load_programs
+
+        load_programs(programs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
