@@ -179,6 +179,14 @@ BAD = [
      "facilities.KPED.extra.overhead = -5: Input should be greater than or equal to 0"),
     ("facilities: {Gattini: {adapter: Gattini, extra: {depth: {J: 165}}}}\n",
      "facilities.Gattini.extra.depth.J = 165: Input should be less than or equal to 30"),
+    # a vetting action's follow-up facilities (candidates.followup.FACILITY)
+    ("candidates: {followup: {SEDM: {kind: spectra, exposure_time: 1800}}}\n",
+     "candidates.followup.SEDM.kind = 'spectra': Input should be 'photometry' or "
+     "'spectroscopy'"),
+    ("candidates: {followup: {KPED: {filtre: r}}}\n",
+     "candidates.followup.KPED.filtre: unknown setting; allowed: kind, filter, exposure_time"),
+    ("candidates: {followup: {KPED: {exposure_time: 0}}}\n",
+     "candidates.followup.KPED.exposure_time = 0: Input should be greater than 0"),
     ("facilities: {KPED: {extra: {propid: 2019A-0205}}}\n",
      "facilities.KPED.extra = {'propid': '2019A-0205'}: unknown key(s) 'propid'; allowed: "
      "overhead, reference_exposure, depth"),

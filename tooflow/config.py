@@ -259,8 +259,8 @@ def _allowed_keys(parent: list[str]) -> list[str]:
             return []
         if part in fields:
             model = _inner(fields[part].annotation)
-        else:  # an entry of its own, e.g. facilities.ZTF
-            model = getattr(model, "entry_model", None)
+        else:  # an entry of its own, e.g. facilities.ZTF, or a mapping's value
+            model = getattr(model, "entry_model", None) or model
     return list(_fields(model) or [])
 
 

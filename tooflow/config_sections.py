@@ -45,6 +45,7 @@ __all__ = [
     "CoincidenceSection",
     "CandidatesSection",
     "AssociationSection",
+    "FollowupEntry",
     "WebSection",
     "OidcSection",
     "Roster",
@@ -362,6 +363,16 @@ class AssociationSection(Section):
     """A detection earlier than the event time minus this disqualifies."""
 
 
+class FollowupEntry(Section):
+    """``candidates.followup.FACILITY``: what a vetting action asks that facility for."""
+
+    kind: Literal["photometry", "spectroscopy"] = "photometry"
+    filter: str | None = None
+    """Filter of the exposure (default ``r``; a spectrograph's ``spec``)."""
+    exposure_time: PositiveFloat = 300.0
+    """Seconds."""
+
+
 class CandidatesSection(Section):
     """``candidates``: the candidate path (:class:`tooflow.candidates.config.CandidateConfig`,
     whose defaults apply to the keys left out)."""
@@ -373,7 +384,8 @@ class CandidatesSection(Section):
     batch_seconds: PositiveFloat | None = None
     reparse_every: PositiveFloat | None = None
     """Seconds between the listener's passes over stored-but-unparsed alerts."""
-    followup: dict[str, dict[str, Any]] | None = None
+    followup: dict[str, FollowupEntry] | None = None
+    """Facilities a vetting action may request follow-up from, each with its entry."""
     top: PositiveInt | None = None
     ranking: dict[str, float] | None = None
     """Weights of the ranking factors and the listing threshold
