@@ -73,3 +73,20 @@ def test_plan_cli_bad_input_is_one_line(argv, message, capsys):
 def test_plan_cli_missing_file(tmp_path, capsys):
     assert main(["plan", "--skymap", str(tmp_path / "none.fits")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # plans a real map (~15 s)
+def test_plan_cli_says_why_kped_gets_nothing(tmp_path, capsys):
+    """KPED with --skymap: a pointed instrument without a grid or targets gets no
+    exposure, and the summary (and the JSON) say why, beside ZTF's plan."""
+    out_json = tmp_path / "plan.json"
+    assert main(["plan", "--skymap", str(SKYMAP), "-t", "ZTF", "-t", "KPED",
+                 "--time-limit", "5", "--out", str(out_json)]) == 0
+    text = capsys.readouterr().out
+    kped = [line.strip() for line in text.splitlines() if line.strip().startswith("KPED")]
+    assert kped[0].split()[1:3] == ["0.00", "%"] and "(0 exposures)" in kped[0]
+    assert kped[1].startswith("KPED: no field grid and no targets: a pointed instrument "
+                              "needs `mode: pointed`")
+    plan = json.loads(out_json.read_text())
+    assert plan["idle"]["KPED"].startswith("no field grid and no targets")
+    assert {o["telescope"] for o in plan["observations"]} == {"ZTF"}
