@@ -126,6 +126,11 @@ def test_each_telescope_alone_and_what_it_adds():
     assert _observed_line(view) == (
         "5 exposure(s) [DECam 2, ZTF 3]; 50.0 % of the probability covered (120 deg²) "
         "[DECam 40.0 % alone, adds 20.0 %; ZTF 30.0 % alone, adds 10.0 %]")
+    # a stored plan says which part of its gap the per-telescope thresholds gave up
+    thresholds = Plan(**{**row.model_dump(), "gap": 0.0113, "gap_thresholds": 0.0072})
+    assert ("optimal to the solver tolerance (0.5 %) but for 0.72 % the per-telescope "
+            "thresholds gave up" in plan_lines(thresholds, "P")[1])
+    assert "optimal: the best possible plan covers at most 0.20 % more" in plan_lines(row, "P")[1]
     alone = Plan(**{**row.model_dump(), "per_telescope": {"ZTF": 0.5},
                     "per_telescope_added": {"ZTF": 0.5}, "telescopes": ["ZTF"]})
     assert "[ZTF 50.0 %]" in plan_lines(alone, "P")[0]

@@ -45,6 +45,9 @@ class Plan(SQLModel, table=True):
         description="per telescope, what it adds to the network's objective")
     upper_bound: float | None = Field(default=None, description="solver's bound")
     gap: float | None = Field(default=None, description="(bound - objective) / bound")
+    gap_thresholds: float | None = Field(
+        default=None, description="the part of gap the per-telescope thresholds gave up "
+                                  "(None: not known, e.g. a greedy or detection plan)")
     solve_time: float | None = Field(default=None, description="seconds")
     solver_status: str | None = None
     per_telescope: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

@@ -18,6 +18,7 @@ from . import coverage as cv
 from .greedy import greedy_plan
 from .observability import LOOKAHEAD_DAYS, explain_idle
 from .problem import Problem, Target, build_problem
+from .repair import insert_fields
 from .sequence import Exposure, completed_candidates, sequence_plan
 from .solver import fill_idle, model_feasible, solve
 from .strategy import Strategy, default_strategy
@@ -30,14 +31,18 @@ __all__ = ["Plan", "describe_solver", "plan_skymap", "plan_from_exposures",
 SOLVER_TOLERANCE = 0.005
 
 
-def describe_solver(status: str | None, gap: float | None) -> str:
+def describe_solver(status: str | None, gap: float | None,
+                    threshold_gap: float | None = None) -> str:
     """What the solver's status and the gap mean, in words.
 
-    ``gap`` is ``(bound - objective) / bound``: how much more (relatively) the
-    best possible plan could cover at most.
+    ``gap`` is ``(bound - objective) / bound`` for the plan returned: how much
+    more (relatively) the best plan of the solver's block model could cover at
+    most. ``threshold_gap`` is the part of it the per-telescope thresholds gave
+    up (the block model has no thresholds), when known.
     """
     status = status or "?"
     g = 0.0 if gap is None or not np.isfinite(gap) else gap
+    th = 0.0 if threshold_gap is None or not np.isfinite(threshold_gap) else threshold_gap
     if status == "GREEDY":
         return "greedy baseline (no bound)"
     if status.endswith("+INCUMBENT"):
@@ -55,10 +60,17 @@ def describe_solver(status: str | None, gap: float | None) -> str:
     if status == "OPTIMAL" and g <= SOLVER_TOLERANCE + 1e-9:
         return (f"optimal: the best possible plan covers at most {100 * g:.2f} % more "
                 f"(solver tolerance {100 * SOLVER_TOLERANCE:g} %)")
+    if status == "OPTIMAL" and threshold_gap is not None and g - th <= SOLVER_TOLERANCE + 1e-9:
+        return (f"optimal to the solver tolerance ({100 * SOLVER_TOLERANCE:g} %) but for "
+                f"{100 * th:.2f} % the per-telescope thresholds gave up (fields adding less "
+                f"than their threshold are not observed; the bound has no threshold): the "
+                f"best possible plan covers at most {100 * g:.2f} % more")
     if status == "OPTIMAL":
         return (f"solver optimal for its block model (to {100 * SOLVER_TOLERANCE:g} %); "
-                f"timing the exposures and dropping fields that add too little leave "
-                f"this plan at most {100 * g:.2f} % below the best possible")
+                f"timing the exposures"
+                + (f" and the per-telescope thresholds ({100 * th:.2f} %)" if th > 0 else
+                   " and dropping fields that add too little")
+                + f" leave this plan at most {100 * g:.2f} % below the best possible")
     if status == "FEASIBLE":
         return (f"solver time limit reached: the best possible plan covers at most "
                 f"{100 * g:.2f} % more")
@@ -82,9 +94,14 @@ class Plan:
         telescopes (each point of the sky counted once; a field counts when all
         the visits its strategy asks for are planned).
     bound : float
-        Solver's upper bound on the objective (same counting).
+        Solver's upper bound on the objective: no plan of its block model (visits
+        in time blocks, no per-telescope threshold) covers more. The plan itself is
+        timed in continuous time, so it may exceed it (then ``bound = objective``).
     gap : float
-        ``(bound - objective) / bound``.
+        ``(bound - objective) / bound`` of this plan (the one returned).
+    gap_thresholds : float or None
+        The part of ``gap`` given up by the per-telescope thresholds (coverage
+        objective; None otherwise).
     solve_time : float
         Seconds spent in the solver.
     wall_time : float
@@ -123,6 +140,8 @@ class Plan:
     detected: float | None = None
     counterpart: str | None = None
     per_telescope_added: dict[str, float] = field(default_factory=dict)
+    #: the part of ``gap`` the per-telescope thresholds gave up (None: not known)
+    gap_thresholds: float | None = None
 
     @property
     def exposure_times(self) -> dict[str, list[float]]:
@@ -183,7 +202,8 @@ class Plan:
         lines = [
             f"**{self.objective_name.capitalize()}** {100 * self.objective:.2f} % "
             f"(bound {100 * self.bound:.2f} %, "
-            f"gap {100 * self.gap:.2f} %: {describe_solver(self.status, self.gap)})", "",
+            f"gap {100 * self.gap:.2f} %: "
+            f"{describe_solver(self.status, self.gap, self.gap_thresholds)})", "",
             f"Probability {self.headline()}", ""]
         if self.observations:
             lines += ["Exposure times: " + "; ".join(
@@ -224,7 +244,7 @@ class Plan:
             lines.append("  not observable in the window")
         lines += [f"  {line}" for line in self.idle_lines()]
         lines.append(f"  bound {100 * self.bound:.2f} %, gap {100 * self.gap:.2f} %: "
-                     f"{describe_solver(self.status, self.gap)}")
+                     f"{describe_solver(self.status, self.gap, self.gap_thresholds)}")
         lines.append(f"  status {self.status}, solve {self.solve_time:.2f} s, "
                      f"total {self.wall_time:.2f} s")
         return "\n".join(lines)
@@ -455,6 +475,43 @@ def plan_skymap(
     return (plan, problem) if return_problem else plan
 
 
+def _repair_and_prune(problem: Problem, exposures: list[Exposure], prune, *, repair: bool
+                      ) -> tuple[list[Exposure], dict[str, int], float | None]:
+    """The timed plan with timing's drops put back and the thresholds applied.
+
+    With ``repair`` (coverage objective): fields left out by timing go back into
+    idle telescope time (:func:`~.repair.insert_fields`, continuous time), the
+    fields below their threshold are removed, and the time that frees is filled
+    again the same way (kept only when the plan covers more). Returns the
+    exposures, the number of fields removed by the thresholds per telescope, and
+    the coverage before the thresholds (None without ``repair``).
+    """
+    if not repair:
+        exposures, pruned = prune(problem, exposures)
+        return exposures, pruned, None
+    exposures, _ = insert_fields(problem, exposures)
+    before = problem.union_probability(completed_candidates(problem, exposures))
+    exposures, pruned = prune(problem, exposures)
+    more, added = insert_fields(problem, exposures)
+    if added:
+        more, pruned_more = prune(problem, more)
+        if (problem.union_probability(completed_candidates(problem, more))
+                > problem.union_probability(completed_candidates(problem, exposures)) + 1e-12):
+            exposures = more
+            for name, n in pruned_more.items():
+                pruned[name] = pruned.get(name, 0) + n
+    return exposures, pruned, before
+
+
+def gap_sentence(plan: Plan) -> str:
+    """What the gap of a solved coverage plan is made of, in one sentence."""
+    th = plan.gap_thresholds or 0.0
+    return (f"gap {100 * plan.gap:.2f} % to the block model's bound (the best plan of the "
+            f"block model, with no per-telescope threshold): "
+            f"{100 * (plan.gap - th):.2f} % solver stop and exact timing, "
+            f"{100 * th:.2f} % given up by the per-telescope thresholds")
+
+
 def _stepper(progress, t0: float | None = None):
     """A ``say(line)`` that prefixes the elapsed time, or does nothing without ``progress``."""
     t0 = time.perf_counter() if t0 is None else t0
@@ -538,14 +595,18 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
         protected = {i for i, _ in sol.assignment}
         exposures, dropped = sequence_plan(problem, fill(problem, sol.assignment),
                                            protected)
-        exposures, pruned = prune(problem, exposures)
+        exposures, pruned, before_thresholds = _repair_and_prune(
+            problem, exposures, prune, repair=not by_detection)
         for name, n in pruned.items():
             notes.append(f"{name}: {n} fields dropped: each added less than its threshold")
+        final = completed_candidates(problem, exposures)
         for part in problem.parts:
-            n = sum(1 for i in dropped if part.offset <= i < part.offset + len(part))
-            if n:
-                notes.append(f"{part.telescope.name}: {n} fields dropped when timing "
-                             "exposures (block overflow)")
+            mine = [i for i in dropped if part.offset <= i < part.offset + len(part)]
+            if mine:
+                back = sum(1 for i in mine if i in final)
+                notes.append(f"{part.telescope.name}: {len(mine)} fields dropped when timing "
+                             "exposures (block overflow)"
+                             + (f", {back} of them put back into idle time" if back else ""))
         notes.append(f"model: {sol.n_variables} variables, {sol.n_constraints} constraints, "
                      f"{len(problem.regions.weight)} sky regions")
         if sol.bound_is_total and sol.status != "OPTIMAL":
@@ -555,6 +616,10 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
                             if by_detection else "all the candidate fields together"))
         plan = plan_from_exposures(problem, exposures, bound=sol.bound,
                                    solve_time=sol.solve_time, status=sol.status, notes=notes)
+        if before_thresholds is not None and plan.bound > 0:
+            plan.gap_thresholds = min(plan.gap, max(
+                0.0, (before_thresholds - plan.objective) / plan.bound))
+            plan.notes.append(gap_sentence(plan))
         greedy_plan_ = plan_from_exposures(problem, greedy, bound=0.0, solve_time=0.0,
                                            status="GREEDY")
         if greedy_plan_.objective > plan.objective:

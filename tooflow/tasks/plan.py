@@ -43,7 +43,7 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
            if math.isfinite(bound) else "")  # no bound: greedy, first block, one pointing
     lines += [f"Window {row.start:%Y-%m-%d %H:%M} – {row.end:%Y-%m-%d %H:%M} UTC; "
               f"probability covered **{100 * row.objective:.1f} %** ({gap}"
-              f"{describe_solver(row.solver_status, row.gap)}; "
+              f"{describe_solver(row.solver_status, row.gap, row.gap_thresholds)}; "
               f"{row.solver_status}, solved in {row.solve_time or 0:.1f} s)", ""]
     added = row.per_telescope_added or {}
     busy = [t for t in row.per_telescope if any(o.telescope == t for o in observations)]

@@ -105,10 +105,11 @@ def plan_lines(plan, program: str) -> list[str]:
     per = per_telescope_text(plan)
     name = getattr(plan, "objective_name", None) or "coverage"
     what = "of the probability" if name == "coverage" else "probability of detection"
+    solver = describe_solver(plan.solver_status, plan.gap, getattr(plan, "gap_thresholds", None))
     lines = [f"plan #{plan.id} ({program}): {100 * plan.objective:.1f} % {what} "
              f"[{per}], bound {100 * (plan.upper_bound or 0):.1f} %, "
              f"gap {100 * (plan.gap or 0):.2f} %, solved in {plan.solve_time or 0:.1f} s",
-             f"  solver: {describe_solver(plan.solver_status, plan.gap)}"]
+             f"  solver: {solver}"]
     covered, detected = getattr(plan, "covered", None), getattr(plan, "detected", None)
     if covered is not None:
         lines.append(f"  objective {name}: probability covered {100 * covered:.1f} %"

@@ -1,0 +1,168 @@
+"""Repair a timed plan: insert fields into the telescopes' idle time, in continuous time.
+
+The optimiser assigns visits to time blocks; timing them (:mod:`.sequence`) can
+drop a field whose block overflows, and the per-telescope threshold
+(:mod:`.value`) removes fields after timing. Both leave telescope time idle and
+the plan further from the solver's bound than the solver's own stop. This step
+works on the timed exposures themselves: it takes the fields left out by what
+they add to the union of the plan (lazily re-valued, as :func:`~.solver.fill_idle`
+does), and inserts all visits of a field into the gaps between the telescope's
+timed exposures where the field is observable (its visibility window in a
+block), with the slew, readout, overhead and filter change on both sides, the
+minimum gap between visits and, under a maximum gap, no later than that. A field
+is inserted only when it adds at least its telescope's threshold, so the union
+never decreases; fields that do not fit anywhere are skipped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+
+import numpy as np
+
+from .problem import Problem, TelescopeProblem
+from .sequence import Exposure, completed_candidates, transition_time
+
+__all__ = ["insert_fields"]
+
+
+def _slots(part: TelescopeProblem, k: int, v: int, timeline: list, release: float,
+           latest: float | None):
+    """Earliest feasible start of visit ``v`` of candidate ``k`` in each gap of the
+    telescope's timeline, in time order, from ``release`` on (and, when ``latest`` is
+    given, starting no later than it).
+
+    ``timeline`` is the sorted list of ``(start, end, k, filter)`` of the telescope's
+    exposures. Yields ``(start, block)``.
+    """
+    dur = part.exposure_at(k, v)
+    f = part.filters[v]
+    starts = [t[0] for t in timeline]
+    for b in np.flatnonzero(part.visible[k]):
+        b = int(b)
+        b0, b1 = part.blocks.start[b], part.blocks.end[b]
+        if part.win_start is None:
+            ws, we = b0, b1
+        else:
+            ws, we = part.win_start[k, b], part.win_end[k, b]
+        lo, hi = max(ws, b0, release), min(we, b1)
+        if lo + dur > hi + 1e-6:
+            continue
+        if latest is not None and lo > latest + 1e-6:
+            return
+        # gaps around the exposures overlapping [lo - one exposure, hi]
+        j = max(bisect.bisect_left(starts, lo) - 1, 0)
+        prev = timeline[j - 1] if j > 0 else None
+        for idx in range(j, len(timeline) + 1):
+            nxt = timeline[idx] if idx < len(timeline) else None
+            es = lo
+            if prev is not None:
+                es = max(es, prev[1] + transition_time(part, prev[2], k, prev[3], f))
+            if latest is not None and es > latest + 1e-6:
+                return
+            ok = es + dur <= hi + 1e-6
+            if ok and nxt is not None:
+                ok = es + dur + transition_time(part, k, nxt[2], f, nxt[3]) <= nxt[0] + 1e-6
+            if ok:
+                yield es, b
+            if nxt is None or nxt[0] > hi:
+                break
+            prev = nxt
+
+
+def _place(part: TelescopeProblem, k: int, timeline: list, v: int = 0,
+           release: float = -np.inf, latest: float | None = None, placed=None):
+    """Starts of all visits of ``k`` (visit 0 first, each later one at least
+    ``min_gap`` after the previous one and at most ``max_gap``), or None."""
+    placed = placed or []
+    nv = len(part.filters)
+    for es, b in _slots(part, k, v, timeline, release, latest):
+        here = placed + [(v, es, b)]
+        if v == nv - 1:
+            return here
+        item = (es, es + part.exposure_at(k, v), k, part.filters[v])
+        trial = list(timeline)
+        bisect.insort(trial, item)
+        gap = part.max_gap
+        rest = _place(part, k, trial, v + 1, es + part.strategy.min_gap,
+                      None if gap is None else es + gap, here)
+        if rest is not None:
+            return rest
+        if gap is None:
+            return None  # a later visit 0 only releases the next visit later
+    return None
+
+
+def insert_fields(problem: Problem, exposures: list[Exposure]
+                  ) -> tuple[list[Exposure], dict[str, int]]:
+    """Insert left-out fields into idle telescope time (continuous time).
+
+    Parameters
+    ----------
+    problem : Problem
+        The planning problem (coverage objective: the union of sky probability, or
+        galaxy weight for pointed targets).
+    exposures : list of Exposure
+        Timed exposures of completed fields.
+
+    Returns
+    -------
+    exposures : list of Exposure
+        The input exposures and those of the inserted fields.
+    added : dict of str to int
+        Number of fields inserted per telescope.
+    """
+    from .value import candidate_pixels
+
+    pixels = candidate_pixels(problem)
+    prob = problem.grid.prob
+    done = completed_candidates(problem, exposures)
+    covered = np.zeros(len(prob), bool)
+    for i in done:
+        covered[pixels[i]] = True
+    out = list(exposures)
+    added: dict[str, int] = {}
+    for part in problem.parts:
+        timeline = sorted((e.start, e.start + e.duration, e.candidate - part.offset,
+                           part.filters[e.visit]) for e in exposures
+                          if part.offset <= e.candidate < part.offset + len(part))
+        mine = {i - part.offset for i in done if part.offset <= i < part.offset + len(part)}
+        keys = (set() if part.field_key is None
+                else {int(part.field_key[k]) for k in mine})
+        n_fields = len(mine)
+
+        def gain(k: int, part=part) -> float:
+            if part.pointed:
+                return part.value(k)
+            p = pixels[part.offset + k]
+            return float(prob[p[~covered[p]]].sum())
+
+        heap = [(-gain(k), int(k)) for k in range(len(part))
+                if k not in mine and part.visible[k].any()]
+        heapq.heapify(heap)
+        while heap:
+            if part.strategy.max_fields is not None and n_fields >= part.strategy.max_fields:
+                break
+            _, k = heapq.heappop(heap)
+            g = gain(k)
+            if heap and g < -heap[0][0] - 1e-15:
+                heapq.heappush(heap, (-g, k))  # re-valued lower: try the next first
+                continue
+            if g < part.threshold or g <= 0:
+                break
+            if part.field_key is not None and int(part.field_key[k]) in keys:
+                continue
+            visits = _place(part, k, timeline)
+            if visits is None:
+                continue
+            for v, es, b in visits:
+                dur = part.exposure_at(k, v)
+                bisect.insort(timeline, (es, es + dur, k, part.filters[v]))
+                out.append(Exposure(part.offset + k, v, float(es), dur, b))
+            covered[pixels[part.offset + k]] = True
+            if part.field_key is not None:
+                keys.add(int(part.field_key[k]))
+            n_fields += 1
+            added[part.telescope.name] = added.get(part.telescope.name, 0) + 1
+    return out, added
