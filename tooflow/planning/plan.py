@@ -18,7 +18,7 @@ from . import coverage as cv
 from .greedy import greedy_plan
 from .observability import LOOKAHEAD_DAYS, explain_idle
 from .problem import Problem, Target, build_problem
-from .repair import insert_fields
+from .repair import insert_fields, swap_fields
 from .sequence import Exposure, completed_candidates, sequence_plan
 from .solver import fill_idle, model_feasible, solve
 from .strategy import Strategy, default_strategy
@@ -475,14 +475,17 @@ def plan_skymap(
     return (plan, problem) if return_problem else plan
 
 
-def _repair_and_prune(problem: Problem, exposures: list[Exposure], prune, *, repair: bool
+def _repair_and_prune(problem: Problem, exposures: list[Exposure], prune, *, repair: bool,
+                      wanted=frozenset()
                       ) -> tuple[list[Exposure], dict[str, int], float | None]:
     """The timed plan with timing's drops put back and the thresholds applied.
 
     With ``repair`` (coverage objective): fields left out by timing go back into
     idle telescope time (:func:`~.repair.insert_fields`, continuous time), the
-    fields below their threshold are removed, and the time that frees is filled
-    again the same way (kept only when the plan covers more). Returns the
+    optimiser's fields timing dropped (``wanted``) take the place of planned fields
+    that add less (:func:`~.repair.swap_fields`), the fields below their threshold
+    are removed, and the time that frees is filled again the same way (kept only
+    when the plan covers more). Returns the
     exposures, the number of fields removed by the thresholds per telescope, and
     the coverage before the thresholds (None without ``repair``).
     """
@@ -490,6 +493,7 @@ def _repair_and_prune(problem: Problem, exposures: list[Exposure], prune, *, rep
         exposures, pruned = prune(problem, exposures)
         return exposures, pruned, None
     exposures, _ = insert_fields(problem, exposures)
+    exposures, _ = swap_fields(problem, exposures, wanted)
     before = problem.union_probability(completed_candidates(problem, exposures))
     exposures, pruned = prune(problem, exposures)
     more, added = insert_fields(problem, exposures)
@@ -596,7 +600,7 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
         exposures, dropped = sequence_plan(problem, fill(problem, sol.assignment),
                                            protected)
         exposures, pruned, before_thresholds = _repair_and_prune(
-            problem, exposures, prune, repair=not by_detection)
+            problem, exposures, prune, repair=not by_detection, wanted=dropped & protected)
         for name, n in pruned.items():
             notes.append(f"{name}: {n} fields dropped: each added less than its threshold")
         final = completed_candidates(problem, exposures)

@@ -24,7 +24,7 @@ import numpy as np
 from .problem import Problem, TelescopeProblem
 from .sequence import Exposure, completed_candidates, transition_time
 
-__all__ = ["insert_fields"]
+__all__ = ["insert_fields", "swap_fields"]
 
 
 def _slots(part: TelescopeProblem, k: int, v: int, timeline: list, release: float,
@@ -166,3 +166,85 @@ def insert_fields(problem: Problem, exposures: list[Exposure]
             n_fields += 1
             added[part.telescope.name] = added.get(part.telescope.name, 0) + 1
     return out, added
+
+
+def swap_fields(problem: Problem, exposures: list[Exposure], wanted
+                ) -> tuple[list[Exposure], int]:
+    """Put wanted fields back in place of planned fields that add less.
+
+    For each wanted candidate (e.g. the optimiser's fields that timing dropped),
+    most valuable first: when it does not fit in the timed plan as it is, the
+    planned fields of its telescope that add less than it would are taken out one
+    at a time (the least worth first), and it is inserted in the time one of them
+    frees (:func:`insert_fields`'s rules); the swap is kept when the union grows.
+
+    Returns
+    -------
+    exposures : list of Exposure
+    swapped : int
+        Number of wanted fields put back.
+    """
+    from .value import candidate_pixels
+
+    pixels = candidate_pixels(problem)
+    prob = problem.grid.prob
+    out = list(exposures)
+    done = completed_candidates(problem, out)
+    count = np.zeros(len(prob), np.int32)
+    for i in done:
+        count[pixels[i]] += 1
+
+    def gain(i: int) -> float:
+        p = pixels[i]
+        return float(prob[p[count[p] == 0]].sum())
+
+    def worth(i: int) -> float:
+        p = pixels[i]
+        return float(prob[p[count[p] == 1]].sum())
+
+    swapped = 0
+    for i in sorted(set(wanted) - done, key=gain, reverse=True):
+        part = next(p for p in problem.parts if p.offset <= i < p.offset + len(p))
+        if part.pointed or part.field_key is not None:
+            continue
+        k = i - part.offset
+        g = gain(i)
+        if g < part.threshold or g <= 0:
+            continue
+        mine = [e for e in out if part.offset <= e.candidate < part.offset + len(part)]
+        timeline = sorted((e.start, e.start + e.duration, e.candidate - part.offset,
+                           part.filters[e.visit]) for e in mine)
+        visits = _place(part, k, timeline)
+        victim = None
+        if visits is None:
+            # the fields sharing a block where i is observable, least worth first
+            blocks = set(np.flatnonzero(part.visible[k]).tolist())
+            near = {e.candidate for e in mine if e.block in blocks}
+            for j in sorted(near, key=worth):
+                count[pixels[j]] -= 1
+                net = gain(i) - worth_without(j, count, pixels, prob)
+                if net <= 1e-12:
+                    count[pixels[j]] += 1
+                    break  # the rest are worth more
+                rest = [t for t in timeline if t[2] != j - part.offset]
+                visits = _place(part, k, rest)
+                count[pixels[j]] += 1
+                if visits is not None:
+                    victim = j
+                    break
+        if visits is None:
+            continue
+        if victim is not None:
+            out = [e for e in out if e.candidate != victim]
+            count[pixels[victim]] -= 1
+        for v, es, b in visits:
+            out.append(Exposure(i, v, float(es), part.exposure_at(k, v), b))
+        count[pixels[i]] += 1
+        swapped += 1
+    return out, swapped
+
+
+def worth_without(j: int, count: np.ndarray, pixels, prob: np.ndarray) -> float:
+    """What candidate ``j`` adds when ``count`` (coverage counts) already excludes it."""
+    p = pixels[j]
+    return float(prob[p[count[p] == 0]].sum())
