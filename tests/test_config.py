@@ -253,7 +253,7 @@ def test_a_telescope_entry_takes_exactly_the_adapter_settings():
     """The typed entry and tooflow.facilities.base.FacilityConfig cannot drift apart."""
     import dataclasses
 
-    from tooflow.config_sections import TelescopeQueueSection
+    from tooflow.config.sections import TelescopeQueueSection
     from tooflow.facilities import FacilityConfig
 
     own = {"adapter", "speedup", "weather_loss", "seed"}

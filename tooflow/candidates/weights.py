@@ -1,7 +1,7 @@
 """The weights of the ranking factors and the listing threshold (``candidates.ranking``).
 
 A plain dataclass with no tooflow imports, so that the configuration can check
-the section (:mod:`tooflow.config_sections`) without importing the ranking
+the section (:mod:`tooflow.config.sections`) without importing the ranking
 (:mod:`tooflow.candidates.ranking`, which reads sky maps and galaxies).
 """
 

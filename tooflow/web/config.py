@@ -1,6 +1,6 @@
 """The ``web`` section of the configuration, and the links to the pages.
 
-The section itself is typed with the others (:class:`tooflow.config_sections.WebSection`):
+The section itself is typed with the others (:class:`tooflow.config.sections.WebSection`):
 
 .. code-block:: yaml
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ..config_sections import WebSection
+from ..config.sections import WebSection
 
 __all__ = ["WebConfig", "web_config", "event_url"]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from ..config_sections import OidcSection
+from ..config.sections import OidcSection
 from ..guards.deadline import call_with_deadline
 from ..models import User
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...config import Settings
-from ...config_sections import ListenersSection
+from ...config.sections import ListenersSection
 from .errors import ListenerConfigError, MissingCredentials
 from .loop import Message, Source, handle_message, run_source
 

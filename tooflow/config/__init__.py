@@ -10,7 +10,10 @@ Settings are layered, lowest priority first:
 They are loaded by :func:`load_settings`, never at import time. Secrets (Slack
 tokens, Twilio credentials, Kafka passwords) are *not* settings: they are read
 from the environment by the code that needs them and never logged.
-See docs/configuration.md for the reference.
+See docs/configuration.md for the reference. The sections of the file are typed in
+:mod:`tooflow.config.sections`; the candidates', notifications' and web pages'
+sections are read by their rooms (``candidates/config.py``, ``notify/config.py``,
+``web/config.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from pydantic import (
     field_validator,
 )
 
-from .config_sections import (
+from ..notify.config import NotifyConfig
+from .sections import (
     CandidatesSection,
     CircularsSection,
     CoincidenceSection,
@@ -44,7 +48,6 @@ from .config_sections import (
     Roster,
     WebSection,
 )
-from .notify.config import NotifyConfig
 
 __all__ = ["ConfigError", "Settings", "load_settings", "default_home"]
 
@@ -156,7 +159,7 @@ class Settings(BaseModel):
         """``programs_file``, else the programs shipped with tooflow."""
         if self.programs_file:
             return Path(self.programs_file)
-        return Path(__file__).with_name("programs.yaml")
+        return Path(__file__).parents[1] / "programs.yaml"
 
 
 #: Settings that can be given as ``TOOFLOW_<NAME>`` variables (the sections cannot).
@@ -239,7 +242,7 @@ def _problem(error: dict[str, Any], where: dict[str, str]) -> str:
 
 def _short(value: Any) -> str:
     """The value as written, credentials redacted, at most 80 characters."""
-    from .guards.text import redact
+    from ..guards.text import redact
 
     text = redact(repr(value))
     return text if len(text) <= 80 else text[:77] + "..."

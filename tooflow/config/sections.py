@@ -201,7 +201,7 @@ class TelescopeQueueSection(Section):
     def _known_adapter(cls, value: str | None) -> str | None:
         if value is None or value.lower() == "simulator":
             return value
-        from .facilities import facility_names
+        from ..facilities import facility_names
 
         names = facility_names()
         if value.lower() not in {n.lower() for n in names}:
@@ -213,7 +213,7 @@ class TelescopeQueueSection(Section):
     def _adapter_keys(cls, value: Any, info: ValidationInfo) -> Any:
         if "adapter" not in info.data:
             return value  # the adapter is wrong: that is the error to show
-        from .facilities import facility_class
+        from ..facilities import facility_class
 
         typed = facility_class(info.data["adapter"] or "simulator").Extra.of(value)
         return None if value is None else typed
@@ -396,7 +396,7 @@ class CandidatesSection(Section):
     @classmethod
     def _known_weights(cls, value: dict[str, float] | None) -> dict[str, float] | None:
         if value is not None:
-            from .candidates.weights import RankingWeights
+            from ..candidates.weights import RankingWeights
 
             RankingWeights.from_config(value)  # unknown keys and non-numbers are errors
         return value
@@ -465,7 +465,7 @@ class WebSection(Section):
 
 
 def _roster(value: Any) -> list:
-    from .notify.roster import Person, load_roster
+    from ..notify.roster import Person, load_roster
 
     if isinstance(value, list) and all(isinstance(p, Person) for p in value):
         return value
