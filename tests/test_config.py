@@ -87,7 +87,7 @@ def test_the_documented_example_loads_typed(tooflow_home, monkeypatch):
     assert s.notifications.deadline == 30
     assert s.listeners.sources()["voevent"]["port"] == 8099
     # the real adapters accept what the section says
-    from tooflow.facility_config import facility_for
+    from tooflow.facilities.routing import facility_for
 
     with facility_for("ZTF", s) as ztf_queue:
         assert ztf_queue.config.deadline == 60 and ztf_queue.config.retries == 3

@@ -52,7 +52,7 @@ def test_the_configured_extra_reaches_the_payload_typed(tooflow_home):
     """``facilities.ZTF.extra`` is checked when the settings load; the adapter built from
     them sends what it says (a program named, a PI, numbers written as text)."""
     from tooflow.config import load_settings
-    from tooflow.facility_config import facility_for
+    from tooflow.facilities.routing import facility_for
 
     (tooflow_home / "tooflow.yaml").write_text(
         "facilities:\n  ZTF:\n    adapter: ZTF\n    url: http://127.0.0.1:9\n"

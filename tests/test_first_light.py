@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from tests.waiting import wait_for
 from tooflow.config import load_settings
-from tooflow.facility_config import facility_for as real_facility_for
+from tooflow.facilities.routing import facility_for as real_facility_for
 from tooflow.intake.store import store_notice
 from tooflow.models import Notice, Plan, PlannedObservationRow, QueueRequestRow
 from tooflow.planning.first_light import FIRST_BLOCK, SINGLE_POINTING, fits_one_field

@@ -120,7 +120,7 @@ def vet(name: str, *, author: str, state: str | None = None, comment: str | None
         state is given.
     engine, settings, facility_for, now
         Database, configuration, the adapter factory (default
-        :func:`tooflow.facility_config.facility_for`), the present.
+        :func:`tooflow.facilities.routing.facility_for`), the present.
 
     Returns
     -------
@@ -213,7 +213,7 @@ def request_followup(candidate_pk: int, facility: str, *, vetting_id: int | None
 
     The request is a :class:`~tooflow.observations.PlannedObservation` of the
     candidate's position (target = its name) sent through the facility's
-    adapter (:func:`tooflow.facility_config.facility_for`: the simulator unless
+    adapter (:func:`tooflow.facilities.routing.facility_for`: the simulator unless
     the ``facilities`` section names a real queue). Its request key
     (``[event:]facility:name:filter:1``) is unique: a request already accepted
     is not sent again; one that failed is sent again.
@@ -232,7 +232,7 @@ def request_followup(candidate_pk: int, facility: str, *, vetting_id: int | None
     if spec is None:
         raise VettingError(f"no follow-up facility {facility!r} configured")
     if facility_for is None:
-        from ..facility_config import facility_for
+        from ..facilities.routing import facility_for
     kind = str(spec.get("kind", "photometry"))
     band = str(spec.get("filter", "spec" if kind == "spectroscopy" else "r"))
     with Session(engine, expire_on_commit=False) as session:

@@ -1,7 +1,7 @@
 """Long-lived local helper processes, started once and reused.
 
 The embedded default needs a Prefect server (the telescope simulator runs in the
-flow's own process instead, see :mod:`tooflow.facility_config`). It is started
+flow's own process instead, see :mod:`tooflow.facilities.routing`). It is started
 the first time a command needs it, as a detached
 process whose address and pid are recorded in ``$TOOFLOW_HOME/<name>/service.json``;
 later commands find it healthy and reuse it. ``stop_service`` stops it.

@@ -1,7 +1,9 @@
 """Telescope queues behind one interface (:class:`~tooflow.facilities.base.Facility`).
 
 One module per facility; :data:`FACILITIES` registers them and
-:func:`get_facility` builds one by name from its configuration.
+:func:`get_facility` builds one by name from its configuration. Which queue a
+telescope's observations go to, as the configuration says (the simulator by
+default): :mod:`tooflow.facilities.routing`.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def simulated_in_process(settings: Settings) -> list[str]:
     ``facilities.simulator.url``: each process that submits or polls starts
     its own simulator, which knows only its own requests.
     """
-    from ..facility_config import is_real_queue
+    from ..facilities.routing import is_real_queue
     from ..programs import load_programs
 
     if settings.facilities.simulator.url:

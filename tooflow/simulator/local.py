@@ -2,7 +2,7 @@
 
 The embedded simulator runs in a background thread of the process that runs
 the flow, started at the flow's first submission (:func:`ensure_local_simulator`,
-called by :func:`tooflow.facility_config.facility_for`) and reused by later
+called by :func:`tooflow.facilities.routing.facility_for`) and reused by later
 flows of the same process. A drill's counterpart armed before it starts
 (:func:`arm_on_start`) waits here and is armed when it does.
 """

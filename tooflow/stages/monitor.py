@@ -51,7 +51,7 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
     are still polled.
     """
     if facility_for is None:
-        from ..facility_config import facility_for
+        from ..facilities.routing import facility_for
     progress = Progress()
     with Session(engine, expire_on_commit=False) as session:
         requests = session.exec(select(QueueRequestRow)
@@ -170,7 +170,7 @@ def plan_window(event_pk: int, *, engine: Engine, settings: Settings,
     ``monitor.max_wall_seconds`` caps the result.
     """
     if facility_for is None:
-        from ..facility_config import facility_for
+        from ..facilities.routing import facility_for
     now = now or dt.datetime.now(dt.UTC)
     with Session(engine) as session:
         plans = session.exec(select(Plan).where(Plan.event_pk == event_pk,

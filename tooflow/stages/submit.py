@@ -117,10 +117,10 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
     program says ``mock_real_queues: true``; otherwise that telescope's
     requests are held back, with the reason in ``held``.
     """
-    from ..facility_config import is_real_queue
+    from ..facilities.routing import is_real_queue
 
     if facility_for is None:
-        from ..facility_config import facility_for
+        from ..facilities.routing import facility_for
     result = SubmitResult()
     with Session(engine, expire_on_commit=False) as session:
         plan = session.get(Plan, plan_id)
@@ -269,7 +269,7 @@ def cancel_event_requests(event_pk: int, *, engine: Engine, settings: Settings,
         Number of requests cancelled per telescope.
     """
     if facility_for is None:
-        from ..facility_config import facility_for
+        from ..facilities.routing import facility_for
     cancelled: dict[str, int] = {}
     with Session(engine, expire_on_commit=False) as session:
         open_rows = []
@@ -337,7 +337,7 @@ def resubmit_unsent(*, engine: Engine, settings: Settings, now: dt.datetime | No
         ``facility_for(telescope, settings)``; default the configured queues.
     """
     if facility_for is None:
-        from ..facility_config import facility_for
+        from ..facilities.routing import facility_for
     now = now or utcnow()
     result = ResubmitResult()
     with Session(engine, expire_on_commit=False) as session:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import Settings
-from .facilities import Facility, get_facility
-from .simulator.local import ensure_local_simulator
+from ..config import Settings
+from ..simulator.local import ensure_local_simulator
+from . import Facility, get_facility
 
 __all__ = ["facility_for", "is_real_queue", "simulator_settings"]
 
