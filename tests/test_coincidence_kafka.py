@@ -105,7 +105,7 @@ def test_database_outage_blocks_the_commit_until_stored(kafka_broker, sqlite_eng
     from sqlalchemy.exc import OperationalError
 
     import tooflow.snews.service as service_module
-    from tooflow.db_retry import ATTEMPTS, until_stored
+    from tooflow.db.retry import ATTEMPTS, until_stored
 
     engine = sqlite_engine
     obs, alerts = kafka_broker.create_topic(), kafka_broker.create_topic()

@@ -1,4 +1,4 @@
-"""The database boundary's one retry policy (tooflow/db_retry.py) against real failures.
+"""The database boundary's one retry policy (tooflow/db/retry.py) against real failures.
 
 SQLite locked by another writer, a PostgreSQL connection killed by the server
 mid-transaction, a PostgreSQL port nothing listens on, a database that does not
@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from tooflow.db import create_schema, get_engine
-from tooflow.db_retry import (
+from tooflow.db.retry import (
     ATTEMPTS,
     BACKOFF,
     DatabaseUnavailable,

@@ -146,7 +146,7 @@ def test_database_outage_blocks_the_commit_until_the_row_is_stored(kafka_broker,
     from sqlalchemy.exc import OperationalError
 
     import tooflow.intake.listeners.loop as loop
-    from tooflow.db_retry import ATTEMPTS, until_stored
+    from tooflow.db.retry import ATTEMPTS, until_stored
 
     topic = kafka_broker.create_topic()
     payloads = [p.read_bytes() for p in NOTICES[:4]]

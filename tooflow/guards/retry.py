@@ -2,7 +2,7 @@
 
 Each external boundary retries in exactly one place, with its own policy built
 here — :mod:`tooflow.facilities.http` (a queue's HTTP API),
-:mod:`tooflow.skymap.fetch` (a sky map given by URL) and :mod:`tooflow.db_retry`
+:mod:`tooflow.skymap.fetch` (a sky map given by URL) and :mod:`tooflow.db.retry`
 (the database) — and nothing above them retries the same failure again: the
 Prefect tasks have no retries of their own.
 

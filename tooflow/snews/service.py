@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
-from ..db_retry import DatabaseUnavailable, is_transient_database_error, until_stored
+from ..db.retry import DatabaseUnavailable, is_transient_database_error, until_stored
 from ..models import Notice, NoticeStatus, SnewsAlert, SnewsCoincidence
 from ..models._types import utcnow
 from .cache import CoincidenceAlert, CoincidenceCache, DetectorMessage
@@ -333,7 +333,7 @@ def run_service(service: CoincidenceService, source, *, stop: threading.Event,
 
     Each message is handled (stored with its alerts), then its offset committed,
     then the alerts delivered. A database outage blocks the commit: the message is
-    handled again under the database's retry policy (:func:`tooflow.db_retry.until_stored`),
+    handled again under the database's retry policy (:func:`tooflow.db.retry.until_stored`),
     round after round; nothing is acknowledged meanwhile.
     """
     service.restore()
@@ -367,7 +367,7 @@ def run_service(service: CoincidenceService, source, *, stop: threading.Event,
 def _handle_until_stored(service: CoincidenceService, payload: bytes, delivery: str,
                          stop: threading.Event) -> bool:
     """Handle one message under the database's retry policy, round after round
-    (:func:`tooflow.db_retry.until_stored`); False when ``stop`` was set first."""
+    (:func:`tooflow.db.retry.until_stored`); False when ``stop`` was set first."""
 
     def attempt() -> HandleResult:
         try:

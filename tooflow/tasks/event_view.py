@@ -6,7 +6,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from sqlmodel import Session
 
-from ..db_retry import database_retries
+from ..db.retry import database_retries
 from ..runs.budgets import TASK_TIMEOUTS
 from ..views.event import load_event_view, render_markdown
 from ._context import artifact_key, context

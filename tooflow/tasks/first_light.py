@@ -8,7 +8,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from sqlmodel import Session, select
 
-from ..db_retry import database_retries
+from ..db.retry import database_retries
 from ..models import Plan, PlannedObservationRow
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.first_light import FirstLight, plan_first_light

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
-from ..db_retry import database_retries
+from ..db.retry import database_retries
 from ..programs import Decision
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.gate import gate_notice

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..db_retry import database_retries
+from ..db.retry import database_retries
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.event_monitor import open_monitor
 from ..stages.monitor import poll_event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from ..db_retry import database_retries
+from ..db.retry import database_retries
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.parse import ParseOutcome, parse_stored_notice
 

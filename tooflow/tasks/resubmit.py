@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..db_retry import database_retries
+from ..db.retry import database_retries
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.submit import resubmit_unsent
 from ._context import context

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from prefect import get_run_logger, task
 
-from ..db_retry import database_retries
+from ..db.retry import database_retries
 from ..runs.budgets import TASK_TIMEOUTS
 from ..stages.submit import SubmissionFailed, cancel_event_requests, submit_plan
 from ._context import context

@@ -3,7 +3,7 @@
 For each message a :class:`Source` delivers:
 
 1. :func:`tooflow.intake.store.store_notice` commits the bytes to the database (under
-   the database's one retry policy, :func:`tooflow.db_retry.until_stored`, round
+   the database's one retry policy, :func:`tooflow.db.retry.until_stored`, round
    after round while the database is down; nothing is acknowledged meanwhile);
 2. ``source.commit(message)`` acknowledges it (Kafka offset commit, VOEvent ack);
 3. ``trigger(notice_id)`` starts the ``handle-notice`` flow, if the notice is
@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from ...db_retry import DatabaseUnavailable, is_transient_database_error, until_stored
+from ...db.retry import DatabaseUnavailable, is_transient_database_error, until_stored
 from ...models import ListenerStatus, NoticeStatus
 from ...models._types import utcnow
 from ..store import OVERSIZE_KEEP_BYTES, IngestResult, store_notice
@@ -151,7 +151,7 @@ def _store_until_stored(message: Message, label: str, engine: Engine, max_bytes:
                         ) -> IngestResult | None:
     """Store ``message`` under the database's retry policy, round after round, never skipping it.
 
-    :func:`tooflow.db_retry.until_stored`: while the database is unavailable
+    :func:`tooflow.db.retry.until_stored`: while the database is unavailable
     nothing is acknowledged; each round that gives up is recorded on the
     listener's status and logged, and the next one starts. Any other failure is
     taken to be about this message: a rejected notice is stored in its place

@@ -3,6 +3,7 @@
 SQLite under ``$TOOFLOW_HOME`` by default; PostgreSQL (psycopg2) when
 ``TOOFLOW_DATABASE_URL`` says so. The schema is managed by Alembic migrations
 shipped in :mod:`tooflow.migrations`; :func:`create_schema` upgrades to head.
+The database boundary's retry policy: :mod:`tooflow.db.retry`.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
-from . import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from .config import Settings, load_settings
+from .. import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from ..config import Settings, load_settings
 
 __all__ = ["PG_CONNECT_TIMEOUT", "get_engine", "session_scope", "create_schema", "drop_schema",
            "alembic_config"]
 
 #: Seconds PostgreSQL has to answer a new connection (libpq ``connect_timeout``), unless
 #: the URL sets its own: a server that accepts and never answers cannot hold a task; the
-#: database retry policy (:mod:`tooflow.db_retry`) then tries again.
+#: database retry policy (:mod:`tooflow.db.retry`) then tries again.
 PG_CONNECT_TIMEOUT = 10
 
 

@@ -46,8 +46,8 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .guards.deadline import Deadline
-from .guards.retry import GaveUp, Policy, call_with_retries
+from ..guards.deadline import Deadline
+from ..guards.retry import GaveUp, Policy, call_with_retries
 
 __all__ = ["ATTEMPTS", "BACKOFF", "DEADLINE", "DatabaseUnavailable", "database_retries",
            "is_transient_database_error", "until_stored", "with_database_retries"]
