@@ -73,7 +73,7 @@ def _versions(args: argparse.Namespace, engine, draft_id: int) -> int:
     from sqlmodel import Session
 
     from ..audit import cli_actor
-    from ..circular_versions import (
+    from ..circulars.versions import (
         latest_version,
         mark_sent,
         parse_circular_text,

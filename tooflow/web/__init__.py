@@ -3,5 +3,5 @@
 ``tooflow web serve`` runs :func:`tooflow.web.app.create_app` under uvicorn;
 ``tooflow web user add`` creates the people who may log in. Nothing here writes
 the database behind the plain functions the command line uses
-(:mod:`tooflow.approvals`, :mod:`tooflow.circular_versions`, ...).
+(:mod:`tooflow.approvals`, :mod:`tooflow.circulars.versions`, ...).
 """

@@ -3,7 +3,7 @@
 Every route but ``/health`` and the login page needs a session; every POST
 needs the session's CSRF token (a form field, or the ``X-CSRF-Token`` header
 htmx sends); what a route changes goes through the plain functions the CLI
-calls (:mod:`tooflow.approvals`, :mod:`tooflow.circular_versions`), which
+calls (:mod:`tooflow.approvals`, :mod:`tooflow.circulars.versions`), which
 record who did it.
 """
 
@@ -317,7 +317,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def event_page(request: Request, event_id: str, who: Viewer = Depends(viewer),
                    session: Session = Depends(db)):
         from ..audit import recent
-        from ..circular_versions import versions
+        from ..circulars.versions import versions
         from ..views.event import load_event_view
 
         try:
@@ -484,7 +484,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.get("/circulars/{draft_id}", response_class=HTMLResponse)
     def circular_page(request: Request, draft_id: int, version: int | None = None,
                       who: Viewer = Depends(viewer), session: Session = Depends(db)):
-        from ..circular_versions import versions
+        from ..circulars.versions import versions
 
         draft = session.get(CircularDraft, draft_id)
         if draft is None:
@@ -499,7 +499,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def circular_save(request: Request, draft_id: int, subject: str = Form(""),
                       body: str = Form(""), who: Viewer = Depends(may_edit),
                       session: Session = Depends(db)):
-        from ..circular_versions import CircularEditError, save_version
+        from ..circulars.versions import CircularEditError, save_version
 
         try:
             saved = save_version(session, draft_id, subject, body, who.username)
@@ -514,7 +514,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def circular_sent(request: Request, draft_id: int,
                       who: Viewer = Depends(may_edit),
                       session: Session = Depends(db)):
-        from ..circular_versions import CircularEditError, mark_sent
+        from ..circulars.versions import CircularEditError, mark_sent
 
         try:
             mark_sent(session, draft_id, who.username)

@@ -12,8 +12,8 @@ import datetime as dt
 
 from sqlmodel import Session, select
 
-from .audit import record
-from .models import CircularDraft, CircularVersion
+from ..audit import record
+from ..models import CircularDraft, CircularVersion
 
 __all__ = ["versions", "latest_version", "save_version", "mark_sent", "CircularEditError",
            "parse_circular_text"]

@@ -14,6 +14,9 @@ median limiting magnitudes), a fixed-width table of the observations, and the
 acknowledgements. Like the LVK circulars rendered by ligo-followup-advocate, the
 draft starts with a ``SUBJECT:`` line and prose is wrapped at 80 columns.
 
+What people do with a draft afterwards (every saved version kept, one marked as
+sent): :mod:`tooflow.circulars.versions`.
+
 >>> oxford_join(["ZTF", "DECam", "KPED"])
 'ZTF, DECam, and KPED'
 """
