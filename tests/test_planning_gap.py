@@ -29,7 +29,7 @@ from tooflow.iers import configure_iers
 from tooflow.planning import coverage as cv
 from tooflow.planning import load_telescope, plan_skymap
 from tooflow.planning.greedy import greedy_plan
-from tooflow.planning.plan import SOLVER_TOLERANCE, resolve_strategies
+from tooflow.planning.planner import SOLVER_TOLERANCE, resolve_strategies
 from tooflow.planning.problem import build_problem
 from tooflow.planning.repair import insert_fields
 from tooflow.planning.sequence import completed_candidates, transition_time

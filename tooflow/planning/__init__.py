@@ -13,7 +13,7 @@ from ..telescopes import (
     load_telescope,
     load_telescopes,
 )
-from .plan import Plan, plan_skymap
+from .planner import Plan, plan_skymap
 from .problem import Target
 from .strategy import Strategy, default_strategy
 

@@ -31,7 +31,7 @@ from tooflow.observations import PlannedObservation
 from ..telescopes import Telescope, load_telescope
 from . import coverage as cv
 from .greedy import greedy_plan
-from .plan import Plan, plan_from_exposures, resolve_strategies
+from .planner import Plan, plan_from_exposures, resolve_strategies
 from .problem import Problem, Target, build_problem
 from .sequence import Exposure
 from .strategy import Strategy

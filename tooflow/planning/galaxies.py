@@ -23,7 +23,7 @@ from astropy.table import Table
 from ..skymap.summary import moc_rows
 from ..telescopes import Telescope, load_telescope
 from . import coverage as cv
-from .plan import Plan, resolve_strategies, solve_problem
+from .planner import Plan, resolve_strategies, solve_problem
 from .problem import Target, build_problem
 from .strategy import Strategy
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..telescopes import Footprint, Telescope, load_telescope
-from .plan import Plan
+from .planner import Plan
 
 __all__ = ["footprint_outline", "plot_plan"]
 

@@ -78,7 +78,7 @@ def observe_plan(moc, t0: dt.datetime, *, telescope: str = "ZTF", nights: int = 
     (simulator rows: position, filter, time, limiting magnitude).
     """
     from tooflow.facilities import get_facility
-    from tooflow.planning.plan import plan_skymap
+    from tooflow.planning.planner import plan_skymap
 
     t0 = t0 if t0.tzinfo else t0.replace(tzinfo=dt.UTC)
     start = t0 + dt.timedelta(hours=latency_hours)

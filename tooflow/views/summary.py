@@ -62,7 +62,7 @@ def format_decisions(decisions: list[dict[str, Any]]) -> list[str]:
 
 def idle_telescope_lines(plan) -> list[str]:
     """``TELESCOPE: why it got nothing[; next observable from …]`` for a stored plan."""
-    from ..planning.plan import idle_lines
+    from ..planning.planner import idle_lines
 
     idle = plan.idle or {}
     reasons = {name: v.get("reason", "?") for name, v in idle.items()}
@@ -98,7 +98,7 @@ def per_telescope_text(plan) -> str:
 
 def plan_lines(plan, program: str) -> list[str]:
     """A stored plan in a few lines: coverage and solver, or "not observable in the window"."""
-    from ..planning.plan import describe_solver
+    from ..planning.planner import describe_solver
 
     if not plan.observable:
         return [f"plan #{plan.id} ({program}): {not_observable_text(plan)}"]

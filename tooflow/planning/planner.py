@@ -1,4 +1,8 @@
-"""Plan a network of telescopes on a sky map: :func:`plan_skymap` → :class:`Plan`."""
+"""The planner: a network of telescopes on a sky map, :func:`plan_skymap` → :class:`Plan`.
+
+A library (no database, no Prefect); the stage that plans an event for a program
+and stores the result is :mod:`tooflow.stages.plan`.
+"""
 
 from __future__ import annotations
 
