@@ -22,7 +22,7 @@ def rerun_notice_id(event_id: str, notice_id: int | None = None, *,
     """The notice to run again: ``notice_id`` (checked) or the event's latest notice.
 
     The latest is the one the event reads (by alert type and issue time, see
-    :mod:`tooflow.notice_order`), not the last to arrive.
+    :mod:`tooflow.notice.order`), not the last to arrive.
 
     Raises
     ------

@@ -21,7 +21,7 @@ from ..errors import NoticeRejected, SkymapUnavailable
 from ..models import Event, Localization, Notice, NoticeStatus, Plan
 from ..models._types import utcnow
 from ..notice import ParsedNotice
-from ..notice_order import is_older
+from ..notice.order import is_older
 from ..parsers import parse_notice
 from ..parsers.validate import check_parsed
 from ..records.event import event_fields

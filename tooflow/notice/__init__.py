@@ -2,7 +2,8 @@
 
 Parsers (:mod:`tooflow.parsers`) turn the bytes of a notice — LVK Avro/JSON/VOEvent,
 GCN VOEvent, GCN unified JSON, SNEWS — into a :class:`ParsedNotice`. Everything
-downstream (storage, gate, planning, circulars) reads only this shape.
+downstream (storage, gate, planning, circulars) reads only this shape. Which of two
+notices of an event is the later one: :mod:`tooflow.notice.order`.
 """
 
 from __future__ import annotations
