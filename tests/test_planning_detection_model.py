@@ -22,7 +22,8 @@ from tooflow.planning.detection import (
     working_set,
 )
 from tooflow.planning.greedy import greedy_plan
-from tooflow.planning.solver import model_feasible, solve
+from tooflow.planning.problem import model_feasible
+from tooflow.planning.solver import solve
 
 MAP = Path(__file__).parent / "data" / "skymaps" / "S190814bv_5_LALInference.v1.fits.gz"
 

@@ -854,10 +854,10 @@ def incumbent(problem, greedy_exposures) -> dict:
 
     It is a feasible point of the block model (a complete warm start for the
     solver): the greedy baseline's fields the model does not admit are left out
-    (:func:`.solver.model_feasible`) and the fill-in keeps to the model's
+    (:func:`.problem.model_feasible`) and the fill-in keeps to the model's
     constraints (:meth:`.problem.TelescopeProblem.earliest_chain`).
     """
-    from .solver import model_feasible
+    from .problem import model_feasible
 
     # the greedy plan is timed in continuous time: what of it the block model admits
     base = model_feasible(problem, {(e.candidate, e.visit): e.block for e in greedy_exposures})

@@ -21,10 +21,10 @@ from ..telescopes import Telescope, load_telescope
 from . import coverage as cv
 from .greedy import greedy_plan
 from .observability import LOOKAHEAD_DAYS, explain_idle
-from .problem import Problem, Target, build_problem
+from .problem import Problem, Target, build_problem, model_feasible
 from .repair import insert_fields, swap_fields
 from .sequence import Exposure, completed_candidates, sequence_plan
-from .solver import fill_idle, model_feasible, solve
+from .solver import fill_idle, solve
 from .strategy import Strategy, default_strategy
 from .value import prune_low_value
 

@@ -16,7 +16,8 @@ from . import coverage as cv
 from .strategy import Strategy, visit_gap
 from .visibility import Blocks, field_visibility, observing_blocks
 
-__all__ = ["BlockUse", "TelescopeProblem", "Problem", "build_problem", "Target"]
+__all__ = ["BlockUse", "TelescopeProblem", "Problem", "build_problem", "Target",
+           "model_feasible"]
 
 
 @dataclass
@@ -534,3 +535,47 @@ def build_problem(
     regions = cv.build_regions(fidx, pix, grid.prob, offset)
     return Problem(grid=grid, parts=parts, regions=regions, incidence=(fidx, pix),
                    start=start, end=end, notes=notes)
+
+
+def model_feasible(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
+    """The fields of a block assignment that the MIP's constraints admit, in order.
+
+    A field (all its visits) is kept when every visit is in a block where it is
+    visible, the visits keep the minimum and maximum gaps, it is the only row of
+    its field, and its visits fit next to the fields kept before it
+    (:class:`BlockUse`). The greedy baseline is timed in continuous
+    time and may break the block model's capacity or windows; what this keeps
+    is a feasible warm start for the solver.
+    """
+    by_cand: dict[int, dict[int, int]] = {}
+    for (i, v), b in assignment.items():
+        by_cand.setdefault(i, {})[v] = b
+    out: dict[tuple[int, int], int] = {}
+    for part in problem.parts:
+        nv = len(part.filters)
+        use = BlockUse(part)
+        keys = part.field_key if part.field_key is not None else np.arange(len(part))
+        taken: set[int] = set()
+        preds = [None] + [part.predecessors(v) for v in range(1, nv)]
+        succs = [None] + [part.successors(v) for v in range(1, nv)]
+        n_fields = 0
+        for i, visits in by_cand.items():
+            k = i - part.offset
+            if not 0 <= k < len(part) or sorted(visits) != list(range(nv)):
+                continue
+            chain = [visits[v] for v in range(nv)]
+            if int(keys[k]) in taken or (part.strategy.max_fields is not None
+                                         and n_fields >= part.strategy.max_fields):
+                continue
+            if any(preds[v][chain[v]] < chain[v - 1]
+                   or (succs[v] is not None and chain[v] > succs[v][chain[v - 1]])
+                   for v in range(1, nv)):
+                continue
+            if len(set(chain)) < nv or not all(use.fits(k, v, b) for v, b in enumerate(chain)):
+                continue
+            for v, b in enumerate(chain):
+                use.add(k, v, b)
+                out[i, v] = b
+            taken.add(int(keys[k]))
+            n_fields += 1
+    return out

@@ -47,7 +47,7 @@ import numpy as np
 
 from .problem import BlockUse, Problem
 
-__all__ = ["Solution", "solve", "fill_idle", "model_feasible"]
+__all__ = ["Solution", "solve", "fill_idle"]
 
 
 @dataclass
@@ -115,7 +115,7 @@ def solve(
         model (their probability is added to the bound). The detection objective
         leaves out its smallest terms instead (:data:`.detection.TERM_TOLERANCE`).
     hint : dict, optional
-        A feasible assignment (:func:`model_feasible`, the detection incumbent)
+        A feasible assignment (:func:`.problem.model_feasible`, the detection incumbent)
         to start from; it is completed to every variable of the model, else SCIP
         ignores it.
     """
@@ -347,50 +347,6 @@ def _finish(s, objective, x, skipped: float, total: float, hint, time_limit: flo
     bound = min(bound, float(total))
     return Solution(assignment, float(obj), float(max(bound, obj)), names[status], elapsed,
                     s.NumVariables(), s.NumConstraints(), bound_is_total=is_total)
-
-
-def model_feasible(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
-    """The fields of a block assignment that the MIP's constraints admit, in order.
-
-    A field (all its visits) is kept when every visit is in a block where it is
-    visible, the visits keep the minimum and maximum gaps, it is the only row of
-    its field, and its visits fit next to the fields kept before it
-    (:class:`~.problem.BlockUse`). The greedy baseline is timed in continuous
-    time and may break the block model's capacity or windows; what this keeps
-    is a feasible warm start for the solver.
-    """
-    by_cand: dict[int, dict[int, int]] = {}
-    for (i, v), b in assignment.items():
-        by_cand.setdefault(i, {})[v] = b
-    out: dict[tuple[int, int], int] = {}
-    for part in problem.parts:
-        nv = len(part.filters)
-        use = BlockUse(part)
-        keys = part.field_key if part.field_key is not None else np.arange(len(part))
-        taken: set[int] = set()
-        preds = [None] + [part.predecessors(v) for v in range(1, nv)]
-        succs = [None] + [part.successors(v) for v in range(1, nv)]
-        n_fields = 0
-        for i, visits in by_cand.items():
-            k = i - part.offset
-            if not 0 <= k < len(part) or sorted(visits) != list(range(nv)):
-                continue
-            chain = [visits[v] for v in range(nv)]
-            if int(keys[k]) in taken or (part.strategy.max_fields is not None
-                                         and n_fields >= part.strategy.max_fields):
-                continue
-            if any(preds[v][chain[v]] < chain[v - 1]
-                   or (succs[v] is not None and chain[v] > succs[v][chain[v - 1]])
-                   for v in range(1, nv)):
-                continue
-            if len(set(chain)) < nv or not all(use.fits(k, v, b) for v, b in enumerate(chain)):
-                continue
-            for v, b in enumerate(chain):
-                use.add(k, v, b)
-                out[i, v] = b
-            taken.add(int(keys[k]))
-            n_fields += 1
-    return out
 
 
 def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
