@@ -287,8 +287,11 @@ def test_handle_notice_queues_the_first_block_then_the_optimal_plan(prefect, sql
             key=ArtifactFilterKey(any_=["first-light-ms181101ab-ztf-kilonova"]),
             flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
     order = [t.name for t in sorted(runs, key=lambda t: t.start_time)
-             if t.name.startswith(("plan", "submit"))]
+             if t.name.startswith(("plan", "submit", "notify-program_triggered"))]
+    # the first block is queued before the on-duty astronomers are told (their
+    # channels do not hold the telescopes back), the optimal plan after
     assert order == ["plan-first-light-ZTF kilonova", f"submit-plan-{first['plan_id']}",
+                     "notify-program_triggered",
                      "plan-ZTF kilonova", f"submit-plan-{summary.plans['ZTF kilonova']}"]
     texts = [a.data for a in artifacts]
     assert any("first block submitted, optimal plan pending" in t for t in texts)

@@ -1,8 +1,8 @@
 """The ``handle-notice`` flow: one run per incoming notice.
 
-parse → gate → notify → plan → submit → monitor → circular (plan → submit
-first light first: a fast plan queued at once, then the optimal one replacing
-it, :mod:`tooflow.flows.plan_submit`). Each step is a thin
+parse → gate → first light → notify → plan → submit → monitor → circular
+(first light: a fast plan queued at once, before the on-duty astronomers are
+told, then the optimal one replacing it, :mod:`tooflow.flows.plan_submit`). Each step is a thin
 task over a plain, tested function (:mod:`tooflow.stages.parse`, :mod:`tooflow.stages`);
 ids pass between them. A retraction cancels what is queued for the event; an
 update re-plans (what already ran or is queued with the same key is not sent
@@ -208,17 +208,23 @@ def _follow_up(notice_id: int, parsed: ParseOutcome, out: HandledNotice, follow_
                 ", ".join(triggered) or "no program")
     if not triggered:
         return out
-    stage[0] = "notify"
-    notify(parsed.event_pk, "program_triggered", triggered)
+
+    def notify_triggered() -> None:
+        stage[0] = "notify"
+        notify(parsed.event_pk, "program_triggered", triggered)
+
     if not follow_up:
+        notify_triggered()
         return out
 
     # first light: a fast plan queued at once (not for programs whose plans need an
-    # approval), then the optimal plan replacing it
+    # approval), then the on-duty astronomers told (their channels' answers, up to a
+    # 30 s deadline each, no longer hold the telescopes back), then the optimal plan
+    # replacing it
     plans, out.submitted, failures = plan_and_submit(
         notice_id, parsed.event_id, triggered, plan_start, stage,
         approve=lambda planned: _approved(parsed, planned, out),
-        needs_approval=_needs_approval())
+        needs_approval=_needs_approval(), after_first=notify_triggered)
     out.plans = plans
     out.submit_errors = {p: str(exc) for p, exc in failures.items()}
     for program, exc in failures.items():

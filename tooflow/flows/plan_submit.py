@@ -30,13 +30,16 @@ __all__ = ["merge_results", "plan_and_submit", "submit_all"]
 def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
                     plan_start: dt.datetime | None, stage: list[str], *,
                     approve: Callable[[dict[str, int | None]], dict[str, int | None]]
-                    | None = None, needs_approval: set[str] | None = None
+                    | None = None, needs_approval: set[str] | None = None,
+                    after_first: Callable[[], None] | None = None
                     ) -> tuple[dict[str, int | None], dict[str, dict], dict[str, Exception]]:
     """Plan and submit each program: the fast plan first, then the optimal one.
 
     A program in ``needs_approval`` gets no fast plan (nothing is queued before
     a person approves); ``approve(plans)`` returns the optimal plans that may be
-    submitted (those approved, or needing no approval).
+    submitted (those approved, or needing no approval). ``after_first()`` runs
+    once the fast plans are submitted, before the optimal plans (handle-notice's
+    "program triggered" notification).
 
     Returns
     -------
@@ -68,6 +71,8 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
         publish_first_light(event_id, p, [f"**{what}**: plan {f.plan_id} ({f.kind}, planned "
                                           f"in {f.seconds:.2f} s), {sent} request(s) queued"
                                           + _errors(early_failures.get(p))])
+    if after_first is not None:
+        after_first()
     stage[0] = "plan"
     optimal = {p: plan(notice_id, event_id, p, plan_start) for p in programs
                if not first[p].final}
