@@ -19,6 +19,11 @@ First light (docs/planning.md) is measured beside today's path in the same run:
 * a single pointing (a Swift XRT position, ``--pointing FILE``): arrival → the
   pointing queued, against today's path (the optimiser on the circle's map).
 
+The fresh-process rows (``--fresh-runs``) run the first-light path once in a new
+Python process each, as ``tooflow ingest`` does and as Prefect's runner does for
+every flow run of a served deployment (a spawned subprocess): the imports, then
+arrival → first block (or pointing) queued with every cache cold.
+
 The flow rows take the map notice through the whole ``handle-notice`` flow on a
 temporary Prefect server with a zero monitor budget, first light off (today) and
 on: arrival → first request queued (the first ``queue_request`` row), and the
@@ -164,6 +169,48 @@ def flow_run(payload: bytes, home: Path, url: str, first_light: bool) -> tuple[f
     return (first - arrival).total_seconds(), elapsed
 
 
+#: What the first-light path imports before its first stage runs.
+FIRST_LIGHT_IMPORTS = ("tooflow.intake.store", "tooflow.stages.parse", "tooflow.stages.gate",
+                       "tooflow.stages.notify", "tooflow.stages.first_light",
+                       "tooflow.stages.submit", "tooflow.planning.first_light")
+
+
+def fresh_child(kind: str, url: str, home: Path) -> None:
+    """In a new process: import the first-light path, then one run to the first queued."""
+    import importlib
+    import json
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    for module in FIRST_LIGHT_IMPORTS:
+        importlib.import_module(module)
+    from tooflow.iers import configure_iers
+
+    configure_iers(offline=True)
+    times = {"imports": time.perf_counter() - t0, "cpu imports": time.process_time() - c0}
+    if kind == "map":
+        run = one_run(DEFAULT_NOTICE.read_bytes(), "GW kilonova search", home, url,
+                      first_light=True, optimal=False)
+    else:
+        run = one_run(POINTING.read_bytes(), "GRB afterglow", home, url, first_light=True,
+                      start=None, source=str(POINTING))
+    times.update(run)
+    times["process start → first queued"] = time.perf_counter() - t0
+    times["cpu process start → first queued"] = time.process_time() - c0
+    print("FRESH " + json.dumps(times))
+
+
+def fresh_run(kind: str, url: str, home: Path) -> dict[str, float]:
+    """:func:`fresh_child` in a new interpreter; its times."""
+    import json
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--fresh-child", kind, url, str(home)],
+                         capture_output=True, text=True, timeout=900, check=True,
+                         env={**os.environ, "TOOFLOW_HOME": str(home)})
+    line = next(x for x in out.stdout.splitlines() if x.startswith("FRESH "))
+    return json.loads(line[len("FRESH "):])
+
+
 def _p90(values: list[float]) -> float:
     """90th percentile (linear interpolation between the sorted values)."""
     v = sorted(values)
@@ -196,9 +243,17 @@ def main() -> None:
     ap.add_argument("--program", default="GW kilonova search")
     ap.add_argument("--pointing", type=Path, default=POINTING)
     ap.add_argument("--pointing-program", default="GRB afterglow")
+    ap.add_argument("--fresh-runs", type=int, default=2,
+                    help="runs of the first-light path in a new process each, map and pointing")
+    ap.add_argument("--fresh-child", nargs=3, metavar=("KIND", "URL", "HOME"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if args.fresh_child:
+        kind, url, home = args.fresh_child
+        fresh_child(kind, url, Path(home))
+        return
     from tooflow.iers import configure_iers
     from tooflow.simulator.server import SimulatorServer
 
@@ -263,6 +318,19 @@ def main() -> None:
                      "plan first light"))
         print(_stage("  cold Sun/Moon cache: arrival → pointing queued", p_cold,
                      "first queued"))
+        sys.stdout.flush()
+        fresh = {"map": [], "pointing": []}
+        for _ in range(args.fresh_runs):
+            for kind in fresh:
+                fresh[kind].append(fresh_run(kind, server.url, home()))
+        for kind, runs in fresh.items():
+            if not runs:
+                continue
+            print(f"fresh process ({kind}), {len(runs)} run(s):")
+            for key in ("imports", "parse", "plan first light", "submit first light",
+                        "first queued", "process start → first queued"):
+                label = "arrival → first queued" if key == "first queued" else key
+                print(_stage(f"  {label}", runs, key))
         sys.stdout.flush()
         if args.flow_runs:
             from prefect.testing.utilities import prefect_test_harness
