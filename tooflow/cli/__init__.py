@@ -174,8 +174,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         if args.debug:
             raise
-        print(f"tooflow: error: {redact(str(exc))}", file=sys.stderr)
+        print(f"tooflow: error: {redact(_error_line(exc))}", file=sys.stderr)
         return 1
+
+
+def _error_line(exc: Exception) -> str:
+    """The error as one line: a database failure says which database, why and what to run.
+
+    SQLAlchemy's message spans lines (the SQL, its parameters, a link); the
+    user needs the database, the reason and the command to run
+    (:func:`tooflow.db_state.explain_database_error`).
+    """
+    from ..db_state import explain_database_error, is_database_error, one_line
+
+    if not is_database_error(exc):
+        return str(exc)
+    try:
+        from ..db import get_engine
+
+        return str(explain_database_error(exc, get_engine()))
+    except Exception:  # noqa: BLE001 - the explanation failed: the driver's own words
+        return one_line(str(getattr(exc, "orig", None) or exc))
 
 
 if __name__ == "__main__":  # pragma: no cover

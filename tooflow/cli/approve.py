@@ -32,11 +32,20 @@ def _approve(args: argparse.Namespace) -> int:
     from ..approvals import decide, pending_approvals
     from ..audit import cli_actor
     from ..db import get_engine
+    from ..db_state import DatabaseNotReady, explained
     from ..models import Event, PlanApproval
 
-    with Session(get_engine(), expire_on_commit=False) as session:
+    engine = get_engine()
+    with Session(engine, expire_on_commit=False) as session:
         if args.plan_id is None:
-            waiting = pending_approvals(session)
+            try:
+                with explained(engine):
+                    waiting = pending_approvals(session)
+            except DatabaseNotReady as exc:
+                if exc.state is None or exc.state.status != "empty":
+                    raise
+                print(f"no plan waits for approval ({exc.state.url}: {exc.state.reason})")
+                return 0
             if not waiting:
                 print("no plan waits for approval")
             for a in waiting:

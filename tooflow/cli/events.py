@@ -25,39 +25,66 @@ def _events(args: argparse.Namespace) -> int:
     from sqlmodel import Session, func, select
 
     from ..db import get_engine
+    from ..db_state import DatabaseNotReady, explained
     from ..models import Event, Notice
 
-    with Session(get_engine()) as session:
-        q = select(Event).order_by(Event.time.desc()).limit(args.limit)
-        if args.kind:
-            q = q.where(Event.kind == args.kind)
-        events = session.exec(q).all()
-        if not events:
-            print("no events yet: `tooflow ingest FILE` stores one")
-            return 0
-        print(f"{'EVENT':<24} {'KIND':<10} {'TIME (UTC)':<20} {'LATEST':<13} "
-              f"{'NOTICES':>7}  FLAGS")
-        for e in events:
-            n = session.exec(select(func.count()).select_from(Notice)
-                             .where(Notice.event_pk == e.id)).one()
-            flags = ",".join(f for f, on in (("mock", e.is_mock), ("retracted", e.retracted))
-                             if on)
-            print(f"{e.event_id:<24} {e.kind:<10} {e.time:%Y-%m-%d %H:%M:%S}  "
-                  f"{e.latest_notice_type or '?':<13} {n:>7}  {flags}")
+    engine = get_engine()
+    try:
+        with explained(engine), Session(engine) as session:
+            q = select(Event).order_by(Event.time.desc()).limit(args.limit)
+            if args.kind:
+                q = q.where(Event.kind == args.kind)
+            events = session.exec(q).all()
+            counts = {e.id: session.exec(select(func.count()).select_from(Notice)
+                                         .where(Notice.event_pk == e.id)).one()
+                      for e in events}
+    except DatabaseNotReady as exc:
+        if exc.state is None or exc.state.status != "empty":
+            raise
+        print(f"no events yet in {exc.state.url} ({exc.state.reason}; "
+              "`tooflow ingest FILE` stores one)")
+        return 0
+    if not events:
+        print("no events yet: `tooflow ingest FILE` stores one")
+        return 0
+    print(f"{'EVENT':<24} {'KIND':<10} {'TIME (UTC)':<20} {'LATEST':<13} "
+          f"{'NOTICES':>7}  FLAGS")
+    for e in events:
+        flags = ",".join(f for f, on in (("mock", e.is_mock), ("retracted", e.retracted))
+                         if on)
+        print(f"{e.event_id:<24} {e.kind:<10} {e.time:%Y-%m-%d %H:%M:%S}  "
+              f"{e.latest_notice_type or '?':<13} {counts[e.id]:>7}  {flags}")
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    from sqlmodel import Session
+    from sqlmodel import Session, select
 
     from ..config import load_settings
     from ..db import get_engine
+    from ..db_state import DatabaseNotReady, database_label, explained
+    from ..models import Event, Notice
     from ..views.event import load_event_view, render_text
 
     settings = load_settings()
-    with Session(get_engine(settings)) as session:
-        view = load_event_view(session, args.event_id, ui_base=_ui_base(settings),
-                               settings=settings)
+    engine = get_engine(settings)
+    try:
+        with explained(engine), Session(engine) as session:
+            event = session.exec(select(Event).where(Event.event_id == args.event_id)).first()
+            if event is None:
+                raise LookupError(f"no event {args.event_id!r} in {database_label(engine)}; "
+                                  "`tooflow events` lists them")
+            # The Prefect UI's address costs an import of Prefect (seconds): only for runs to link.
+            runs = session.exec(select(Notice.id).where(Notice.event_pk == event.id,
+                                                        Notice.flow_run_id.is_not(None))).first()
+            view = load_event_view(session, args.event_id,
+                                   ui_base=_ui_base(settings) if runs is not None else None,
+                                   settings=settings)
+    except DatabaseNotReady as exc:
+        if exc.state is None or exc.state.status != "empty":
+            raise
+        raise LookupError(f"no event {args.event_id!r} in {exc.state.url} ({exc.state.reason}; "
+                          f"{exc.state.advice})") from None
     print(render_text(view))
     return 0
 

@@ -1,8 +1,10 @@
 """``tooflow health``: each listener stream's last message, lag and heartbeat.
 
-Exits with status 1 when a listener has not reported for ``--stale`` seconds,
-notices are waiting for a flow run or a notice's flow failed (``failed``, with
-the stage and reason), so it can serve as a monitoring check.
+Exits with status 1 when the database cannot be read (not created yet, at an
+older migration, unreachable: one ``database: FAILED:`` line says which and
+what to run), a listener has not reported for ``--stale`` seconds, notices are
+waiting for a flow run or a notice's flow failed (``failed``, with the stage
+and reason), so it can serve as a monitoring check.
 """
 
 from __future__ import annotations
@@ -51,7 +53,19 @@ def _health(args: argparse.Namespace) -> int:
 
     engine = get_engine(load_settings())
     now = utcnow()
-    rows, pending = health_rows(engine)
+    from ..candidates.store import alert_health
+    from ..db_state import DatabaseNotReady, explained
+    from ..runs.failures import failed_notices, stuck_notices
+
+    try:  # every read first: a database that cannot answer is one named failing check
+        with explained(engine):
+            rows, pending = health_rows(engine)
+            failed, newest = failed_notices(engine)
+            stuck = stuck_notices(engine)
+            cands = alert_health(engine, now=now)
+    except DatabaseNotReady as exc:
+        print(f"database: FAILED: {exc}")
+        return 1
     if not rows:
         print("no listener has reported yet (`tooflow listen`)")
     stale = 0
@@ -65,23 +79,14 @@ def _health(args: argparse.Namespace) -> int:
               f"{r.messages} messages ({r.created} new), {r.errors} errors"
               + (f"; last error: {r.last_error}" if r.last_error else ""))
     print(f"{pending} notice(s) waiting for a flow run")
-    from ..runs.failures import failed_notices
-
-    failed, newest = failed_notices(engine)
     print(f"{failed} notice(s) failed" + (" (`tooflow rerun EVENT_ID` after the fix):"
                                           if failed else ""))
     for n in newest:
         print(f"  #{n.id} {n.source}: {n.error}")
-    from ..runs.failures import stuck_notices
-
-    stuck = stuck_notices(engine)
     if stuck:
         print(f"{len(stuck)} notice(s) whose flow run started but never finished "
               "(past the run's budget; `tooflow rerun EVENT_ID`): "
               + ", ".join(f"#{n.id} ({n.status})" for n in stuck[:10]))
-    from ..candidates.store import alert_health
-
-    cands = alert_health(engine, now=now)
     if cands.waiting:
         print(f"{cands.waiting} candidate alert(s) stored but not parsed for over a minute "
               "(`tooflow candidates listen` parses them when it starts)")

@@ -31,12 +31,21 @@ def _reconcile(args: argparse.Namespace) -> int:
 
     from ..config import load_settings
     from ..db import get_engine
+    from ..db_state import DatabaseNotReady, explained
     from ..intake.trigger import DEFAULT_DEPLOYMENT, reconcile
     from ..models import Notice, NoticeStatus
     from ._start import notice_starter
 
     settings = load_settings()
     engine = get_engine(settings)
+    try:  # before Prefect starts (15-30 s the first time): is there a database to reconcile?
+        with explained(engine), Session(engine) as session:
+            session.exec(select(func.count()).select_from(Notice)).one()
+    except DatabaseNotReady as exc:
+        if exc.state is None or exc.state.status != "empty":
+            raise
+        print(f"nothing to reconcile: {exc.state.url}: {exc.state.reason}")
+        return 0
     how, start = notice_starter(settings, engine, deployment=DEFAULT_DEPLOYMENT)
     trigger = start
     if how == "here":
