@@ -183,12 +183,13 @@ def _error_line(exc: Exception) -> str:
 
     SQLAlchemy's message spans lines (the SQL, its parameters, a link); the
     user needs the database, the reason and the command to run
-    (:func:`tooflow.db_state.explain_database_error`).
+    (:func:`tooflow.db.state.explain_database_error`).
     """
-    from ..db_state import explain_database_error, is_database_error, one_line
-
-    if not is_database_error(exc):
+    sa_exc = sys.modules.get("sqlalchemy.exc")  # a command that never loaded it raised none
+    if sa_exc is None or not isinstance(exc, sa_exc.DBAPIError):
         return str(exc)
+    from ..db.state import explain_database_error, one_line
+
     try:
         from ..db import get_engine
 

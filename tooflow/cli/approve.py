@@ -32,7 +32,7 @@ def _approve(args: argparse.Namespace) -> int:
     from ..approvals import decide, pending_approvals
     from ..audit import cli_actor
     from ..db import get_engine
-    from ..db_state import DatabaseNotReady, explained
+    from ..db.state import DatabaseNotReady, explained
     from ..models import Event, PlanApproval
 
     engine = get_engine()

@@ -25,7 +25,7 @@ def _events(args: argparse.Namespace) -> int:
     from sqlmodel import Session, func, select
 
     from ..db import get_engine
-    from ..db_state import DatabaseNotReady, explained
+    from ..db.state import DatabaseNotReady, explained
     from ..models import Event, Notice
 
     engine = get_engine()
@@ -62,7 +62,7 @@ def _show(args: argparse.Namespace) -> int:
 
     from ..config import load_settings
     from ..db import get_engine
-    from ..db_state import DatabaseNotReady, database_label, explained
+    from ..db.state import DatabaseNotReady, database_label, explained
     from ..models import Event, Notice
     from ..views.event import load_event_view, render_text
 

@@ -54,7 +54,7 @@ def _health(args: argparse.Namespace) -> int:
     engine = get_engine(load_settings())
     now = utcnow()
     from ..candidates.store import alert_health
-    from ..db_state import DatabaseNotReady, explained
+    from ..db.state import DatabaseNotReady, explained
     from ..runs.failures import failed_notices, stuck_notices
 
     try:  # every read first: a database that cannot answer is one named failing check

@@ -31,7 +31,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
     from ..config import load_settings
     from ..db import get_engine
-    from ..db_state import DatabaseNotReady, explained
+    from ..db.state import DatabaseNotReady, explained
     from ..intake.trigger import DEFAULT_DEPLOYMENT, reconcile
     from ..models import Notice, NoticeStatus
     from ._start import notice_starter
