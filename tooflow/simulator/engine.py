@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import operator
 import random
 import threading
 import time
@@ -69,6 +70,13 @@ from tooflow.telescopes import ExposureTiming, find_telescope
 from tooflow.telescopes.depth import depth_from_zero_point
 
 __all__ = ["Simulator", "SimRequest", "parse_time", "DEFAULT_DEPTH"]
+
+#: No telescope spends longer than this between two exposures (a slew across the
+#: sky at DECam's 0.3 deg/s takes 10 min): requests due later cannot start next.
+_LONGEST_DEAD_TIME = dt.timedelta(hours=1)
+
+#: The order a queue takes its requests in: planned earliest, then first submitted.
+_PLANNED_ORDER = operator.attrgetter("planned_start", "seq")
 
 #: Depth (mag, 5 sigma, dark zenith sky, reference exposure) used for a telescope
 #: outside the catalogue when the request names no depth for its filter.
@@ -152,12 +160,13 @@ class _Queue:
     last: tuple[float, float, str] | None = None
     last_end: dt.datetime | None = None
 
-    def ready_for(self, r: SimRequest) -> dt.datetime | None:
-        """When the telescope can start ``r`` after its last exposure (None: at once)."""
+    def start_of(self, r: SimRequest, t: dt.datetime) -> dt.datetime:
+        """When the telescope can start ``r``, from ``t`` on: after its last exposure's
+        dead time (the catalogue's, the planner's: :meth:`ExposureTiming.between`)."""
         if self.last is None or self.last_end is None:
-            return None
+            return t
         wait = r.timing.between(self.last, r.ra, r.dec, r.filter)
-        return self.last_end + dt.timedelta(seconds=wait)
+        return max(t, self.last_end + dt.timedelta(seconds=wait))
 
 
 class Simulator:
@@ -433,12 +442,23 @@ class Simulator:
             for r in pending:
                 self._expire_if_hopeless(r, t)
             pending = [r for r in pending if r.status == "queued"]
-            # each request can start once the telescope has read out, slewed and
-            # changed filter after the last exposure (the planner's dead time)
-            starts = {r.key: max(t, q.ready_for(r) or t) for r in pending}
-            ready = [r for r in pending if self._can_start(r, starts[r.key])]
-            if ready:
-                r = min(ready, key=lambda r: (r.planned_start, r.seq))
+            # the telescope takes the request planned earliest among those it can
+            # start once it has read out, slewed and changed filter after the last
+            # exposure (the planner's dead time); only requests due within the hour
+            # can be ready (no dead time is longer)
+            horizon = max(t, q.last_end or t) + _LONGEST_DEAD_TIME
+            near = sorted((r for r in pending
+                           if max(r.window_start, r.planned_start) <= horizon),
+                          key=_PLANNED_ORDER)
+            starts: dict[str, dt.datetime] = {}
+            chosen = None
+            for r in near:
+                starts[r.key] = q.start_of(r, t)
+                if self._can_start(r, starts[r.key]):
+                    chosen = r
+                    break
+            if chosen is not None:
+                r = chosen
                 r.status, r.detail = "executing", ""
                 r.obs_start = starts[r.key]
                 r.obs_end = r.obs_start + dt.timedelta(seconds=r.exposure_time)
@@ -448,7 +468,8 @@ class Simulator:
             nexts = [n for n in nexts if n is not None and n > t]
             # ... or once it is ready for one and its planned start has come
             # (a plan's start times are kept to the second, not to the visibility grid)
-            soonest = (max(starts[r.key], r.planned_start, r.window_start) for r in pending)
+            soonest = (max(starts.get(r.key, t), r.planned_start, r.window_start)
+                       for r in pending)  # none of ``near`` was ready: each has its start
             nexts += [s for s in soonest if s > t]
             q.cursor = min([*nexts, now])
 

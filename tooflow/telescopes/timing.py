@@ -33,6 +33,13 @@ def angular_distance(ra1, dec1, ra2, dec2):
     return np.degrees(np.arccos(np.clip(c, -1, 1)))
 
 
+def _distance(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
+    """:func:`angular_distance` of two scalar positions, without numpy's per-call cost."""
+    r1, d1, r2, d2 = map(math.radians, (ra1, dec1, ra2, dec2))
+    c = math.sin(d1) * math.sin(d2) + math.cos(d1) * math.cos(d2) * math.cos(r1 - r2)
+    return math.degrees(math.acos(min(1.0, max(-1.0, c))))
+
+
 @dataclass(frozen=True)
 class ExposureTiming:
     """A telescope's time between exposures (seconds; slew rate in deg/s).
@@ -83,5 +90,4 @@ class ExposureTiming:
         if previous is None:
             return 0.0
         pra, pdec, pfilter = previous
-        return self.dead_time(float(angular_distance(pra, pdec, ra, dec)),
-                              pfilter != filter_name)
+        return self.dead_time(_distance(pra, pdec, ra, dec), pfilter != filter_name)
