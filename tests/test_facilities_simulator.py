@@ -233,3 +233,26 @@ def test_bad_requests_get_a_400_with_the_reason(server):
     r = httpx.get(f"{server.url}/executed", params={"since": "last tuesday"})
     assert r.status_code == 400 and "not an ISO 8601 time" in r.json()["detail"]
     assert httpx.delete(f"{server.url}/requests/ZTF:f1:r:1").status_code == 404
+
+
+def test_a_configured_simulator_url_does_not_import_the_embedded_simulator(tmp_path):
+    """A process that only talks to queues (a served flow run) does not load the
+    in-process simulator (FastAPI, uvicorn, the engine) to route a telescope."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "tooflow.yaml").write_text(
+        "facilities:\n  simulator:\n    url: http://127.0.0.1:9\n")
+    code = ("import sys\n"
+            "from tooflow.config import load_settings\n"
+            "from tooflow.facilities.routing import facility_for\n"
+            "f = facility_for('ZTF', load_settings())\n"
+            "print(type(f).__name__)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('tooflow.simulator')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=HANG, check=True,
+                         env={**os.environ, "TOOFLOW_HOME": str(tmp_path),
+                              "TOOFLOW_CONFIG": str(tmp_path / "tooflow.yaml")})
+    kind, modules = out.stdout.splitlines()[-2:]
+    assert kind == "SimulatorFacility" and modules == "[]", out.stdout

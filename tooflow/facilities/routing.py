@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Settings
-from ..simulator.local import ensure_local_simulator
 from . import Facility, get_facility
 
 __all__ = ["facility_for", "is_real_queue", "simulator_settings"]
@@ -39,5 +38,14 @@ def facility_for(telescope: str, settings: Settings) -> Facility:
     spec = entry.facility_config()
     if entry.is_real_queue:
         return get_facility(entry.adapter, spec)
-    spec.setdefault("url", ensure_local_simulator(settings))
+    if "url" not in spec:
+        url = settings.facilities.simulator.url
+        if not url:
+            # the in-process simulator only when no simulator URL is configured:
+            # importing it (FastAPI, uvicorn, the engine) cost ~0.4 s of CPU in every
+            # fresh process that only talks to queues (a served deployment's flow run)
+            from ..simulator.local import ensure_local_simulator
+
+            url = ensure_local_simulator(settings)
+        spec["url"] = url
     return get_facility("simulator", spec)
