@@ -612,8 +612,11 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
             mine = [i for i in dropped if part.offset <= i < part.offset + len(part)]
             if mine:
                 back = sum(1 for i in mine if i in final)
+                fill_ins = sum(1 for i in mine if i not in protected)
                 notes.append(f"{part.telescope.name}: {len(mine)} fields dropped when timing "
-                             "exposures (block overflow)"
+                             "exposures (block overflow"
+                             + (f"; {fill_ins} of them idle-time fill-ins" if fill_ins else "")
+                             + ")"
                              + (f", {back} of them put back into idle time" if back else ""))
         notes.append(f"model: {sol.n_variables} variables, {sol.n_constraints} constraints, "
                      f"{len(problem.regions.weight)} sky regions")
