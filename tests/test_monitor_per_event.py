@@ -283,3 +283,22 @@ def test_idle_per_event_limits_are_swept_and_made_again_on_use(prefect, sqlite_e
         assert name in names()
     assert sweep_event_locks(engine=sqlite_engine, now=now + dt.timedelta(hours=3)) != []
     assert "tooflow-event-ms230518h" not in names()  # released and idle now
+
+
+def test_a_later_run_of_an_event_does_not_create_its_limit_again(prefect, caplog):
+    """The second lock of an event finds its limit: no create request the server refuses
+    (each refused one logged an IntegrityError traceback in the Prefect server's log,
+    seen as "duplicate concurrency-limit name" errors in benchmarks/latency.py)."""
+    import logging
+
+    from tooflow.flows.event_lock import event_lock
+
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        with event_lock("MS190814bv") as name:
+            pass
+        with event_lock("MS190814bv"):
+            pass
+    exchanges = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    limits = [m for m in exchanges if "/v2/concurrency_limits/" in m]
+    assert any(f"/v2/concurrency_limits/{name}" in m and " 200 " in m for m in limits), limits
+    assert not [m for m in limits if " 409 " in m], limits

@@ -40,15 +40,27 @@ def event_lock_name(event_id: str) -> str:
 
 
 def _ensure_limit(name: str) -> None:
+    """Create the limit ``name`` (limit 1) unless it exists.
+
+    Looked up first: creating a limit whose name is taken makes the Prefect server
+    log a unique-constraint ``IntegrityError`` with its traceback (and answer 409),
+    which every later notice of an event would otherwise cause. Two runs that
+    both find it missing still race to create it; the loser's 409 is expected.
+    """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     with get_client(sync_client=True) as client:
         try:
+            client.read_global_concurrency_limit_by_name(name)
+            return
+        except ObjectNotFound:
+            pass
+        try:
             client.create_global_concurrency_limit(
                 GlobalConcurrencyLimitCreate(name=name, limit=1))
-        except ObjectAlreadyExists:
+        except ObjectAlreadyExists:  # another run of the event created it meanwhile
             pass
 
 
