@@ -42,13 +42,26 @@ def _version() -> str:
         return "unknown"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version, read only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show program's version number and exit"):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0,
+                         help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser._print_message(f"tooflow {_version()}\n", sys.stdout)
+        parser.exit()
+
+
 def parser() -> argparse.ArgumentParser:
     """Build the argument parser with every sub-command."""
     p = argparse.ArgumentParser(
         prog="tooflow",
         description="Target-of-opportunity marshal for multi-messenger astronomy.",
     )
-    p.add_argument("--version", action="version", version=f"tooflow {_version()}")
+    p.add_argument("--version", action=_VersionAction)
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="show Prefect's log of every task run")

@@ -67,11 +67,52 @@ def configured_api_url() -> str | None:
     that is still the embedded default.
     """
     url = os.environ.get("PREFECT_API_URL")
-    if not url:
-        from prefect.settings import PREFECT_API_URL
+    if not url and _api_url_may_be_configured():
+        from prefect.settings import PREFECT_API_URL  # seconds: all of Prefect's client
 
         url = PREFECT_API_URL.value()
     return url if url and url != _activated else None
+
+
+def _api_url_may_be_configured(cwd: Path | None = None) -> bool:
+    """False only when none of Prefect's settings sources can hold an API URL.
+
+    Importing Prefect to ask costs seconds of CPU (``tooflow show`` asks for
+    the flow-run links). Prefect reads, besides ``PREFECT_API_URL``: other
+    ``PREFECT_API_*``/``PREFECT_PROFILE*`` variables, ``.env``, ``prefect.toml``
+    and ``pyproject.toml``'s ``[tool.prefect]`` in the working directory, and
+    the active profile of ``$PREFECT_HOME/profiles.toml`` (without that file,
+    its built-in ``ephemeral`` profile, which has no API URL), and, once Prefect
+    is imported, a settings context (``temporary_settings``, the test harness).
+    Whenever one of them could say something, Prefect is asked; this only skips
+    the import when the answer is certainly "none".
+    """
+    import tomllib
+
+    if "prefect" in sys.modules:  # imported: free to ask, and a settings context may be active
+        return True
+    if any(k.startswith(("PREFECT_API_", "PREFECT_PROFILE")) for k in os.environ):
+        return True
+    cwd = cwd or Path.cwd()
+    try:
+        if (cwd / "prefect.toml").exists():
+            return True
+        env_file = cwd / ".env"
+        if env_file.is_file() and "PREFECT_" in env_file.read_text(errors="replace"):
+            return True
+        pyproject = cwd / "pyproject.toml"
+        if pyproject.is_file() and "prefect" in tomllib.loads(
+                pyproject.read_text()).get("tool", {}):
+            return True
+        home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+        profiles_path = home / "profiles.toml"
+        if not profiles_path.is_file():
+            return False
+        profiles = tomllib.loads(profiles_path.read_text())
+    except (OSError, ValueError):  # unreadable or not TOML: let Prefect decide (and warn)
+        return True
+    active = profiles.get("profiles", {}).get(profiles.get("active"), {})
+    return any(str(key).upper().startswith("PREFECT_API") for key in active)
 
 
 def is_embedded() -> bool:

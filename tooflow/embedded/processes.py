@@ -18,8 +18,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
 __all__ = ["ensure_service", "service_status", "stop_service", "free_port"]
 
 
@@ -40,6 +38,8 @@ def _state_path(home: Path, name: str) -> Path:
 
 
 def _healthy(url: str, timeout: float = 2.0) -> bool:
+    import httpx  # here: a command that finds no service recorded never needs it
+
     try:
         return httpx.get(url, timeout=timeout).status_code == 200
     except httpx.HTTPError:
