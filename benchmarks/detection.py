@@ -440,10 +440,16 @@ def report(results: list[dict], args) -> None:
              f"(mean {np.mean(loads):.1f})" if loads else ""))
     rng = np.random.default_rng(0)
     for set_name in args.sets:
-        rs = [r for r in results if set_name in r.get("sets", {})]
+        have = [r for r in results if set_name in r.get("sets", {})]
+        present = {m for r in have for m in r["sets"][set_name]}
+        # side by side: only the events every column of the set has run on (or failed)
+        rs = [r for r in have if present <= set(r["sets"][set_name])]
         if not rs:
             continue
-        print(f"\n{set_name} ({', '.join(SETS[set_name])}), {len(rs)} events:\n")
+        pending = len(have) - len(rs)
+        print(f"\n{set_name} ({', '.join(SETS[set_name])}), {len(rs)} events"
+              + (f" ({pending} more without every column yet, left out)" if pending else "")
+              + ":\n")
         head = ["method", "detected", "fraction", "vs coverage", "in a footprint",
                 "exposure h / event", "planning s / event"]
         if md:
@@ -461,6 +467,7 @@ def report(results: list[dict], args) -> None:
                 continue
             if not ran:
                 why = failed[0]["sets"][set_name][m]["error"]
+                why = why if len(why) < 160 else why[:160] + " …"
                 row = [m, f"did not run ({len(failed)} events): {why}", "", "", "", "", ""]
             else:
                 n = sum(r["draws"] for r in ran)
@@ -488,8 +495,39 @@ def report(results: list[dict], args) -> None:
               + ("" if not worse else ": " + "; ".join(
                   f"{r['event']} {r['sets'][set_name]['coverage']['found']} vs "
                   f"{r['sets'][set_name]['detection']['found']}" for r in worse)))
+        for m in ("greedy", "gwemopt", "m4opt"):
+            both = [r for r in rs if "error" not in r["sets"][set_name].get(m, {"error": 1})]
+            if not both:
+                continue
+            a = sum(r["sets"][set_name][m]["found"] for r in both)
+            b = sum(r["sets"][set_name]["detection"]["found"] for r in both)
+            lost = [r["event"] for r in both if paired_worse(r["sets"][set_name][m],
+                                                             r["sets"][set_name]["detection"])]
+            won = [r["event"] for r in both if paired_worse(r["sets"][set_name]["detection"],
+                                                            r["sets"][set_name][m])]
+            print(f"detection vs {m}: {b} vs {a} counterparts on {len(both)} events, relative "
+                  f"gain {b / max(a, 1) - 1:+.1%}; more beyond 2σ on {len(won)} events, fewer "
+                  f"on {len(lost)}" + (f" ({', '.join(lost)})" if lost else ""))
+    if args.per_event:
+        per_event(results, args)
     if args.plot:
         plot(results, args)
+
+
+def per_event(results: list[dict], args) -> None:
+    """One row per event: distance, 90 % area, counterparts found per column and set."""
+    cols = [(s, m) for s in args.sets for m in METHODS
+            if any(m in r.get("sets", {}).get(s, {}) for r in results)]
+    head = ["event", "Mpc", "deg² (90 %)"] + [f"{s} {m}" for s, m in cols] \
+        + [f"{s} detection status" for s in args.sets]
+    print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for r in sorted(results, key=lambda r: _natural(Path(r["event"]))):
+        row = [r["event"], f"{r['distmean']:.0f}", f"{r['area90']:.0f}"]
+        for s, m in cols:
+            x = r["sets"].get(s, {}).get(m)
+            row.append("" if x is None else "error" if "error" in x else str(x["found"]))
+        row += [str(r["sets"].get(s, {}).get("detection", {}).get("status", "")) for s in args.sets]
+        print("| " + " | ".join(row) + " |")
 
 
 def plot(results: list[dict], args) -> None:
@@ -569,6 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, help="JSON lines: append each event's result")
     p.add_argument("--plot", type=Path, help="per-event scatter plot (PNG)")
     p.add_argument("--markdown", action="store_true")
+    p.add_argument("--per-event", action="store_true", help="also a row per event")
     args = p.parse_args(argv)
     unknown = set(args.sets) - set(SETS)
     if unknown:
