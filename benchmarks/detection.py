@@ -441,8 +441,8 @@ def report(results: list[dict], args) -> None:
     rng = np.random.default_rng(0)
     for set_name in args.sets:
         have = [r for r in results if set_name in r.get("sets", {})]
-        present = {m for r in have for m in r["sets"][set_name]}
-        # side by side: only the events every column of the set has run on (or failed)
+        present = {m for r in have for m, x in r["sets"][set_name].items() if "error" not in x}
+        # side by side: only the events every column of the set that ran has run on
         rs = [r for r in have if present <= set(r["sets"][set_name])]
         if not rs:
             continue
@@ -457,7 +457,6 @@ def report(results: list[dict], args) -> None:
             print("|" + "---|" * len(head))
         else:
             print("  ".join(head))
-        cov_found = sum(r["sets"][set_name]["coverage"]["found"] for r in rs)
         for m in METHODS:
             ran = [r for r in rs if m in r["sets"][set_name]
                    and "error" not in r["sets"][set_name][m]]
@@ -481,15 +480,19 @@ def report(results: list[dict], args) -> None:
                        f"{found / max(base, 1):.2f}×", f"{inside / n:.3f}", f"{expo:.2f}",
                        f"{secs:.0f}" if m != "greedy" else f"{secs:.0f} (+ coverage's problem)"]
             print(("| " + " | ".join(row) + " |") if md else "  ".join(row))
-        det = np.array([r["sets"][set_name]["detection"]["found"] for r in rs], float)
-        cov = np.array([r["sets"][set_name]["coverage"]["found"] for r in rs], float)
+        # detection vs coverage on every event both ran on (also those left out above)
+        cd = [r for r in have if {"coverage", "detection"} <= set(r["sets"][set_name])]
+        det = np.array([r["sets"][set_name]["detection"]["found"] for r in cd], float)
+        cov = np.array([r["sets"][set_name]["coverage"]["found"] for r in cd], float)
         lo, hi = bootstrap_ratio(cov, det, rng)
-        worse = [r for r in rs if paired_worse(r["sets"][set_name]["coverage"],
+        worse = [r for r in cd if paired_worse(r["sets"][set_name]["coverage"],
                                                r["sets"][set_name]["detection"])]
-        better = [r for r in rs if paired_worse(r["sets"][set_name]["detection"],
+        better = [r for r in cd if paired_worse(r["sets"][set_name]["detection"],
                                                 r["sets"][set_name]["coverage"])]
-        print(f"\ndetection vs coverage: {int(det.sum())} vs {int(cov_found)} counterparts, "
-              f"relative gain {det.sum() / max(cov.sum(), 1) - 1:+.1%} (95 % over events "
+        print(f"\ndetection vs coverage on all {len(cd)} events: {int(det.sum())} vs "
+              f"{int(cov.sum())} counterparts ({det.sum() / (len(cd) * args.draws):.3f} vs "
+              f"{cov.sum() / (len(cd) * args.draws):.3f}), relative gain "
+              f"{det.sum() / max(cov.sum(), 1) - 1:+.1%} (95 % bootstrap over events "
               f"{lo - 1:+.1%} … {hi - 1:+.1%}); detection finds more beyond 2σ on "
               f"{len(better)} events, fewer beyond 2σ on {len(worse)}"
               + ("" if not worse else ": " + "; ".join(
