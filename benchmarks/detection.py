@@ -596,6 +596,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--follow", type=float, default=0.0, metavar="MIN",
                    help="keep taking new maps as --make writes them, until --limit "
                         "maps or none new for MIN minutes")
+    p.add_argument("--reverse", action="store_true",
+                   help="take the shard's events from the last: a second process on the "
+                        "same shard meets the first in the middle")
     p.add_argument("--draws", type=int, default=200)
     p.add_argument("--spread", type=float, default=1.0)
     p.add_argument("--hours", type=float, default=24.0)
@@ -642,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
             time.sleep(20)
             continue
-        path, shift = todo[0]
+        path, shift = todo[-1 if args.reverse else 0]
         r = run_event(path, args, shift)
         print(json.dumps({k: v for k, v in r.items() if k != "sets"}
                          | {s: {m: x.get("found", x.get("error"))
