@@ -95,8 +95,12 @@ METHODS = ["coverage", "detection", "greedy", "gwemopt", "m4opt"]
 WAVEFORM = "TaylorF2threePointFivePN"
 
 
-def make_population(out: Path, n: int, seed: int = 1) -> None:
-    """Simulate BNS/NSBH events and localize them with BAYESTAR (ligo.skymap's tools)."""
+def make_population(out: Path, n: int, seed: int = 1, ids: list[int] | None = None) -> None:
+    """Simulate BNS/NSBH events and localize them with BAYESTAR (ligo.skymap's tools).
+
+    ``ids``: localize only these coincidences (``bayestar-localize-coincs
+    --coinc-event-id``; several processes can share the work this way), else the
+    first ``n``."""
     out.mkdir(parents=True, exist_ok=True)
     binp = Path(sys.executable).parent
 
@@ -122,10 +126,17 @@ def make_population(out: Path, n: int, seed: int = 1) -> None:
             "--reference-psd", "psd.xml", "--detector", "H1", "L1", "V1",
             "--measurement-error", "gaussian-noise", "--net-snr-threshold", "12",
             "--waveform", WAVEFORM)
+    localize = [str(binp / "bayestar-localize-coincs"), "coinc.xml", "-o", "maps",
+                "--waveform", WAVEFORM, "--seed", str(seed)]
+    if ids:
+        todo = [i for i in ids if not (out / "maps" / f"{i}.fits").exists()]
+        if todo:
+            subprocess.run([*localize, "--coinc-event-id", *map(str, todo)], check=True,
+                           cwd=out)
+        return
     if len(list((out / "maps").glob("*.fits"))) >= n:
         return
-    proc = subprocess.Popen([str(binp / "bayestar-localize-coincs"), "coinc.xml", "-o", "maps",
-                             "--waveform", WAVEFORM, "--seed", str(seed)], cwd=out)
+    proc = subprocess.Popen(localize, cwd=out)
     try:
         while proc.poll() is None:
             if len(list((out / "maps").glob("*.fits"))) >= n:
@@ -574,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--maps", type=Path, required=True, help="directory of BAYESTAR maps")
     p.add_argument("--make", type=int, default=0, help="simulate this many maps first")
     p.add_argument("--make-only", action="store_true", help="stop after making the maps")
+    p.add_argument("--coinc-ids", type=_id_ranges, metavar="A-B,C,...",
+                   help="with --make: localize exactly these coincidences (e.g. 0-7,10-17)")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulated population")
     p.add_argument("--with-test-maps", action="store_true")
     p.add_argument("--map", type=Path, action="append", default=[],
@@ -622,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown method(s) {', '.join(sorted(unknown))}; of {', '.join(METHODS)}")
     if args.make:
-        make_population(args.maps, args.make, args.seed)
+        make_population(args.maps, args.make, args.seed, args.coinc_ids)
         if args.make_only:
             return 0
     done_here: list[dict] = []
@@ -726,6 +739,15 @@ def complete(record: dict | None, args) -> bool:
             if m not in have:
                 return False
     return True
+
+
+def _id_ranges(text: str) -> list[int]:
+    """``"0-7,10,12-13"`` → [0, …, 7, 10, 12, 13]."""
+    out: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
 
 
 def _natural(path: Path):

@@ -93,3 +93,7 @@ def test_shards_follow_the_map_id_not_the_list():
     assert bench.shard_of(Path("13.fits"), 37.0, [0.0, 37.0]) == 27
     a = bench.shard_of(Path("S190814bv.fits.gz"), 0.0, [0.0])
     assert a == bench.shard_of(Path("S190814bv.fits.gz"), 0.0, [0.0])
+
+
+def test_coinc_id_ranges():
+    assert bench._id_ranges("0-2,10,12-13") == [0, 1, 2, 10, 12, 13]
