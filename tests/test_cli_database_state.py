@@ -32,6 +32,7 @@ READ_COMMANDS = [
     (["approve"], 0),
     (["approve", "3"], 1),
     (["reconcile"], 0),
+    (["coincidence", "status"], 0),
     (["health"], 1),
 ]
 

@@ -116,17 +116,24 @@ def _feed(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from sqlmodel import Session, select
 
-    from ..db import create_schema, get_engine
+    from ..db import get_engine
+    from ..db.state import DatabaseNotReady, explained
     from ..models import SnewsAlert, SnewsCoincidence
 
     settings = setup_service(args)
     engine = get_engine(settings)
-    create_schema(engine)
-    with Session(engine) as session:
+    with Session(engine) as session:  # a status reads: it neither creates nor upgrades
         query = select(SnewsCoincidence).order_by(SnewsCoincidence.first_neutrino_time)
         if args.mode:
             query = query.where(SnewsCoincidence.mode == args.mode)
-        coincidences = list(session.exec(query))
+        try:
+            with explained(engine):
+                coincidences = list(session.exec(query))
+        except DatabaseNotReady as exc:
+            if exc.state is None or exc.state.status != "empty":
+                raise
+            print(f"no coincidence stored ({exc.state.url}: {exc.state.reason})")
+            return 0
         for c in coincidences:
             print(f"{c.event_id} [{c.mode}] {c.state}: {', '.join(c.detectors) or '-'} "
                   f"({c.n_alerts} alert(s))")

@@ -107,14 +107,23 @@ class SchemaState:
 
 
 def _shipped_revisions() -> tuple[tuple[str, ...], frozenset[str]]:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
+    import logging
 
-    cfg = Config()
-    cfg.set_main_option("script_location", "tooflow:migrations")
-    script = ScriptDirectory.from_config(cfg)
-    return (tuple(script.get_heads()),
-            frozenset(rev.revision for rev in script.walk_revisions()))
+    # alembic logs a line per plugin at INFO when loaded: noise in a service's log level
+    log = logging.getLogger("alembic")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", "tooflow:migrations")
+        script = ScriptDirectory.from_config(cfg)
+        return (tuple(script.get_heads()),
+                frozenset(rev.revision for rev in script.walk_revisions()))
+    finally:
+        log.setLevel(level)
 
 
 def schema_state(engine: Engine) -> SchemaState:
