@@ -81,7 +81,9 @@ def test_a_database_at_an_older_migration_says_which_and_how_to_upgrade(tooflow_
 
     command.upgrade(alembic_config(get_engine()), "0005_failures_order")
     capsys.readouterr()
-    for argv in (["health"], ["approve"], ["candidate", "ZTF18abvkwla"]):
+    # rerun and reconcile run flows, which write: they stop before Prefect starts
+    for argv in (["health"], ["approve"], ["candidate", "ZTF18abvkwla"], ["reconcile"],
+                 ["rerun", "S230518h"]):
         assert main(argv) == 1
         captured = capsys.readouterr()
         text = _one_line_no_sql(captured.out, captured.err)

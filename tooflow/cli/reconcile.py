@@ -31,7 +31,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
     from ..config import load_settings
     from ..db import get_engine
-    from ..db.state import DatabaseNotReady, explained
+    from ..db.state import DatabaseNotReady, require_current_schema
     from ..intake.trigger import DEFAULT_DEPLOYMENT, reconcile
     from ..models import Notice, NoticeStatus
     from ._start import notice_starter
@@ -39,8 +39,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     settings = load_settings()
     engine = get_engine(settings)
     try:  # before Prefect starts (15-30 s the first time): is there a database to reconcile?
-        with explained(engine), Session(engine) as session:
-            session.exec(select(func.count()).select_from(Notice)).one()
+        require_current_schema(engine)
     except DatabaseNotReady as exc:
         if exc.state is None or exc.state.status != "empty":
             raise

@@ -35,11 +35,13 @@ def _step(line: str) -> None:
 def _rerun(args: argparse.Namespace) -> int:
     from ..config import load_settings
     from ..db import get_engine
+    from ..db.state import require_current_schema
     from ..intake.rerun import rerun_notice_id
     from ._start import notice_starter
 
     settings = load_settings()
     engine = get_engine(settings)
+    require_current_schema(engine)  # the flow writes: stop here, not inside its run
     notice_id = rerun_notice_id(args.event_id, args.notice, engine=engine)  # fail fast
     _step(f"{args.event_id}: notice #{notice_id}; connecting to Prefect "
           "(the first start of the local server takes 15–30 s)")
