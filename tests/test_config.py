@@ -310,8 +310,12 @@ def test_a_bad_program_strategy_stops_tooflow_at_start(tooflow_home, capsys, str
     programs.write_text("programs:\n  - name: P\n    telescopes: [ZTF, DECam]\n"
                         f"    strategy: {strategy}\n")
     (tooflow_home / "tooflow.yaml").write_text(f"programs_file: {programs}\n")
-    assert main(["events"]) == 1
+    assert main(["ingest", str(tooflow_home / "notice.json")]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"tooflow: error: {programs}: program 'P': {expected}")
     assert err.count("\n") == 1  # one line
     assert not (tooflow_home / "tooflow.sqlite").exists()  # nothing done
+    # A command that only reads what is stored says so and runs.
+    assert main(["events"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"tooflow: warning: {programs}: program 'P': {expected}")

@@ -232,12 +232,18 @@ def test_a_stage_that_crashes_fails_the_run_and_says_why_everywhere(prefect, sql
     assert event.last_error == f"notice #{notice.id}: {notice.error}"
 
     capsys.readouterr()
+    # The bad programs file stops the commands that run flows at start, but not the
+    # ones the person on duty reads to find out what went wrong.
+    assert tooflow_main(["ingest", str(FERMI)]) == 1
+    assert "expected a list under 'programs'" in capsys.readouterr().err
     assert tooflow_main(["show", "Fermi-GBM-680977982"]) == 0
-    shown = capsys.readouterr().out
-    assert "LAST ERROR" in shown and "FAILED: gate failed: ValueError" in shown
+    out = capsys.readouterr()
+    assert "LAST ERROR" in out.out and "FAILED: gate failed: ValueError" in out.out
+    assert "warning" in out.err and "expected a list under 'programs'" in out.err
     assert tooflow_main(["health"]) == 1
     health = capsys.readouterr().out
     assert "1 notice(s) failed" in health and f"#{notice.id}" in health
+    assert "programs: FAILED:" in health and "expected a list under 'programs'" in health
 
     # `tooflow ingest` says so and goes on with the next file.
     from tooflow.cli.ingest import ingest_files

@@ -65,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="show Prefect's log of every task run")
-    sub = p.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    sub = p.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").add_parser(sub)
     _plain_help(p)
@@ -145,7 +145,8 @@ def _check_settings(args: argparse.Namespace) -> None:
         Naming the key, its value and what is allowed.
     ValueError
         A bad science program, naming the program, the key, the value and what
-        is allowed.
+        is allowed; a read-only command (:data:`READ_ONLY_COMMANDS`) prints it
+        as a warning and runs.
     """
     import os
 
@@ -160,7 +161,20 @@ def _check_settings(args: argparse.Namespace) -> None:
     if programs.is_file():
         from ..programs import load_programs
 
-        load_programs(programs)
+        try:
+            load_programs(programs)
+        except ValueError as exc:
+            if getattr(args, "command", None) not in READ_ONLY_COMMANDS:
+                raise
+            # What the person on duty runs to find out what went wrong must still run.
+            print(f"tooflow: warning: {exc}", file=sys.stderr)
+
+
+#: Commands that only read what is stored (or check it): they run with a bad
+#: programs file, which they report as a warning, so that the person on duty can
+#: still see the notices it failed (``tooflow show``, ``tooflow health``).
+READ_ONLY_COMMANDS = frozenset({"events", "show", "circular", "candidate", "health", "db",
+                                "server", "iers"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 
 Exits with status 1 when the database cannot be read (not created yet, at an
 older migration, unreachable: one ``database: FAILED:`` line says which and
-what to run), a listener has not reported for ``--stale`` seconds, notices are
+what to run), the science programs file cannot be read (``programs: FAILED:``),
+a listener has not reported for ``--stale`` seconds, notices are
 waiting for a flow run or a notice's flow failed (``failed``, with the stage
 and reason), so it can serve as a monitoring check.
 """
@@ -66,6 +67,9 @@ def _health(args: argparse.Namespace) -> int:
     except DatabaseNotReady as exc:
         print(f"database: FAILED: {exc}")
         return 1
+    programs_bad = _programs_problem()
+    if programs_bad:
+        print(f"programs: FAILED: {programs_bad}")
     if not rows:
         print("no listener has reported yet (`tooflow listen`)")
     stale = 0
@@ -95,4 +99,22 @@ def _health(args: argparse.Namespace) -> int:
               "recorded), newest:")
         for alert_id, source, reason in cands.newest_rejections:
             print(f"  #{alert_id} {source}: {reason}")
-    return 1 if stale or pending or failed or stuck or cands.waiting else 0
+    return 1 if programs_bad or stale or pending or failed or stuck or cands.waiting else 0
+
+
+def _programs_problem() -> str | None:
+    """Why the science programs file cannot be read, or None when it can (or there is none).
+
+    Every notice's gate fails while it cannot be read, so ``tooflow health`` fails too.
+    """
+    from ..config import load_settings
+    from ..programs import load_programs
+
+    path = load_settings().resolved_programs_file
+    if not path.is_file():
+        return None
+    try:
+        load_programs(path)
+    except ValueError as exc:
+        return str(exc)
+    return None
