@@ -159,6 +159,16 @@ def is_database_error(exc: BaseException) -> bool:
     return sa_exc is not None and isinstance(exc, sa_exc.DBAPIError)
 
 
+def _deadline_note(engine: Engine, driver: str) -> str:
+    """For libpq's "timeout expired": which deadline it was (the URL's or tooflow's)."""
+    if "timeout expired" not in driver:
+        return ""
+    from . import PG_CONNECT_TIMEOUT
+
+    seconds = engine.url.query.get("connect_timeout") or PG_CONNECT_TIMEOUT
+    return f" (no answer within connect_timeout = {seconds} s)"
+
+
 def explain_database_error(exc: BaseException, engine: Engine) -> DatabaseNotReady:
     """One line for a failed query: the schema's state if that is why, else the driver's words.
 
@@ -180,7 +190,8 @@ def explain_database_error(exc: BaseException, engine: Engine) -> DatabaseNotRea
     label = database_label(engine)
     driver = one_line(getattr(exc, "orig", None) or exc)
     if getattr(exc, "statement", None) is None:  # the connection itself failed: no second try
-        return DatabaseNotReady(f"cannot use the database {label}: {driver}")
+        return DatabaseNotReady(f"cannot use the database {label}: {driver}"
+                                + _deadline_note(engine, driver))
     try:
         state = schema_state(engine)
     except DBAPIError as unreachable:
