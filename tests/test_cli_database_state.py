@@ -74,6 +74,17 @@ def test_health_on_a_fresh_home_is_a_named_failing_check(capsys):
     assert "`tooflow db create` creates the tables" in out
 
 
+def test_health_on_a_fresh_home_also_names_a_bad_programs_file(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "programs.yaml"
+    bad.write_text("programs: {GRB afterglow: oops}\n")  # a real operator error
+    monkeypatch.setenv("TOOFLOW_PROGRAMS_FILE", str(bad))
+    assert main(["health"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("database: FAILED: ") and "database is empty" in out[0]
+    assert out[1].startswith("programs: FAILED: ")
+    assert "expected a list under 'programs'" in out[1]
+
+
 def test_a_database_at_an_older_migration_says_which_and_how_to_upgrade(tooflow_home, capsys):
     from alembic import command
 

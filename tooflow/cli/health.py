@@ -66,10 +66,12 @@ def _health(args: argparse.Namespace) -> int:
             cands = alert_health(engine, now=now)
     except DatabaseNotReady as exc:
         print(f"database: FAILED: {exc}")
-        return 1
+        rows = None
     programs_bad = _programs_problem()
     if programs_bad:
         print(f"programs: FAILED: {programs_bad}")
+    if rows is None:
+        return 1
     if not rows:
         print("no listener has reported yet (`tooflow listen`)")
     stale = 0
