@@ -218,7 +218,11 @@ def conditions(tel, ra, dec, unix, paired: bool = False) -> dict[str, np.ndarray
 
     Field altitudes come from the apparent sidereal time and apparent (TETE)
     coordinates with plain trigonometry (as :func:`.visibility.field_visibility`);
-    the Sun and Moon from astropy, once per time.
+    the Sun, the Moon and the sidereal time from the per-day ephemeris cache
+    (:func:`tooflow.telescopes.ephemeris.sun_moon`, within 0.01° of astropy's
+    full transforms). Checked against
+    :func:`tooflow.telescopes.conditions.observing_conditions` (astropy ``AltAz``
+    per time) in tests/test_planning_conditions.py.
 
     Parameters
     ----------
@@ -232,8 +236,10 @@ def conditions(tel, ra, dec, unix, paired: bool = False) -> dict[str, np.ndarray
         at time i, arrays of the fields' length.
     """
     from astropy import units as u
-    from astropy.coordinates import TETE, AltAz, SkyCoord, get_body
+    from astropy.coordinates import TETE, SkyCoord
     from astropy.time import Time
+
+    from tooflow.telescopes.ephemeris import sun_moon
 
     ra = np.atleast_1d(np.asarray(ra, float))
     dec = np.atleast_1d(np.asarray(dec, float))
@@ -243,29 +249,12 @@ def conditions(tel, ra, dec, unix, paired: bool = False) -> dict[str, np.ndarray
         z = np.zeros(shape)
         return {"airmass": z + np.inf, "moon_illumination": z, "moon_separation": z + 180,
                 "moon_altitude": z - 90, "sun_altitude": z - 90}
-    t = Time(unix, format="unix", scale="utc")
     tmid = Time([np.median(unix)], format="unix", scale="utc")[0]
     app = SkyCoord(ra * u.deg, dec * u.deg).transform_to(TETE(obstime=tmid))
     a, d = np.radians(app.ra.deg), np.radians(app.dec.deg)
-    lst = np.radians(t.sidereal_time("apparent", longitude=tel.longitude * u.deg).deg)
-    # the Sun and Moon on a 10-minute grid, interpolated (the Moon moves 0.1° in
-    # 10 min; astropy's transforms cost per time, not per position)
-    step = 600.0
-    knots = np.arange(np.floor(unix.min() / step) * step, unix.max() + 2 * step, step)
-    tk = Time(knots, format="unix", scale="utc")
-    frame = AltAz(obstime=tk, location=tel.location)
-    moon = get_body("moon", tk, tel.location)
-    sun = get_body("sun", tk, tel.location)
-    lunar = moon.transform_to(TETE(obstime=tk))
-
-    def at(values):
-        return np.interp(unix, knots, values)
-
-    moon_alt = at(moon.transform_to(frame).alt.deg)
-    sun_alt = at(sun.transform_to(frame).alt.deg)
-    illum = at((1.0 - np.cos(sun.separation(moon).rad)) / 2.0)
-    ma = at(np.unwrap(np.radians(lunar.ra.deg)))
-    md = at(np.radians(lunar.dec.deg))
+    sm = sun_moon(tel.longitude, tel.latitude, tel.elevation, unix)
+    lst, ma, md = sm.lst, sm.moon_ra, sm.moon_dec
+    moon_alt, sun_alt, illum = sm.moon_altitude, sm.sun_altitude, sm.moon_illumination
     if not paired:
         a, d = a[:, None], d[:, None]
         lst, ma, md = lst[None, :], ma[None, :], md[None, :]

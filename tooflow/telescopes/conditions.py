@@ -3,7 +3,10 @@
 :func:`observing_conditions` computes, for targets seen from one site at given
 times, everything :func:`tooflow.telescopes.depth.limiting_magnitude` needs
 besides the exposure time, with astropy (one vectorised call; IERS tables as
-configured, :func:`tooflow.iers.ensure_iers`).
+configured, :func:`tooflow.iers.ensure_iers`). It is the reference path, slow
+per time: the planner's detection depths use the cached, interpolated ephemeris
+instead (:func:`tooflow.planning.detection.conditions`) and are checked against
+this function (tests/test_planning_conditions.py).
 """
 
 from __future__ import annotations
