@@ -402,7 +402,11 @@ def run_event(path: Path, args, shift_days: float = 0.0) -> dict:
                 t0 = time.perf_counter()
                 try:
                     obs = runner(python)
-                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                except subprocess.TimeoutExpired:
+                    res[m] = {"error": f"timed out after {args.external_timeout:g} s",
+                              "seconds": round(time.perf_counter() - t0, 1)}
+                    continue
+                except RuntimeError as exc:
                     error = str(exc).strip().splitlines()[-1][:400]
                     res[m] = {"error": error, "seconds": round(time.perf_counter() - t0, 1)}
                     if any(w in error for w in _SETUP_ERRORS):
@@ -454,12 +458,19 @@ def report(results: list[dict], args) -> None:
         have = [r for r in results if set_name in r.get("sets", {})]
         present = {m for r in have for m, x in r["sets"][set_name].items() if "error" not in x}
         # side by side: only the events every column of the set that ran has run on
-        rs = [r for r in have if present <= set(r["sets"][set_name])]
+        def ok(r, m, set_name=set_name):
+            return "error" not in r["sets"][set_name].get(m, {"error": "not run"})
+
+        rs = [r for r in have if all(ok(r, m) for m in present)]
         if not rs:
             continue
-        pending = len(have) - len(rs)
+        pending = [r for r in have if not all(m in r["sets"][set_name] for m in present)]
+        failed = {r["event"]: [f"{m} {_short_error(r['sets'][set_name][m])}" for m in present
+                               if m in r["sets"][set_name] and not ok(r, m)]
+                  for r in have if r not in pending and r not in rs}
         print(f"\n{set_name} ({', '.join(SETS[set_name])}), {len(rs)} events"
-              + (f" ({pending} more without every column yet, left out)" if pending else "")
+              + (f"; left out: {len(pending)} without every column yet" if pending else "")
+              + ("".join(f"; {e}: {', '.join(w)}" for e, w in failed.items()))
               + ":\n")
         head = ["method", "detected", "fraction", "vs coverage", "in a footprint",
                 "exposure h / event", "planning s / event"]
@@ -476,8 +487,7 @@ def report(results: list[dict], args) -> None:
             if not ran and not failed:
                 continue
             if not ran:
-                why = failed[0]["sets"][set_name][m]["error"]
-                why = why if len(why) < 160 else why[:160] + " …"
+                why = _short_error(failed[0]["sets"][set_name][m])
                 row = [m, f"did not run ({len(failed)} events): {why}", "", "", "", "", ""]
             else:
                 n = sum(r["draws"] for r in ran)
@@ -528,6 +538,15 @@ def report(results: list[dict], args) -> None:
         plot(results, args)
 
 
+def _short_error(record: dict) -> str:
+    """An external planner's failure in a table cell (a subprocess timeout's message
+    is the whole command line: said as a timeout)."""
+    error = record["error"]
+    if error.startswith("Command '[") or error.startswith("timed out"):
+        return f"timed out ({record['seconds']:.0f} s)"
+    return error if len(error) < 160 else error[:160] + " …"
+
+
 def per_event(results: list[dict], args) -> None:
     """One row per event: distance, 90 % area, counterparts found per column and set."""
     cols = [(s, m) for s in args.sets for m in METHODS
@@ -539,7 +558,9 @@ def per_event(results: list[dict], args) -> None:
         row = [r["event"], f"{r['distmean']:.0f}", f"{r['area90']:.0f}"]
         for s, m in cols:
             x = r["sets"].get(s, {}).get(m)
-            row.append("" if x is None else "error" if "error" in x else str(x["found"]))
+            row.append("" if x is None else "timed out" if "error" in x and _short_error(x)
+                       .startswith("timed out") else "error" if "error" in x
+                       else str(x["found"]))
         row += [str(r["sets"].get(s, {}).get("detection", {}).get("status", "")) for s in args.sets]
         print("| " + " | ".join(row) + " |")
 
