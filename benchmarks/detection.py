@@ -573,7 +573,8 @@ def plot(results: list[dict], args) -> None:
     import matplotlib.pyplot as plt
 
     sets = [s for s in args.sets if any(s in r.get("sets", {}) for r in results)]
-    fig, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.6 * len(sets) + 1, 4.6), squeeze=False,
+                             layout="constrained")
     dist = [r["distmean"] for r in results]
     norm = matplotlib.colors.Normalize(min(dist), max(dist))
     for ax, set_name in zip(axes[0], sets, strict=True):
