@@ -11,11 +11,11 @@ Run from the repository root (the command docs/planning.md quotes)::
     VIRTUAL_ENV=/work/tmp/m4opt-venv uv pip install m4opt "typer<0.17"  # its CLI imports
                                           # typer.main.get_click_type, gone in typer 0.17
     # 3. plan, observe and score every event (shards in parallel share --results)
-    nice -n 10 .venv/bin/python benchmarks/detection.py --maps /work/tmp/maps --limit 24 \\
+    nice -n 10 .venv/bin/python benchmarks/detection.py --maps /work/tmp/maps --limit 30 \\
         --gwemopt-python /work/tmp/gwemopt-venv/bin/python \\
         --m4opt-python /work/tmp/m4opt-venv/bin/python \\
         --results /work/tmp/detection.jsonl --shard 0/2 --time-limit 10
-    .venv/bin/python benchmarks/detection.py --maps /work/tmp/maps --limit 24 \\
+    .venv/bin/python benchmarks/detection.py --maps /work/tmp/maps --limit 30 \\
         --results /work/tmp/detection.jsonl --report-only --markdown --plot out.png
 
 The population: BNS and NSBH mergers simulated with ligo.skymap's own tools (no
