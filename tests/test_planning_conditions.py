@@ -1,4 +1,4 @@
-"""The detection planner's observing conditions (planning/detection.py ``conditions``,
+"""The detection planner's observing conditions (planning/detection/depth.py ``conditions``,
 Sun, Moon and sidereal time from the per-day ephemeris cache) against astropy's full
 ``AltAz`` transforms per time (telescopes/conditions.py ``observing_conditions``).
 
