@@ -24,25 +24,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-NOTICE = REPO / "tests" / "data" / "lvk" / "avro" / "MS181101ab-preliminary.avro"
+from candidate_rows import NOTICE, link_candidates, median_ms, temporary_home
+
 CLI = "import sys; from tooflow.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
-def _median_ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(1000 * (time.perf_counter() - t0))
-    return statistics.median(times)
 
 
 def _real_factors(event_time: dt.datetime) -> dict:
@@ -76,23 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="10,1000,10000")
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)
-    home = Path(tempfile.mkdtemp(prefix="tooflow-bench-show-"))
-    os.environ["TOOFLOW_HOME"] = str(home)
-    os.environ.pop("TOOFLOW_DATABASE_URL", None)
-    os.environ.pop("TOOFLOW_CONFIG", None)
-    sys.path.insert(0, str(REPO))
+    temporary_home("tooflow-bench-show-")
 
     import json
 
     import numpy as np
-    from sqlalchemy import delete
     from sqlmodel import Session
 
     from tooflow.candidates.views import event_candidates
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
     from tooflow.intake.store import store_notice
-    from tooflow.models import Candidate, CandidateEvent, Event
+    from tooflow.models import Event
     from tooflow.stages.parse import parse_stored_notice
     from tooflow.views.event import load_event_view, render_text
 
@@ -108,20 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(1)
     rows = []
     for n in [int(x) for x in args.sizes.split(",")]:
-        with Session(engine) as s:
-            s.exec(delete(CandidateEvent))
-            s.exec(delete(Candidate))
-            s.commit()
-            cands = [Candidate(facility="ZTF", name=f"ZTF18b{i:07d}",
-                               ra=194.3 + rng.normal(0, 2), dec=-17.9 + rng.normal(0, 2),
-                               last_mag=float(rng.uniform(17, 21)), last_filter="ztfr")
-                     for i in range(n)]
-            s.add_all(cands)
-            s.flush()
-            s.add_all([CandidateEvent(candidate_pk=c.id, event_pk=event_pk, score=score,
-                                      factors={**factors, "score": score})
-                       for c in cands for score in [round(float(rng.normal(1, 2)), 4)]])
-            s.commit()
+        def scored() -> tuple[float, dict]:
+            score = round(float(rng.normal(1, 2)), 4)
+            return score, {**factors, "score": score}
+
+        link_candidates(engine, event_pk, n, rng, scored)
 
         def show() -> str:
             with Session(engine) as session:
@@ -129,15 +102,15 @@ def main(argv: list[str] | None = None) -> int:
 
         text = show()
         assert "candidates:" in text
-        view_ms = _median_ms(show, args.repeat)
+        view_ms = median_ms(show, args.repeat)
         def cli() -> None:
             out = subprocess.run([sys.executable, "-c", CLI, "show", "MS181101ab"],
                                  capture_output=True, text=True, env=os.environ.copy(),
                                  check=True)
             assert "candidates:" in out.stdout
 
-        cli_s = _median_ms(cli, args.repeat) / 1000
-        full = _median_ms(lambda: event_candidates("MS181101ab", engine=engine), args.repeat)
+        cli_s = median_ms(cli, args.repeat) / 1000
+        full = median_ms(lambda: event_candidates("MS181101ab", engine=engine), args.repeat)
         rows.append((n, view_ms, cli_s, full))
     print("| candidates | load_event_view + render_text (ms) | `tooflow show` (s, wall) "
           "| baseline: read and rank all (ms) | baseline / view |")

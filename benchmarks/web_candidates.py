@@ -18,24 +18,10 @@ EVENT_ID`` prints), against the page's SQL-paged read
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-NOTICE = REPO / "tests" / "data" / "lvk" / "avro" / "MS181101ab-preliminary.avro"
-
-
-def _median_ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(1000 * (time.perf_counter() - t0))
-    return statistics.median(times)
+from candidate_rows import NOTICE, link_candidates, median_ms, temporary_home
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,15 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="10,1000,10000")
     p.add_argument("--repeat", type=int, default=5)
     args = p.parse_args(argv)
-    home = Path(tempfile.mkdtemp(prefix="tooflow-bench-web-"))
-    os.environ["TOOFLOW_HOME"] = str(home)
-    os.environ.pop("TOOFLOW_DATABASE_URL", None)
-    os.environ.pop("TOOFLOW_CONFIG", None)
-    sys.path.insert(0, str(REPO))
+    temporary_home("tooflow-bench-web-")
 
     import httpx
     import numpy as np
-    from sqlalchemy import delete
     from sqlmodel import Session
 
     from tests.web_helpers import add_users, login, serve
@@ -59,7 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     from tooflow.config import load_settings
     from tooflow.db import create_schema, get_engine
     from tooflow.intake.store import store_notice
-    from tooflow.models import Candidate, CandidateEvent
     from tooflow.stages.gate import gate_notice
     from tooflow.stages.parse import parse_stored_notice
     from tooflow.web.app import create_app
@@ -77,22 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     with serve(create_app(settings, engine)) as url:
         client: httpx.Client = login(url, "vera")
         for n in [int(x) for x in args.sizes.split(",")]:
-            with Session(engine) as s:
-                s.exec(delete(CandidateEvent))
-                s.exec(delete(Candidate))
-                s.commit()
-                cands = [Candidate(facility="ZTF", name=f"ZTF18b{i:07d}",
-                                   ra=194.3 + rng.normal(0, 2), dec=-17.9 + rng.normal(0, 2),
-                                   last_mag=float(rng.uniform(17, 21)), last_filter="ztfr")
-                         for i in range(n)]
-                s.add_all(cands)
-                s.flush()
-                s.add_all([CandidateEvent(candidate_pk=c.id, event_pk=event_pk,
-                                          score=float(rng.random()),
-                                          factors={"localization": float(rng.random()),
-                                                   "rb": float(rng.random())})
-                           for c in cands])
-                s.commit()
+            link_candidates(engine, event_pk, n, rng, lambda: (
+                float(rng.random()),
+                {"localization": float(rng.random()), "rb": float(rng.random())}))
 
             def server_ms(path: str) -> float:
                 values = []
@@ -106,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             last = -(-n // 25)
             deep_ms = server_ms(f"/events/MS181101ab/candidates?cpage={last}")
             with Session(engine) as s:
-                paged = _median_ms(lambda s=s: candidate_page(s, event_pk, page=1), args.repeat)
-            full = _median_ms(lambda: event_candidates("MS181101ab", engine=engine), args.repeat)
+                paged = median_ms(lambda s=s: candidate_page(s, event_pk, page=1), args.repeat)
+            full = median_ms(lambda: event_candidates("MS181101ab", engine=engine), args.repeat)
             rows.append((n, page_ms, deep_ms, paged, full))
     print("| candidates | event page (server ms) | last page of the list (server ms) "
           "| paged read, page 1 (ms) | baseline: read and rank all (ms) | baseline / paged |")

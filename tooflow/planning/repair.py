@@ -113,7 +113,7 @@ def insert_fields(problem: Problem, exposures: list[Exposure]
     added : dict of str to int
         Number of fields inserted per telescope.
     """
-    from .value import candidate_pixels
+    from .value import candidate_pixels, uncovered_gain
 
     pixels = candidate_pixels(problem)
     prob = problem.grid.prob
@@ -133,10 +133,7 @@ def insert_fields(problem: Problem, exposures: list[Exposure]
         n_fields = len(mine)
 
         def gain(k: int, part=part) -> float:
-            if part.pointed:
-                return part.value(k)
-            p = pixels[part.offset + k]
-            return float(prob[p[~covered[p]]].sum())
+            return uncovered_gain(part, k, pixels, prob, covered)
 
         heap = [(-gain(k), int(k)) for k in range(len(part))
                 if k not in mine and part.visible[k].any()]

@@ -367,7 +367,7 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
     """
     import heapq
 
-    from .value import candidate_pixels
+    from .value import candidate_pixels, uncovered_gain
 
     out = dict(assignment)
     pixels = candidate_pixels(problem)
@@ -385,10 +385,7 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
         n_fields = len(chosen)
 
         def gain(k: int, part=part) -> float:
-            if part.pointed:
-                return part.value(k)
-            p = pixels[part.offset + k]
-            return float(prob[p[~covered[p]]].sum())
+            return uncovered_gain(part, k, pixels, prob, covered)
 
         heap = [(-gain(k), int(k)) for k in range(len(part)) if k not in chosen]
         heapq.heapify(heap)

@@ -20,7 +20,7 @@ import numpy as np
 from .problem import Problem
 from .sequence import Exposure, completed_candidates
 
-__all__ = ["candidate_pixels", "prune_low_value", "thresholds"]
+__all__ = ["candidate_pixels", "prune_low_value", "thresholds", "uncovered_gain"]
 
 
 def candidate_pixels(problem: Problem) -> list[np.ndarray]:
@@ -29,6 +29,34 @@ def candidate_pixels(problem: Problem) -> list[np.ndarray]:
     order = np.argsort(fidx, kind="stable")
     bounds = np.searchsorted(fidx[order], np.arange(problem.n_candidates + 1))
     return [pix[order[bounds[i]:bounds[i + 1]]] for i in range(problem.n_candidates)]
+
+
+def uncovered_gain(part, k: int, pixels: list[np.ndarray], prob: np.ndarray,
+                   covered: np.ndarray) -> float:
+    """What row ``k`` of a telescope's part adds to the covered probability.
+
+    Parameters
+    ----------
+    part : tooflow.planning.problem.TelescopeProblem
+        The telescope's candidates.
+    k : int
+        Row within the part.
+    pixels : list of numpy.ndarray
+        The atoms each global candidate covers (:func:`candidate_pixels`).
+    prob : numpy.ndarray
+        Probability per atom.
+    covered : numpy.ndarray of bool
+        Atoms already covered.
+
+    Returns
+    -------
+    float
+        A pointed target's own value, else the probability of its atoms not yet covered.
+    """
+    if part.pointed:
+        return part.value(k)
+    p = pixels[part.offset + k]
+    return float(prob[p[~covered[p]]].sum())
 
 
 def thresholds(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
