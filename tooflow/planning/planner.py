@@ -28,8 +28,8 @@ from .solver import fill_idle, solve
 from .strategy import Strategy, default_strategy
 from .value import prune_low_value
 
-__all__ = ["Plan", "describe_solver", "plan_skymap", "plan_from_exposures",
-           "resolve_strategies", "solve_problem"]
+__all__ = ["Plan", "coverage_baseline", "describe_solver", "keep_coverage_baseline",
+           "plan_skymap", "plan_from_exposures", "resolve_strategies", "solve_problem"]
 
 #: The relative gap at which the solver stops (see :func:`~.solver.solve`).
 SOLVER_TOLERANCE = 0.005
@@ -511,6 +511,42 @@ def _repair_and_prune(problem: Problem, exposures: list[Exposure], prune, *, rep
     return exposures, pruned, before
 
 
+def coverage_baseline(problem: Problem, baseline: list[Exposure] | None = None
+                      ) -> tuple[list[Exposure], dict[str, int]]:
+    """The greedy coverage baseline: the greedy exposures with the coverage thresholds.
+
+    What the greedy baseline keeps under the coverage objective
+    (:func:`~.value.prune_low_value`), whatever the problem's objective; the
+    detection path scores it under its own objective so that a detection plan is
+    never worse than it (``baseline``: :func:`~.greedy.greedy_plan` already run).
+    """
+    return prune_low_value(problem, greedy_plan(problem) if baseline is None else baseline)
+
+
+def keep_coverage_baseline(problem: Problem, plan: Plan, pruned: dict[str, int],
+                           baseline: list[Exposure] | None = None
+                           ) -> tuple[Plan, dict[str, int]]:
+    """The detection plan, or the coverage baseline's exposures if they detect more.
+
+    The greedy exposures pruned under the detection objective are compared already;
+    pruned by the coverage thresholds (:func:`coverage_baseline`) they may keep
+    fields that detect more together than each adds alone (issue 15), so they are
+    scored under the detection objective too and kept, with a note, if they detect
+    more. Cheap: no further solve. Returns the plan and its fields pruned per telescope.
+    """
+    exposures, cov_pruned = coverage_baseline(problem, baseline)
+    cov = plan_from_exposures(problem, exposures, bound=plan.bound, solve_time=plan.solve_time,
+                              status=f"{plan.status.split('+')[0]}+GREEDY")
+    if not cov.objective > plan.objective + 1e-12:
+        return plan, pruned
+    cov.notes.extend(f"{name}: {n} fields dropped: each added less than its (coverage) "
+                     "threshold" for name, n in cov_pruned.items())
+    cov.notes.append(f"kept the coverage baseline's exposures: they detect more than the "
+                     f"detection plan ({cov.objective:.4f} vs {plan.objective:.4f} of the "
+                     "counterpart population)")
+    return cov, cov_pruned
+
+
 def gap_sentence(plan: Plan) -> str:
     """What the gap of a solved coverage plan is made of, in one sentence."""
     th = plan.gap_thresholds or 0.0
@@ -554,7 +590,8 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
         prune, fill = prune_detection, fill_idle_detection
     else:
         prune, fill = prune_low_value, fill_idle
-    greedy, greedy_pruned = prune(problem, greedy_plan(problem))
+    baseline = greedy_plan(problem)
+    greedy, greedy_pruned = prune(problem, baseline)
     notes: list[str] = []
     pruned = greedy_pruned
     if method == "greedy":
@@ -656,6 +693,8 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
                 inc_plan.notes.append("the detection incumbent detected more than the "
                                       "solver's time-limited plan; kept it")
                 plan, pruned = inc_plan, inc_pruned
+        if by_detection:
+            plan, pruned = keep_coverage_baseline(problem, plan, pruned, baseline)
     else:
         raise ValueError(f"unknown planning method {method!r}")
     busy = {o.telescope for o in plan.observations}
