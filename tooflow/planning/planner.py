@@ -22,7 +22,7 @@ from . import coverage as cv
 from .greedy import greedy_plan
 from .observability import LOOKAHEAD_DAYS, explain_idle
 from .problem import Problem, Target, build_problem, model_feasible
-from .repair import insert_fields, swap_fields
+from .repair import insert_detection, insert_fields, swap_fields
 from .sequence import Exposure, completed_candidates, sequence_plan
 from .solver import fill_idle, solve
 from .strategy import Strategy, default_strategy
@@ -480,7 +480,7 @@ def plan_skymap(
 
 
 def _repair_and_prune(problem: Problem, exposures: list[Exposure], prune, *, repair: bool,
-                      wanted=frozenset()
+                      wanted=frozenset(), why: dict | None = None
                       ) -> tuple[list[Exposure], dict[str, int], float | None]:
     """The timed plan with timing's drops put back and the thresholds applied.
 
@@ -489,11 +489,20 @@ def _repair_and_prune(problem: Problem, exposures: list[Exposure], prune, *, rep
     optimiser's fields timing dropped (``wanted``) take the place of planned fields
     that add less (:func:`~.repair.swap_fields`), the fields below their threshold
     are removed, and the time that frees is filled again the same way (kept only
-    when the plan covers more). Returns the
+    when the plan covers more). Without it, under the detection objective, the
+    ``wanted`` rows go back into idle time when they add their threshold
+    (:func:`~.repair.insert_detection`; ``why`` receives each one's outcome).
+    Returns the
     exposures, the number of fields removed by the thresholds per telescope, and
     the coverage before the thresholds (None without ``repair``).
     """
     if not repair:
+        if wanted and problem.objective == "detection":
+            # the optimiser's rows timing dropped, put back into idle time when they
+            # still add their threshold of detection probability (repair.insert_detection)
+            exposures, outcome = insert_detection(problem, exposures, wanted)
+            if why is not None:
+                why.update(outcome)
         exposures, pruned = prune(problem, exposures)
         return exposures, pruned, None
     exposures, _ = insert_fields(problem, exposures)
@@ -545,6 +554,19 @@ def keep_coverage_baseline(problem: Problem, plan: Plan, pruned: dict[str, int],
                      f"detection plan ({cov.objective:.4f} vs {plan.objective:.4f} of the "
                      "counterpart population)")
     return cov, cov_pruned
+
+
+def _not_back(why: dict[int, str], mine, final) -> str:
+    """Why the optimiser's rows timing dropped were not put back (detection objective)."""
+    left = [why[i] for i in mine if i in why and i not in final]
+    if not left:
+        return ""
+    words = {"no room": "found no idle time where observable",
+             "below threshold": "added less than the threshold where they fit",
+             "field planned": "had their field planned at another exposure time",
+             "put back": "were put back but pruned later"}
+    parts = [f"{left.count(w)} {words[w]}" for w in words if left.count(w)]
+    return "; not put back: " + ", ".join(parts)
 
 
 def gap_sentence(plan: Plan) -> str:
@@ -640,8 +662,10 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
         protected = {i for i, _ in sol.assignment}
         exposures, dropped = sequence_plan(problem, fill(problem, sol.assignment),
                                            protected)
+        why: dict[int, str] = {}
         exposures, pruned, before_thresholds = _repair_and_prune(
-            problem, exposures, prune, repair=not by_detection, wanted=dropped & protected)
+            problem, exposures, prune, repair=not by_detection, wanted=dropped & protected,
+            why=why)
         for name, n in pruned.items():
             notes.append(f"{name}: {n} fields dropped: each added less than its threshold")
         final = completed_candidates(problem, exposures)
@@ -654,7 +678,8 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
                              "exposures (block overflow"
                              + (f"; {fill_ins} of them idle-time fill-ins" if fill_ins else "")
                              + ")"
-                             + (f", {back} of them put back into idle time" if back else ""))
+                             + (f", {back} of them put back into idle time" if back else "")
+                             + _not_back(why, mine, final))
         notes.append(f"model: {sol.n_variables} variables, {sol.n_constraints} constraints, "
                      f"{len(problem.regions.weight)} sky regions")
         if sol.bound_is_total and sol.status != "OPTIMAL":

@@ -24,7 +24,7 @@ import numpy as np
 from .problem import Problem, TelescopeProblem
 from .sequence import Exposure, completed_candidates, transition_time
 
-__all__ = ["insert_fields", "swap_fields"]
+__all__ = ["insert_detection", "insert_fields", "swap_fields"]
 
 
 def _slots(part: TelescopeProblem, k: int, v: int, timeline: list, release: float,
@@ -245,3 +245,63 @@ def worth_without(j: int, count: np.ndarray, pixels, prob: np.ndarray) -> float:
     """What candidate ``j`` adds when ``count`` (coverage counts) already excludes it."""
     p = pixels[j]
     return float(prob[p[count[p] == 0]].sum())
+
+
+def insert_detection(problem: Problem, exposures: list[Exposure], wanted
+                     ) -> tuple[list[Exposure], dict[int, str]]:
+    """Put the optimiser's rows that timing dropped back into idle time (detection objective).
+
+    Each wanted candidate (a field at one exposure time) not in the timed plan,
+    the most probable first, is placed as :func:`insert_fields` places a field
+    (visibility window, slew, readout, overhead, filter change, visit gaps), and
+    valued with the detection scoring at the times it would be observed (the
+    limiting magnitude of each exposure at its own middle time): it is kept when
+    it adds at least its telescope's threshold to the plan's detection
+    probability. A row whose field is already in the plan (at another exposure
+    time) is not added.
+
+    Returns
+    -------
+    exposures : list of Exposure
+        The input exposures and those of the rows put back.
+    outcome : dict of int to str
+        Per wanted candidate not in the timed plan: ``"put back"``, ``"no room"``
+        (no idle time where it is observable), ``"below threshold"`` or
+        ``"field planned"``.
+    """
+    from .detection import detection_probability, exposure_levels
+    from .value import candidate_pixels
+
+    pixels = candidate_pixels(problem)
+    out = list(exposures)
+    done = completed_candidates(problem, out)
+    levels = {i: lv for i, lv in exposure_levels(problem, out).items() if i in done}
+    total = detection_probability(problem, levels, pixels)
+    outcome: dict[int, str] = {}
+    todo = sorted(set(wanted) - done, key=lambda i: -float(problem.grid.prob[pixels[i]].sum()))
+    for i in todo:
+        part = next(p for p in problem.parts if p.offset <= i < p.offset + len(p))
+        k = i - part.offset
+        mine = [e for e in out if part.offset <= e.candidate < part.offset + len(part)]
+        if part.field_key is not None:
+            keys = {int(part.field_key[e.candidate - part.offset]) for e in mine}
+            if int(part.field_key[k]) in keys:
+                outcome[i] = "field planned"
+                continue
+        timeline = sorted((e.start, e.start + e.duration, e.candidate - part.offset,
+                           part.filters[e.visit]) for e in mine)
+        visits = _place(part, k, timeline)
+        if visits is None:
+            outcome[i] = "no room"
+            continue
+        new = [Exposure(i, v, float(es), part.exposure_at(k, v), b) for v, es, b in visits]
+        lv = exposure_levels(problem, new).get(i, -1)
+        trial = {**levels, i: lv}
+        value = detection_probability(problem, trial, pixels)
+        if lv < 0 or value - total < max(part.threshold, 1e-12):
+            outcome[i] = "below threshold"
+            continue
+        out += new
+        levels, total = trial, value
+        outcome[i] = "put back"
+    return out, outcome
