@@ -120,6 +120,25 @@ def test_schema_4_02_from_the_shipped_schema():
     assert a.schema_version == "4.02" and a.object_id == "ZTF17aaajnnn"
 
 
+@pytest.mark.parametrize("codec", ["deflate", "bzip2"])
+def test_compressed_container_reads_as_the_plain_one(codec):
+    """The schema-cached block reader (null, deflate) and the fallback (other codecs)."""
+    plain = parse_ztf_alert(packet("3.5"))
+    reader = fastavro.reader(io.BytesIO(packet("3.5")))
+    out = io.BytesIO()
+    fastavro.writer(out, reader.writer_schema, [next(reader)], codec=codec)
+    assert parse_ztf_alert(out.getvalue()) == plain
+
+
+def test_two_records_in_one_deflate_block_are_rejected():
+    reader = fastavro.reader(io.BytesIO(packet("3.3")))
+    record = next(reader)
+    out = io.BytesIO()
+    fastavro.writer(out, reader.writer_schema, [record, record], codec="deflate")
+    with pytest.raises(CandidateRejected, match="holds 2 records"):
+        parse_ztf_alert(out.getvalue())
+
+
 # --- bad input: every one a specific rejection ------------------------------------
 
 def test_truncated_packet():

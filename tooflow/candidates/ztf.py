@@ -23,6 +23,7 @@ import io
 import itertools
 import json
 import math
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,15 +203,11 @@ def parse_ztf_alert(payload: bytes, *, now: dt.datetime | None = None,
         alert, unknown schema version, a required field missing or out of
         range, a cutout missing or not FITS.
     """
-    import fastavro
-
     if not payload.startswith(AVRO_MAGIC):
         raise CandidateRejected(f"not an Avro object container file: starts with "
                                 f"{payload[:4]!r}, expected {AVRO_MAGIC!r}")
     try:
-        reader = fastavro.reader(io.BytesIO(payload))
-        writer_schema = reader.writer_schema
-        records = list(itertools.islice(reader, 2))
+        writer_schema, records = _read_container(payload)
     except Exception as exc:  # fastavro raises EOFError, ValueError, struct/Unicode errors...
         raise CandidateRejected(
             f"corrupt or truncated Avro container: {exc.__class__.__name__}: {exc}") from exc
@@ -231,6 +228,53 @@ def parse_ztf_alert(payload: bytes, *, now: dt.datetime | None = None,
             f"{', '.join(SUPPORTED_SCHEMA_VERSIONS)})")
     return _alert_from_record(record, str(version), now=now or dt.datetime.now(dt.UTC),
                               future_tolerance=future_tolerance)
+
+
+def _read_container(payload: bytes) -> tuple[Any, list[Any]]:
+    """The writer schema and the first two records of an Avro object container file.
+
+    ``fastavro.reader`` parses the writer schema of every packet, a third of
+    the decode of a ZTF alert; every packet of a stream carries the same few
+    schema texts, so they are parsed once (:func:`_writer_schema`) and the
+    blocks decoded with fastavro's ``schemaless_reader``. Codecs other than
+    ``null`` and ``deflate`` go through ``fastavro.reader``.
+    """
+    import fastavro
+    from fastavro.read import HEADER_SCHEMA, SYNC_SIZE
+
+    fo = io.BytesIO(payload)
+    header = fastavro.schemaless_reader(fo, HEADER_SCHEMA, None)
+    meta = header["meta"]
+    codec = meta.get("avro.codec", b"null")
+    if codec not in (b"null", b"deflate"):
+        reader = fastavro.reader(io.BytesIO(payload))
+        return reader.writer_schema, list(itertools.islice(reader, 2))
+    raw_schema, parsed = _writer_schema(meta["avro.schema"])
+    records: list[Any] = []
+    end = len(payload)
+    while fo.tell() < end and len(records) < 2:
+        count = fastavro.schemaless_reader(fo, "long", None)
+        size = fastavro.schemaless_reader(fo, "long", None)
+        data = fo.read(size)
+        if len(data) != size or size < 0 or count < 0:
+            raise EOFError(f"block of {size} bytes, {len(data)} left")
+        if codec == b"deflate":
+            data = zlib.decompress(data, -15)
+        block = io.BytesIO(data)
+        for _ in range(min(count, 2 - len(records))):
+            records.append(fastavro.schemaless_reader(block, parsed, None))
+        if fo.read(SYNC_SIZE) != header["sync"]:
+            raise ValueError("sync marker does not match the header's")
+    return raw_schema, records
+
+
+@functools.lru_cache(maxsize=32)
+def _writer_schema(text: bytes) -> tuple[Any, Any]:
+    """A container's schema text → (the schema as written, fastavro's parsed form)."""
+    from fastavro.schema import parse_schema
+
+    raw = json.loads(text)
+    return raw, parse_schema(raw)
 
 
 def _alert_from_record(record: dict[str, Any], version: str, *, now: dt.datetime,
