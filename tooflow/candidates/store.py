@@ -123,9 +123,10 @@ def store_alert(payload: bytes, source: str, *, fmt: str | None = None,
     if fmt not in FORMATS:
         raise ValueError(f"unknown candidate format {fmt!r} (known: {', '.join(FORMATS)})")
     with Session(engine, expire_on_commit=False) as session:
-        existing = session.exec(select(CandidateAlert).where(CandidateAlert.sha256 == sha)).first()
-        if existing is not None:
-            return AlertStored(existing.id, False, sha, existing.status)
+        existing = session.exec(select(CandidateAlert.id, CandidateAlert.status)
+                                .where(CandidateAlert.sha256 == sha)).first()
+        if existing is not None:  # (not the payload: it is not needed here)
+            return AlertStored(existing[0], False, sha, existing[1])
         size = max(size or 0, len(payload))
         row = CandidateAlert(sha256=sha, payload=payload, size=size, source=source, format=fmt)
         if size > max_bytes:
