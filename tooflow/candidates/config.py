@@ -29,6 +29,9 @@ class CandidateConfig:
     batch_size, batch_seconds : int, float
         The listener starts one ``handle-candidates`` run per this many alerts,
         or after this many seconds with any waiting.
+    reparse_every : float
+        Seconds between the listener's passes over alerts stored but not
+        parsed (at most ``batch_size`` per pass; the first pass at start).
     followup : dict
         Facilities a vetting action may request follow-up from:
         ``{name: {kind: photometry|spectroscopy, exposure_time: s, filter: ...}}``.
@@ -47,6 +50,7 @@ class CandidateConfig:
     kafka: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 200
     batch_seconds: float = 60.0
+    reparse_every: float = 300.0
     followup: dict[str, dict[str, Any]] = field(default_factory=lambda: {
         "KPED": {"kind": "photometry", "filter": "r", "exposure_time": 300.0},
         "GROWTH-India": {"kind": "photometry", "filter": "r", "exposure_time": 300.0},

@@ -487,13 +487,19 @@ class AlertHealth:
 
 
 def waiting_alerts(engine: Engine, *, older_than: dt.timedelta = dt.timedelta(0),
-                   now: dt.datetime | None = None) -> list[int]:
-    """Ids of alerts stored but not parsed yet (``received``), oldest first."""
+                   now: dt.datetime | None = None, limit: int | None = None) -> list[int]:
+    """Ids of alerts stored but not parsed yet (``received``), oldest first.
+
+    ``limit``: at most this many (the oldest).
+    """
     cutoff = (now or dt.datetime.now(dt.UTC)) - older_than
+    query = (select(CandidateAlert.id).where(CandidateAlert.status == AlertStatus.received.value,
+                                             CandidateAlert.received <= cutoff)
+             .order_by(CandidateAlert.id))
+    if limit is not None:
+        query = query.limit(limit)
     with Session(engine) as session:
-        return list(session.exec(select(CandidateAlert.id).where(
-            CandidateAlert.status == AlertStatus.received.value,
-            CandidateAlert.received <= cutoff).order_by(CandidateAlert.id)).all())
+        return list(session.exec(query).all())
 
 
 def alert_health(engine: Engine, *, now: dt.datetime | None = None,

@@ -208,15 +208,16 @@ def _listen(args: argparse.Namespace) -> int:
     if is_embedded():
         activate_prefect_api(url)  # the batches' flow runs start on the batcher's thread
     # each batch runs handle-candidates in this process (the embedded default)
-    batcher = CandidateBatcher(engine, handle_candidates, batch_size=config.batch_size,
-                               batch_seconds=config.batch_seconds)
     from ..candidates.store import waiting_alerts
 
-    left = waiting_alerts(engine)  # stored by an earlier run that stopped before parsing
-    for alert_id in left:
-        batcher(alert_id)
+    left = len(waiting_alerts(engine))  # stored by an earlier run that stopped before parsing
     if left:
-        print(f"parsed {len(left)} alert(s) stored earlier but not parsed")
+        print(f"{left} alert(s) stored earlier but not parsed: parsing them, "
+              f"{config.batch_size} per pass")
+    # stored-but-unparsed alerts are parsed at start and every reparse_every seconds
+    batcher = CandidateBatcher(engine, handle_candidates, batch_size=config.batch_size,
+                               batch_seconds=config.batch_seconds,
+                               reparse_every=config.reparse_every)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
