@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from tests.database_outage import DownFor
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, kafka_broker  # noqa: F401
 from tests.kafka_fixtures import run_until as run_loop_until
 from tests.waiting import HANG
@@ -101,9 +102,6 @@ def test_database_outage_blocks_the_commit_until_stored(kafka_broker, sqlite_eng
     message and its alert once."""
     import functools
 
-    import psycopg2
-    from sqlalchemy.exc import OperationalError
-
     import tooflow.snews.service as service_module
     from tooflow.db.retry import ATTEMPTS, until_stored
 
@@ -115,16 +113,7 @@ def test_database_outage_blocks_the_commit_until_stored(kafka_broker, sqlite_eng
     kafka_broker.produce(obs, scenario("simple coincidence"))
     service = CoincidenceService(engine, publish=alert_publisher(conf),
                                  trigger=RecordingTrigger(engine))
-    failures = {"left": ATTEMPTS + 1}  # a round gives up, the next one stores
-    real_store = service._store
-
-    def flaky_store(*args, **kwargs):
-        if failures["left"]:
-            failures["left"] -= 1
-            raise OperationalError("INSERT", {}, psycopg2.OperationalError(
-                "server closed the connection unexpectedly"))
-        return real_store(*args, **kwargs)
-
+    flaky_store = DownFor(service._store, ATTEMPTS + 1)  # a round gives up, the next stores
     monkeypatch.setattr(service, "_store", flaky_store)
     # the policy as it is, its waits short (2, 4, 8 s → 20, 40, 80 ms)
     monkeypatch.setattr(service_module, "until_stored",
@@ -136,7 +125,7 @@ def test_database_outage_blocks_the_commit_until_stored(kafka_broker, sqlite_eng
                                real_commit(m))[1]
     run_loop_until(lambda stop: run_service(service, source, stop=stop, poll_timeout=0.2),
                    lambda: count(engine, SnewsAlert, SnewsAlert.triggered_at.is_not(None)) == 1)
-    assert failures["left"] == 0
+    assert flaky_store.left == 0
     assert committed == [(0, 1), (1, 2)]  # each offset committed once its message was stored
     assert count(engine, SnewsMessage) == 2 and count(engine, SnewsAlert) == 1
     (msg,) = read_topic(kafka_broker, alerts, 1)

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 
 from tests import kafka_fixtures
+from tests.database_outage import DownFor
 from tests.kafka_fixtures import RecordingTrigger, consumer_settings, run_source_until
 from tests.waiting import HANG
 from tooflow.intake.listeners.hop import hop_source
@@ -142,9 +143,6 @@ def test_database_outage_blocks_the_commit_until_the_row_is_stored(kafka_broker,
     going, round after round of the database's retry policy; then all is stored, once."""
     import functools
 
-    import psycopg2
-    from sqlalchemy.exc import OperationalError
-
     import tooflow.intake.listeners.loop as loop
     from tooflow.db.retry import ATTEMPTS, until_stored
 
@@ -152,15 +150,7 @@ def test_database_outage_blocks_the_commit_until_the_row_is_stored(kafka_broker,
     payloads = [p.read_bytes() for p in NOTICES[:4]]
     kafka_broker.produce(topic, payloads)
     outage = ATTEMPTS + 1  # longer than one round of the policy: a round gives up
-    failures = {"left": outage}
-    real_store = loop.store_notice
-
-    def flaky_store(*args, **kwargs):
-        if failures["left"]:
-            failures["left"] -= 1
-            raise OperationalError("INSERT", {}, psycopg2.OperationalError(
-                "server closed the connection unexpectedly"))
-        return real_store(*args, **kwargs)
+    flaky_store = DownFor(loop.store_notice, outage)
 
     monkeypatch.setattr(loop, "store_notice", flaky_store)
     # the policy as it is, its waits short (2, 4, 8 s → 20, 40, 80 ms)
@@ -175,7 +165,7 @@ def test_database_outage_blocks_the_commit_until_the_row_is_stored(kafka_broker,
                      store=flaky_store)
     # each offset was committed only once its row existed (count at commit time = offset + 1)
     assert committed == [(i, i + 1) for i in range(4)]
-    assert failures["left"] == 0
+    assert flaky_store.left == 0
     with Session(sqlite_engine) as s:
         rows = s.exec(select(Notice)).all()
         status = s.exec(select(ListenerStatus)).one()
