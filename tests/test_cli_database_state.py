@@ -145,6 +145,7 @@ def test_a_refused_postgresql_port_is_one_line_without_the_password(argv, monkey
     assert "s3cret" not in text
 
 
+@pytest.mark.slow  # sits out the default 10 s connect deadline
 def test_a_postgresql_server_that_never_answers_ends_within_the_connect_deadline(monkeypatch,
                                                                                   capsys):
     listener = socket.socket()
