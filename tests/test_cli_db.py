@@ -37,3 +37,16 @@ def test_db_create_sample_events_show_drop(engine, capsys):
     assert main(["events"]) == 0 and "S230518h" in capsys.readouterr().out
     assert main(["db", "drop", "--yes"]) == 0
     assert "notice" not in inspect(get_engine()).get_table_names()
+
+
+def test_a_database_url_with_a_percent_sign_reaches_alembic_unchanged():
+    """A password with '@' is percent-encoded in the URL ('%40'); Alembic's settings
+    are a configparser, which reads '%' as interpolation: the URL must reach the
+    migrations as it is (it raised ValueError, and create_schema failed)."""
+    from tooflow.db import alembic_config
+
+    engine = get_engine(url="postgresql+psycopg2://tooflow:p%40ss%25word@127.0.0.1:5432/test")
+    url = engine.url.render_as_string(hide_password=False)
+    assert "%40" in url
+    assert alembic_config(engine).get_main_option("sqlalchemy.url") == url
+    assert engine.url.password == "p@ss%word"
