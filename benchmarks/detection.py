@@ -3,20 +3,21 @@
 Run from the repository root (the command docs/planning.md quotes)::
 
     # 1. the population: BAYESTAR maps, fixed seed (~15 min on a loaded machine)
-    .venv/bin/python benchmarks/detection.py --maps /work/tmp/maps --make 30 --make-only
+    WORK=$(mktemp -d)  # scratch: maps, venvs, results (not in the repository)
+    .venv/bin/python benchmarks/detection.py --maps $WORK/maps --make 30 --make-only
     # 2. gwemopt and m4opt in their own environments (their pins clash with tooflow's)
-    uv venv -p 3.11 /work/tmp/gwemopt-venv
-    VIRTUAL_ENV=/work/tmp/gwemopt-venv uv pip install gwemopt==0.4.2
-    uv venv -p 3.11 /work/tmp/m4opt-venv
-    VIRTUAL_ENV=/work/tmp/m4opt-venv uv pip install m4opt "typer<0.17"  # its CLI imports
+    uv venv -p 3.11 $WORK/gwemopt-venv
+    VIRTUAL_ENV=$WORK/gwemopt-venv uv pip install gwemopt==0.4.2
+    uv venv -p 3.11 $WORK/m4opt-venv
+    VIRTUAL_ENV=$WORK/m4opt-venv uv pip install m4opt "typer<0.17"  # its CLI imports
                                           # typer.main.get_click_type, gone in typer 0.17
     # 3. plan, observe and score every event (shards in parallel share --results)
-    nice -n 10 .venv/bin/python benchmarks/detection.py --maps /work/tmp/maps --limit 30 \\
-        --gwemopt-python /work/tmp/gwemopt-venv/bin/python \\
-        --m4opt-python /work/tmp/m4opt-venv/bin/python \\
-        --results /work/tmp/detection.jsonl --shard 0/2 --time-limit 10
-    .venv/bin/python benchmarks/detection.py --maps /work/tmp/maps --limit 30 \\
-        --results /work/tmp/detection.jsonl --report-only --markdown --plot out.png
+    nice -n 10 .venv/bin/python benchmarks/detection.py --maps $WORK/maps --limit 30 \\
+        --gwemopt-python $WORK/gwemopt-venv/bin/python \\
+        --m4opt-python $WORK/m4opt-venv/bin/python \\
+        --results $WORK/detection.jsonl --shard 0/2 --time-limit 10
+    .venv/bin/python benchmarks/detection.py --maps $WORK/maps --limit 30 \\
+        --results $WORK/detection.jsonl --report-only --markdown --plot out.png
 
 The population: BNS and NSBH mergers simulated with ligo.skymap's own tools (no
 download): ``bayestar-sample-model-psd`` (aLIGO zero-detuned high power H1/L1,

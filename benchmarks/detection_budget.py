@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/detection_budget.py                       # all maps, a table
     .venv/bin/python benchmarks/detection_budget.py --save after.json     # keep the figures
     .venv/bin/python benchmarks/detection_budget.py --before before.json  # before/after ratios
-    .venv/bin/python benchmarks/detection_budget.py --data /work/shared/data  # MS181101ab too
+    .venv/bin/python benchmarks/detection_budget.py --data DIR  # a data folder with MS181101ab too
 
 Per map (looked up by file name under ``--data``, default tests/data; one not
 found is skipped with a message): ``plan_skymap(..., objective="detection")``
