@@ -27,6 +27,14 @@ from .sequence import Exposure, completed_candidates, transition_time
 __all__ = ["insert_detection", "insert_fields", "swap_fields"]
 
 
+def _timeline(part: TelescopeProblem, exposures: list[Exposure]) -> list[tuple]:
+    """The telescope's exposures as (start, end, row, filter), in time order (what
+    :func:`_place` fits a field around)."""
+    return sorted((e.start, e.start + e.duration, e.candidate - part.offset,
+                   part.filters[e.visit]) for e in exposures
+                  if part.offset <= e.candidate < part.offset + len(part))
+
+
 def _slots(part: TelescopeProblem, k: int, v: int, timeline: list, release: float,
            latest: float | None):
     """Earliest feasible start of visit ``v`` of candidate ``k`` in each gap of the
@@ -124,9 +132,7 @@ def insert_fields(problem: Problem, exposures: list[Exposure]
     out = list(exposures)
     added: dict[str, int] = {}
     for part in problem.parts:
-        timeline = sorted((e.start, e.start + e.duration, e.candidate - part.offset,
-                           part.filters[e.visit]) for e in exposures
-                          if part.offset <= e.candidate < part.offset + len(part))
+        timeline = _timeline(part, exposures)
         mine = {i - part.offset for i in done if part.offset <= i < part.offset + len(part)}
         keys = (set() if part.field_key is None
                 else {int(part.field_key[k]) for k in mine})
@@ -209,8 +215,7 @@ def swap_fields(problem: Problem, exposures: list[Exposure], wanted
         if g < part.threshold or g <= 0:
             continue
         mine = [e for e in out if part.offset <= e.candidate < part.offset + len(part)]
-        timeline = sorted((e.start, e.start + e.duration, e.candidate - part.offset,
-                           part.filters[e.visit]) for e in mine)
+        timeline = _timeline(part, mine)
         visits = _place(part, k, timeline)
         victim = None
         if visits is None:
@@ -288,9 +293,7 @@ def insert_detection(problem: Problem, exposures: list[Exposure], wanted
             if int(part.field_key[k]) in keys:
                 outcome[i] = "field planned"
                 continue
-        timeline = sorted((e.start, e.start + e.duration, e.candidate - part.offset,
-                           part.filters[e.visit]) for e in mine)
-        visits = _place(part, k, timeline)
+        visits = _place(part, k, _timeline(part, mine))
         if visits is None:
             outcome[i] = "no room"
             continue
