@@ -39,3 +39,20 @@ def test_aladin_lite_is_noticed_as_gpl3_with_the_gpl_text():
     assert "GPL-3.0-only" in row and "LGPL" not in row
     web = (ROOT / "docs" / "web.md").read_text()
     assert "GPL-3.0-only" in web
+
+
+def test_distribution_declares_every_licence_it_ships():
+    """pyproject's SPDX expression names tooflow's licence and each vendored one, and
+    every licence file it lists exists (the wheel's .dist-info/licenses/)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    expression = project["license"]
+    assert isinstance(expression, str)  # PEP 639 expression, not the old {text = ...}
+    assert set(expression.split(" AND ")) == {"BSD-3-Clause", "0BSD", "GPL-3.0-only"}
+    assert (ROOT / "LICENSE").read_text().startswith("BSD 3-Clause License")
+    files = project["license-files"]
+    for name in files:
+        assert (ROOT / name).is_file(), name
+    assert {"LICENSE", "NOTICE", "tooflow/web/static/vendor/aladin-lite/COPYING",
+            "tooflow/web/static/vendor/htmx/LICENSE"} <= set(files)
