@@ -31,7 +31,7 @@ def test_plan_cli_writes_json_csv_and_png(tmp_path, capsys):
     assert any(step.startswith("solving (SCIP, time limit 5 s)") for step in steps)
     assert any(step.startswith("solver ") for step in steps)
     # the solver line says what the gap is, not only OPTIMAL
-    assert "best possible plan covers at most" in text
+    assert "best possible plan has at most" in text
     plan = json.loads(out_json.read_text())
     assert plan["observations"] and 0 < plan["objective"] <= 1
     assert plan["start"].startswith("2023-04-27T20:10")  # the map's event time

@@ -29,60 +29,76 @@ from .strategy import Strategy, default_strategy
 from .value import prune_low_value
 
 __all__ = ["Plan", "coverage_baseline", "describe_solver", "keep_coverage_baseline",
-           "plan_skymap", "plan_from_exposures", "resolve_strategies", "solve_problem"]
+           "keep_greedy_baseline", "objective_words", "plan_skymap", "plan_from_exposures",
+           "resolve_strategies", "solve_problem"]
 
 #: The relative gap at which the solver stops (see :func:`~.solver.solve`).
 SOLVER_TOLERANCE = 0.005
 
 
+#: What each objective's number is, in words: the sentences about the solver, its
+#: bound, the gap and a fallback speak of the plan's own objective.
+OBJECTIVE_WORDS = {"coverage": "probability covered",
+                   "detection": "probability of detection under the model"}
+
+
+def objective_words(name: str | None) -> str:
+    """What a plan's objective measures, in words.
+
+    ``probability covered`` for ``coverage`` (also a stored plan without an
+    objective name, and galaxy-weighted plans), ``probability of detection under
+    the model`` for ``detection``.
+    """
+    return OBJECTIVE_WORDS["detection" if name == "detection" else "coverage"]
+
+
 def describe_solver(status: str | None, gap: float | None,
-                    threshold_gap: float | None = None) -> str:
+                    threshold_gap: float | None = None, objective: str | None = None) -> str:
     """What the solver's status and the gap mean, in words.
 
     ``gap`` is ``(bound - objective) / bound`` for the plan returned: how much
-    more (relatively) the best plan of the solver's block model could cover at
-    most. ``threshold_gap`` is the part of it the per-telescope thresholds gave
-    up (the block model has no thresholds), when known.
+    more (relatively) the best plan of the solver's block model could reach at
+    most of the plan's ``objective`` (``coverage``, the default, or
+    ``detection``: :func:`objective_words`). ``threshold_gap`` is the part of it
+    the per-telescope thresholds gave up (the block model has no thresholds),
+    when known.
     """
     status = status or "?"
     g = 0.0 if gap is None or not np.isfinite(gap) else gap
     th = 0.0 if threshold_gap is None or not np.isfinite(threshold_gap) else threshold_gap
+    what = objective_words(objective)
+    best = f"the best possible plan has at most {100 * g:.2f} % more {what}"
     if status == "GREEDY":
         return "greedy baseline (no bound)"
     if status.endswith("+INCUMBENT"):
-        return (f"solver time limit reached; the fast incumbent was better and is kept: the "
-                f"best possible plan covers at most {100 * g:.2f} % more")
+        return (f"solver time limit reached; the fast incumbent had more {what} and is "
+                f"kept: {best}")
     if status == "FIRST-BLOCK":
         return "greedy first block, queued before the optimal plan (no bound)"
     if status == "SINGLE-POINTING":
         return "single pointing: the localization fits in one field (no optimiser, no bound)"
     if status.endswith("+GREEDY"):
-        return (f"greedy baseline kept (it covered more than the solver's best); the best "
-                f"possible plan covers at most {100 * g:.2f} % more")
+        return f"greedy baseline kept (it had more {what} than the solver's best); {best}"
     if status == "EMPTY":
         return "nothing to solve"
     if status == "OPTIMAL" and g <= SOLVER_TOLERANCE + 1e-9:
-        return (f"optimal: the best possible plan covers at most {100 * g:.2f} % more "
-                f"(solver tolerance {100 * SOLVER_TOLERANCE:g} %)")
+        return f"optimal: {best} (solver tolerance {100 * SOLVER_TOLERANCE:g} %)"
     if status == "OPTIMAL" and threshold_gap is not None and g - th <= SOLVER_TOLERANCE + 1e-9:
         return (f"optimal to the solver tolerance ({100 * SOLVER_TOLERANCE:g} %) but for "
                 f"{100 * th:.2f} % the per-telescope thresholds gave up (fields adding less "
-                f"than their threshold are not observed; the bound has no threshold): the "
-                f"best possible plan covers at most {100 * g:.2f} % more")
+                f"than their threshold are not observed; the bound has no threshold): {best}")
     if status == "OPTIMAL":
         return (f"solver optimal for its block model (to {100 * SOLVER_TOLERANCE:g} %); "
                 f"timing the exposures"
                 + (f" and the per-telescope thresholds ({100 * th:.2f} %)" if th > 0 else
                    " and dropping fields that add too little")
-                + f" leave this plan at most {100 * g:.2f} % below the best possible")
+                + f" leave this plan's {what} at most {100 * g:.2f} % below the best possible")
     if status == "FEASIBLE":
-        return (f"solver time limit reached: the best possible plan covers at most "
-                f"{100 * g:.2f} % more")
+        return f"solver time limit reached: {best}"
     if status == "WORKING-SET":
         return (f"solver optimal on a working set of the fields (the whole model is too "
-                f"large for its time limit): the best possible plan covers at most "
-                f"{100 * g:.2f} % more")
-    return f"solver status {status}; the best possible plan covers at most {100 * g:.2f} % more"
+                f"large for its time limit): {best}")
+    return f"solver status {status}; {best}"
 
 
 @dataclass
@@ -173,6 +189,10 @@ class Plan:
         return [f"{name}: {line}" for name, line in idle_lines(
             self.idle, self.next_observable, self.lookahead_days)]
 
+    def solver_sentence(self) -> str:
+        """What the status and the gap mean, in words of the plan's objective."""
+        return describe_solver(self.status, self.gap, self.gap_thresholds, self.objective_name)
+
     def to_dict(self) -> dict:
         """JSON-ready dictionary (times as ISO strings)."""
         d = asdict(self)
@@ -207,7 +227,7 @@ class Plan:
             f"**{self.objective_name.capitalize()}** {100 * self.objective:.2f} % "
             f"(bound {100 * self.bound:.2f} %, "
             f"gap {100 * self.gap:.2f} %: "
-            f"{describe_solver(self.status, self.gap, self.gap_thresholds)})", "",
+            f"{self.solver_sentence()})", "",
             f"Probability {self.headline()}", ""]
         if self.observations:
             lines += ["Exposure times: " + "; ".join(
@@ -248,7 +268,7 @@ class Plan:
             lines.append("  not observable in the window")
         lines += [f"  {line}" for line in self.idle_lines()]
         lines.append(f"  bound {100 * self.bound:.2f} %, gap {100 * self.gap:.2f} %: "
-                     f"{describe_solver(self.status, self.gap, self.gap_thresholds)}")
+                     f"{self.solver_sentence()}")
         lines.append(f"  status {self.status}, solve {self.solve_time:.2f} s, "
                      f"total {self.wall_time:.2f} s")
         return "\n".join(lines)
@@ -556,6 +576,26 @@ def keep_coverage_baseline(problem: Problem, plan: Plan, pruned: dict[str, int],
     return cov, cov_pruned
 
 
+def keep_greedy_baseline(plan: Plan, greedy: Plan, *, bound: float, status: str,
+                         solve_time: float) -> Plan:
+    """The solved plan, or the greedy baseline's plan if its objective is higher.
+
+    Never worse than the baseline: the greedy plan is kept with the solver's bound,
+    its own gap, the status ``<status>+GREEDY`` and a note in words of the plan's
+    objective (:func:`objective_words`). ``greedy`` is changed in place when kept.
+    """
+    if not greedy.objective > plan.objective:
+        return plan
+    greedy.bound = max(bound, greedy.objective)
+    greedy.gap = ((greedy.bound - greedy.objective) / greedy.bound
+                  if greedy.bound > 0 else 0.0)
+    greedy.solve_time = solve_time
+    greedy.status = f"{status}+GREEDY"
+    greedy.notes.append(f"the greedy plan had more {objective_words(greedy.objective_name)} "
+                        "than the solver's incumbent; kept it")
+    return greedy
+
+
 def _not_back(why: dict[int, str], mine, final) -> str:
     """Why the optimiser's rows timing dropped were not put back (detection objective)."""
     left = [why[i] for i in mine if i in why and i not in final]
@@ -695,17 +735,10 @@ def solve_problem(problem: Problem, *, time_limit: float = 20.0, solver: str = "
             plan.notes.append(gap_sentence(plan))
         greedy_plan_ = plan_from_exposures(problem, greedy, bound=0.0, solve_time=0.0,
                                            status="GREEDY")
-        if greedy_plan_.objective > plan.objective:
-            # never worse than the baseline: keep the greedy plan, report the bound
-            greedy_plan_.bound = max(sol.bound, greedy_plan_.objective)
-            greedy_plan_.gap = ((greedy_plan_.bound - greedy_plan_.objective)
-                                / greedy_plan_.bound if greedy_plan_.bound > 0 else 0.0)
-            greedy_plan_.solve_time = sol.solve_time
-            greedy_plan_.status = f"{sol.status}+GREEDY"
-            greedy_plan_.notes.append("the greedy plan covered more than the solver's "
-                                      "incumbent; kept it")
-            plan = greedy_plan_
-            pruned = greedy_pruned
+        kept = keep_greedy_baseline(plan, greedy_plan_, bound=sol.bound, status=sol.status,
+                                    solve_time=sol.solve_time)
+        if kept is not plan:
+            plan, pruned = kept, greedy_pruned
         if by_detection and sol.status != "OPTIMAL":
             # the solver stopped early: its incumbent may be worse than the hint it was
             # given (a hint it could not use), so the hint is timed and scored too

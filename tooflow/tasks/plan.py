@@ -25,7 +25,7 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
     telescope, why and when it next could observe; a plan with exposures lists
     the telescopes that got nothing and why.
     """
-    from ..planning.planner import describe_solver
+    from ..planning.planner import describe_solver, objective_words
     from ..views.summary import idle_telescope_lines, not_observable_text
 
     lines = [f"### Plan {row.id} for {event_id}: {row.program}", ""]
@@ -41,9 +41,10 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
     bound = row.upper_bound if row.upper_bound is not None else 0.0
     gap = (f"bound {100 * bound:.1f} %, gap {100 * (row.gap or 0):.2f} %: "
            if math.isfinite(bound) else "")  # no bound: greedy, first block, one pointing
+    solver = describe_solver(row.solver_status, row.gap, row.gap_thresholds, row.objective_name)
     lines += [f"Window {row.start:%Y-%m-%d %H:%M} – {row.end:%Y-%m-%d %H:%M} UTC; "
-              f"probability covered **{100 * row.objective:.1f} %** ({gap}"
-              f"{describe_solver(row.solver_status, row.gap, row.gap_thresholds)}; "
+              f"{objective_words(row.objective_name)} **{100 * row.objective:.1f} %** ({gap}"
+              f"{solver}; "
               f"{row.solver_status}, solved in {row.solve_time or 0:.1f} s)", ""]
     added = row.per_telescope_added or {}
     busy = [t for t in row.per_telescope if any(o.telescope == t for o in observations)]

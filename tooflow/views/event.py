@@ -81,6 +81,9 @@ class PlanLine:
     notice_id: int
     png_path: str | None = None
     lines: list[str] = field(default_factory=list)  #: coverage, solver, idle telescopes
+    #: what ``objective`` is: ``of the probability`` (covered) or ``probability of
+    #: detection under the model`` (:func:`~tooflow.views.summary.objective_text`)
+    what: str = "of the probability"
 
 
 @dataclass
@@ -198,7 +201,7 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
         No such event.
     """
     from ..records.event import event_fields, latest_localization
-    from .summary import first_light_lines, plan_lines
+    from .summary import first_light_lines, objective_text, plan_lines
 
     event = session.exec(select(Event).where(Event.event_id == event_id)).first()
     if event is None:
@@ -223,7 +226,8 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
                               objective=p.objective, upper_bound=p.upper_bound, gap=p.gap,
                               start=p.start, end=p.end, per_telescope=dict(p.per_telescope),
                               exposures=n_obs, notice_id=p.notice_id, png_path=p.png_path,
-                              lines=plan_lines(p, p.program)))
+                              lines=plan_lines(p, p.program),
+                              what=objective_text(p.objective_name)))
     by_tel: dict[str, list[QueueRequestRow]] = defaultdict(list)
     for q in session.exec(select(QueueRequestRow).where(QueueRequestRow.event_pk == event.id)
                           .order_by(QueueRequestRow.updated)):

@@ -96,6 +96,14 @@ def per_telescope_text(plan) -> str:
                      for t, p in busy)
 
 
+def objective_text(name: str | None) -> str:
+    """What a stored plan's percentage is: ``of the probability`` (covered; also a plan
+    stored without an objective name) or ``probability of detection under the model``."""
+    from ..planning.planner import objective_words
+
+    return objective_words(name) if name == "detection" else "of the probability"
+
+
 def plan_lines(plan, program: str) -> list[str]:
     """A stored plan in a few lines: coverage and solver, or "not observable in the window"."""
     from ..planning.planner import describe_solver
@@ -104,8 +112,9 @@ def plan_lines(plan, program: str) -> list[str]:
         return [f"plan #{plan.id} ({program}): {not_observable_text(plan)}"]
     per = per_telescope_text(plan)
     name = getattr(plan, "objective_name", None) or "coverage"
-    what = "of the probability" if name == "coverage" else "probability of detection"
-    solver = describe_solver(plan.solver_status, plan.gap, getattr(plan, "gap_thresholds", None))
+    what = objective_text(name)
+    solver = describe_solver(plan.solver_status, plan.gap, getattr(plan, "gap_thresholds", None),
+                             name)
     lines = [f"plan #{plan.id} ({program}): {100 * plan.objective:.1f} % {what} "
              f"[{per}], bound {100 * (plan.upper_bound or 0):.1f} %, "
              f"gap {100 * (plan.gap or 0):.2f} %, solved in {plan.solve_time or 0:.1f} s",
