@@ -41,7 +41,7 @@ def test_event_page_from_notice_to_circular(gated, engine, simulator):
     assert "flow run MS181101ab-prelim-n1: http://127.0.0.1:4200/runs/flow-run/" \
            "0b7c5a3e-1f0e-4d7e-9a53-3c1d2f0e8a11" in page
     assert f"gate (notice #{notice_id}):" in page and "✔ ZTF kilonova" in page
-    assert "plans" not in page and "ATTENTION" not in page
+    assert "plans (" not in page and "ATTENTION" not in page
 
     plan_id = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
                                start=NIGHT, picture=False)
