@@ -322,6 +322,13 @@ class ListenersSection(Section):
     reconcile_interval: NonNegativeFloat = 30.0
     """Seconds between reconciler passes; 0 turns the reconciler off."""
     check_timeout: PositiveFloat = 10.0
+    first_light: bool = True
+    """Run first light in the listener's own (warm) process right after storing a
+    notice of a new event, before triggering handle-notice (docs/planning.md,
+    *First light from the listener*); needs ``planning.first_light``."""
+    first_light_deadline: PositiveFloat = 30.0
+    """Total seconds the listener's first light of one notice may take before the
+    flow is triggered all the same (the flow then plans first light itself)."""
 
     def sources(self) -> dict[str, dict[str, Any]]:
         """The configured sources, by name."""

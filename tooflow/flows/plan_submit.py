@@ -66,6 +66,17 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
         sent = sum((early_submitted.get(p) or {}).get("submitted", {}).values())
         what = "single pointing submitted (final)" if f.final else \
             "first block submitted, optimal plan pending"
+        if f.by == "listener":  # queued before this run started; sent again: nothing
+            after = f"{f.queued_after:.2f} s" if f.queued_after is not None else "?"
+            logger.info("%s (%s): first light: %s by the listener %s after arrival: "
+                        "plan %s; %d request(s) sent again by this run", event_id, p, what,
+                        after, f.plan_id, sent)
+            publish_first_light(event_id, p, [
+                f"**{what}** by the listener, first request queued {after} after the "
+                f"notice arrived: plan {f.plan_id} ({f.kind}, planned in {f.seconds:.2f} s "
+                f"with parse, gate and submit); {sent} request(s) sent again by this run"
+                + _errors(early_failures.get(p))])
+            continue
         logger.info("%s (%s): first light: %s: plan %s, %d request(s) queued",
                     event_id, p, what, f.plan_id, sent)
         publish_first_light(event_id, p, [f"**{what}**: plan {f.plan_id} ({f.kind}, planned "
@@ -109,7 +120,7 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
                 failures[p] = early_failures[p]
         if first[p].plan_id is not None and p in submitted:
             submitted[p] = {**submitted[p], "first_light": {
-                "kind": first[p].kind, "plan_id": first[p].plan_id,
+                "kind": first[p].kind, "plan_id": first[p].plan_id, "by": first[p].by,
                 "submitted": (early_submitted.get(p) or {}).get("submitted", {})}}
     return plans, submitted, failures
 

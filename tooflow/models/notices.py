@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
-from sqlalchemy import Column, Index, LargeBinary
+from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from ._types import UTCDateTime, utcnow
@@ -51,3 +52,8 @@ class Notice(SQLModel, table=True):
     flow_run_id: str | None = None
     flow_run_name: str | None = None
     triggered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_light: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON),
+        description="what the listener's warm first light did before the flow "
+                    "(stages/warm_first_light.py): {by, plans, queued_after, skipped, "
+                    "warning}")

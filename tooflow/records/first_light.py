@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from ..models import Notice, Plan, PlannedObservationRow, QueueRequestRow
 
 __all__ = ["FAST_STATUSES", "FirstLightRecord", "Replacement", "first_light_records",
-           "replacement_in"]
+           "listener_warnings", "replacement_in"]
 
 #: ``Plan.solver_status`` of the fast plans (tooflow.planning.first_light).
 FAST_STATUSES = ("FIRST-BLOCK", "SINGLE-POINTING")
@@ -99,6 +99,9 @@ class FirstLightRecord:
         For a first block: the optimal plan that followed it (None: pending).
     replacement : Replacement or None
         How that optimal plan replaced it.
+    by : str
+        ``flow``, or ``listener`` when the listener planned and queued it before
+        triggering the flow (``notice.first_light``).
     """
 
     plan_id: int
@@ -111,6 +114,7 @@ class FirstLightRecord:
     unsent: int = 0
     optimal_plan_id: int | None = None
     replacement: Replacement | None = None
+    by: str = "flow"
 
     @property
     def after_arrival(self) -> float | None:
@@ -127,7 +131,8 @@ class FirstLightRecord:
         if self.queued is None:
             head += ": nothing queued"
         else:
-            head += (f", queued {_utc(self.queued):%Y-%m-%d %H:%M:%S} UTC, "
+            by = " by the listener" if self.by == "listener" else ""
+            head += (f", queued{by} {_utc(self.queued):%Y-%m-%d %H:%M:%S} UTC, "
                      f"{self.after_arrival:.1f} s after notice #{self.notice_id} arrived: "
                      f"{total} request(s) [{per}]")
         if self.unsent:
@@ -146,6 +151,21 @@ class FirstLightRecord:
 
 def _utc(t: dt.datetime) -> dt.datetime:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
+
+
+def listener_warnings(session: Session, event_pk: int) -> list[str]:
+    """Lines for the event's notices whose first light in the listener failed.
+
+    The flow's own first light ran instead: nothing was lost but speed
+    (``notice.first_light.warning``, :mod:`tooflow.stages.warm_first_light`).
+    """
+    out = []
+    for notice in session.exec(select(Notice).where(Notice.event_pk == event_pk)
+                               .order_by(Notice.id)).all():
+        warning = (notice.first_light or {}).get("warning")
+        if warning:
+            out.append(f"first light of notice #{notice.id}: {warning}")
+    return out
 
 
 def first_light_records(session: Session, event_pk: int,
@@ -168,7 +188,9 @@ def first_light_records(session: Session, event_pk: int,
             notice_id=p.notice_id, arrived=notice.received,
             queued=min((q.submitted for q in accepted), default=None),
             requests=dict(Counter(q.telescope for q in accepted)),
-            unsent=len(rows) - len(accepted))
+            unsent=len(rows) - len(accepted),
+            by="listener" if p.id in ((notice.first_light or {}).get("plans") or {}).values()
+            else "flow")
         if rec.kind == "first block":
             later = next((o for o in plans if o.id > p.id and o.program == p.program
                           and o.notice_id == p.notice_id

@@ -25,7 +25,7 @@ from ..records.event import load_event_moc
 from ..records.first_light import Replacement, replacement_in
 from .plan import idle_record, program_by_name, store_plan, strategy_for, targets_for
 
-__all__ = ["FirstLight", "Replacement", "plan_first_light", "replacement"]
+__all__ = ["FirstLight", "Replacement", "listener_plan", "plan_first_light", "replacement"]
 
 
 @dataclass
@@ -42,11 +42,19 @@ class FirstLight:
         follows) or ``none``.
     seconds : float
         Wall time of the fast planning.
+    by : str
+        ``flow``, or ``listener``: planned and queued by the listener before the
+        flow was triggered (:mod:`tooflow.stages.warm_first_light`), reused here.
+    queued_after : float or None
+        For ``by == "listener"``: seconds from the notice's arrival to its first
+        request queued.
     """
 
     plan_id: int | None
     kind: str
     seconds: float = 0.0
+    by: str = "flow"
+    queued_after: float | None = None
 
     @property
     def final(self) -> bool:
@@ -67,6 +75,10 @@ def plan_first_light(notice_id: int, program_name: str, *, engine: Engine, setti
     (:func:`~tooflow.planning.first_light.fits_one_field`); its plan supersedes
     the program's earlier plans, as an optimal plan does. A first-block plan
     supersedes nothing: the optimal plan that follows does.
+
+    A fast plan the listener already stored and queued for this notice and
+    program (:func:`listener_plan`) is returned as it is (``by="listener"``),
+    not planned again.
     """
     from ..planning import available_telescopes
     from ..planning.first_light import (
@@ -77,6 +89,9 @@ def plan_first_light(notice_id: int, program_name: str, *, engine: Engine, setti
     )
 
     t0 = time.perf_counter()
+    warm = listener_plan(notice_id, program_name, engine=engine)
+    if warm is not None:
+        return warm
     program = program_by_name(settings, program_name)
     known = set(available_telescopes())
     telescopes = [t for t in program.telescopes if t in known]
@@ -118,6 +133,36 @@ def plan_first_light(notice_id: int, program_name: str, *, engine: Engine, setti
                          extra_telescopes=list(unknown), supersede=single)
         session.commit()
         return FirstLight(row.id, kind, time.perf_counter() - t0)
+
+
+def listener_plan(notice_id: int, program_name: str, *, engine: Engine) -> FirstLight | None:
+    """The fast plan the listener queued for (notice, program), if it is still the latest.
+
+    Read from ``notice.first_light`` (written by
+    :func:`tooflow.stages.warm_first_light.warm_first_light`). None when the
+    listener did not plan it, or a later plan of the program for this notice
+    exists (a re-run plans afresh).
+    """
+    from sqlmodel import select
+
+    from ..models import Plan
+
+    with Session(engine) as session:
+        notice = session.get(Notice, notice_id)
+        record = (notice.first_light or {}) if notice is not None else {}
+        plan_id = (record.get("plans") or {}).get(program_name)
+        if plan_id is None:
+            return None
+        later = session.exec(select(Plan.id).where(
+            Plan.notice_id == notice_id, Plan.program == program_name,
+            Plan.id > plan_id)).first()
+        row = session.get(Plan, plan_id)
+        if later is not None or row is None:
+            return None
+        kind = (record.get("kinds") or {}).get(program_name) or (
+            "single pointing" if row.solver_status == "SINGLE-POINTING" else "first block")
+        return FirstLight(plan_id, kind, float(record.get("seconds") or 0.0), by="listener",
+                          queued_after=record.get("queued_after"))
 
 
 def replacement(first_plan_id: int, optimal_plan_id: int, *, engine: Engine) -> Replacement:

@@ -131,11 +131,13 @@ def plan_lines(plan, program: str) -> list[str]:
 def first_light_lines(session: Session, event_pk: int,
                       plan_ids: set[int] | None = None) -> list[str]:
     """First light of an event: when each fast plan was queued, how many requests,
-    and how the optimal plan replaced a first block (:mod:`tooflow.records.first_light`)."""
-    from ..records.first_light import first_light_records
+    and how the optimal plan replaced a first block (:mod:`tooflow.records.first_light`);
+    for the whole event, also where the listener's first light failed."""
+    from ..records.first_light import first_light_records, listener_warnings
 
-    return [line for rec in first_light_records(session, event_pk, plan_ids)
-            for line in rec.lines()]
+    lines = [line for rec in first_light_records(session, event_pk, plan_ids)
+             for line in rec.lines()]
+    return lines + (listener_warnings(session, event_pk) if plan_ids is None else [])
 
 
 def format_followup(flow_summary: HandledNotice, session: Session) -> list[str]:
