@@ -276,3 +276,26 @@ def test_the_flow_reuses_the_listeners_first_block(prefect, sqlite_engine, simul
     assert "queued by the listener" in lines[0]
     assert lines[1].startswith(f"  then the optimal plan #{summary.plans['ZTF kilonova']} "
                                "replaced it: ")
+
+
+def test_listen_wires_first_light_in_front_of_its_trigger(sqlite_engine, simulator):
+    """``tooflow listen``'s wiring: the path warmed up in a background thread, the wrapper."""
+    import threading
+
+    from tooflow.intake.service import warm_first_light as wire
+    from tooflow.intake.store import store_notice
+    from tooflow.telescopes import ephemeris
+
+    ephemeris.clear_cache()
+    trigger = Trigger(sqlite_engine)
+    wrapped = wire(trigger, load_settings(), sqlite_engine, 30.0)
+    warming = next(t for t in threading.enumerate() if t.name == "first-light-warm-up")
+    warming.join()
+    assert ephemeris._cache  # today's Sun and Moon, before any notice
+    stored = store_notice(PRELIMINARY.read_bytes(), "igwn:igwn.gwalert", engine=sqlite_engine)
+    wrapped(stored.notice_id)
+    assert trigger.calls == [stored.notice_id]
+    # the default window starts now: whether ZTF/DECam see MS181101ab in the next 30 min
+    # depends on the hour, so only what was decided is checked
+    record = _notice(sqlite_engine, stored.notice_id).first_light
+    assert record["by"] == "listener" and (record["plans"] or record["skipped"])

@@ -1,9 +1,11 @@
 """The listener service: every configured source in its own thread, the reconciler beside them.
 
 What ``tooflow listen`` runs (:mod:`tooflow.cli.listen` only parses its
-options). Every message is stored, then acknowledged, then the
-``handle-notice`` deployment is triggered; notices that could not be
-triggered (Prefect API down) stay pending and are retried every
+options). Every message is stored, then acknowledged, then (on the trigger pool's
+threads) first light runs here for a notice of a new event
+(:func:`warm_first_light`), then the ``handle-notice`` deployment is
+triggered; notices that could not be triggered (Prefect API down) stay
+pending and are retried every
 ``reconcile_interval`` seconds. Without PREFECT_API_URL (the embedded default)
 it uses the local Prefect server and serves the deployments on it
 (:func:`connect_prefect`), so the triggered runs run beside the listener.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 
-__all__ = ["connect_prefect", "listen", "start_local_runner"]
+__all__ = ["connect_prefect", "listen", "start_local_runner", "warm_first_light"]
 
 log = logging.getLogger("tooflow.listen")
 
@@ -52,6 +54,9 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
         def trigger(notice_id: int) -> str:
             return trigger_notice(notice_id, deployment=deployment, engine=engine)
 
+    if section.first_light and settings.planning.first_light:
+        trigger = warm_first_light(trigger, settings, engine, section.first_light_deadline)
+
     threads = [threading.Thread(
         target=run_source, name=f"listen-{s.name}", daemon=True,
         kwargs=dict(source=s, engine=engine, trigger=trigger, stop=stop,
@@ -78,6 +83,28 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
         from ..embedded.runner import stop_runner
 
         stop_runner(runner)
+
+
+def warm_first_light(trigger, settings, engine, deadline: float):
+    """``trigger`` preceded by first light in this warm process; the path warmed up meanwhile.
+
+    :func:`tooflow.stages.warm_first_light.first_light_then_trigger`: on the
+    trigger pool's threads (storing and acknowledging never wait for it), within
+    ``deadline`` seconds, the flow triggered whatever it did. A background thread
+    imports the first-light path and fills its caches (telescopes, field grids,
+    today's Sun and Moon) so that the first notice does not pay for them.
+    """
+    from ..stages.warm_first_light import first_light_then_trigger, warm_up
+
+    def warm() -> None:
+        try:
+            log.info("first light warmed up in %.1f s", warm_up(settings))
+        except Exception as exc:  # noqa: BLE001 - only an optimisation
+            log.warning("first light warm-up failed (the first notice pays for it): %s", exc)
+
+    threading.Thread(target=warm, name="first-light-warm-up", daemon=True).start()
+    return first_light_then_trigger(trigger, engine=engine, settings=settings,
+                                    deadline=deadline)
 
 
 def connect_prefect(settings, log: logging.Logger, *, serve: bool = True):
