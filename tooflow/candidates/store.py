@@ -16,11 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..db import get_engine
+from ..db.copy_rows import copy_rows
 from ..guards.text import printable
 from ..models import (
     AlertStatus,
@@ -122,31 +123,48 @@ def store_alert(payload: bytes, source: str, *, fmt: str | None = None,
     fmt = fmt or sniff_format(payload[:64], source)
     if fmt not in FORMATS:
         raise ValueError(f"unknown candidate format {fmt!r} (known: {', '.join(FORMATS)})")
-    with Session(engine, expire_on_commit=False) as session:
-        existing = session.exec(select(CandidateAlert.id, CandidateAlert.status)
-                                .where(CandidateAlert.sha256 == sha)).first()
+    table = CandidateAlert.__table__
+    by_sha = select(table.c.id, table.c.status).where(table.c.sha256 == sha)
+    with engine.connect() as conn:  # Core: an ORM object per packet cost more than its insert
+        existing = conn.execute(by_sha).first()
         if existing is not None:  # (not the payload: it is not needed here)
             return AlertStored(existing[0], False, sha, existing[1])
         size = max(size or 0, len(payload))
-        row = CandidateAlert(sha256=sha, payload=payload, size=size, source=source, format=fmt)
+        values = {"sha256": sha, "payload": payload, "size": size, "source": source,
+                  "format": fmt, "received": utcnow(), "status": AlertStatus.received.value,
+                  "rejection_reason": None}
         if size > max_bytes:
-            row.payload = payload[:OVERSIZE_KEEP_BYTES]
-            row.status = AlertStatus.rejected.value
-            row.rejection_reason = (f"payload of {size} bytes exceeds the "
-                                    f"{max_bytes}-byte limit; first {OVERSIZE_KEEP_BYTES} "
-                                    f"bytes kept")
+            values["payload"] = payload[:OVERSIZE_KEEP_BYTES]
+            values["status"] = AlertStatus.rejected.value
+            values["rejection_reason"] = (f"payload of {size} bytes exceeds the "
+                                          f"{max_bytes}-byte limit; first "
+                                          f"{OVERSIZE_KEEP_BYTES} bytes kept")
         elif reject:
-            row.status = AlertStatus.rejected.value
-            row.rejection_reason = printable(reject)[:2000]
-        session.add(row)
+            values["status"] = AlertStatus.rejected.value
+            values["rejection_reason"] = printable(reject)[:2000]
         try:
-            session.commit()
+            alert_id = _insert_alert(conn, values)
+            conn.commit()
         except IntegrityError:  # the same bytes stored by another process meanwhile
-            session.rollback()
-            existing = session.exec(
-                select(CandidateAlert).where(CandidateAlert.sha256 == sha)).one()
-            return AlertStored(existing.id, False, sha, existing.status)
-        return AlertStored(row.id, True, sha, row.status)
+            conn.rollback()
+            existing = conn.execute(by_sha).one()
+            return AlertStored(existing[0], False, sha, existing[1])
+        return AlertStored(alert_id, True, sha, values["status"])
+
+
+def _insert_alert(conn: Connection, values: dict) -> int:
+    """Insert one ``candidate_alert`` row; its id.
+
+    On PostgreSQL a binary COPY with an id drawn from the table's sequence:
+    the bytes go as they are, not as a hex literal in the SQL twice their size.
+    """
+    table = CandidateAlert.__table__
+    if conn.dialect.name != "postgresql":
+        return conn.execute(insert(table), values).inserted_primary_key[0]
+    alert_id = conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence('candidate_alert', 'id'))").scalar_one()
+    copy_rows(conn, table, [{"id": alert_id, **values}])
+    return alert_id
 
 
 def process_alert(alert_id: int, *, engine: Engine | None = None,
@@ -389,9 +407,15 @@ def _apply_ztf_batch(session: Session, rows: list[CandidateAlert],
             row.candidate_pk = cand.id
             row.object_name = cand.name[:500]
             outcomes[row.id] = AlertOutcome(row.id, row.status, (cand.id,), (cand.name,), added)
-        if photometry:
-            session.execute(insert(CandidatePhotometry), photometry)
-        session.execute(insert(CandidateCutout), cutouts)
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":  # a binary COPY each (db.copy_rows)
+            copy_rows(conn, CandidatePhotometry.__table__, photometry)
+            copy_rows(conn, CandidateCutout.__table__, cutouts)
+        else:  # Core: one statement (the ORM's splits the rows at each None it leaves out)
+            for table, values in ((CandidatePhotometry.__table__, photometry),
+                                  (CandidateCutout.__table__, cutouts)):
+                if values:
+                    conn.execute(insert(table), values)
         _refresh_many(session, list(cands.values()))
     session.add_all(rows)
     session.flush()
@@ -439,14 +463,17 @@ def _refresh_many(session: Session, cands: list[Candidate]) -> None:
     """:func:`_refresh` of several candidates with one query."""
     by_id = {c.id: c for c in cands}
     detections: dict[int, list] = {pk: [] for pk in by_id}
-    for det in session.exec(
-            select(CandidatePhotometry.candidate_pk, CandidatePhotometry.time,
-                   CandidatePhotometry.mag, CandidatePhotometry.filter)
-            .where(CandidatePhotometry.candidate_pk.in_(list(by_id)),
-                   CandidatePhotometry.is_upper_limit == False)  # noqa: E712 (SQL)
-            .order_by(CandidatePhotometry.candidate_pk, CandidatePhotometry.jd,
-                      CandidatePhotometry.id)).all():
-        detections[det[0]].append(det)
+    query = (select(CandidatePhotometry.candidate_pk, CandidatePhotometry.time,
+                    CandidatePhotometry.mag, CandidatePhotometry.filter)
+             .where(CandidatePhotometry.candidate_pk.in_(list(by_id)),
+                    CandidatePhotometry.is_upper_limit == False)  # noqa: E712 (SQL)
+             .order_by(CandidatePhotometry.candidate_pk, CandidatePhotometry.jd,
+                       CandidatePhotometry.id))
+    # the photometry is written (Core); the candidates' pending changes are flushed
+    # once, with these: an UPDATE per candidate, not two
+    with session.no_autoflush:
+        for det in session.exec(query).all():
+            detections[det[0]].append(det)
     for pk, cand in by_id.items():
         found = detections[pk]
         cand.n_detections = len(found)
