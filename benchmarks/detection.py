@@ -339,7 +339,7 @@ def run_event(path: Path, args, shift_days: float = 0.0) -> dict:
     from tooflow.counterparts import kilonova
     from tooflow.iers import configure_iers
     from tooflow.planning import plan_skymap
-    from tooflow.planning.planner import solve_problem
+    from tooflow.planning.pipeline import solve_problem
 
     configure_iers(offline=True)
     load0 = os.getloadavg()[0]

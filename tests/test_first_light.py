@@ -193,12 +193,13 @@ def test_first_block_then_optimal_plan_no_key_twice(sqlite_engine, simulator):
 ])
 def test_single_pointing_skips_the_optimiser(sqlite_engine, simulator, monkeypatch,
                                              path, program, telescopes):
+    import tooflow.planning.pipeline as pipeline
     import tooflow.planning.planner as planner
 
     def no_solver(*args, **kwargs):
         raise AssertionError("a single pointing must not reach the optimiser")
 
-    monkeypatch.setattr(planner, "solve", no_solver)
+    monkeypatch.setattr(pipeline, "solve", no_solver)
     monkeypatch.setattr(planner, "plan_skymap", no_solver)
     engine = sqlite_engine
     notice_id, event_pk = _gated(path, engine, program)

@@ -13,13 +13,13 @@ from ligo.skymap.io import read_sky_map
 from tooflow.iers import configure_iers
 from tooflow.models import Plan as PlanRow
 from tooflow.planning import plan_skymap
-from tooflow.planning.planner import (
+from tooflow.planning.assembly import plan_from_exposures
+from tooflow.planning.fallback import (
     coverage_baseline,
     keep_coverage_baseline,
     keep_greedy_baseline,
-    objective_words,
-    plan_from_exposures,
 )
+from tooflow.planning.result import objective_words
 from tooflow.tasks.plan import plan_markdown
 from tooflow.views.summary import plan_lines
 

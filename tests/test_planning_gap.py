@@ -29,11 +29,11 @@ from tooflow.iers import configure_iers
 from tooflow.planning import coverage as cv
 from tooflow.planning import load_telescope, plan_skymap
 from tooflow.planning.greedy import greedy_plan
-from tooflow.planning.planner import SOLVER_TOLERANCE, resolve_strategies
 from tooflow.planning.problem import build_problem
 from tooflow.planning.repair import insert_fields
+from tooflow.planning.result import SOLVER_TOLERANCE
 from tooflow.planning.sequence import completed_candidates, transition_time
-from tooflow.planning.strategy import default_strategy
+from tooflow.planning.strategy import default_strategy, resolve_strategies
 from tooflow.records.coverage import achieved_coverage
 
 DATA = Path(__file__).parent / "data"

@@ -13,8 +13,9 @@ from ..telescopes import (
     load_telescope,
     load_telescopes,
 )
-from .planner import Plan, plan_skymap
+from .planner import plan_skymap
 from .problem import Target
+from .result import Plan
 from .strategy import Strategy, default_strategy
 
 __all__ = [

@@ -30,11 +30,12 @@ from tooflow.observations import PlannedObservation
 
 from ..telescopes import Telescope, load_telescope
 from . import coverage as cv
+from .assembly import plan_from_exposures
 from .greedy import greedy_plan
-from .planner import Plan, plan_from_exposures, resolve_strategies
 from .problem import Problem, Target, build_problem
+from .result import Plan
 from .sequence import Exposure
-from .strategy import Strategy
+from .strategy import Strategy, resolve_strategies
 
 __all__ = ["FIRST_BLOCK", "SINGLE_POINTING", "fits_one_field", "first_block_plan",
            "radius_90", "single_pointing_plan"]

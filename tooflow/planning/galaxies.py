@@ -23,9 +23,10 @@ from astropy.table import Table
 from ..skymap.summary import moc_rows
 from ..telescopes import Telescope, load_telescope
 from . import coverage as cv
-from .planner import Plan, resolve_strategies, solve_problem
+from .pipeline import solve_problem
 from .problem import Target, build_problem
-from .strategy import Strategy
+from .result import Plan
+from .strategy import Strategy, resolve_strategies
 
 __all__ = [
     "read_galaxy_catalog",

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..telescopes import Footprint, Telescope, load_telescope
-from .planner import Plan
+from .result import Plan
 
 __all__ = ["footprint_outline", "plot_plan"]
 

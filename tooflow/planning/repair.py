@@ -12,6 +12,7 @@ block), with the slew, readout, overhead and filter change on both sides, the
 minimum gap between visits and, under a maximum gap, no later than that. A field
 is inserted only when it adds at least its telescope's threshold, so the union
 never decreases; fields that do not fit anywhere are skipped.
+:func:`repair_and_prune` runs the repairs and the thresholds in their order.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from .problem import Problem, TelescopeProblem
 from .sequence import Exposure, completed_candidates, transition_time
 
-__all__ = ["insert_detection", "insert_fields", "swap_fields"]
+__all__ = ["insert_detection", "insert_fields", "repair_and_prune", "swap_fields"]
 
 
 def _timeline(part: TelescopeProblem, exposures: list[Exposure]) -> list[tuple]:
@@ -308,3 +309,44 @@ def insert_detection(problem: Problem, exposures: list[Exposure], wanted
         levels, total = trial, value
         outcome[i] = "put back"
     return out, outcome
+
+
+def repair_and_prune(problem: Problem, exposures: list[Exposure], prune, *, repair: bool,
+                      wanted=frozenset(), why: dict | None = None
+                      ) -> tuple[list[Exposure], dict[str, int], float | None]:
+    """The timed plan with timing's drops put back and the thresholds applied.
+
+    With ``repair`` (coverage objective): fields left out by timing go back into
+    idle telescope time (:func:`~.repair.insert_fields`, continuous time), the
+    optimiser's fields timing dropped (``wanted``) take the place of planned fields
+    that add less (:func:`~.repair.swap_fields`), the fields below their threshold
+    are removed, and the time that frees is filled again the same way (kept only
+    when the plan covers more). Without it, under the detection objective, the
+    ``wanted`` rows go back into idle time when they add their threshold
+    (:func:`~.repair.insert_detection`; ``why`` receives each one's outcome).
+    Returns the
+    exposures, the number of fields removed by the thresholds per telescope, and
+    the coverage before the thresholds (None without ``repair``).
+    """
+    if not repair:
+        if wanted and problem.objective == "detection":
+            # the optimiser's rows timing dropped, put back into idle time when they
+            # still add their threshold of detection probability (repair.insert_detection)
+            exposures, outcome = insert_detection(problem, exposures, wanted)
+            if why is not None:
+                why.update(outcome)
+        exposures, pruned = prune(problem, exposures)
+        return exposures, pruned, None
+    exposures, _ = insert_fields(problem, exposures)
+    exposures, _ = swap_fields(problem, exposures, wanted)
+    before = problem.union_probability(completed_candidates(problem, exposures))
+    exposures, pruned = prune(problem, exposures)
+    more, added = insert_fields(problem, exposures)
+    if added:
+        more, pruned_more = prune(problem, more)
+        if (problem.union_probability(completed_candidates(problem, more))
+                > problem.union_probability(completed_candidates(problem, exposures)) + 1e-12):
+            exposures = more
+            for name, n in pruned_more.items():
+                pruned[name] = pruned.get(name, 0) + n
+    return exposures, pruned, before

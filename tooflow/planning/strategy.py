@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ..telescopes import Telescope
 
-__all__ = ["Strategy", "default_strategy", "visit_gap", "DEFAULT_VISITS",
+__all__ = ["Strategy", "default_strategy", "resolve_strategies", "visit_gap", "DEFAULT_VISITS",
            "DETECTION_MAX_GAP"]
 
 #: Default visit filters per telescope (a field counts when all its visits are done).
@@ -110,3 +110,23 @@ def visit_gap(strategy: Strategy) -> float:
     if strategy.max_gap is not None:
         return float(strategy.max_gap)
     return float(strategy.min_gap) + DETECTION_MAX_GAP
+
+
+def resolve_strategies(
+    telescopes: list[Telescope], strategy: Strategy | dict | None
+) -> dict[str, Strategy]:
+    """One :class:`Strategy` per telescope from a shared one, a mapping or defaults."""
+    out = {}
+    for tel in telescopes:
+        if isinstance(strategy, Strategy):
+            s = strategy
+        elif isinstance(strategy, dict) and tel.name in strategy:
+            s = strategy[tel.name]
+            if isinstance(s, dict):
+                s = Strategy(**s)
+        else:
+            s = default_strategy(tel)
+        for f in s.filters:
+            s.exposure(tel, f)  # raises a clear error for an unknown filter
+        out[tel.name] = s
+    return out

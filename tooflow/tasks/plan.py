@@ -25,7 +25,7 @@ def plan_markdown(row: Plan, observations: list[PlannedObservationRow], event_id
     telescope, why and when it next could observe; a plan with exposures lists
     the telescopes that got nothing and why.
     """
-    from ..planning.planner import describe_solver, objective_words
+    from ..planning.result import describe_solver, objective_words
     from ..views.summary import idle_telescope_lines, not_observable_text
 
     lines = [f"### Plan {row.id} for {event_id}: {row.program}", ""]

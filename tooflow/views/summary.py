@@ -62,7 +62,7 @@ def format_decisions(decisions: list[dict[str, Any]]) -> list[str]:
 
 def idle_telescope_lines(plan) -> list[str]:
     """``TELESCOPE: why it got nothing[; next observable from …]`` for a stored plan."""
-    from ..planning.planner import idle_lines
+    from ..planning.result import idle_lines
 
     idle = plan.idle or {}
     reasons = {name: v.get("reason", "?") for name, v in idle.items()}
@@ -99,14 +99,14 @@ def per_telescope_text(plan) -> str:
 def objective_text(name: str | None) -> str:
     """What a stored plan's percentage is: ``of the probability`` (covered; also a plan
     stored without an objective name) or ``probability of detection under the model``."""
-    from ..planning.planner import objective_words
+    from ..planning.result import objective_words
 
     return objective_words(name) if name == "detection" else "of the probability"
 
 
 def plan_lines(plan, program: str) -> list[str]:
     """A stored plan in a few lines: coverage and solver, or "not observable in the window"."""
-    from ..planning.planner import describe_solver
+    from ..planning.result import describe_solver
 
     if not plan.observable:
         return [f"plan #{plan.id} ({program}): {not_observable_text(plan)}"]
