@@ -24,6 +24,15 @@ Python process each, as ``tooflow ingest`` does and as Prefect's runner does for
 every flow run of a served deployment (a spawned subprocess): the imports, then
 arrival → first block (or pointing) queued with every cache cold.
 
+The listener rows (``--listener-runs``) hand the notice to the listener's own
+loop (:func:`tooflow.intake.listeners.loop.handle_message`: store, acknowledge,
+then the trigger pool, whose threads run first light before the trigger,
+:mod:`tooflow.stages.warm_first_light`) in this warm process: message handed to
+the loop → first request stored in ``queue_request``, and the notice's arrival
+(its ``received`` time) → the same. The fresh-process listener rows do it
+once in a new process after :func:`~tooflow.stages.warm_first_light.warm_up`,
+as a listener that has just started and warmed up in its background thread.
+
 The flow rows take the map notice through the whole ``handle-notice`` flow on a
 temporary Prefect server with a zero monitor budget, first light off (today) and
 on: arrival → first request queued (the first ``queue_request`` row), and the
@@ -169,6 +178,82 @@ def flow_run(payload: bytes, home: Path, url: str, first_light: bool) -> tuple[f
     return (first - arrival).total_seconds(), elapsed
 
 
+class _Source:
+    """The loop's source protocol for one message handed to it (the benchmark's broker)."""
+
+    name = "bench"
+
+    def commit(self, message) -> None:
+        pass
+
+
+def listener_run(payload: bytes, program: str, home: Path, url: str, *,
+                 start: dt.datetime, topic: str) -> dict[str, float]:
+    """One notice through the listener's loop, first light in front of the trigger.
+
+    Times from the moment the message is handed to the loop's handler: stored and
+    acknowledged, first request stored in ``queue_request``, trigger called; and
+    from the notice's arrival (``received``) to its first request queued.
+    """
+    import threading
+
+    from sqlmodel import Session, func, select
+
+    from tooflow.intake.listeners.loop import Message, TriggerPool, handle_message
+    from tooflow.models import Notice, QueueRequestRow
+    from tooflow.stages.warm_first_light import first_light_then_trigger
+
+    settings, engine = _settings(home, url, True)
+    triggered = threading.Event()
+    failed: list[str] = []
+
+    def trigger(notice_id: int) -> None:  # stands in for run_deployment
+        triggered.set()
+
+    warm = first_light_then_trigger(trigger, engine=engine, settings=settings, start=start,
+                                    on_warning=lambda n, why: failed.append(why))
+    pool = TriggerPool(warm, 4, lambda n, exc, where: failed.append(str(exc)))
+    times: dict[str, float] = {}
+    handed = dt.datetime.now(dt.UTC)
+    t0, c0 = time.perf_counter(), time.process_time()
+    stored = handle_message(_Source(), Message(payload, topic), engine=engine,
+                            trigger=pool.submit)
+    times["stored + acknowledged"] = time.perf_counter() - t0
+    times["cpu stored + acknowledged"] = time.process_time() - c0
+    if not triggered.wait(600):
+        raise SystemExit("the listener's trigger was not called")
+    times["triggered"] = time.perf_counter() - t0
+    times["cpu triggered"] = time.process_time() - c0
+    pool.close()
+    if failed:
+        raise SystemExit(f"first light in the listener failed: {failed}")
+    with Session(engine) as session:
+        first = session.exec(select(func.min(QueueRequestRow.submitted))).one()
+        notice = session.get(Notice, stored.notice_id)
+    if first is None:
+        raise SystemExit(f"the listener queued nothing: {notice.first_light}")
+    first = first.replace(tzinfo=dt.UTC) if first.tzinfo is None else first
+    received = notice.received.replace(tzinfo=dt.UTC) if notice.received.tzinfo is None \
+        else notice.received
+    times["first queued"] = (first - handed).total_seconds()
+    times["arrival → first queued"] = (first - received).total_seconds()
+    times["cpu first queued"] = times["cpu arrival → first queued"] = times["cpu triggered"]
+    times["warm plan"] = (notice.first_light or {}).get("seconds") or 0.0
+    return times
+
+
+def _listener_notice(kind: str) -> tuple[bytes, str, dt.datetime, str]:
+    """Payload, program, window start and topic of the listener rows."""
+    if kind == "map":
+        return DEFAULT_NOTICE.read_bytes(), "GW kilonova search", NIGHT, "igwn.gwalert"
+    from tooflow.parsers import parse_notice
+
+    topic = "gcn.classic.json.SWIFT_XRT_POSITION"
+    payload = POINTING.read_bytes()
+    # the window opens when the notice arrives: at the event's time
+    return payload, "GRB afterglow", parse_notice(payload, source=f"bench:{topic}").time, topic
+
+
 #: What the first-light path imports before its first stage runs.
 FIRST_LIGHT_IMPORTS = ("tooflow.intake.store", "tooflow.stages.parse", "tooflow.stages.gate",
                        "tooflow.stages.notify", "tooflow.stages.first_light",
@@ -176,10 +261,29 @@ FIRST_LIGHT_IMPORTS = ("tooflow.intake.store", "tooflow.stages.parse", "tooflow.
 
 
 def fresh_child(kind: str, url: str, home: Path) -> None:
-    """In a new process: import the first-light path, then one run to the first queued."""
+    """In a new process: import the first-light path, then one run to the first queued.
+
+    ``listener-map``/``listener-pointing``: the listener's warm-up (as its
+    background thread at start), then one notice through its loop.
+    """
     import importlib
     import json
 
+    if kind.startswith("listener-"):
+        from tooflow.config import load_settings
+        from tooflow.iers import configure_iers
+        from tooflow.stages.warm_first_light import warm_up
+
+        configure_iers(offline=True)
+        t0, c0 = time.perf_counter(), time.process_time()
+        os.environ["TOOFLOW_HOME"] = str(home)
+        warm_up(load_settings())
+        times = {"warm-up": time.perf_counter() - t0, "cpu warm-up": time.process_time() - c0}
+        payload, program, start, topic = _listener_notice(kind.split("-", 1)[1])
+        times.update(listener_run(payload, program, home / "run", url, start=start,
+                                  topic=topic))
+        print("FRESH " + json.dumps(times))
+        return
     t0, c0 = time.perf_counter(), time.process_time()
     for module in FIRST_LIGHT_IMPORTS:
         importlib.import_module(module)
@@ -204,6 +308,8 @@ def fresh_run(kind: str, url: str, home: Path) -> dict[str, float]:
     import json
     import subprocess
 
+    if kind.startswith("listener-"):
+        (home / "run").mkdir()
     out = subprocess.run([sys.executable, __file__, "--fresh-child", kind, url, str(home)],
                          capture_output=True, text=True, timeout=900, check=True,
                          env={**os.environ, "TOOFLOW_HOME": str(home)})
@@ -245,6 +351,10 @@ def main() -> None:
     ap.add_argument("--pointing-program", default="GRB afterglow")
     ap.add_argument("--fresh-runs", type=int, default=2,
                     help="runs of the first-light path in a new process each, map and pointing")
+    ap.add_argument("--listener-runs", type=int, default=3,
+                    help="notices through the listener's loop, warm; map and pointing each")
+    ap.add_argument("--fresh-listener-runs", type=int, default=1,
+                    help="the same in a new process after the listener's warm-up")
     ap.add_argument("--fresh-child", nargs=3, metavar=("KIND", "URL", "HOME"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -318,6 +428,36 @@ def main() -> None:
                      "plan first light"))
         print(_stage("  cold Sun/Moon cache: arrival → pointing queued", p_cold,
                      "first queued"))
+        sys.stdout.flush()
+        listener = {"map": [], "pointing": []}
+        for _ in range(args.listener_runs):
+            for kind in listener:
+                payload_, program_, start_, topic_ = _listener_notice(kind)
+                listener[kind].append(listener_run(payload_, program_, home(), server.url,
+                                                   start=start_, topic=topic_))
+        for kind, runs in listener.items():
+            if not runs:
+                continue
+            print(f"listener, warm process ({kind}), {len(runs)} run(s):")
+            print(_stage("  message handed → stored + acknowledged", runs,
+                         "stored + acknowledged"))
+            print(_row("  first light in the listener (parse … submit)",
+                       [r["warm plan"] for r in runs]))
+            print(_stage("  message handed → first request queued", runs, "first queued"))
+            print(_stage("  arrival → first request queued", runs, "arrival → first queued"))
+            print(_stage("  message handed → flow triggered", runs, "triggered"))
+        sys.stdout.flush()
+        fresh_listener = {"listener-map": [], "listener-pointing": []}
+        for _ in range(args.fresh_listener_runs):
+            for kind in fresh_listener:
+                fresh_listener[kind].append(fresh_run(kind, server.url, home()))
+        for kind, runs in fresh_listener.items():
+            if not runs:
+                continue
+            print(f"listener, new process after its warm-up ({kind[9:]}), {len(runs)} run(s):")
+            print(_stage("  warm-up (background thread at start)", runs, "warm-up"))
+            print(_stage("  message handed → first request queued", runs, "first queued"))
+            print(_stage("  arrival → first request queued", runs, "arrival → first queued"))
         sys.stdout.flush()
         fresh = {"map": [], "pointing": []}
         for _ in range(args.fresh_runs):
