@@ -211,7 +211,8 @@ def test_single_pointing_from_the_listener(sqlite_engine, simulator):
         record["submitted"]["GRB afterglow"].values()) > 0
 
 
-def test_a_failure_still_triggers_and_is_reported(sqlite_engine, simulator, monkeypatch):
+def test_a_failure_still_triggers_and_is_reported(sqlite_engine, simulator, monkeypatch,
+                                                  capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("the planner broke")
 
@@ -231,6 +232,15 @@ def test_a_failure_still_triggers_and_is_reported(sqlite_engine, simulator, monk
         assert s.exec(select(func.count()).select_from(QueueRequestRow)).one() == 0
     assert any(f"first light of notice #{notice_id}: first light in the listener failed"
                in line for line in lines)
+    # and `tooflow health` lists it where an operator looks
+    import argparse
+
+    from tooflow.cli.health import _health
+
+    _health(argparse.Namespace(stale=60.0))
+    out = capsys.readouterr().out
+    assert "1 notice(s) in the last 24 h whose first light in the listener failed" in out
+    assert f"#{notice_id}: first light in the listener failed: RuntimeError" in out
 
 
 def test_in_process_simulator_is_left_to_the_flow(sqlite_engine, tmp_path, monkeypatch):

@@ -5,7 +5,9 @@ older migration, unreachable: one ``database: FAILED:`` line says which and
 what to run), the science programs file cannot be read (``programs: FAILED:``),
 a listener has not reported for ``--stale`` seconds, notices are
 waiting for a flow run or a notice's flow failed (``failed``, with the stage
-and reason), so it can serve as a monitoring check.
+and reason), so it can serve as a monitoring check. Notices whose first light
+in the listener failed are listed as a warning (the flow planned them: only
+speed was lost).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def _health(args: argparse.Namespace) -> int:
             failed, newest = failed_notices(engine)
             stuck = stuck_notices(engine)
             cands = alert_health(engine, now=now)
+            slow = _first_light_failures(engine, now)
     except DatabaseNotReady as exc:
         print(f"database: FAILED: {exc}")
         rows = None
@@ -93,6 +96,11 @@ def _health(args: argparse.Namespace) -> int:
         print(f"{len(stuck)} notice(s) whose flow run started but never finished "
               "(past the run's budget; `tooflow rerun EVENT_ID`): "
               + ", ".join(f"#{n.id} ({n.status})" for n in stuck[:10]))
+    if slow:  # a warning: the flow's own first light ran, only speed was lost
+        print(f"{len(slow)} notice(s) in the last 24 h whose first light in the listener "
+              "failed (the flow planned it), newest:")
+        for notice_id, reason in slow[:5]:
+            print(f"  #{notice_id}: {reason}")
     if cands.waiting:
         print(f"{cands.waiting} candidate alert(s) stored but not parsed for over a minute "
               "(`tooflow candidates listen` parses them when it starts)")
@@ -102,6 +110,16 @@ def _health(args: argparse.Namespace) -> int:
         for alert_id, source, reason in cands.newest_rejections:
             print(f"  #{alert_id} {source}: {reason}")
     return 1 if programs_bad or stale or pending or failed or stuck or cands.waiting else 0
+
+
+def _first_light_failures(engine, now: dt.datetime) -> list[tuple[int, str]]:
+    """Notices of the last 24 h whose first light in the listener failed, newest first."""
+    from sqlmodel import Session
+
+    from ..records.first_light import listener_failures
+
+    with Session(engine) as session:
+        return listener_failures(session, now - dt.timedelta(hours=24))
 
 
 def _programs_problem() -> str | None:

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from ..models import Notice, Plan, PlannedObservationRow, QueueRequestRow
 
 __all__ = ["FAST_STATUSES", "FirstLightRecord", "Replacement", "first_light_records",
-           "listener_warnings", "replacement_in"]
+           "listener_failures", "listener_warnings", "replacement_in"]
 
 #: ``Plan.solver_status`` of the fast plans (tooflow.planning.first_light).
 FAST_STATUSES = ("FIRST-BLOCK", "SINGLE-POINTING")
@@ -166,6 +166,18 @@ def listener_warnings(session: Session, event_pk: int) -> list[str]:
         if warning:
             out.append(f"first light of notice #{notice.id}: {warning}")
     return out
+
+
+def listener_failures(session: Session, since: dt.datetime) -> list[tuple[int, str]]:
+    """Notices received since ``since`` whose first light in the listener failed, newest first.
+
+    ``(notice id, reason)``; the flow's own first light ran for each (``tooflow health``).
+    """
+    rows = session.exec(select(Notice.id, Notice.first_light).where(
+        Notice.received >= since, Notice.first_light.is_not(None))
+        .order_by(Notice.id.desc())).all()
+    return [(i, record["warning"]) for i, record in rows
+            if isinstance(record, dict) and record.get("warning")]
 
 
 def first_light_records(session: Session, event_pk: int,
