@@ -18,7 +18,6 @@ never decreases; fields that do not fit anywhere are skipped.
 from __future__ import annotations
 
 import bisect
-import heapq
 
 import numpy as np
 
@@ -122,7 +121,7 @@ def insert_fields(problem: Problem, exposures: list[Exposure]
     added : dict of str to int
         Number of fields inserted per telescope.
     """
-    from .value import candidate_pixels, uncovered_gain
+    from .value import best_first, candidate_pixels, uncovered_gain
 
     pixels = candidate_pixels(problem)
     prob = problem.grid.prob
@@ -142,18 +141,10 @@ def insert_fields(problem: Problem, exposures: list[Exposure]
         def gain(k: int, part=part) -> float:
             return uncovered_gain(part, k, pixels, prob, covered)
 
-        heap = [(-gain(k), int(k)) for k in range(len(part))
-                if k not in mine and part.visible[k].any()]
-        heapq.heapify(heap)
-        while heap:
+        rows = [k for k in range(len(part)) if k not in mine and part.visible[k].any()]
+        # ends where the best adds less than the threshold, or nothing
+        for k in best_first(rows, gain, part.threshold, positive=True):
             if part.strategy.max_fields is not None and n_fields >= part.strategy.max_fields:
-                break
-            _, k = heapq.heappop(heap)
-            g = gain(k)
-            if heap and g < -heap[0][0] - 1e-15:
-                heapq.heappush(heap, (-g, k))  # re-valued lower: try the next first
-                continue
-            if g < part.threshold or g <= 0:
                 break
             if part.field_key is not None and int(part.field_key[k]) in keys:
                 continue

@@ -365,9 +365,7 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
     dict
         A new assignment ``(global candidate, visit) -> block``.
     """
-    import heapq
-
-    from .value import candidate_pixels, uncovered_gain
+    from .value import best_first, candidate_pixels, uncovered_gain
 
     out = dict(assignment)
     pixels = candidate_pixels(problem)
@@ -387,18 +385,10 @@ def fill_idle(problem: Problem, assignment: dict[tuple[int, int], int]) -> dict:
         def gain(k: int, part=part) -> float:
             return uncovered_gain(part, k, pixels, prob, covered)
 
-        heap = [(-gain(k), int(k)) for k in range(len(part)) if k not in chosen]
-        heapq.heapify(heap)
-        while heap:
+        rows = [k for k in range(len(part)) if k not in chosen]
+        for k in best_first(rows, gain, part.threshold):  # ends where the best adds too little
             if part.strategy.max_fields is not None and n_fields >= part.strategy.max_fields:
                 break
-            _, k = heapq.heappop(heap)
-            g = gain(k)
-            if heap and g < -heap[0][0] - 1e-15:
-                heapq.heappush(heap, (-g, k))  # stale: re-valued lower, try the next
-                continue
-            if g < part.threshold:
-                break  # the best left adds too little
             chain = part.earliest_chain(k, use)
             if not chain:
                 continue

@@ -15,12 +15,16 @@ that grid fields are judged against.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Callable, Iterable, Iterator
+
 import numpy as np
 
 from .problem import Problem
 from .sequence import Exposure, completed_candidates
 
-__all__ = ["candidate_pixels", "prune_low_value", "thresholds", "uncovered_gain"]
+__all__ = ["best_first", "candidate_pixels", "prune_low_value", "thresholds",
+           "uncovered_gain"]
 
 
 def candidate_pixels(problem: Problem) -> list[np.ndarray]:
@@ -57,6 +61,47 @@ def uncovered_gain(part, k: int, pixels: list[np.ndarray], prob: np.ndarray,
         return part.value(k)
     p = pixels[part.offset + k]
     return float(prob[p[~covered[p]]].sum())
+
+
+def best_first(rows: Iterable[int], gain: Callable[[int], float], threshold: float, *,
+               positive: bool = False) -> Iterator[int]:
+    """Rows by decreasing gain, re-valued lazily, while the best reaches ``threshold``.
+
+    The fill-in loops' order (:func:`~.solver.fill_idle` into the blocks,
+    :func:`~.repair.insert_fields` into timed idle time). A row's gain (what it
+    adds to the union so far) only falls as the caller takes rows, so a row whose
+    fresh gain is still at least every other row's last value is the best now:
+    rows are re-valued when they come up, not all after each take.
+
+    Parameters
+    ----------
+    rows : iterable of int
+        Rows of a telescope's part, valued once up front.
+    gain : callable
+        ``gain(k)``: what row ``k`` adds now; it must see what the caller took.
+    threshold : float
+        The stop rule: the rows end at the first best row worth less (none after
+        it is worth more).
+    positive : bool
+        Also end at the first best row worth nothing (a threshold of 0 still
+        takes no row that adds nothing).
+
+    Yields
+    ------
+    int
+        The best row left; the caller takes it or skips it (no room for it).
+    """
+    heap = [(-gain(k), int(k)) for k in rows]
+    heapq.heapify(heap)
+    while heap:
+        _, k = heapq.heappop(heap)
+        g = gain(k)
+        if heap and g < -heap[0][0] - 1e-15:
+            heapq.heappush(heap, (-g, k))  # re-valued lower: try the next first
+            continue
+        if g < threshold or (positive and g <= 0):
+            return
+        yield k
 
 
 def thresholds(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
