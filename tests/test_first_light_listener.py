@@ -85,6 +85,7 @@ class Trigger:
         self.engine, self.mark = engine, mark
         self.calls: list[int] = []
         self.queued_at_trigger: dict[int, int] = {}
+        self.counts: list[int] = []  # requests queued at each call, in order
 
     def __call__(self, notice_id: int) -> str:
         with Session(self.engine) as s:
@@ -93,6 +94,7 @@ class Trigger:
                 select(func.count()).select_from(QueueRequestRow)
                 .where(QueueRequestRow.event_pk == notice.event_pk)).one() \
                 if notice.event_pk else 0
+            self.counts.append(self.queued_at_trigger[notice_id])
             assert notice.status in (NoticeStatus.received.value, NoticeStatus.rejected.value)
         self.calls.append(notice_id)
         if self.mark:
@@ -309,3 +311,38 @@ def test_listen_wires_first_light_in_front_of_its_trigger(sqlite_engine, simulat
     # depends on the hour, so only what was decided is checked
     record = _notice(sqlite_engine, stored.notice_id).first_light
     assert record["by"] == "listener" and (record["plans"] or record["skipped"])
+
+
+def test_a_second_trigger_waits_for_the_first_light_under_way(sqlite_engine, simulator,
+                                                              monkeypatch):
+    """The reconciler's pass while the listener plans the same notice: the flow waits."""
+    import threading
+
+    from tooflow.intake.store import store_notice
+
+    planning, release = threading.Event(), threading.Event()
+    real = warm.plan_first_light
+
+    def slow(*args, **kwargs):
+        planning.set()
+        release.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(warm, "plan_first_light", slow)
+    trigger = Trigger(sqlite_engine, mark=False)
+    wrapped = first_light_then_trigger(trigger, engine=sqlite_engine,
+                                       settings=load_settings(), start=NIGHT)
+    stored = store_notice(PRELIMINARY.read_bytes(), "igwn:igwn.gwalert", engine=sqlite_engine)
+    first = threading.Thread(target=wrapped, args=(stored.notice_id,))
+    first.start()
+    planning.wait()
+    second = threading.Thread(target=wrapped, args=(stored.notice_id,))  # the reconciler
+    second.start()
+    second.join(0.5)  # time for it to trigger, were it not waiting
+    release.set()
+    first.join()
+    second.join()
+    # both triggered (the same flow run, by the idempotency key), each after the first block
+    # was queued: the second did not trigger while the first was planning
+    assert trigger.calls == [stored.notice_id, stored.notice_id]
+    assert len(trigger.counts) == 2 and min(trigger.counts) > 0

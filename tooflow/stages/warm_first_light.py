@@ -16,7 +16,8 @@ nothing twice (the request keys are queued already).
 The rule: the listener does it only when it cannot interfere with a flow.
 
 * The notice has no plan yet and the listener has not done it before (the
-  reconciler triggers a notice still ``received`` again: nothing is re-planned).
+  reconciler triggers a notice still ``received`` again: nothing is re-planned;
+  one that comes while the listener is on it waits for it, then triggers).
 * It is not rejected, superseded or a retraction (the flow handles those).
 * Its event has no plan yet and no other notice of the event is on its way
   (received, triggered, parsed or gated): a later notice of a known event goes
@@ -65,7 +66,7 @@ ON_ITS_WAY = (NoticeStatus.received.value, NoticeStatus.triggered.value,
 
 _guard = threading.Lock()
 _event_locks: dict[str, threading.Lock] = {}
-_running: set[int] = set()
+_running: dict[int, threading.Event] = {}  # notices in hand: set when done
 
 
 @dataclass
@@ -230,10 +231,13 @@ def warm_first_light(notice_id: int, *, engine: Engine, settings: Settings,
     t0 = time.perf_counter()
     out = WarmFirstLight(notice_id)
     with _guard:
-        if notice_id in _running:
-            out.skipped = "the listener is on it already"
-            return out
-        _running.add(notice_id)
+        busy = _running.get(notice_id)
+        if busy is None:
+            done = _running[notice_id] = threading.Event()
+    if busy is not None:  # e.g. the reconciler meanwhile: let it finish, then trigger
+        busy.wait(deadline.remaining() if deadline is not None else None)
+        out.skipped = "the listener was on it already"
+        return out
     try:
         if not settings.planning.first_light:
             out.skipped = "planning.first_light is off"
@@ -258,7 +262,8 @@ def warm_first_light(notice_id: int, *, engine: Engine, settings: Settings,
         return out
     finally:
         with _guard:
-            _running.discard(notice_id)
+            _running.pop(notice_id, None)
+        done.set()
 
 
 def _restore_quietly(engine: Engine, notice_id: int) -> None:
