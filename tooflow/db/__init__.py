@@ -50,7 +50,12 @@ def _engine_for(url: str) -> Engine:
 
     args = {} if "connect_timeout" in make_url(url).query else {
         "connect_timeout": PG_CONNECT_TIMEOUT}
-    return create_engine(url, pool_pre_ping=True, connect_args=args)
+    # values_plus_batch: an executemany UPDATE/DELETE (the ORM flushing many changed
+    # rows) goes in pages of 100 statements per round trip, not one each; INSERTs are
+    # batched either way. Its one cost: no row count for such a batch (tooflow checks
+    # row counts only of single statements).
+    return create_engine(url, pool_pre_ping=True, connect_args=args,
+                         executemany_mode="values_plus_batch")
 
 
 def get_engine(settings: Settings | None = None, url: str | None = None) -> Engine:
