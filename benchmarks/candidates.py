@@ -20,7 +20,8 @@ Reported, each measured in this run:
   second, and its ratio to parse alone;
 * the listener's way: ``store_alert`` per packet (a commit each: the bytes are
   safe before the offset is committed), then ``process_alerts`` per batch of
-  200 (one commit per batch), and its ratio to the one-by-one ingest.
+  200 (one commit per batch), and its ratio to the one-by-one ingest;
+* the load average before and after (the machine may be shared).
 
 ZTF's public stream peaks at a few hundred thousand alerts a night (~10-30 per
 second averaged over a night); the target is that one ingesting process keeps
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import sys
 import tempfile
@@ -84,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import fastavro
 
+    load_before = os.getloadavg()
     from tooflow.candidates.store import ingest_alert_bytes, process_alerts, store_alert
     from tooflow.candidates.ztf import parse_ztf_alert
     from tooflow.db import create_schema, get_engine
@@ -121,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             (f"ingest_alert_bytes ({url.split(':')[0]}, {args.n} packets)", ingest,
              ingest / parse),
             ("store each + process_alerts per 200", batched, batched / ingest)]
+    before, after = (" ".join(f"{x:.2f}" for x in load) for load in (load_before,
+                                                                    os.getloadavg()))
+    print(f"load average (1, 5, 15 min): before {before}, after {after} "
+          f"({os.cpu_count()} CPUs)")
     print(f"{'step':<48} {'ms/packet':>10} {'packets/s':>10} {'ratio':>8}")
     for name, sec, ratio in rows:
         print(f"{name:<48} {sec * 1e3:10.3f} {1 / sec:10.0f} {ratio:7.1f}x")
