@@ -47,8 +47,9 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
         Per program: the final plan's id (the single pointing's, else the
         optimal plan's); the submission result (as a dict; first block and
         optimal plan merged by :func:`merge_results`, with ``first_light``: the
-        fast plan's kind, id and what it submitted); why the last submission's
-        task run failed.
+        fast plan's kind, id and what it submitted); why a submission's task
+        run failed (the optimal plan's; else the first block's, also when the
+        optimal plan's submission then sent what the first block's queue refused).
     """
     from ..stages.first_light import replacement
 
@@ -62,6 +63,10 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
     early_submitted, early_failures = submit_all(early)
     for p, f in first.items():
         if f.plan_id is None:
+            if f.why:  # a sky map whose first block has nothing to observe: say why
+                logger.info("%s (%s): no first block: %s", event_id, p, f.why)
+                publish_first_light(event_id, p, [f"**no first block** ({f.why}); "
+                                                  "the optimal plan follows"])
             continue
         sent = sum((early_submitted.get(p) or {}).get("submitted", {}).values())
         what = "single pointing submitted (final)" if f.final else \
@@ -118,6 +123,13 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
                 submitted[p] = early_submitted[p]
             if p in early_failures:
                 failures[p] = early_failures[p]
+        elif p in early_failures and p not in failures:
+            # a queue refused the first block: the run is not green even though the
+            # optimal plan's submission (which sent what it also wanted) went through
+            early = early_failures[p]
+            failures[p] = SubmissionFailed(
+                f"first block: {early}; the optimal plan's submission went through",
+                early.result, early.transient)
         if first[p].plan_id is not None and p in submitted:
             submitted[p] = {**submitted[p], "first_light": {
                 "kind": first[p].kind, "plan_id": first[p].plan_id, "by": first[p].by,

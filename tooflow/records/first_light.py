@@ -18,10 +18,25 @@ from sqlmodel import Session, select
 from ..models import Notice, Plan, PlannedObservationRow, QueueRequestRow
 
 __all__ = ["FAST_STATUSES", "FirstLightRecord", "Replacement", "first_light_records",
-           "listener_failures", "listener_warnings", "replacement_in"]
+           "listener_failures", "listener_warnings", "reached_a_queue", "replacement_in"]
 
 #: ``Plan.solver_status`` of the fast plans (tooflow.planning.first_light).
 FAST_STATUSES = ("FIRST-BLOCK", "SINGLE-POINTING")
+
+
+def reached_a_queue(row: QueueRequestRow) -> bool:
+    """Whether a queue ever accepted the request (not unsent, expired, or dropped unsent).
+
+    A request no queue accepted is ``unsent``, then ``expired`` or ``cancelled``
+    with a detail saying it was never sent (:mod:`tooflow.stages.submit`: "not
+    sent: …", "… before any queue accepted it").
+    """
+    if row.status in ("unsent", "expired"):
+        return False
+    detail = row.detail or ""
+    return not (row.status == "cancelled" and (detail.startswith("not sent")
+                                               or detail.endswith("before any queue "
+                                                                  "accepted it")))
 
 
 @dataclass
@@ -94,7 +109,14 @@ class FirstLightRecord:
     requests : dict of str to int
         Requests it queued (accepted by a queue) per telescope.
     unsent : int
-        Its requests no queue accepted (kept "unsent", retried).
+        Its requests no queue accepted (kept "unsent", retried, or dropped unsent).
+    left_to_optimal : int
+        For a first block: its requests no queue accepted when it was submitted
+        that the optimal plan wanted too and took over (sent with it, or kept
+        unsent by it).
+    failure : str or None
+        For a first block without an optimal plan: why its notice's run failed
+        (the first block's requests stay as they are).
     optimal_plan_id : int or None
         For a first block: the optimal plan that followed it (None: pending).
     replacement : Replacement or None
@@ -115,6 +137,8 @@ class FirstLightRecord:
     optimal_plan_id: int | None = None
     replacement: Replacement | None = None
     by: str = "flow"
+    left_to_optimal: int = 0
+    failure: str | None = None
 
     @property
     def after_arrival(self) -> float | None:
@@ -136,11 +160,17 @@ class FirstLightRecord:
                      f"{self.after_arrival:.1f} s after notice #{self.notice_id} arrived: "
                      f"{total} request(s) [{per}]")
         if self.unsent:
-            head += f"; {self.unsent} not accepted by a queue yet"
+            head += f"; {self.unsent} not accepted by a queue"
+        if self.left_to_optimal:
+            head += (f"; {self.left_to_optimal} not accepted by a queue then, left to the "
+                     f"optimal plan #{self.optimal_plan_id}")
         out = [head]
         if self.kind == "single pointing":
             out.append("  final: the localization fits one field of every telescope, "
                        "no optimal plan follows")
+        elif self.optimal_plan_id is None and self.failure:
+            out.append(f"  no optimal plan: {self.failure}; the first block's requests "
+                       "stay as they are")
         elif self.optimal_plan_id is None:
             out.append("  optimal plan pending")
         else:
@@ -180,6 +210,20 @@ def listener_failures(session: Session, since: dt.datetime) -> list[tuple[int, s
             if isinstance(record, dict) and record.get("warning")]
 
 
+def _taken_over(session: Session, first: Plan, optimal_plan_id: int) -> int:
+    """First-block requests no queue accepted then, which the optimal plan took over.
+
+    An unsent request the optimal plan also wants becomes the optimal plan's
+    (:func:`tooflow.stages.submit.submit_plan` sends it again or keeps it unsent).
+    """
+    keys = set(session.exec(select(PlannedObservationRow.request_key).where(
+        PlannedObservationRow.plan_id == first.id)).all())
+    moved = session.exec(select(QueueRequestRow.request_key).where(
+        QueueRequestRow.event_pk == first.event_pk,
+        QueueRequestRow.plan_id == optimal_plan_id)).all()
+    return sum(key in keys for key in moved)
+
+
 def first_light_records(session: Session, event_pk: int,
                         plan_ids: set[int] | None = None) -> list[FirstLightRecord]:
     """The event's fast plans (all, or those in ``plan_ids``), oldest first."""
@@ -192,7 +236,7 @@ def first_light_records(session: Session, event_pk: int,
             continue
         rows = session.exec(select(QueueRequestRow).where(
             QueueRequestRow.event_pk == event_pk, QueueRequestRow.plan_id == p.id)).all()
-        accepted = [q for q in rows if q.status != "unsent"]
+        accepted = [q for q in rows if reached_a_queue(q)]
         notice = session.get(Notice, p.notice_id)
         rec = FirstLightRecord(
             plan_id=p.id, program=p.program,
@@ -210,5 +254,8 @@ def first_light_records(session: Session, event_pk: int,
             if later is not None:
                 rec.optimal_plan_id = later.id
                 rec.replacement = replacement_in(session, p.id, later.id)
+                rec.left_to_optimal = _taken_over(session, p, later.id)
+            elif notice.status == "failed":
+                rec.failure = notice.error
         out.append(rec)
     return out

@@ -48,6 +48,9 @@ class FirstLight:
     queued_after : float or None
         For ``by == "listener"``: seconds from the notice's arrival to its first
         request queued.
+    why : str or None
+        Why there is no fast plan when a sky map's first block has nothing to
+        observe (per telescope; the optimal plan follows).
     """
 
     plan_id: int | None
@@ -55,6 +58,7 @@ class FirstLight:
     seconds: float = 0.0
     by: str = "flow"
     queued_after: float | None = None
+    why: str | None = None
 
     @property
     def final(self) -> bool:
@@ -123,7 +127,9 @@ def plan_first_light(notice_id: int, program_name: str, *, engine: Engine, setti
                                     minutes=settings.planning.first_block_minutes,
                                     targets=targets or None, window_end=end)
             if not plan.observations:
-                return FirstLight(None, "none", time.perf_counter() - t0)
+                why = "; ".join(f"{t}: {r}" for t, r in sorted(plan.idle.items()))
+                return FirstLight(None, "none", time.perf_counter() - t0,
+                                  why=why or "nothing to observe in the first block")
             kind = "first block"
         unknown = {t: {"reason": "tooflow has no description of this telescope "
                                  "(tooflow/telescopes/data)"}
