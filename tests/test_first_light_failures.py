@@ -11,7 +11,7 @@ refuses):
 * ZTF's queue refuses both: nothing is said to be queued that no queue took;
 * the optimal plan's solve raises after the first block was queued: the first
   block stays queued, the run is red, ``tooflow show`` says there is no optimal
-  plan and why;
+  plan and why, the people on duty are told;
 * the database goes away once as the optimal plan starts: the plan task tries
   again, the optimal plan replaces the first block, no key twice;
 * a first block in daylight: nothing to queue early, and why;
@@ -32,6 +32,7 @@ from tooflow.intake.store import store_notice
 from tooflow.models import (
     FacilityTransaction,
     Notice,
+    NotificationRecord,
     Plan,
     PlannedObservationRow,
     QueueRequestRow,
@@ -205,7 +206,6 @@ class _RefusesOnce:
 def test_first_block_refused_then_sent_with_the_optimal_plan_is_a_red_run(
         prefect, sqlite_engine, simulator, tmp_path, monkeypatch):  # noqa: F811
     import tooflow.facilities.routing as routing
-    from tooflow.models import NotificationRecord
 
     queue = _RefusesOnce(routing.facility_for)
     monkeypatch.setattr(routing, "facility_for", queue)
@@ -251,6 +251,11 @@ def test_optimal_plan_failing_leaves_the_first_block_queued_and_the_run_red(
     assert ("no optimal plan: plan failed: RuntimeError: the solver crashed; the first "
             "block's requests stay as they are") in text
     assert "optimal plan pending" not in text
+    # the people on duty are told: only the first block is queued
+    with Session(sqlite_engine) as s:
+        (told,) = s.exec(select(NotificationRecord).where(
+            NotificationRecord.reason == "run_failed")).all()
+    assert told.summary["detail"].startswith("plan failed: RuntimeError: the solver crashed")
 
 
 def test_database_down_once_before_the_optimal_plan_is_tried_again(

@@ -95,7 +95,9 @@ def handle_notice(notice_id: int, follow_up: bool = True,
     Exception
         Whatever a stage raised, after recording it on the notice (status
         ``failed``, ``error`` naming the stage) and its event, so that the run
-        ends Failed and ``tooflow show``/``tooflow health`` say why.
+        ends Failed and ``tooflow show``/``tooflow health`` say why; once the
+        notice has an event, the people on duty are told (``run_failed``,
+        unless the run's own budget stopped it).
     """
     from ..runs.logs import send_tooflow_logs_to_prefect
     from ..runs.outcome import finish_notice
@@ -114,6 +116,8 @@ def handle_notice(notice_id: int, follow_up: bool = True,
         reason = record_failure(notice_id, stage[0], why)
         get_run_logger().error("notice %s: %s", notice_id, reason)
         if event:
+            if why is exc:  # not past the run's budget: a person must re-run it
+                _tell_failed(event[0][0], reason)
             _publish_view(*event[0])
         if why is not exc:  # the Prefect UI says the run's budget, not the task's
             raise TimeoutError(reason) from exc
@@ -136,6 +140,15 @@ def handle_notice(notice_id: int, follow_up: bool = True,
         out.failed, out.reason = True, reason
         return Failed(message=reason, data=out)
     return out
+
+
+def _tell_failed(event_pk: int, reason: str) -> None:
+    """Notify ``run_failed`` (e.g. the optimal plan failed after the first block was
+    queued); a notification that fails itself is a warning, never the run's error."""
+    state = notify(event_pk, "run_failed", [], f"{reason} (`tooflow rerun` once fixed)",
+                   return_state=True)
+    if state.is_failed():
+        get_run_logger().warning("run_failed not notified: %s", state.message)
 
 
 def _stopped(elapsed: float, exc: BaseException | None = None) -> BaseException:

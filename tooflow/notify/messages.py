@@ -30,6 +30,7 @@ REASONS: dict[str, str] = {
     "plan_submitted": "plan submitted",
     "not_observable": "not observable in the window",
     "submission_failed": "SUBMISSION FAILED",
+    "run_failed": "RUN FAILED",
     "retraction": "RETRACTION",
     "circular_ready": "circular draft ready",
     "snews_coincidence": "SNEWS coincidence",
