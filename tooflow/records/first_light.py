@@ -169,8 +169,8 @@ class FirstLightRecord:
             out.append("  final: the localization fits one field of every telescope, "
                        "no optimal plan follows")
         elif self.optimal_plan_id is None and self.failure:
-            out.append(f"  no optimal plan: {self.failure}; the first block's requests "
-                       "stay as they are")
+            out.append(f"  no optimal plan: {self.failure.rstrip('.')}; the first block's "
+                       "requests stay as they are")
         elif self.optimal_plan_id is None:
             out.append("  optimal plan pending")
         else:
