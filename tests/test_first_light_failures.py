@@ -9,9 +9,10 @@ refuses):
   is red with the first block's reason, and ``tooflow show`` says which
   requests the optimal plan took over;
 * ZTF's queue refuses both: nothing is said to be queued that no queue took;
-* the optimal plan's solve raises after the first block was queued: the first
-  block stays queued, the run is red, ``tooflow show`` says there is no optimal
-  plan and why, the people on duty are told;
+* one program's optimal plan raises after the first block was queued: its first
+  block stays queued, the other program is planned and submitted, the run is
+  red, ``tooflow show`` says there is no optimal plan and why, the people on
+  duty are told;
 * the database goes away once as the optimal plan starts: the plan task tries
   again, the optimal plan replaces the first block, no key twice;
 * a first block in daylight: nothing to queue early, and why;
@@ -229,33 +230,49 @@ def test_first_block_refused_then_sent_with_the_optimal_plan_is_a_red_run(
 
 def test_optimal_plan_failing_leaves_the_first_block_queued_and_the_run_red(
         prefect, sqlite_engine, simulator, tmp_path, monkeypatch):  # noqa: F811
+    """Two programs; one's optimal plan fails, the other's is planned and submitted."""
     import tooflow.planning
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("the solver crashed")
+    use_programs(tmp_path, monkeypatch, programs_yaml(
+        kilonova_program(telescopes=("ZTF", "DECam")),
+        kilonova_program("Gattini kilonova", telescopes=("Gattini",))),
+        f"facilities:\n  simulator:\n    url: {simulator.url}\n")
+    real = tooflow.planning.plan_skymap
 
-    monkeypatch.setattr(tooflow.planning, "plan_skymap", crash)
+    def crash_for_decam(moc, telescopes, *args, **kwargs):
+        if "DECam" in telescopes:
+            raise RuntimeError("the solver crashed")
+        return real(moc, telescopes, *args, **kwargs)
+
+    monkeypatch.setattr(tooflow.planning, "plan_skymap", crash_for_decam)
     notice_id, state = _handle(sqlite_engine, tmp_path)
-    assert state.is_failed() and "the solver crashed" in state.message
+    reason = "plan failed: PlanFailed: ZTF kilonova: RuntimeError: the solver crashed"
+    assert state.is_failed() and "ZTF kilonova: RuntimeError: the solver crashed" in state.message
     with Session(sqlite_engine) as s:
         notice = s.get(Notice, notice_id)
-        (first,) = s.exec(select(Plan)).all()  # the first block, no optimal plan
-    assert notice.status == "failed"
-    assert notice.error == "plan failed: RuntimeError: the solver crashed"
-    assert first.solver_status == "FIRST-BLOCK" and first.status == "submitted"
-    rows = _rows(sqlite_engine)
-    assert rows and all(q.plan_id == first.id and q.status != "cancelled" for q in rows)
+        plans = {(p.program, p.solver_status.split("+")[0]): p
+                 for p in s.exec(select(Plan)).all()}
+    assert notice.status == "failed" and notice.error == reason
+    # the failing program: its first block, still submitted, nothing of it cancelled
+    first = plans[(PROGRAM, "FIRST-BLOCK")]
+    assert first.status == "submitted" and {p for p, _ in plans} == {PROGRAM, "Gattini kilonova"}
+    assert len([k for k in plans if k[0] == PROGRAM]) == 1
+    rows = _rows(sqlite_engine, plan_id=first.id)
+    assert rows and all(q.status != "cancelled" for q in rows)
+    # the other program's optimal plan replaced its first block all the same
+    other = [p for (program, _), p in plans.items() if program == "Gattini kilonova"]
+    assert sorted(p.status for p in other) == ["submitted", "superseded"]
     names = [t.name for t in _task_runs(state)]
-    assert f"submit-plan-{first.id}" in names and "plan-ZTF kilonova" in names
+    assert f"submit-plan-{first.id}" in names and "plan-Gattini kilonova" in names
     text = _show(sqlite_engine)
-    assert ("no optimal plan: plan failed: RuntimeError: the solver crashed; the first "
-            "block's requests stay as they are") in text
+    assert (f"no optimal plan: {reason}; the first block's requests stay as they are"
+            in text)
     assert "optimal plan pending" not in text
     # the people on duty are told: only the first block is queued
     with Session(sqlite_engine) as s:
         (told,) = s.exec(select(NotificationRecord).where(
             NotificationRecord.reason == "run_failed")).all()
-    assert told.summary["detail"].startswith("plan failed: RuntimeError: the solver crashed")
+    assert told.summary["detail"].startswith(reason)
 
 
 def test_database_down_once_before_the_optimal_plan_is_tried_again(

@@ -24,7 +24,7 @@ from ..tasks.first_light import plan_first, publish_first_light
 from ..tasks.plan import plan
 from ..tasks.submit import submit
 
-__all__ = ["merge_results", "plan_and_submit", "submit_all"]
+__all__ = ["PlanFailed", "merge_results", "plan_and_submit", "submit_all"]
 
 
 def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
@@ -40,6 +40,12 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
     submitted (those approved, or needing no approval). ``after_first()`` runs
     once the fast plans are submitted, before the optimal plans (handle-notice's
     "program triggered" notification).
+
+    Raises
+    ------
+    PlanFailed
+        When a program's optimal plan could not be made (its first block stays
+        queued), after the other programs' plans were made and submitted.
 
     Returns
     -------
@@ -90,8 +96,19 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
     if after_first is not None:
         after_first()
     stage[0] = "plan"
-    optimal = {p: plan(notice_id, event_id, p, plan_start) for p in programs
-               if not first[p].final}
+    optimal: dict[str, int | None] = {}
+    plan_errors: dict[str, BaseException] = {}
+    for p in programs:  # one program's failure does not cost the others their plan
+        if first[p].final:
+            continue
+        state = plan(notice_id, event_id, p, plan_start, return_state=True)
+        if state.is_failed():
+            exc = state.result(raise_on_failure=False)
+            plan_errors[p] = exc if isinstance(exc, BaseException) else \
+                RuntimeError(state.message)
+            logger.error("%s (%s): optimal plan failed: %s", event_id, p, plan_errors[p])
+        else:
+            optimal[p] = state.result()
     plans: dict[str, int | None] = dict(optimal)
     if approve is not None:
         stage[0] = "approval"
@@ -101,6 +118,12 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
     submitted, failures = submit_all(optimal)
     for p, f in first.items():
         if f.plan_id is None or f.final:
+            continue
+        if p in plan_errors:
+            publish_first_light(event_id, p, [
+                f"**first block submitted; no optimal plan**: planning failed "
+                f"({type(plan_errors[p]).__name__}: {plan_errors[p]}); the first block's "
+                "requests stay as they are"])
             continue
         if optimal.get(p) is None:
             publish_first_light(event_id, p, ["**first block submitted; no optimal plan** "
@@ -134,7 +157,19 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
             submitted[p] = {**submitted[p], "first_light": {
                 "kind": first[p].kind, "plan_id": first[p].plan_id, "by": first[p].by,
                 "submitted": (early_submitted.get(p) or {}).get("submitted", {})}}
+    if plan_errors:  # the others were planned and submitted: now the run fails
+        stage[0] = "plan"
+        raise PlanFailed("; ".join(f"{p}: {type(e).__name__}: {e}"
+                                   for p, e in plan_errors.items())) \
+            from next(iter(plan_errors.values()))
     return plans, submitted, failures
+
+
+class PlanFailed(RuntimeError):
+    """The optimal plan of at least one program could not be made (each named, with why).
+
+    Raised once the other programs' plans were made and submitted.
+    """
 
 
 def merge_results(early: dict, late: dict, kept: dict[str, int]) -> dict:

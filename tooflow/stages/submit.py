@@ -105,9 +105,10 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
 
     A planned exposure whose request key the event already has in a queue (from
     this plan, an earlier plan or an earlier run) is not sent again; requests of
-    superseded plans that the new plan no longer wants, and that have not run,
-    are cancelled (never one that started: the queue's own state, as last
-    read, or an executed observation says so). A first-block plan (status
+    superseded plans of the same program that the new plan no longer wants
+    (nor another program's current plan), and that have not run, are cancelled
+    (never one that started: the queue's own state, as last read, or an
+    executed observation says so). A first-block plan (status
     ``FIRST-BLOCK``, queued before the optimal plan) only adds requests: the
     optimal plan that supersedes it decides what to cancel. One telescope's
     failure is recorded and does not stop the others: its requests are kept as
@@ -148,15 +149,26 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
         stale = defaultdict(list)
         # a first block only adds: what it does not want is the optimal plan's to decide
         replaces = plan.solver_status != FIRST_BLOCK
+        # a plan replaces its own program's requests only, never one another program's
+        # current plan wants (two programs of one event each keep theirs)
+        ours = set(session.exec(select(Plan.id).where(Plan.event_pk == event.id,
+                                                      Plan.program == plan.program)).all())
+        theirs = set(session.exec(
+            select(PlannedObservationRow.telescope, PlannedObservationRow.request_key)
+            .join(Plan, Plan.id == PlannedObservationRow.plan_id)
+            .where(Plan.event_pk == event.id, Plan.program != plan.program,
+                   Plan.status.in_(["planned", "submitted"]))).all())
+        wanted |= theirs
         executed = {(e.telescope, e.request_key) for e in session.exec(
             select(ExecutedObservationRow).where(ExecutedObservationRow.event_pk == event.id))}
         for (tel, key), q in live.items():
-            if replaces and (tel, key) not in wanted and q.plan_id != plan_id \
-                    and q.status not in TERMINAL_STATUSES and q.status not in STARTED \
-                    and (tel, key) not in executed:
+            if replaces and (tel, key) not in wanted and q.plan_id in ours \
+                    and q.plan_id != plan_id and q.status not in TERMINAL_STATUSES \
+                    and q.status not in STARTED and (tel, key) not in executed:
                 stale[tel].append(q)
         for (tel, key), q in unsent.items():
-            if replaces and (tel, key) not in wanted and q.plan_id != plan_id:
+            if replaces and (tel, key) not in wanted and q.plan_id in ours \
+                    and q.plan_id != plan_id:
                 # never sent: nothing to ask
                 _set(session, q, "cancelled", "superseded before any queue accepted it")
         for tel in sorted(set(by_tel) | set(stale)):
