@@ -346,3 +346,41 @@ def test_a_second_trigger_waits_for_the_first_light_under_way(sqlite_engine, sim
     # was queued: the second did not trigger while the first was planning
     assert trigger.calls == [stored.notice_id, stored.notice_id]
     assert len(trigger.counts) == 2 and min(trigger.counts) > 0
+
+
+def test_a_queue_refusing_the_listeners_first_block_is_said(sqlite_engine, simulator,
+                                                             monkeypatch, capsys):
+    """The requests stay unsent for the flow, and `tooflow show`/`health` name the queue."""
+    from tooflow.facilities.base import FacilityError
+
+    real = routing.facility_for
+
+    def refusing(telescope, settings):
+        facility = real(telescope, settings)
+
+        def refuse(observations, **kw):
+            raise FacilityError(f"{telescope} queue answered 503 Service Unavailable")
+
+        facility.submit = refuse
+        return facility
+
+    monkeypatch.setattr(routing, "facility_for", refusing)
+    trigger = Trigger(sqlite_engine)
+    _listen(sqlite_engine, [PRELIMINARY.read_bytes()], trigger)
+    (notice_id,) = trigger.calls
+    notice = _notice(sqlite_engine, notice_id)
+    assert "503" in notice.first_light["errors"]["ZTF kilonova"]
+    with Session(sqlite_engine) as s:
+        statuses = set(s.exec(select(QueueRequestRow.status)).all())
+        lines = first_light_lines(s, notice.event_pk)
+    assert statuses == {"unsent"}  # kept for the flow's submission, none lost
+    assert any(line.startswith(f"first light of notice #{notice_id}: queue(s) refused the "
+                               "listener's first light: ZTF kilonova: ")
+               and "ZTF: ZTF queue answered 503" in line for line in lines), "\n".join(lines)
+    import argparse
+
+    from tooflow.cli.health import _health
+
+    _health(argparse.Namespace(stale=60.0))
+    out = capsys.readouterr().out
+    assert f"#{notice_id}: queue(s) refused the listener's first light" in out

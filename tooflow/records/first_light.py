@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from ..models import Notice, Plan, PlannedObservationRow, QueueRequestRow
 
 __all__ = ["FAST_STATUSES", "FirstLightRecord", "Replacement", "first_light_records",
-           "listener_failures", "listener_warnings", "reached_a_queue", "replacement_in"]
+           "listener_failures", "listener_problem", "listener_warnings", "reached_a_queue",
+           "replacement_in"]
 
 #: ``Plan.solver_status`` of the fast plans (tooflow.planning.first_light).
 FAST_STATUSES = ("FIRST-BLOCK", "SINGLE-POINTING")
@@ -192,10 +193,28 @@ def listener_warnings(session: Session, event_pk: int) -> list[str]:
     out = []
     for notice in session.exec(select(Notice).where(Notice.event_pk == event_pk)
                                .order_by(Notice.id)).all():
-        warning = (notice.first_light or {}).get("warning")
-        if warning:
-            out.append(f"first light of notice #{notice.id}: {warning}")
+        problem = listener_problem(notice.first_light)
+        if problem:
+            out.append(f"first light of notice #{notice.id}: {problem}")
     return out
+
+
+def listener_problem(record: object) -> str | None:
+    """What went wrong with the listener's first light, from ``notice.first_light``.
+
+    Its failure (``warning``: the flow's own first light ran instead) and the
+    queues that refused its requests (``errors`` per program: those requests
+    stayed unsent and the flow's submission sent them again), or None.
+    """
+    if not isinstance(record, dict):
+        return None
+    parts = [str(record["warning"])] if record.get("warning") else []
+    errors = record.get("errors") or {}
+    if isinstance(errors, dict) and errors:
+        parts.append("queue(s) refused the listener's first light: " + "; ".join(
+            f"{program}: {why}" for program, why in sorted(errors.items()))
+            + " (left unsent for the flow's submission)")
+    return "; ".join(parts) or None
 
 
 def listener_failures(session: Session, since: dt.datetime) -> list[tuple[int, str]]:
@@ -206,8 +225,8 @@ def listener_failures(session: Session, since: dt.datetime) -> list[tuple[int, s
     rows = session.exec(select(Notice.id, Notice.first_light).where(
         Notice.received >= since, Notice.first_light.is_not(None))
         .order_by(Notice.id.desc())).all()
-    return [(i, record["warning"]) for i, record in rows
-            if isinstance(record, dict) and record.get("warning")]
+    return [(i, problem) for i, record in rows
+            if (problem := listener_problem(record)) is not None]
 
 
 def _taken_over(session: Session, first: Plan, optimal_plan_id: int) -> int:
