@@ -48,6 +48,20 @@ def test_yaml_then_environment(tooflow_home, monkeypatch):
     assert s.database_url == "sqlite:///x.sqlite"
 
 
+def test_the_simulator_url_variable_sets_that_key_only(tooflow_home, monkeypatch):
+    (tooflow_home / "tooflow.yaml").write_text(
+        "facilities:\n  simulator: {url: http://sim.example:8765, speedup: 60}\n"
+        "  ZTF: {adapter: ZTF, url: https://ztf.example.org}\n")
+    assert load_settings().facilities.simulator.url == "http://sim.example:8765"
+    monkeypatch.setenv("TOOFLOW_SIMULATOR_URL", "http://127.0.0.1:40123")
+    s = load_settings()
+    assert s.facilities.simulator.url == "http://127.0.0.1:40123"
+    assert s.facilities.simulator.speedup == 60  # the rest of the section as the file says
+    assert s.facilities.telescope("ZTF").is_real_queue
+    (tooflow_home / "tooflow.yaml").write_text("max_notice_bytes: 1000\n")
+    assert load_settings().facilities.simulator.url == "http://127.0.0.1:40123"
+
+
 def test_explicit_config_file(tmp_path, monkeypatch):
     cfg = tmp_path / "site.yaml"
     cfg.write_text(f"programs_file: {tmp_path / 'p.yaml'}\n")

@@ -9,6 +9,7 @@ a notice of an event already planned, a failure and a reconciler re-trigger.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import pytest
@@ -22,6 +23,7 @@ from tooflow.intake.trigger import FlowRunRef, mark_triggered
 from tooflow.models import Event, Notice, NoticeStatus, Plan, QueueRequestRow
 from tooflow.simulator.server import SimulatorServer
 from tooflow.stages import warm_first_light as warm
+from tooflow.stages.first_light import listener_plan
 from tooflow.stages.warm_first_light import first_light_then_trigger, warm_first_light
 from tooflow.views.summary import first_light_lines
 
@@ -263,6 +265,70 @@ def test_in_process_simulator_is_left_to_the_flow(sqlite_engine, tmp_path, monke
     assert "facilities.simulator.url" in skipped.skipped
 
 
+def test_the_listeners_own_simulator_is_the_queue_its_runs_reach(sqlite_engine, tmp_path,
+                                                                   monkeypatch):
+    """No facilities.simulator.url (the embedded default): the simulator ``tooflow listen``
+    serves for itself and its runs (×7200) takes first light — a single pointing queued
+    here, found by a flow run's process, whose settings come from the runner's
+    environment; a first block stored for the flow to submit with its optimal plan."""
+    from tooflow.config import SIMULATOR_URL_ENV
+    from tooflow.parsers import parse_notice
+    from tooflow.simulator import local
+
+    use_programs(tmp_path, monkeypatch, PROGRAMS, "monitor:\n  max_wall_seconds: 0\n")
+    monkeypatch.delenv(SIMULATOR_URL_ENV, raising=False)
+    monkeypatch.setattr(local, "_LOCAL", None)
+    monkeypatch.setattr(local, "_SHARED", False)
+    assert local.shared_simulator_env() == {}
+    settings = local.serve_shared_simulator(load_settings())
+    try:
+        url = settings.facilities.simulator.url
+        assert url and local.shared_simulator_env() == {SIMULATOR_URL_ENV: url}
+        assert local.shared_simulator().simulator.speedup == 7200
+
+        def listen(payload: bytes, topic: str, start) -> Notice:
+            trigger = Trigger(sqlite_engine)
+            warmed = first_light_then_trigger(trigger, engine=sqlite_engine,
+                                              settings=settings, start=start)
+            run_source_until(ListSource([payload], topic), sqlite_engine, warmed,
+                             lambda: len(trigger.calls) == 1, trigger_workers=1)
+            return _notice(sqlite_engine, trigger.calls[0])
+
+        xrt = XRT.read_bytes()
+        topic = "gcn.classic.json.SWIFT_XRT_POSITION"
+        pointing = listen(xrt, topic, parse_notice(xrt, source=f"test:{topic}").time)
+        record = pointing.first_light
+        assert record["kinds"] == {"GRB afterglow": "single pointing"}, record
+        sent = sum(record["submitted"]["GRB afterglow"].values())
+        # what a flow run started by the runner reads: the file, then the runner's variable
+        run = load_settings({**os.environ, **local.shared_simulator_env()})
+        assert run.facilities.simulator.url == url
+        with Session(sqlite_engine) as s:
+            rows = s.exec(select(QueueRequestRow)).all()
+        assert len(rows) == sent > 0
+        for tel in {r.telescope for r in rows}:
+            with routing.facility_for(tel, run) as facility:
+                states = facility.status([r.request_key for r in rows if r.telescope == tel])
+            # known to it (planned for the event's own time: over by its clock)
+            assert states and all(st.status != "unknown" for st in states), states
+
+        gw = listen(PRELIMINARY.read_bytes(), "igwn.gwalert", NIGHT)
+        block = gw.first_light
+        assert block["kinds"] == {"ZTF kilonova": "first block"}, block
+        assert not sum(block["submitted"].get("ZTF kilonova", {}).values())
+        assert "the flow submits it with its optimal plan" in block["skipped"], block
+        block_id = block["plans"]["ZTF kilonova"]
+        # the flow reuses the plan and, as nothing was queued, queues it itself
+        reused = listener_plan(gw.id, "ZTF kilonova", engine=sqlite_engine)
+        assert reused.plan_id == block_id and reused.queued_after is None
+        with Session(sqlite_engine) as s:
+            assert len(s.exec(select(QueueRequestRow)).all()) == sent
+            lines = first_light_lines(s, s.get(Plan, block_id).event_pk)
+        assert "nothing queued" in lines[0], lines
+    finally:
+        local.stop_local_simulator()
+
+
 def test_the_flow_reuses_the_listeners_first_block(prefect, sqlite_engine, simulator,
                                                    monkeypatch):
     """handle-notice after the listener: no re-planning of the first block, no key twice."""
@@ -288,6 +354,34 @@ def test_the_flow_reuses_the_listeners_first_block(prefect, sqlite_engine, simul
     assert "queued by the listener" in lines[0]
     assert lines[1].startswith(f"  then the optimal plan #{summary.plans['ZTF kilonova']} "
                                "replaced it: ")
+
+
+def test_the_flow_queues_a_first_block_the_listener_stored(prefect, sqlite_engine, simulator,
+                                                            monkeypatch):
+    """A first block the listener planned but left to the flow (its own accelerated
+    simulator): the flow reuses it, queues it itself, each key once."""
+    from tooflow.flows.handle_notice import handle_notice
+
+    monkeypatch.setattr(warm, "_held_for_the_flow",
+                        lambda kind, telescopes, settings: "held for this test")
+    sent = Sent()
+    monkeypatch.setattr(routing, "facility_for", sent)
+    trigger = Trigger(sqlite_engine)
+    _listen(sqlite_engine, [PRELIMINARY.read_bytes()], trigger)
+    (notice_id,) = trigger.calls
+    assert trigger.queued_at_trigger[notice_id] == 0
+    stored = _notice(sqlite_engine, notice_id).first_light["plans"]["ZTF kilonova"]
+    summary = handle_notice(notice_id, plan_start=NIGHT)
+    first = summary.submitted["ZTF kilonova"]["first_light"]
+    assert first["plan_id"] == stored and first["by"] == "listener"
+    assert sum(first["submitted"].values()) > 0  # queued by this run
+    with Session(sqlite_engine) as s:
+        fast = s.exec(select(Plan).where(Plan.solver_status == "FIRST-BLOCK")).all()
+        keys = [(q.telescope, q.request_key) for q in s.exec(select(QueueRequestRow))]
+        lines = first_light_lines(s, s.exec(select(Event.id)).one())
+    assert [p.id for p in fast] == [stored]  # not planned again
+    assert len(keys) == len(set(keys)) and set(sent.keys.values()) == {1}
+    assert ", queued " in lines[0] and "by the listener" not in lines[0], lines
 
 
 def test_listen_wires_first_light_in_front_of_its_trigger(sqlite_engine, simulator):

@@ -204,3 +204,28 @@ def test_the_catalogues_moon_limit_holds_in_the_simulator_as_in_the_plan():
     assert near_state["status"] == "failed"
     assert "Moon at least 10 deg away" in near_state["detail"]
     assert "hour angle -5..5 h" in near_state["detail"]
+
+
+def test_the_clock_restarts_only_when_nothing_is_open():
+    sim, wall = driven(weather_loss=0.0)
+    keys = [r["request_key"] for r in sim.submit("ZTF", ztf_payload(2))]
+    later = START + dt.timedelta(days=400)
+    assert not sim.restart_if_idle(later)  # queued: its timing depends on the clock
+    wall[0] = 3 * 86400.0  # both observed (or failed) by now
+    assert all(s["status"] not in ("queued", "executing") for s in sim.status(keys))
+    before = sim.status(keys)
+    assert sim.restart_if_idle(later) and sim.now() == later and sim.restarts == 1
+    assert sim.status(keys) == before  # ended requests keep their states and times
+    assert sim.submit("ZTF", ztf_payload(1, window=(later, later + dt.timedelta(days=1))))
+
+
+def test_a_listeners_simulator_restarts_its_clock_at_an_idle_submission():
+    """A long-lived process's simulator (restart_when_idle): its clock, days ahead of the
+    present after a day at ×7200, is the present again at the next submission."""
+    sim, wall = driven(weather_loss=0.0, restart_when_idle=True)
+    wall[0] = 86400.0  # ×1 here; the clock reads START + 1 day, years in the past
+    now = dt.datetime.now(dt.UTC)
+    sim.submit("ZTF", ztf_payload(2, window=(now, now + dt.timedelta(days=1))))
+    assert abs((sim.now() - now).total_seconds()) < 60 and sim.restarts == 1
+    sim.submit("ZTF", ztf_payload(3, window=(now, now + dt.timedelta(days=1))))
+    assert sim.restarts == 1  # requests open: the clock runs on

@@ -5,7 +5,10 @@ Settings are layered, lowest priority first:
 1. the defaults of :class:`Settings`;
 2. the YAML file named by ``TOOFLOW_CONFIG``, else ``$TOOFLOW_HOME/tooflow.yaml``
    if it exists (keys are the attribute names below);
-3. environment variables ``TOOFLOW_<NAME>`` (upper case attribute name).
+3. environment variables ``TOOFLOW_<NAME>`` (upper case attribute name), and
+   ``TOOFLOW_SIMULATOR_URL`` for ``facilities.simulator.url`` (the one key of a
+   section that has a variable: ``tooflow listen`` hands the simulator it serves
+   to its flow runs with it).
 
 They are loaded by :func:`load_settings`, never at import time. Secrets (Slack
 tokens, Twilio credentials, Kafka passwords) are *not* settings: they are read
@@ -49,7 +52,7 @@ from .sections import (
     WebSection,
 )
 
-__all__ = ["ConfigError", "Settings", "load_settings", "default_home"]
+__all__ = ["SIMULATOR_URL_ENV", "ConfigError", "Settings", "load_settings", "default_home"]
 
 
 def default_home() -> Path:
@@ -168,6 +171,11 @@ ENV_SETTINGS = ("home", "database_url", "programs_file", "skymap_dir", "max_noti
                 "iers_offline")
 
 
+#: ``facilities.simulator.url`` from the environment: the simulator ``tooflow listen``
+#: serves for itself and the flow runs of its runner (:mod:`tooflow.simulator.local`).
+SIMULATOR_URL_ENV = "TOOFLOW_SIMULATOR_URL"
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from defaults, the YAML file and the environment.
 
@@ -193,12 +201,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     except OSError as exc:
         raise ConfigError(f"{config_file}: cannot be read: {exc}") from None
     variables = tuple((name, env.get(f"TOOFLOW_{name.upper()}")) for name in ENV_SETTINGS)
-    return _load(str(home), str(config_file), text, variables)
+    return _load(str(home), str(config_file), text, variables, env.get(SIMULATOR_URL_ENV))
 
 
 @functools.lru_cache(maxsize=32)
 def _load(home: str, config_file: str, text: str | None,
-          variables: tuple[tuple[str, str | None], ...]) -> Settings:
+          variables: tuple[tuple[str, str | None], ...],
+          simulator_url: str | None = None) -> Settings:
     data: dict[str, Any] = {}
     if text is not None:
         try:
@@ -214,6 +223,13 @@ def _load(home: str, config_file: str, text: str | None,
         if value is not None:
             data[name] = value
             where[name] = f"TOOFLOW_{name.upper()}"
+    if simulator_url:
+        facilities = data.get("facilities")
+        facilities = dict(facilities) if isinstance(facilities, dict) else {}
+        simulator = facilities.get("simulator")
+        facilities["simulator"] = {**(simulator if isinstance(simulator, dict) else {}),
+                                   "url": simulator_url}
+        data["facilities"] = facilities
     if isinstance(data.get("home"), str):
         data["home"] = Path(data["home"]).expanduser()
     try:

@@ -9,9 +9,12 @@ nothing to run it. Here the same four flows are *served* with Prefect's own
 ``rerun/rerun``, ``monitor-events/monitor-events`` and
 ``resubmit-unsent/resubmit-unsent`` on the local server (the last two on their
 schedules) and runs each new flow run in a child process, as a process worker
-would. Each flow run being its own process, ``monitor: {mode: deployment}``
-needs the simulator as a service: :func:`serve` and :func:`start_runner`
-refuse to start otherwise (:func:`tooflow.flows.monitor.check_monitor_placement`).
+would. Each flow run being its own process, telescopes without a queue of
+their own need one simulator every run reaches: ``tooflow listen`` serves it
+and starts the runner with its URL (``TOOFLOW_SIMULATOR_URL``), which every
+flow run inherits; ``monitor: {mode: deployment}`` otherwise needs the
+simulator as a service: :func:`serve` and :func:`start_runner` refuse to start
+without one (:func:`tooflow.flows.monitor.check_monitor_placement`).
 
 ``tooflow listen`` (and ``tooflow coincidence run``) start it beside themselves
 on the embedded default; ``tooflow server serve`` runs it in the foreground.
@@ -123,11 +126,14 @@ def deployment_is_served(name: str, *, live_seconds: float = LIVE_SECONDS) -> bo
     return age < live_seconds
 
 
-def start_runner(*, log_path=None) -> subprocess.Popen:
+def start_runner(*, log_path=None, env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start :func:`serve` in a child process (stopped when this process exits).
 
-    The child inherits the environment: ``PREFECT_API_URL`` must already name the
-    server (:func:`tooflow.embedded.prefect_server.activate_prefect_api`).
+    The child inherits the environment, plus ``env``, and hands it on to each
+    flow run it starts: ``PREFECT_API_URL`` must already name the server
+    (:func:`tooflow.embedded.prefect_server.activate_prefect_api`);
+    ``tooflow listen`` adds ``TOOFLOW_SIMULATOR_URL``, the simulator it serves
+    (:func:`tooflow.simulator.local.shared_simulator_env`).
 
     Raises
     ------
@@ -138,10 +144,11 @@ def start_runner(*, log_path=None) -> subprocess.Popen:
     from ..config import load_settings
     from ..flows.monitor import check_monitor_placement
 
-    check_monitor_placement(load_settings())
+    child_env = {**os.environ, **(env or {})}
+    check_monitor_placement(load_settings(child_env))
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", __name__], stdout=out,
-                            stderr=subprocess.STDOUT, env=dict(os.environ))
+                            stderr=subprocess.STDOUT, env=child_env)
     if log_path:
         out.close()
     atexit.register(stop_runner, proc)

@@ -77,6 +77,13 @@ def plan_and_submit(notice_id: int, event_id: str, programs: list[str],
         sent = sum((early_submitted.get(p) or {}).get("submitted", {}).values())
         what = "single pointing submitted (final)" if f.final else \
             "first block submitted, optimal plan pending"
+        if f.by == "listener" and f.queued_after is None:  # stored there, left to this run
+            logger.info("%s (%s): first light: %s: plan %s planned by the listener, "
+                        "%d request(s) queued by this run", event_id, p, what, f.plan_id, sent)
+            publish_first_light(event_id, p, [
+                f"**{what}**: plan {f.plan_id} ({f.kind}) planned by the listener, "
+                f"{sent} request(s) queued by this run" + _errors(early_failures.get(p))])
+            continue
         if f.by == "listener":  # queued before this run started; sent again: nothing
             after = f"{f.queued_after:.2f} s" if f.queued_after is not None else "?"
             logger.info("%s (%s): first light: %s by the listener %s after arrival: "

@@ -8,7 +8,10 @@ triggered; notices that could not be triggered (Prefect API down) stay
 pending and are retried every
 ``reconcile_interval`` seconds. Without PREFECT_API_URL (the embedded default)
 it uses the local Prefect server and serves the deployments on it
-(:func:`connect_prefect`), so the triggered runs run beside the listener.
+(:func:`connect_prefect`), so the triggered runs run beside the listener, and
+it serves the telescope simulator for itself and every one of those runs
+(:func:`tooflow.simulator.local.serve_shared_simulator`): one queue for its
+first light, every notice's run and every monitor.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 
-__all__ = ["connect_prefect", "listen", "start_local_runner", "warm_first_light"]
+__all__ = ["connect_prefect", "listen", "share_simulator", "start_local_runner",
+           "warm_first_light"]
 
 log = logging.getLogger("tooflow.listen")
 
@@ -48,6 +52,7 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
     runner = None
     if trigger is None:
         deployment = section.deployment or DEFAULT_DEPLOYMENT
+        settings = share_simulator(settings, log)
         runner = connect_prefect(settings, log)
         warm_up(deployment)
 
@@ -83,6 +88,28 @@ def listen(settings, names: list[str] | None = None, *, stop: threading.Event | 
         from ..embedded.runner import stop_runner
 
         stop_runner(runner)
+
+
+def share_simulator(settings, log: logging.Logger):
+    """On the embedded default, one simulator for the listener and the runs its runner starts.
+
+    Each served flow run is a new process: with a simulator of its own, a later
+    notice's run, its monitor and the listener's first light would each talk to
+    a queue that never saw the others' requests. So when the deployments are
+    served here (no ``PREFECT_API_URL``) and some program's telescope is
+    simulated without ``facilities.simulator.url``, the listener serves it
+    (:func:`tooflow.simulator.local.serve_shared_simulator`) and
+    :func:`start_local_runner` hands its URL to the runner in
+    ``TOOFLOW_SIMULATOR_URL``. Returns the settings with that URL.
+    """
+    from ..embedded.prefect_server import is_embedded
+    from ..flows.monitor import simulated_in_process
+
+    if not is_embedded() or not simulated_in_process(settings):
+        return settings
+    from ..simulator.local import serve_shared_simulator
+
+    return serve_shared_simulator(settings, echo=log.info)
 
 
 def warm_first_light(trigger, settings, engine, deadline: float):
@@ -134,9 +161,10 @@ def connect_prefect(settings, log: logging.Logger, *, serve: bool = True):
 def start_local_runner(settings, log: logging.Logger):
     """Serve tooflow's deployments on the local server; wait until handle-notice is served."""
     from ..embedded.runner import start_runner, wait_for_deployment
+    from ..simulator.local import shared_simulator_env
 
     log_path = settings.home / "prefect" / "runner.log"
-    runner = start_runner(log_path=log_path)
+    runner = start_runner(log_path=log_path, env=shared_simulator_env())
     if not wait_for_deployment(runner):
         log.error("the local runner serving the deployments did not come up (see %s); "
                   "notices stay pending until it does", log_path)

@@ -264,8 +264,7 @@ def first_light_records(session: Session, event_pk: int,
             queued=min((q.submitted for q in accepted), default=None),
             requests=dict(Counter(q.telescope for q in accepted)),
             unsent=len(rows) - len(accepted),
-            by="listener" if p.id in ((notice.first_light or {}).get("plans") or {}).values()
-            else "flow")
+            by="listener" if _queued_by_listener(notice, p) else "flow")
         if rec.kind == "first block":
             later = next((o for o in plans if o.id > p.id and o.program == p.program
                           and o.notice_id == p.notice_id
@@ -278,3 +277,12 @@ def first_light_records(session: Session, event_pk: int,
                 rec.failure = notice.error
         out.append(rec)
     return out
+
+
+def _queued_by_listener(notice: Notice, plan: Plan) -> bool:
+    """The listener planned ``plan`` and sent its requests (not only stored it for the flow)."""
+    record = notice.first_light or {}
+    if plan.id not in (record.get("plans") or {}).values():
+        return False
+    sent = (record.get("submitted") or {}).get(plan.program)
+    return sent is None or bool(sum(sent.values()))

@@ -188,12 +188,18 @@ class Simulator:
         Validity window when a request gives none, simulated seconds.
     clock : callable
         Wall clock in seconds (``time.monotonic``); tests may pass their own.
+    restart_when_idle : bool
+        At a submission while no request is queued or executing, restart the
+        clock at the present UTC time (:meth:`restart_if_idle`): a simulator
+        serving a long-lived process (``tooflow listen``) would otherwise run
+        years ahead of the plans it is sent.
     """
 
     def __init__(self, *, speedup: float = 60.0, weather_loss: float = 0.1, seed: int = 0,
                  start: dt.datetime | None = None, grid_step: float = 300.0,
                  default_window: float = 86400.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 restart_when_idle: bool = False):
         if speedup <= 0:
             raise ValueError(f"speedup must be positive, got {speedup}")
         if not 0.0 <= weather_loss <= 1.0:
@@ -206,6 +212,9 @@ class Simulator:
         self.default_window = float(default_window)
         self._clock = clock
         self._wall0 = clock()
+        self.restart_when_idle = bool(restart_when_idle)
+        #: How many times the clock restarted (:meth:`restart_if_idle`).
+        self.restarts = 0
         self._lock = threading.RLock()
         self._queues: dict[str, _Queue] = {}
         self._by_key: dict[str, SimRequest] = {}
@@ -236,6 +245,26 @@ class Simulator:
                 self._wall0 = self._clock()
         return self._clock() - t0
 
+    def restart_if_idle(self, now: dt.datetime | None = None) -> bool:
+        """Restart the clock at ``now`` (default: the present UTC time) if nothing is open.
+
+        Nothing queued or executing: every request has ended, so no exposure's
+        timing depends on the old clock; each telescope is free (its last
+        exposure forgotten). Earlier requests and exposures keep their states
+        and times. Returns True when it restarted.
+        """
+        with self._lock:
+            self._advance(self.now())
+            if any(r.status in ("queued", "executing") for r in self._by_key.values()):
+                return False
+            self.start = parse_time(now) if now is not None else dt.datetime.now(dt.UTC)
+            self._wall0 = self._clock()
+            for queue in self._queues.values():
+                queue.cursor, queue.current = self.start, None
+                queue.last = queue.last_end = None
+            self.restarts += 1
+            return True
+
     def now(self) -> dt.datetime:
         """Current simulated time, UTC."""
         elapsed = (self._clock() - self._wall0) * self.speedup
@@ -256,6 +285,8 @@ class Simulator:
             For a malformed payload, naming the problem.
         """
         with self._lock:
+            if self.restart_when_idle:
+                self.restart_if_idle()
             now = self.now()
             self._advance(now)
             new = self._parse(queue_name, payload, now)

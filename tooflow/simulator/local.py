@@ -5,6 +5,13 @@ the flow, started at the flow's first submission (:func:`ensure_local_simulator`
 called by :func:`tooflow.facilities.routing.facility_for`) and reused by later
 flows of the same process. A drill's counterpart armed before it starts
 (:func:`arm_on_start`) waits here and is armed when it does.
+
+``tooflow listen`` on the embedded default serves one for itself and every flow
+run of its runner (:func:`serve_shared_simulator`): each run is a new process,
+and a simulator of its own would know none of the requests an earlier run, or
+the listener's first light, queued. The runner is started with its URL in
+``TOOFLOW_SIMULATOR_URL`` (:func:`shared_simulator_env`), which the settings
+read as ``facilities.simulator.url``.
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ from tooflow.simulator.feed import arm_injection
 from tooflow.simulator.injection import Injection
 
 __all__ = ["arm_on_start", "arm_pending", "ensure_local_simulator", "local_simulator",
+           "serve_shared_simulator", "shared_simulator", "shared_simulator_env",
            "stop_local_simulator"]
 
 _LOCAL = None  # the in-process SimulatorServer, started on first use
+_SHARED = False  # _LOCAL serves other processes too (serve_shared_simulator)
 
 
 def ensure_local_simulator(settings: Settings, *, echo=None) -> str:
@@ -46,6 +55,63 @@ def ensure_local_simulator(settings: Settings, *, echo=None) -> str:
     return _LOCAL.url
 
 
+def serve_shared_simulator(settings: Settings, *, echo=None) -> Settings:
+    """Serve one simulator in this process for it and the processes it starts.
+
+    For ``tooflow listen`` on the embedded default: telescopes without a queue
+    of their own and no ``facilities.simulator.url``. The simulator is served
+    on loopback (a free port) in a background thread of this long-lived
+    process; its accelerated clock restarts at a submission while nothing is
+    queued or executing (:meth:`~tooflow.simulator.engine.Simulator.restart_if_idle`),
+    so the days a listener stays up do not put it years ahead of the plans.
+    Hand its URL to child processes with :func:`shared_simulator_env`.
+
+    Returns
+    -------
+    Settings
+        ``settings`` with ``facilities.simulator.url`` naming it (unchanged when
+        a URL is configured already, or no telescope is simulated).
+    """
+    global _LOCAL, _SHARED
+    sim = settings.facilities.simulator
+    if sim.url:
+        return settings
+    if _LOCAL is None:
+        from tooflow.simulator.engine import Simulator
+        from tooflow.simulator.server import SimulatorServer
+
+        engine = Simulator(speedup=sim.speedup, weather_loss=sim.weather_loss, seed=sim.seed,
+                           restart_when_idle=True)
+        _LOCAL = SimulatorServer(engine).start()
+        arm_pending(_LOCAL.simulator)
+        if echo:
+            echo(f"telescope simulator serving at {_LOCAL.url} for this process and its "
+                 f"flow runs (×{_LOCAL.simulator.speedup:g} accelerated clock, "
+                 "restarted when idle)")
+    _LOCAL.simulator.restart_when_idle = True  # also one this process started before
+    _SHARED = True
+    simulator = sim.model_copy(update={"url": _LOCAL.url})
+    facilities = settings.facilities.model_copy(update={"simulator": simulator})
+    return settings.model_copy(update={"facilities": facilities})
+
+
+def shared_simulator():
+    """The simulator served here for this process and its children, if one is."""
+    return _LOCAL if _SHARED else None
+
+
+def shared_simulator_env() -> dict[str, str]:
+    """``{"TOOFLOW_SIMULATOR_URL": url}`` of the shared simulator, if one is served here.
+
+    The environment a child process needs to reach it (empty otherwise).
+    """
+    from tooflow.config import SIMULATOR_URL_ENV
+
+    if not _SHARED or _LOCAL is None:
+        return {}
+    return {SIMULATOR_URL_ENV: _LOCAL.url}
+
+
 def local_simulator():
     """The in-process simulator server, if one was started."""
     return _LOCAL
@@ -53,11 +119,11 @@ def local_simulator():
 
 def stop_local_simulator() -> bool:
     """Stop the in-process simulator started by :func:`ensure_local_simulator`."""
-    global _LOCAL
+    global _LOCAL, _SHARED
     if _LOCAL is None:
         return False
     _LOCAL.stop()
-    _LOCAL = None
+    _LOCAL, _SHARED = None, False
     return True
 
 

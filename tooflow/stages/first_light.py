@@ -167,8 +167,10 @@ def listener_plan(notice_id: int, program_name: str, *, engine: Engine) -> First
             return None
         kind = (record.get("kinds") or {}).get(program_name) or (
             "single pointing" if row.solver_status == "SINGLE-POINTING" else "first block")
+        sent = (record.get("submitted") or {}).get(program_name)
+        queued = sent is None or bool(sum(sent.values()))  # else stored there, left to the flow
         return FirstLight(plan_id, kind, float(record.get("seconds") or 0.0), by="listener",
-                          queued_after=record.get("queued_after"))
+                          queued_after=record.get("queued_after") if queued else None)
 
 
 def replacement(first_plan_id: int, optimal_plan_id: int, *, engine: Engine) -> Replacement:

@@ -24,11 +24,20 @@ The rule: the listener does it only when it cannot interfere with a flow.
   through the flow's own first light, under the flow's per-event lock. Two
   notices of a new event arriving together: an in-process lock per event lets
   one through; the other sees the first one on its way and leaves it to its flow.
-* Every telescope of the program goes to a queue other processes reach (a real
-  queue, or the simulator at ``facilities.simulator.url``): a simulator served
-  inside the listener would know requests the flow's process never sees.
+* Every telescope of the program goes to a queue other processes reach: a real
+  queue, or the simulator at ``facilities.simulator.url`` — on the embedded
+  default the one ``tooflow listen`` serves for itself and hands to every flow
+  run of its runner (:func:`tooflow.intake.service.share_simulator`). A
+  simulator served only inside this process (no URL the runs know) would know
+  requests the flow's process never sees: then it is left to the flow.
 * Before planning and before submitting, the deadline is checked: past it
   nothing more is sent (the flow does it).
+* A first block for that listener's own simulator, when its clock is
+  accelerated (×7200 by default), is planned and stored but left to the flow to
+  submit with its optimal plan (:func:`_held_for_the_flow`): queued here, it
+  would restart the simulator's clock tens of seconds of wall time — days of
+  simulated time — before the optimal plan arrives, whose window would be over.
+  A single pointing is final (no optimal plan follows): it is queued here.
 
 The notice keeps status ``received`` until its flow run exists (the reconciler's
 rule); what was done is recorded on ``notice.first_light`` (shown by
@@ -123,12 +132,41 @@ def _event_lock(event_id: str) -> threading.Lock:
 
 
 def _simulated_here(telescopes: list[str], settings: Settings) -> list[str]:
-    """Telescopes whose requests would go to a simulator served inside this process."""
+    """Telescopes whose requests would go to a simulator only this process knows.
+
+    None when ``facilities.simulator.url`` is set: a simulator as a service, or
+    the one ``tooflow listen`` serves and hands to its flow runs
+    (``TOOFLOW_SIMULATOR_URL``; its settings carry that URL).
+    """
     from ..facilities.routing import is_real_queue
 
     if settings.facilities.simulator.url:
         return []
     return [t for t in telescopes if not is_real_queue(t, settings)]
+
+
+def _held_for_the_flow(kind: str, telescopes: list[str], settings: Settings) -> str | None:
+    """Why a fast plan of ``kind`` is stored but left to the flow to submit (None: submit it).
+
+    A first block whose telescopes go to the listener's own simulator (served by
+    ``tooflow listen`` for itself and its runs) with an accelerated clock: the
+    optimal plan follows from the flow's new process tens of seconds later
+    (measured 30 s, load 5), hours to days of simulated time, while the first
+    block's submission would have restarted that clock; submitted together by the
+    flow, the two are seconds apart as with ``tooflow ingest``.
+    """
+    from ..facilities.routing import is_real_queue
+    from ..simulator.local import shared_simulator
+
+    shared = shared_simulator()
+    if (kind != "first block" or shared is None or shared.simulator.speedup <= 1.0
+            or settings.facilities.simulator.url != shared.url):
+        return None
+    simulated = [t for t in telescopes if not is_real_queue(t, settings)]
+    if not simulated:
+        return None
+    return (f"{', '.join(simulated)} go to the listener's own simulator, whose clock runs "
+            f"×{shared.simulator.speedup:g}: the flow submits it with its optimal plan")
 
 
 def _no_program(settings: Settings) -> str | None:
@@ -140,7 +178,8 @@ def _no_program(settings: Settings) -> str | None:
            for p in programs):
         return None
     return ("no program without approval whose telescopes all go to queues other "
-            "processes reach (a real queue, or the simulator at facilities.simulator.url)")
+            "processes reach (a real queue, or the simulator at facilities.simulator.url, "
+            "which tooflow listen sets to its own on the embedded default)")
 
 
 def _why_not(session: Session, notice_id: int, event_pk: int) -> str | None:
@@ -243,7 +282,7 @@ def warm_first_light(notice_id: int, *, engine: Engine, settings: Settings,
             out.skipped = "planning.first_light is off"
             return out
         out.skipped = _no_program(settings)
-        if out.skipped:  # nothing to parse for (the embedded default's simulator)
+        if out.skipped:  # nothing to parse for (a simulator only this process knows)
             return out
         with Session(engine) as session:
             notice = session.get(Notice, notice_id)
@@ -309,7 +348,7 @@ def _steps(out: WarmFirstLight, notice_id: int, engine: Engine, settings: Settin
             here = _simulated_here(list(program.telescopes), settings)
             if here:
                 left.append(f"{d.program}: {', '.join(here)} would be observed by a "
-                            "simulator inside the listener (no facilities.simulator.url)")
+                            "simulator only the listener knows (no facilities.simulator.url)")
                 continue
             if deadline is not None and deadline.expired():
                 left.append(f"{d.program}: the deadline passed before planning")
@@ -323,6 +362,12 @@ def _steps(out: WarmFirstLight, notice_id: int, engine: Engine, settings: Settin
                 left.append(f"{d.program}: nothing to queue early")
                 continue
             out.plans[d.program], out.kinds[d.program] = first.plan_id, first.kind
+            out.submitted[d.program] = {}  # nothing sent yet (the flow sends what is not)
+            held = _held_for_the_flow(first.kind, list(program.telescopes), settings)
+            if held:
+                left.append(f"{d.program}: {first.kind} plan #{first.plan_id} stored, not "
+                            f"queued here: {held}")
+                continue
             if deadline is not None and deadline.expired():
                 left.append(f"{d.program}: the deadline passed before submitting "
                             f"(plan #{first.plan_id} stored; the flow submits it)")
