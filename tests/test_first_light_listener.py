@@ -443,7 +443,7 @@ def test_a_second_trigger_waits_for_the_first_light_under_way(sqlite_engine, sim
 
 
 def test_a_queue_refusing_the_listeners_first_block_is_said(sqlite_engine, simulator,
-                                                             monkeypatch, capsys):
+                                                             monkeypatch, capsys, caplog):
     """The requests stay unsent for the flow, and `tooflow show`/`health` name the queue."""
     from tooflow.facilities.base import FacilityError
 
@@ -464,6 +464,11 @@ def test_a_queue_refusing_the_listeners_first_block_is_said(sqlite_engine, simul
     (notice_id,) = trigger.calls
     notice = _notice(sqlite_engine, notice_id)
     assert "503" in notice.first_light["errors"]["ZTF kilonova"]
+    said = [r for r in caplog.records if r.name == "tooflow.listen.first_light"]
+    assert said and said[-1].levelname == "WARNING"
+    assert "first light planned, nothing queued here" in said[-1].getMessage()
+    assert "0 request(s) queued, refused: DECam: DECam queue answered 503" \
+        in said[-1].getMessage()
     with Session(sqlite_engine) as s:
         statuses = set(s.exec(select(QueueRequestRow.status)).all())
         lines = first_light_lines(s, notice.event_pk)

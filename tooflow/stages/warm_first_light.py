@@ -118,12 +118,14 @@ class WarmFirstLight:
         if not self.plans:
             return f"notice #{self.notice_id}: first light left to the flow: {self.skipped}"
         per = "; ".join(f"{p}: {self.kinds[p]} plan #{i}, "
-                        f"{sum(self.submitted.get(p, {}).values())} request(s)"
+                        f"{sum(self.submitted.get(p, {}).values())} request(s) queued"
+                        + (f", refused: {self.errors[p]}" if p in self.errors else "")
                         for p, i in self.plans.items())
-        after = (f", first queued {self.queued_after:.2f} s after arrival"
+        verb = "queued" if self.queued_after is not None else "planned, nothing queued here"
+        after = (f", first request {self.queued_after:.2f} s after arrival"
                  if self.queued_after is not None else "")
         more = f" ({self.skipped})" if self.skipped else ""
-        return f"notice #{self.notice_id} ({self.event_id}): first light queued{after}: {per}{more}"
+        return f"notice #{self.notice_id} ({self.event_id}): first light {verb}{after}: {per}{more}"
 
 
 def _event_lock(event_id: str) -> threading.Lock:
@@ -423,8 +425,8 @@ def first_light_then_trigger(trigger: Callable[[int], Any], *, engine: Engine,
                 log.warning("notice #%s: could not record it: %s", notice_id, rec)
             if on_warning is not None:
                 on_warning(notice_id, reason)
-        else:
-            log.info("%s", done.sentence())
+        else:  # a queue that refused the listener's requests is a warning (they stay unsent)
+            (log.warning if done.errors else log.info)("%s", done.sentence())
         return trigger(notice_id)
 
     return warm_then_trigger
