@@ -256,3 +256,15 @@ def test_a_configured_simulator_url_does_not_import_the_embedded_simulator(tmp_p
                               "TOOFLOW_CONFIG": str(tmp_path / "tooflow.yaml")})
     kind, modules = out.stdout.splitlines()[-2:]
     assert kind == "SimulatorFacility" and modules == "[]", out.stdout
+
+
+def test_a_rerequest_key_names_its_telescope():
+    """A re-request's ``:rN`` (tooflow.stages.submit) is not read as part of the key's
+    telescope:where:filter:visit, so a key the simulator forgot still names ZTF."""
+    obs = PlannedObservation(telescope="ZTF", ra=10.0, dec=20.0, filter="g",
+                             exposure_time=30.0, start_time=dt.datetime(2019, 4, 1, tzinfo=dt.UTC),
+                             field_id=700, visit=2, event_id="S190425z", attempt=3)
+    assert obs.request_key == "S190425z:ZTF:f700:g:2:r3"
+    with get_facility("simulator", {"url": "http://127.0.0.1:9"}) as sim:
+        assert sim.telescope_of(obs.request_key) == "ZTF"
+        assert sim.telescope_of("S190425z:ZTF:f700:g:2") == "ZTF"

@@ -227,3 +227,79 @@ def test_achieved_coverage_says_what_each_telescope_adds(gated, engine):
     # the DECam field at ZTF's pointing adds nothing ZTF did not cover; the other one does
     assert 0 < added["DECam"] < prob["DECam"]
     assert 0 < added["ZTF"] <= prob["ZTF"]
+
+
+class _StepClock:
+    """A wall clock (seconds) that moves only when the test says."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_a_later_plan_requests_again_what_failed_at_the_telescope(gated, engine, simulator,
+                                                                   tmp_path, monkeypatch):
+    """Weather loses the first exposures; an update's re-plan wants the same fields
+    (same keys): it requests the failed ones again under new keys (KEY:r2), never
+    what is still queued or completed, and the accounting counts each exposure once."""
+    from tooflow.simulator.engine import Simulator
+    from tooflow.views.event import load_event_view, render_text
+
+    from .programs_helpers import use_simulator
+
+    notice_id, event_pk = gated
+    clock = _StepClock()
+    sim = Simulator(speedup=1.0, weather_loss=1.0, seed=1, start=NIGHT, clock=clock)
+    server = SimulatorServer(sim).start()
+    try:
+        use_simulator(tmp_path, monkeypatch, server.url)
+        settings = load_settings()
+        first = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                                 start=NIGHT, picture=False)
+        n = submit_plan(first, engine=engine, settings=settings).submitted["ZTF"]
+        clock.t = 2 * 3600.0  # two hours of clouds: what ran in them failed
+        poll_event(event_pk, engine=engine, settings=settings)
+        with Session(engine) as s:
+            failed = {q.request_key for q in s.exec(select(QueueRequestRow)) if
+                      q.status == "failed"}
+        assert 0 < len(failed) < n  # some lost, others still waiting in the queue
+        # the same plan again (a retried submission): its own failures are not re-sent
+        assert submit_plan(first, engine=engine, settings=settings).submitted == {}
+
+        sim.weather_loss = 0.0  # the sky clears; an update notice re-plans the same map
+        second = plan_for_program(notice_id, "ZTF kilonova", engine=engine,
+                                  settings=settings, start=NIGHT, picture=False)
+        result = submit_plan(second, engine=engine, settings=settings)
+        assert result.submitted == {"ZTF": len(failed)} and not result.errors
+        assert result.already_queued == {"ZTF": n - len(failed)}
+        assert result.rerequested == {"ZTF": len(failed)}
+        with Session(engine) as s:
+            rows = s.exec(select(QueueRequestRow)).all()
+        again = {q.request_key for q in rows if q.plan_id == second}
+        assert again == {f"{k}:r2" for k in failed}
+        assert len(rows) == n + len(failed)  # no key twice
+        assert {k for k, r in sim._by_key.items() if r.status == "failed"} == failed
+
+        clock.t = 12 * 3600.0  # the night is over
+        progress = poll_event(event_pk, engine=engine, settings=settings)
+        assert progress.done and progress.executed == progress.completed == n
+        assert progress.failed == 0 and progress.rerequested == len(failed)
+        with Session(engine) as s:
+            keys = {e.request_key for e in s.exec(select(ExecutedObservationRow))}
+        assert keys >= again
+
+        # a third plan wants the same: nothing completed is sent again, no :r3
+        third = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                                 start=NIGHT, picture=False)
+        last = submit_plan(third, engine=engine, settings=settings)
+        assert last.submitted == {} and last.already_queued == {"ZTF": n}
+
+        with Session(engine) as s:
+            view = load_event_view(s, "MS181101ab", coverage=False, candidates=False)
+        assert view.requests[0].counts == {"completed": n, "failed (re-requested)": len(failed)}
+        assert not [line for line in view.attention if "failed" in line]
+        assert f"{len(failed)} failed (re-requested)" in render_text(view)
+    finally:
+        server.stop()

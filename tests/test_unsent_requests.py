@@ -163,3 +163,73 @@ def test_retraction_cancels_unsent_requests_without_asking_the_queue(gated, engi
     assert cancel_event_requests(event_pk, engine=engine, settings=settings) == {}
     assert {r.status for r in _requests(engine)} == {"cancelled"}
     assert resubmit_unsent(engine=engine, settings=settings, now=NIGHT).submitted == {}
+
+
+def test_a_rerequest_no_queue_took_is_kept_unsent_under_its_own_key(gated, engine, simulator):
+    """A later plan re-requests what weather lost (KEY:r2) while the queue is down: the
+    re-request is kept unsent under KEY:r2, sent under that key once the queue is back,
+    never under the failed key; a retraction cancels it like any open request."""
+    from tooflow.simulator.engine import Simulator
+
+    from .test_stages import _StepClock
+
+    notice_id, event_pk = gated
+    clock = _StepClock()
+    sim = Simulator(speedup=1.0, weather_loss=1.0, seed=1, start=NIGHT, clock=clock)
+    with SimulatorServer(sim) as server:
+        point_ztf_at(server.url)
+        settings = load_settings()
+        first = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                                 start=NIGHT, picture=False)
+        n = submit_plan(first, engine=engine, settings=settings).submitted["ZTF"]
+        clock.t = 2 * 3600.0
+        poll_event(event_pk, engine=engine, settings=settings)
+        failed = {r.request_key for r in _requests(engine) if r.status == "failed"}
+        assert failed
+
+        point_ztf_at(f"http://127.0.0.1:{closed_port()}")
+        settings = load_settings()
+        second = plan_for_program(notice_id, "ZTF kilonova", engine=engine,
+                                  settings=settings, start=NIGHT, picture=False)
+        result = submit_plan(second, engine=engine, settings=settings)
+        assert result.unsent == {"ZTF": len(failed)} and not result.rerequested
+        kept = {r.request_key for r in _requests(engine) if r.status == UNSENT}
+        assert kept == {f"{k}:r2" for k in failed}
+
+        point_ztf_at(server.url)
+        settings = load_settings()
+        sent = resubmit_unsent(engine=engine, settings=settings, now=NIGHT)
+        assert sent.submitted == {"MS181101ab ZTF": len(failed)}
+        rows = _requests(engine)
+        assert len(rows) == n + len(failed)
+        assert {r.request_key for r in rows if r.status == "failed"} == failed
+        assert set(sim._by_key) == {r.request_key for r in rows}  # each key sent once
+
+        cancelled = cancel_event_requests(event_pk, engine=engine, settings=settings)
+        states = {r.request_key: r.status for r in _requests(engine)}
+        assert cancelled["ZTF"] >= n - 1  # open: n - failed first requests + the re-requests
+        assert sum(states[k] == "cancelled" for k in kept) >= len(kept) - 1
+
+
+def test_a_later_plan_sends_what_expired_unsent_under_the_same_key(gated, engine, simulator):
+    """``expired`` (no queue ever accepted it) is not a failure at a telescope: a later
+    plan that wants the exposure sends it under its own key, which no queue holds."""
+    notice_id, _ = gated
+    plan_id, _, settings = _plan_with_ztf_at_a_closed_port(notice_id, engine)
+    n = submit_plan(plan_id, engine=engine, settings=settings).unsent["ZTF"]
+    with Session(engine) as s:
+        end = s.get(Plan, plan_id).end
+    resubmit_unsent(engine=engine, settings=settings, now=end + dt.timedelta(seconds=1))
+    expired = {r.request_key for r in _requests(engine)}
+    assert {r.status for r in _requests(engine)} == {EXPIRED}
+    with SimulatorServer(speedup=1, weather_loss=0.0, start=NIGHT) as server:
+        point_ztf_at(server.url)
+        settings = load_settings()
+        later = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                                 start=NIGHT, picture=False)
+        result = submit_plan(later, engine=engine, settings=settings)
+        assert result.submitted == {"ZTF": n} and not result.rerequested
+        rows = _requests(engine)
+        assert {r.request_key for r in rows} == expired and len(rows) == n
+        assert {r.plan_id for r in rows} == {later}
+        assert set(server.simulator._by_key) == expired

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from tooflow.facilities.http import FacilityError
 from tooflow.facilities.queue import JsonQueueFacility
-from tooflow.observations import PlannedObservation
+from tooflow.observations import PlannedObservation, base_request_key
 
 __all__ = ["SimulatorFacility"]
 
@@ -32,8 +32,9 @@ class SimulatorFacility(JsonQueueFacility):
 
     def telescope_of(self, request_key: str) -> str:
         """The telescope named in a request key (``[event:]telescope:where:filter:visit``),
-        for keys the simulator does not know (e.g. after a restart)."""
-        parts = request_key.split(":")
+        for keys the simulator does not know (e.g. after a restart); a re-request's
+        ``:rN`` is not part of it."""
+        parts = base_request_key(request_key).split(":")
         return parts[-4] if len(parts) >= 4 and parts[-4] else self.name
 
     def queue_for(self, telescope: str) -> str:

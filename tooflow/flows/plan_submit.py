@@ -193,6 +193,10 @@ def merge_results(early: dict, late: dict, kept: dict[str, int]) -> dict:
     for tel, n in (early.get("submitted") or {}).items():
         sent[tel] = sent.get(tel, 0) + n
     out["submitted"] = sent
+    again = dict(late.get("rerequested") or {})
+    for tel, n in (early.get("rerequested") or {}).items():
+        again[tel] = again.get(tel, 0) + n
+    out["rerequested"] = again
     queued = {tel: n - kept.get(tel, 0)
               for tel, n in (late.get("already_queued") or {}).items()}
     out["already_queued"] = {tel: n for tel, n in queued.items() if n > 0}

@@ -15,9 +15,10 @@ from ..facilities import FacilityError
 from ..facilities.base import TERMINAL_STATUSES
 from ..guards.text import redact
 from ..models import ExecutedObservationRow, Plan, PlannedObservationRow, QueueRequestRow
+from ..observations import base_request_key
 from ..records.coverage import event_coverage
 from ..records.transactions import store_transactions
-from .submit import EXPIRED, NOT_SENT, UNSENT, update_request
+from .submit import EXPIRED, NOT_SENT, UNSENT, latest_requests, update_request
 
 __all__ = ["Progress", "Window", "poll_event", "monitor_budget", "plan_window"]
 
@@ -29,6 +30,10 @@ class Progress:
     open: int = 0
     completed: int = 0
     failed: int = 0
+    """Requests that failed, were rejected or expired unsent, and were not re-requested."""
+    rerequested: int = 0
+    """Requests that failed at the telescope and that a later plan requested again
+    (under a new key ``…:rN``, counted by its own state)."""
     cancelled: int = 0
     unsent: int = 0
     executed: int = 0
@@ -89,10 +94,14 @@ def poll_event(event_pk: int, *, engine: Engine, settings: Settings,
                 finally:
                     store_transactions(session, facility, event_pk)
             session.commit()
-        for q in session.exec(select(QueueRequestRow)
-                              .where(QueueRequestRow.event_pk == event_pk)).all():
+        rows = session.exec(select(QueueRequestRow)
+                            .where(QueueRequestRow.event_pk == event_pk)).all()
+        latest = {id(q) for q in latest_requests(rows).values()}
+        for q in rows:
             if q.status == "completed":
                 progress.completed += 1
+            elif q.status == "failed" and id(q) not in latest:  # a later request was sent
+                progress.rerequested += 1
             elif q.status in ("failed", "rejected", EXPIRED):
                 progress.failed += 1
             elif q.status == UNSENT:  # no queue holds it yet: resubmit_unsent retries it
@@ -114,8 +123,9 @@ def _keys_by_field(session: Session, event_pk: int) -> dict[tuple, list[str]]:
     rows = session.exec(select(PlannedObservationRow).join(Plan)
                         .where(Plan.event_pk == event_pk)
                         .order_by(PlannedObservationRow.visit)).all()
-    done = set(session.exec(select(ExecutedObservationRow.request_key)
-                            .where(ExecutedObservationRow.event_pk == event_pk)).all())
+    done = {base_request_key(k) for k in session.exec(
+        select(ExecutedObservationRow.request_key)
+        .where(ExecutedObservationRow.event_pk == event_pk)).all() if k}
     out: dict[tuple, list[str]] = defaultdict(list)
     for r in rows:
         if r.field_id is not None and r.request_key not in done and \

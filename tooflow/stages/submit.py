@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -25,11 +25,11 @@ from ..models import (
     QueueRequestRow,
 )
 from ..models._types import utcnow
-from ..observations import PlannedObservation
+from ..observations import PlannedObservation, base_request_key, request_attempt
 from ..records.transactions import store_transactions
 
 __all__ = ["SubmitResult", "SubmissionFailed", "ResubmitResult", "submit_plan",
-           "resubmit_unsent", "cancel_event_requests", "update_request",
+           "resubmit_unsent", "cancel_event_requests", "update_request", "latest_requests",
            "UNSENT", "EXPIRED", "NOT_SENT", "submitted_programs"]
 
 #: A planned request the queue has not accepted yet (unreachable, error): kept to retry.
@@ -55,6 +55,9 @@ class SubmitResult:
     errors: dict[str, str] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)
     unsent: dict[str, int] = field(default_factory=dict)
+    #: Of ``submitted``, the re-requests of exposures whose last request failed
+    #: at the telescope (sent under a new key ``…:rN``).
+    rerequested: dict[str, int] = field(default_factory=dict)
     transient: bool = True
 
     def failure_message(self) -> str:
@@ -87,7 +90,7 @@ class SubmissionFailed(RuntimeError):
         return str(self.args[0])
 
 
-def _planned(row: PlannedObservationRow, event_id: str) -> PlannedObservation:
+def _planned(row: PlannedObservationRow, event_id: str, attempt: int = 1) -> PlannedObservation:
     obs = PlannedObservation(telescope=row.telescope, ra=row.ra, dec=row.dec,
                              filter=row.filter, exposure_time=row.exposure_time,
                              start_time=row.start_time, probability=row.probability,
@@ -96,7 +99,22 @@ def _planned(row: PlannedObservationRow, event_id: str) -> PlannedObservation:
     if obs.request_key != row.request_key:
         raise ValueError(f"planned observation {row.id}: stored key {row.request_key!r} "
                          f"is not {obs.request_key!r}")
-    return obs
+    return replace(obs, attempt=attempt) if attempt > 1 else obs
+
+
+def latest_requests(rows) -> dict[tuple[str, str], QueueRequestRow]:
+    """The latest request of each planned exposure: (telescope, planned key) → row.
+
+    An exposure re-requested after a failure has several rows (``KEY``,
+    ``KEY:r2``…); the one with the highest attempt says where it stands.
+    """
+    out: dict[tuple[str, str], QueueRequestRow] = {}
+    for q in rows:
+        slot = (q.telescope, base_request_key(q.request_key))
+        if slot not in out or request_attempt(q.request_key) > request_attempt(
+                out[slot].request_key):
+            out[slot] = q
+    return out
 
 
 def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
@@ -104,7 +122,12 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
     """Queue a plan's observations; never the same observation twice.
 
     A planned exposure whose request key the event already has in a queue (from
-    this plan, an earlier plan or an earlier run) is not sent again; requests of
+    this plan, an earlier plan or an earlier run) is not sent again — unless
+    its latest request *failed* at the telescope (weather, a fault, its window
+    closed unobserved) and was sent for an earlier plan: this later plan then
+    requests it again under a new key, ``KEY:r2`` (``:r3``…), since a queue
+    answers a key it already holds with that request's state (and never one
+    a telescope executed). Requests of
     superseded plans of the same program that the new plan no longer wants
     (nor another program's current plan), and that have not run, are cancelled
     (never one that started: the queue's own state, as last read, or an
@@ -132,6 +155,7 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
                                 .where(QueueRequestRow.event_pk == event.id)).all()
         live = {(q.telescope, q.request_key): q for q in existing
                 if q.status not in ("cancelled", "rejected") and q.status not in NOT_SENT}
+        latest = latest_requests(existing)
         unsent = {(q.telescope, q.request_key): q for q in existing if q.status == UNSENT}
         if event.is_mock and not _mock_real_queues(settings, plan.program):
             for tel in sorted({r.telescope for r in rows if is_real_queue(r.telescope, settings)}):
@@ -139,13 +163,26 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
                                     "real queues (mock_real_queues)")
             rows = [r for r in rows if r.telescope not in result.held]
         wanted = {(r.telescope, r.request_key) for r in rows}
+        executed = {(e.telescope, e.request_key) for e in session.exec(
+            select(ExecutedObservationRow).where(ExecutedObservationRow.event_pk == event.id))}
+        observed = {(tel, base_request_key(key)) for tel, key in executed if key}
         by_tel: dict[str, list[PlannedObservation]] = defaultdict(list)
+        retries: set[tuple[str, str]] = set()
         for r in rows:
-            if (r.telescope, r.request_key) in live:
+            q = latest.get((r.telescope, r.request_key))
+            attempt = request_attempt(q.request_key) if q is not None else 1
+            if q is not None and q.status == "failed" and q.plan_id != plan_id \
+                    and (r.telescope, r.request_key) not in observed:
+                # failed at the telescope for an earlier plan: this plan asks again,
+                # under a key no queue has seen (the old one would answer "failed")
+                obs = _planned(r, event.event_id, attempt + 1)
+                retries.add((r.telescope, obs.request_key))
+                by_tel[r.telescope].append(obs)
+            elif q is not None and (q.telescope, q.request_key) in live:
                 result.already_queued[r.telescope] = result.already_queued.get(r.telescope,
                                                                                0) + 1
-            else:
-                by_tel[r.telescope].append(_planned(r, event.event_id))
+            else:  # never sent, not accepted yet, or cancelled/rejected: its latest key
+                by_tel[r.telescope].append(_planned(r, event.event_id, attempt))
         stale = defaultdict(list)
         # a first block only adds: what it does not want is the optimal plan's to decide
         replaces = plan.solver_status != FIRST_BLOCK
@@ -159,15 +196,13 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
             .where(Plan.event_pk == event.id, Plan.program != plan.program,
                    Plan.status.in_(["planned", "submitted"]))).all())
         wanted |= theirs
-        executed = {(e.telescope, e.request_key) for e in session.exec(
-            select(ExecutedObservationRow).where(ExecutedObservationRow.event_pk == event.id))}
         for (tel, key), q in live.items():
-            if replaces and (tel, key) not in wanted and q.plan_id in ours \
+            if replaces and (tel, base_request_key(key)) not in wanted and q.plan_id in ours \
                     and q.plan_id != plan_id and q.status not in TERMINAL_STATUSES \
                     and q.status not in STARTED and (tel, key) not in executed:
                 stale[tel].append(q)
         for (tel, key), q in unsent.items():
-            if replaces and (tel, key) not in wanted and q.plan_id in ours \
+            if replaces and (tel, base_request_key(key)) not in wanted and q.plan_id in ours \
                     and q.plan_id != plan_id:
                 # never sent: nothing to ask
                 _set(session, q, "cancelled", "superseded before any queue accepted it")
@@ -197,6 +232,9 @@ def submit_plan(plan_id: int, *, engine: Engine, settings: Settings,
                         for state in states:
                             _insert(session, event.id, plan_id, state)
                         result.submitted[tel] = len(states)
+                        again = sum((tel, o.request_key) in retries for o in obs)
+                        if again:
+                            result.rerequested[tel] = again
                 except FacilityError as exc:
                     result.errors[tel] = str(exc)
                     result.transient &= isinstance(exc, FacilityUnavailable)
@@ -413,10 +451,13 @@ def _clear_recovered_submission(session: Session, event_pk: int, now: dt.datetim
 def _send_again(session: Session, plan: Plan, event: Event, tel: str,
                 requests: list[QueueRequestRow], settings: Settings, facility_for,
                 result: ResubmitResult, label: str) -> None:
-    keys = {q.request_key for q in requests}
+    # a re-request (KEY:rN) is sent again under its own key
+    attempts = {base_request_key(q.request_key): request_attempt(q.request_key)
+                for q in requests}
     planned = session.exec(select(PlannedObservationRow).where(
         PlannedObservationRow.plan_id == plan.id, PlannedObservationRow.telescope == tel)).all()
-    observations = [_planned(r, event.event_id) for r in planned if r.request_key in keys]
+    observations = [_planned(r, event.event_id, attempts[r.request_key]) for r in planned
+                    if r.request_key in attempts]
     try:
         facility = facility_for(tel, settings)
     except Exception as exc:  # noqa: BLE001 - recorded per telescope

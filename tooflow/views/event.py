@@ -46,6 +46,10 @@ CANDIDATES_SHOWN = 5
 #: Request states a person must know about, with their error.
 PROBLEM_STATUSES = ("unsent", "expired", "failed", "rejected")
 
+#: How a failed request that a later plan requested again (``KEY:r2``…) is counted:
+#: not a problem any more, its re-request is counted by its own state.
+REREQUESTED = "failed (re-requested)"
+
 
 @dataclass
 class NoticeLine:
@@ -201,6 +205,7 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
         No such event.
     """
     from ..records.event import event_fields, latest_localization
+    from ..stages.submit import latest_requests
     from .summary import first_light_lines, objective_text, plan_lines
 
     event = session.exec(select(Event).where(Event.event_id == event_id)).first()
@@ -234,8 +239,12 @@ def load_event_view(session: Session, event_id: str, *, ui_base: str | None = No
         by_tel[q.telescope].append(q)
     requests = []
     for tel, rows in sorted(by_tel.items()):
-        errors = {q.status: q.detail for q in rows if q.status in PROBLEM_STATUSES and q.detail}
-        requests.append(RequestGroup(tel, dict(Counter(q.status for q in rows)), errors,
+        latest = {id(q) for q in latest_requests(rows).values()}
+        states = [REREQUESTED if q.status == "failed" and id(q) not in latest else q.status
+                  for q in rows]
+        errors = {st: q.detail for q, st in zip(rows, states, strict=True)
+                  if st in PROBLEM_STATUSES and q.detail}
+        requests.append(RequestGroup(tel, dict(Counter(states)), errors,
                                      max(q.updated for q in rows)))
     executed_rows = session.exec(select(ExecutedObservationRow)
                                  .where(ExecutedObservationRow.event_pk == event.id)).all()

@@ -167,7 +167,10 @@ def format_followup(flow_summary: HandledNotice, session: Session) -> list[str]:
                                           "`tooflow reconcile`)" if unsent.get(t) else "")
                            for t, e in sub["errors"].items())
         held = "; ".join(f"{t}: {e}" for t, e in (sub.get("held") or {}).items())
+        rerequested = sum((sub.get("rerequested") or {}).values())
         lines.append(f"submitted ({program}): {queued}"
+                     + (f" ({rerequested} re-request(s) of failed ones)" if rerequested
+                        else "")
                      + (f" ({again} already queued)" if again else "")
                      + (f"; errors: {errors}" if errors else "")
                      + (f"; held back: {held}" if held else ""))
