@@ -187,6 +187,42 @@ def test_first_block_then_optimal_plan_no_key_twice(sqlite_engine, simulator):
     assert "### First light" in render_markdown(view)
 
 
+def test_a_first_block_request_that_failed_is_requested_again_not_kept(sqlite_engine,
+                                                                         simulator):
+    """A first-block exposure the telescope lost (its row as the monitor stores a queue's
+    "failed") that the optimal plan wants: sent again as KEY:r2, counted as new in the
+    replacement (not kept), and by the submit result as a re-request."""
+    engine = sqlite_engine
+    notice_id, _ = _gated(PRELIMINARY, engine, "ZTF kilonova")
+    settings = load_settings()
+    first = plan_first_light(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                             start=NIGHT)
+    submit_plan(first.plan_id, engine=engine, settings=settings)
+    optimal = plan_for_program(notice_id, "ZTF kilonova", engine=engine, settings=settings,
+                               start=NIGHT, picture=False)
+    with Session(engine) as s:
+        early = {o.request_key for o in s.exec(select(PlannedObservationRow).where(
+            PlannedObservationRow.plan_id == first.plan_id))}
+        wanted = {o.request_key for o in s.exec(select(PlannedObservationRow).where(
+            PlannedObservationRow.plan_id == optimal))}
+        lost = s.exec(select(QueueRequestRow).where(
+            QueueRequestRow.request_key == sorted(early & wanted)[0])).one()
+        lost.status, lost.detail = "failed", "weather: exposure lost to clouds/fault"
+        s.add(lost)
+        s.commit()
+        key, tel = lost.request_key, lost.telescope
+    after = submit_plan(optimal, engine=engine, settings=settings)
+    assert after.rerequested == {tel: 1} and not after.errors
+    assert sum(after.submitted.values()) == len(wanted - early) + 1
+    assert sum(after.already_queued.values()) == len(early & wanted) - 1
+    with Session(engine) as s:
+        again = s.exec(select(QueueRequestRow).where(
+            QueueRequestRow.request_key == f"{key}:r2")).one()
+    assert again.plan_id == optimal and again.status != "failed"
+    rep = replacement(first.plan_id, optimal, engine=engine)
+    assert rep.kept == len(early & wanted) - 1 and rep.new == len(wanted - early) + 1
+
+
 @pytest.mark.parametrize(("path", "program", "telescopes"), [
     (XRT, "GRB afterglow", {"ZTF", "GROWTH-India", "KPED"}),
     (ICECUBE, "IceCube neutrino follow-up", {"ZTF"}),

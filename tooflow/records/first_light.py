@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from ..models import Notice, Plan, PlannedObservationRow, QueueRequestRow
+from ..observations import base_request_key, request_attempt
 
 __all__ = ["FAST_STATUSES", "FirstLightRecord", "Replacement", "first_light_records",
            "listener_failures", "listener_problem", "listener_warnings", "reached_a_queue",
@@ -55,7 +56,9 @@ class Replacement:
         First-block requests the optimal plan no longer wants that had started
         (or finished) and were left alone.
     new : int
-        Requests of the optimal plan the first block did not have.
+        Requests of the optimal plan the first block did not have, and first-block
+        requests that failed at the telescope and that it requested again
+        (``KEY:r2``, :func:`tooflow.stages.submit.submit_plan`).
     """
 
     kept: int = 0
@@ -79,16 +82,23 @@ def replacement_in(session: Session, first_plan_id: int, optimal_plan_id: int) -
     wanted = {(r.telescope, r.request_key) for r in session.exec(
         select(PlannedObservationRow).where(PlannedObservationRow.plan_id == optimal_plan_id))}
     out = Replacement()
-    first_keys = {(q.telescope, q.request_key) for q in mine}
+    first_keys = {(q.telescope, base_request_key(q.request_key)) for q in mine}
+    again = {(q.telescope, base_request_key(q.request_key)) for q in session.exec(
+        select(QueueRequestRow).where(QueueRequestRow.event_pk == first.event_pk,
+                                      QueueRequestRow.plan_id == optimal_plan_id))
+        if request_attempt(q.request_key) > 1}
     for q in mine:
-        if (q.telescope, q.request_key) in wanted:
+        slot = (q.telescope, base_request_key(q.request_key))
+        if q.status == "failed" and slot in again:
+            out.new += 1  # failed: the optimal plan requested it again (not kept)
+        elif slot in wanted:
             out.kept += 1
             out.kept_by_telescope[q.telescope] = out.kept_by_telescope.get(q.telescope, 0) + 1
         elif q.status == "cancelled":
             out.cancelled += 1
         else:
             out.started += 1
-    out.new = len(wanted - first_keys)
+    out.new += len(wanted - first_keys)
     return out
 
 
