@@ -60,6 +60,11 @@ def test_the_simulator_url_variable_sets_that_key_only(tooflow_home, monkeypatch
     assert s.facilities.telescope("ZTF").is_real_queue
     (tooflow_home / "tooflow.yaml").write_text("max_notice_bytes: 1000\n")
     assert load_settings().facilities.simulator.url == "http://127.0.0.1:40123"
+    # a bad value is named with the variable it came from, at start
+    monkeypatch.setenv("TOOFLOW_SIMULATOR_URL", "127.0.0.1:40123")
+    with pytest.raises(ConfigError, match="^TOOFLOW_SIMULATOR_URL: facilities.simulator.url = "
+                                          "'127.0.0.1:40123': expected an http"):
+        load_settings()
 
 
 def test_explicit_config_file(tmp_path, monkeypatch):
@@ -201,6 +206,9 @@ BAD = [
      "candidates.followup.KPED.filtre: unknown setting; allowed: kind, filter, exposure_time"),
     ("candidates: {followup: {KPED: {exposure_time: 0}}}\n",
      "candidates.followup.KPED.exposure_time = 0: Input should be greater than 0"),
+    ("facilities: {simulator: {url: 'localhost:8500'}}\n",
+     "facilities.simulator.url = 'localhost:8500': expected an http(s) URL with a host, "
+     "e.g. http://127.0.0.1:8500, or empty"),
     ("facilities: {KPED: {extra: {propid: 2019A-0205}}}\n",
      "facilities.KPED.extra = {'propid': '2019A-0205'}: unknown key(s) 'propid'; allowed: "
      "overhead, reference_exposure, depth"),

@@ -230,6 +230,7 @@ def _load(home: str, config_file: str, text: str | None,
         facilities["simulator"] = {**(simulator if isinstance(simulator, dict) else {}),
                                    "url": simulator_url}
         data["facilities"] = facilities
+        where["facilities.simulator.url"] = SIMULATOR_URL_ENV
     if isinstance(data.get("home"), str):
         data["home"] = Path(data["home"]).expanduser()
     try:
@@ -242,7 +243,9 @@ def _problem(error: dict[str, Any], where: dict[str, str]) -> str:
     """One line: where, the key, the value and what is allowed."""
     loc = [str(p) for p in error["loc"]]
     key = ".".join(loc)
-    source = where.get(loc[0], "settings") if loc else "settings"
+    # the most specific key a source is recorded for (a variable may set one key of a section)
+    source = next((where[k] for k in (".".join(loc[:i]) for i in range(len(loc), 0, -1))
+                   if k in where), "settings")
     kind = error["type"]
     if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         allowed = _allowed_keys(loc[:-1])

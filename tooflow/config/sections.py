@@ -156,6 +156,19 @@ class SimulatorSection(Section):
     weather_loss: Fraction = 0.1
     seed: int = 0
 
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """An http(s) URL with a host, or empty: refused at start, not at the first submission."""
+        from urllib.parse import urlsplit
+
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("expected an http(s) URL with a host, e.g. "
+                                 "http://127.0.0.1:8500, or empty")
+        return value
+
 
 class _SiteSection(Section):
     name: str
