@@ -39,20 +39,29 @@ def ensure_local_simulator(settings: Settings, *, echo=None) -> str:
     stays up for days would otherwise have a simulated clock years ahead. It is
     started on first use and reused by later flows of the same process.
     """
-    global _LOCAL
     sim = settings.facilities.simulator
     if sim.url:
         return sim.url
+    return _serve(settings, echo=echo).url
+
+
+def _serve(settings: Settings, *, echo=None, restart_when_idle: bool = False,
+           note: str = ""):
+    """The simulator served in this process: started on first use (the settings'
+    speedup, weather and seed), a drill's counterpart armed in it."""
+    global _LOCAL
     if _LOCAL is None:
         from tooflow.simulator.server import SimulatorServer
 
+        sim = settings.facilities.simulator
         _LOCAL = SimulatorServer(speedup=sim.speedup, weather_loss=sim.weather_loss,
-                                 seed=sim.seed).start()
+                                 seed=sim.seed, restart_when_idle=restart_when_idle).start()
         arm_pending(_LOCAL.simulator)  # a drill's counterpart (tooflow drill)
         if echo:
-            echo(f"telescope simulator serving at {_LOCAL.url} "
-                 f"(×{_LOCAL.simulator.speedup:g} accelerated clock)")
-    return _LOCAL.url
+            echo(f"telescope simulator serving at {_LOCAL.url}{note} "
+                 f"(×{_LOCAL.simulator.speedup:g} accelerated clock"
+                 + (", restarted when idle)" if restart_when_idle else ")"))
+    return _LOCAL
 
 
 def serve_shared_simulator(settings: Settings, *, echo=None) -> Settings:
@@ -72,25 +81,15 @@ def serve_shared_simulator(settings: Settings, *, echo=None) -> Settings:
         ``settings`` with ``facilities.simulator.url`` naming it (unchanged when
         a URL is configured already, or no telescope is simulated).
     """
-    global _LOCAL, _SHARED
+    global _SHARED
     sim = settings.facilities.simulator
     if sim.url:
         return settings
-    if _LOCAL is None:
-        from tooflow.simulator.engine import Simulator
-        from tooflow.simulator.server import SimulatorServer
-
-        engine = Simulator(speedup=sim.speedup, weather_loss=sim.weather_loss, seed=sim.seed,
-                           restart_when_idle=True)
-        _LOCAL = SimulatorServer(engine).start()
-        arm_pending(_LOCAL.simulator)
-        if echo:
-            echo(f"telescope simulator serving at {_LOCAL.url} for this process and its "
-                 f"flow runs (×{_LOCAL.simulator.speedup:g} accelerated clock, "
-                 "restarted when idle)")
-    _LOCAL.simulator.restart_when_idle = True  # also one this process started before
+    served = _serve(settings, echo=echo, restart_when_idle=True,
+                    note=" for this process and its flow runs")
+    served.simulator.restart_when_idle = True  # also one this process started before
     _SHARED = True
-    simulator = sim.model_copy(update={"url": _LOCAL.url})
+    simulator = sim.model_copy(update={"url": served.url})
     facilities = settings.facilities.model_copy(update={"simulator": simulator})
     return settings.model_copy(update={"facilities": facilities})
 
